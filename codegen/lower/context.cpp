@@ -1,0 +1,71 @@
+#include "codegen/lower/context.h"
+
+#include <strata/error.h>
+
+#include <thread>
+
+namespace strata::codegen {
+
+using namespace Halide;
+
+Type halide_type(DType dtype) {
+    switch (dtype) {
+    case DType::f32: return Float(32);
+    case DType::f64: return Float(64);
+    case DType::i32: return Int(32);
+    case DType::boolean: return UInt(8);
+    }
+    STRATA_ASSERT(false, "unknown dtype");
+}
+
+std::vector<Var> make_vars(size_t rank, const std::string &prefix) {
+    std::vector<Var> vars;
+    for (size_t i = 0; i < rank; ++i) vars.emplace_back(prefix + std::to_string(i));
+    return vars;
+}
+
+std::vector<Expr> to_halide_args(const Index &ir_index) { return {ir_index.rbegin(), ir_index.rend()}; }
+
+std::vector<Var> to_halide_args(const std::vector<Var> &ir_vars) { return {ir_vars.rbegin(), ir_vars.rend()}; }
+
+Index as_index(const std::vector<Var> &vars) { return {vars.begin(), vars.end()}; }
+
+FuncRef call(const Func &f, const Index &ir_index) {
+    return const_cast<Func &>(f)(to_halide_args(ir_index));
+}
+
+void define(Func &f, const std::vector<Var> &ir_vars, const Expr &value) { f(to_halide_args(ir_vars)) = value; }
+
+Index broadcast_index(const Shape &in_shape, const Index &out_index, const Shape &out_shape) {
+    const size_t off = out_shape.size() - in_shape.size();
+    Index idx;
+    for (size_t i = 0; i < in_shape.size(); ++i)
+        idx.push_back(in_shape[i] == 1 && out_shape[i + off] != 1 ? Expr(0) : out_index[i + off]);
+    return idx;
+}
+
+Expr store_bool(const Expr &condition) { return cast<uint8_t>(select(condition, 1, 0)); }
+
+Expr load_bool(const Expr &stored) { return stored != constant(stored.type(), 0); }
+
+Expr lowest_value(const Type &t) {
+    if (t.is_float()) return Internal::make_const(t, -std::numeric_limits<double>::infinity());
+    return t.min();
+}
+
+int LowerContext::vector_width(DType dtype) const { return target.natural_vector_size(halide_type(dtype)); }
+
+int LowerContext::parallelism() const {
+    if (const char *env = std::getenv("HL_NUM_THREADS")) {
+        const int n = std::atoi(env);
+        if (n > 0) return n;
+    }
+    const unsigned n = std::thread::hardware_concurrency();
+    return n > 0 ? static_cast<int>(n) : 1;
+}
+
+std::string func_name(const ir::Node &node, const char *suffix) {
+    return "n" + std::to_string(node.id) + "_" + node.name() + suffix;
+}
+
+}  // namespace strata::codegen

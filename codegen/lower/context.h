@@ -1,0 +1,87 @@
+#pragma once
+// Internal to codegen: the state shared by the op lowerings. Includes Halide.h.
+//
+// Conventions. IR shapes are outermost-first (N, C, H, W); Halide's dimension
+// 0 is the innermost. Lowerings index in IR order through `call` and
+// `define`, which reverse the order once, here. Bool tensors are stored as
+// uint8 0/1, both in buffers and in Funcs.
+
+#include "ir/program.h"
+
+#include <Halide.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace strata::codegen {
+
+/// IR-order index expressions (index[0] is the outermost dimension).
+using Index = std::vector<Halide::Expr>;
+
+/// The Halide type that stores a dtype.
+Halide::Type halide_type(DType dtype);
+
+/// Fresh pure Vars for a rank, in IR order.
+std::vector<Halide::Var> make_vars(size_t rank, const std::string &prefix = "d");
+
+/// Halide argument order (innermost first) from IR order.
+std::vector<Halide::Expr> to_halide_args(const Index &ir_index);
+std::vector<Halide::Var> to_halide_args(const std::vector<Halide::Var> &ir_vars);
+Index as_index(const std::vector<Halide::Var> &vars);
+
+/// f(index) with index in IR order.
+Halide::FuncRef call(const Halide::Func &f, const Index &ir_index);
+/// f(vars) = value, with vars in IR order.
+void define(Halide::Func &f, const std::vector<Halide::Var> &ir_vars, const Halide::Expr &value);
+
+/// The index into an input of `in_shape` when NumPy-broadcast to `out_index`.
+Index broadcast_index(const Shape &in_shape, const Index &out_index, const Shape &out_shape);
+
+/// A 0/1 uint8 value from a boolean expression, and back.
+Halide::Expr store_bool(const Halide::Expr &condition);
+Halide::Expr load_bool(const Halide::Expr &stored);
+
+/// A constant of type t (Halide's cast from a C++ double is ambiguous).
+inline Halide::Expr constant(const Halide::Type &t, double value) { return Halide::Internal::make_const(t, value); }
+
+/// The lowest / highest value of a type (-inf / +inf for floats).
+Halide::Expr lowest_value(const Halide::Type &t);
+
+/// What lowering and scheduling know about the whole program.
+struct LowerContext {
+    const ir::Program &program;
+    Halide::Target target;
+    /// The Func computing each node, by node id.
+    std::vector<Halide::Func> funcs;
+    /// The buffer parameter of each input/parameter node, by node id.
+    std::vector<Halide::ImageParam> params;
+    /// Number of consumers of each node (outputs count as consumers).
+    std::vector<int> consumers;
+    /// True for nodes whose consumers include a conv, pool, matmul, reduction or layout op.
+    std::vector<bool> feeds_heavy_op;
+    /// True for nodes that are program outputs.
+    std::vector<bool> is_output;
+    /// Names of the Funcs a schedule has already placed at root.
+    mutable std::set<std::string> stored_funcs;
+
+    const Halide::Func &func(const ir::Node *n) const { return funcs.at(static_cast<size_t>(n->id)); }
+    /// Elements per SIMD vector of the node's type on the target.
+    int vector_width(DType dtype) const;
+    /// The CPU thread count to plan parallel tasks for.
+    int parallelism() const;
+};
+
+/// Lowers one node; defined in the per-class files under lower/.
+Halide::Func lower_source(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_pointwise(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_reduction(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_matmul(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_conv(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_pool(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_layout(const ir::Node &node, LowerContext &ctx);
+
+/// A Func name for a node: "n5_conv2d".
+std::string func_name(const ir::Node &node, const char *suffix = "");
+
+}  // namespace strata::codegen

@@ -1,0 +1,104 @@
+// Lowering of conv1d/conv2d and conv_transpose1d/2d (NCL / NCHW, groups,
+// stride, dilation, zero padding). Other padding modes arrive as an explicit
+// pad node before the conv.
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+namespace {
+
+/// x with zeros outside [0, extent) on the spatial dims (IR dims 2..).
+Func zero_padded(const Func &x, const Shape &shape, const std::string &name) {
+    Region bounds;  // Halide order: spatial dims first, then C, N unbounded
+    for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));
+    bounds.push_back(Range());
+    bounds.push_back(Range());
+    Func padded = BoundaryConditions::constant_exterior(x, cast(x.value().type(), 0), bounds);
+    Func named(name);
+    named(x.args()) = padded(x.args());
+    return named;
+}
+
+}  // namespace
+
+Func lower_conv(const ir::Node &node, LowerContext &ctx) {
+    const ir::Node *in = node.input(0), *w = node.input(1);
+    const bool transposed = node.op == Op::conv_transpose1d || node.op == Op::conv_transpose2d;
+    const Shape &xs = in->shape(), &ws = w->shape(), &os = node.shape();
+    const size_t s = xs.size() - 2;
+    const ir::Ints &stride = node.attrs.get_ints("stride"), &padding = node.attrs.get_ints("padding"),
+                   &dilation = node.attrs.get_ints("dilation");
+    const int64_t groups = node.attrs.get_int("groups");
+    const int64_t cin_g = xs[1] / groups;
+    const int64_t cout_g = os[1] / groups;
+    const Type t = halide_type(node.dtype());
+
+    auto vars = make_vars(os.size());  // n, co, spatial...
+    const Index out_idx = as_index(vars);
+    Expr co = vars[1];
+    Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
+
+    // Reduction over (input channel in group, kernel taps); RDom innermost first:
+    // the last spatial tap varies fastest.
+    Region region;
+    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(ws[2 + i])));
+    region.push_back(Range(0, static_cast<int>(cin_g)));
+    RDom r(region, "r");
+    auto tap = [&](size_t i) { return r[static_cast<int>(s - 1 - i)]; };
+    Expr ci = r[static_cast<int>(s)];
+    Expr channel = groups == 1 ? ci : group * static_cast<int>(cin_g) + ci;
+
+    Func xp = zero_padded(ctx.func(in), xs, func_name(node, "_padded"));
+    Index x_idx = {out_idx[0], channel};
+    Index w_idx;
+    Expr valid = Internal::const_true();
+    bool masked = false;
+    if (!transposed) {
+        for (size_t i = 0; i < s; ++i)
+            x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
+                            tap(i) * static_cast<int>(dilation[i]));
+        w_idx = {co, ci};
+    } else {
+        // Gather form: out[o] takes in[i] * w[k] where o = i*stride - pad + k*dil.
+        for (size_t i = 0; i < s; ++i) {
+            Expr num = out_idx[2 + i] + static_cast<int>(padding[i]) - tap(i) * static_cast<int>(dilation[i]);
+            if (stride[i] > 1) {
+                valid = valid && (num % static_cast<int>(stride[i]) == 0);
+                masked = true;
+                num = num / static_cast<int>(stride[i]);
+            }
+            x_idx.push_back(num);
+        }
+        w_idx = {channel, groups == 1 ? co : co - group * static_cast<int>(cout_g)};
+    }
+    for (size_t i = 0; i < s; ++i) w_idx.push_back(tap(i));
+
+    Func acc(func_name(node, "_acc"));
+    define(acc, vars, node.inputs.size() == 3 ? ctx.func(node.input(2))(co) : constant(t, 0));
+    Expr product = call(ctx.func(w), w_idx) * call(xp, x_idx);
+    if (masked) product = select(valid, product, constant(t, 0));
+    acc(to_halide_args(out_idx)) = call(acc, out_idx) + product;
+
+    Func f(func_name(node));
+    define(f, vars, call(acc, out_idx));
+
+    TiledReduction tiles;
+    tiles.out = f;
+    tiles.acc = acc;
+    tiles.x = {vars.back(), os.back()};
+    tiles.c = {vars[1], os[1]};
+    for (size_t i = os.size() - 1; i-- > 2;) tiles.outer.push_back({vars[i], os[i]});
+    tiles.outer.push_back({vars[0], os[0]});
+    for (int i = 0; i < r.dimensions(); ++i) tiles.rvars.push_back(r[i]);
+    tiles.dtype = node.dtype();
+    tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end()));
+    schedule_tiled_reduction(tiles, ctx);
+    return f;
+}
+
+}  // namespace strata::codegen

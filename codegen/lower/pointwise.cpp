@@ -1,0 +1,150 @@
+// Lowering of sources (input, parameter, full, iota) and pointwise ops.
+
+#include "codegen/lower/context.h"
+#include "codegen/lower/math.h"
+
+#include <strata/error.h>
+
+#include <cmath>
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+Func lower_source(const ir::Node &node, LowerContext &ctx) {
+    const size_t rank = node.shape().size();
+    auto vars = make_vars(rank);
+    Func f(func_name(node));
+    const Type t = halide_type(node.dtype());
+    switch (node.op) {
+    case Op::input:
+    case Op::parameter: {
+        ImageParam p(t, static_cast<int>(rank), func_name(node, "_buf"));
+        const Shape strides = contiguous_strides(node.shape());
+        for (size_t i = 0; i < rank; ++i) {
+            // Fixed, dense shapes let Halide fold every index computation.
+            const int hd = static_cast<int>(rank - 1 - i);
+            p.dim(hd).set_bounds(0, static_cast<int>(node.shape()[i]));
+            p.dim(hd).set_stride(static_cast<int>(strides[i]));
+        }
+        ctx.params[static_cast<size_t>(node.id)] = p;
+        define(f, vars, call(p, as_index(vars)));
+        return f;
+    }
+    case Op::full: define(f, vars, constant(t, node.attrs.get_float("value"))); return f;
+    case Op::iota:
+        define(f, vars, cast(t, vars[static_cast<size_t>(node.attrs.get_int("dim"))]));
+        return f;
+    default: break;
+    }
+    STRATA_ASSERT(false, "not a source op: {}", node.name());
+}
+
+namespace {
+
+/// A uniform float in [0, 1) from a counter and a seed (a 32-bit integer hash;
+/// the same numbers on every target and schedule).
+Expr hash_uniform(Expr counter, uint32_t seed) {
+    auto u32 = [](uint32_t v) { return Internal::make_const(UInt(32), v); };
+    Expr h = cast<uint32_t>(counter) * u32(0x9E3779B1u) + u32(seed * 0x85EBCA77u + 1u);
+    h = h ^ (h >> 16);
+    h = h * u32(0x7FEB352Du);
+    h = h ^ (h >> 15);
+    h = h * u32(0x846CA68Bu);
+    h = h ^ (h >> 16);
+    return cast<double>(h >> 8) * Expr(1.0 / 16777216.0);
+}
+
+Expr flat_index(const Index &idx, const Shape &shape) {
+    Expr flat = 0;
+    for (size_t i = 0; i < idx.size(); ++i) flat = flat * static_cast<int>(shape[i]) + idx[i];
+    return flat;
+}
+
+Expr unary(const ir::Node &node, Expr a, const Index &idx) {
+    const Type t = a.type();
+    auto c = [&t](double v) { return constant(t, v); };
+    switch (node.op) {
+    case Op::neg: return -a;
+    case Op::exp: return exp(a);
+    case Op::log: return log(a);
+    case Op::sqrt: return sqrt(a);
+    case Op::rsqrt: return c(1.0) / sqrt(a);
+    case Op::abs: return cast(t, abs(a));
+    case Op::relu: return max(a, c(0));
+    case Op::leaky_relu: return select(a > c(0), a, a * c(node.attrs.get_float("negative_slope")));
+    case Op::elu: return select(a > c(0), a, c(node.attrs.get_float("alpha")) * expm1(a));
+    case Op::gelu:
+        if (node.attrs.get_str("approximate") == "tanh")
+            return c(0.5) * a * (c(1.0) + tanh(c(std::sqrt(2.0 / M_PI)) * (a + c(0.044715) * a * a * a)));
+        return c(0.5) * a * (c(1.0) + accurate_erf(a * c(M_SQRT1_2)));
+    case Op::sigmoid: return c(1.0) / (c(1.0) + exp(-a));
+    case Op::tanh: return tanh(a);
+    case Op::softplus: {
+        // PyTorch: log1p(exp(beta x)) / beta, and x itself once beta x > threshold.
+        Expr bx = a * c(node.attrs.get_float("beta"));
+        return select(bx > c(node.attrs.get_float("threshold")), a,
+                      log1p(exp(bx)) / c(node.attrs.get_float("beta")));
+    }
+    case Op::cast: {
+        const DType to = node.dtype();
+        const DType from = node.input(0)->dtype();
+        Expr v = from == DType::boolean ? cast<int>(a) : a;
+        if (to == DType::boolean) return store_bool(v != constant(v.type(), 0));
+        return cast(halide_type(to), v);
+    }
+    case Op::logical_not: return store_bool(!load_bool(a));
+    case Op::dropout: {
+        const double p = node.attrs.get_float("p");
+        if (p >= 1.0) return c(0.0);
+        Expr u = hash_uniform(flat_index(idx, node.shape()), static_cast<uint32_t>(node.attrs.get_int("seed")));
+        return select(u < Expr(p), c(0.0), a * c(1.0 / (1.0 - p)));
+    }
+    default: break;
+    }
+    STRATA_ASSERT(false, "not a unary op: {}", node.name());
+}
+
+Expr binary(Op op, Expr a, Expr b) {
+    switch (op) {
+    case Op::add: return a + b;
+    case Op::sub: return a - b;
+    case Op::mul: return a * b;
+    case Op::div: return a / b;
+    case Op::pow:
+        if (a.type().is_float()) return pow(a, b);
+        return cast(a.type(), pow(cast<double>(a), cast<double>(b)));
+    case Op::maximum: return max(a, b);
+    case Op::minimum: return min(a, b);
+    case Op::eq: return store_bool(a == b);
+    case Op::ne: return store_bool(a != b);
+    case Op::lt: return store_bool(a < b);
+    case Op::le: return store_bool(a <= b);
+    case Op::gt: return store_bool(a > b);
+    case Op::ge: return store_bool(a >= b);
+    case Op::logical_and: return store_bool(load_bool(a) && load_bool(b));
+    case Op::logical_or: return store_bool(load_bool(a) || load_bool(b));
+    default: break;
+    }
+    STRATA_ASSERT(false, "not a binary op: {}", op_name(op));
+}
+
+}  // namespace
+
+Func lower_pointwise(const ir::Node &node, LowerContext &ctx) {
+    auto vars = make_vars(node.shape().size());
+    const Index idx = as_index(vars);
+    std::vector<Expr> args;
+    for (const ir::Node *in : node.inputs)
+        args.push_back(call(ctx.func(in), broadcast_index(in->shape(), idx, node.shape())));
+    Expr value;
+    if (args.size() == 1) value = unary(node, args[0], idx);
+    else if (args.size() == 2) value = binary(node.op, args[0], args[1]);
+    else value = select(load_bool(args[0]), args[1], args[2]);  // where
+    Func f(func_name(node));
+    define(f, vars, value);
+    return f;
+}
+
+}  // namespace strata::codegen

@@ -1,0 +1,128 @@
+// Lowering of max_pool, avg_pool (ceil_mode, count_include_pad, PyTorch's
+// divisor rules) and adaptive_avg_pool, for 1-d and 2-d inputs.
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+namespace {
+
+/// Schedules `acc` at tiles of `f` over (x = last spatial dim, c = the dim before it).
+void schedule_pool(const Func &f, const Func &acc, const std::vector<Var> &vars, const Shape &os, const RDom &r,
+                   DType dtype, int64_t window, const LowerContext &ctx) {
+    TiledReduction tiles;
+    tiles.out = f;
+    tiles.acc = acc;
+    const size_t rank = os.size();
+    tiles.x = {vars[rank - 1], os[rank - 1]};
+    tiles.c = {vars[rank - 2], os[rank - 2]};
+    for (size_t i = rank - 2; i-- > 0;) tiles.outer.push_back({vars[i], os[i]});
+    for (int i = 0; i < r.dimensions(); ++i) tiles.rvars.push_back(r[i]);
+    tiles.dtype = dtype;
+    tiles.work_per_output = window;
+    schedule_tiled_reduction(tiles, ctx);
+}
+
+Func lower_adaptive(const ir::Node &node, LowerContext &ctx) {
+    const ir::Node *in = node.input(0);
+    const Shape &xs = in->shape(), &os = node.shape();
+    const size_t s = xs.size() - 2;
+    const Type t = halide_type(node.dtype());
+    auto vars = make_vars(os.size());
+    const Index out_idx = as_index(vars);
+    // Window i of n over length L is [floor(i L / n), ceil((i + 1) L / n)).
+    std::vector<Expr> start(s), count(s);
+    Region region;
+    for (size_t i = s; i-- > 0;) {
+        const int64_t len = xs[2 + i], n = os[2 + i];
+        int64_t widest = 0;
+        for (int64_t o = 0; o < n; ++o) widest = std::max(widest, ((o + 1) * len + n - 1) / n - (o * len) / n);
+        region.push_back(Range(0, static_cast<int>(widest)));
+        Expr o = vars[2 + i];
+        start[i] = (o * static_cast<int>(len)) / static_cast<int>(n);
+        count[i] = ((o + 1) * static_cast<int>(len) + static_cast<int>(n - 1)) / static_cast<int>(n) - start[i];
+    }
+    RDom r(region, "r");
+    Index x_idx = {out_idx[0], out_idx[1]};
+    Expr inside = Internal::const_true();
+    Expr divisor = constant(t, 1);
+    for (size_t i = 0; i < s; ++i) {
+        Expr tap = r[static_cast<int>(s - 1 - i)];
+        x_idx.push_back(clamp(start[i] + tap, 0, static_cast<int>(xs[2 + i] - 1)));
+        inside = inside && tap < count[i];
+        divisor = divisor * cast(t, count[i]);
+    }
+    Func acc(func_name(node, "_acc")), f(func_name(node));
+    define(acc, vars, constant(t, 0));
+    acc(to_halide_args(out_idx)) = call(acc, out_idx) + select(inside, call(ctx.func(in), x_idx), constant(t, 0));
+    define(f, vars, call(acc, out_idx) / divisor);
+    schedule_pool(f, acc, vars, os, r, node.dtype(), 1, ctx);
+    return f;
+}
+
+}  // namespace
+
+Func lower_pool(const ir::Node &node, LowerContext &ctx) {
+    if (node.op == Op::adaptive_avg_pool1d || node.op == Op::adaptive_avg_pool2d) return lower_adaptive(node, ctx);
+    const ir::Node *in = node.input(0);
+    const Shape &xs = in->shape(), &os = node.shape();
+    const size_t s = xs.size() - 2;
+    const bool is_max = node.op == Op::max_pool1d || node.op == Op::max_pool2d;
+    const ir::Ints &kernel = node.attrs.get_ints("kernel_size"), &stride = node.attrs.get_ints("stride"),
+                   &padding = node.attrs.get_ints("padding");
+    const ir::Ints dilation = is_max ? node.attrs.get_ints("dilation") : ir::Ints(s, 1);
+    const Type t = halide_type(node.dtype());
+
+    auto vars = make_vars(os.size());
+    const Index out_idx = as_index(vars);
+    Region region;
+    int64_t window = 1;
+    for (size_t i = s; i-- > 0;) {
+        region.push_back(Range(0, static_cast<int>(kernel[i])));
+        window *= kernel[i];
+    }
+    RDom r(region, "r");
+
+    // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg).
+    Region bounds;
+    for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
+    bounds.push_back(Range());
+    bounds.push_back(Range());
+    Func xp = BoundaryConditions::constant_exterior(ctx.func(in), is_max ? lowest_value(t) : constant(t, 0), bounds);
+
+    Index x_idx = {out_idx[0], out_idx[1]};
+    for (size_t i = 0; i < s; ++i)
+        x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
+                        r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]));
+
+    Func acc(func_name(node, "_acc")), f(func_name(node));
+    if (is_max) {
+        define(acc, vars, lowest_value(t));
+        acc(to_halide_args(out_idx)) = max(call(acc, out_idx), call(xp, x_idx));
+        define(f, vars, call(acc, out_idx));
+    } else {
+        define(acc, vars, constant(t, 0));
+        acc(to_halide_args(out_idx)) = call(acc, out_idx) + call(xp, x_idx);
+        // PyTorch's divisor: the window clipped to the padded input, or, without
+        // count_include_pad, to the input itself.
+        const bool include_pad = node.attrs.get_bool("count_include_pad");
+        Expr divisor = 1;
+        for (size_t i = 0; i < s; ++i) {
+            const int len = static_cast<int>(xs[2 + i]), pad = static_cast<int>(padding[i]);
+            Expr start = out_idx[2 + i] * static_cast<int>(stride[i]) - pad;
+            Expr end = min(start + static_cast<int>(kernel[i]), len + pad);
+            Expr size = end - start;
+            if (!include_pad) size = min(end, len) - max(start, 0);
+            divisor = divisor * size;
+        }
+        define(f, vars, call(acc, out_idx) / cast(t, divisor));
+    }
+    schedule_pool(f, acc, vars, os, r, node.dtype(), window, ctx);
+    return f;
+}
+
+}  // namespace strata::codegen

@@ -1,0 +1,133 @@
+// Lowering of reductions: sum, mean, max, argmax over dims; softmax and
+// log_softmax along one dim.
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+#include <strata/error.h>
+
+#include <algorithm>
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+namespace {
+
+/// The RDom over the reduced dims and the input index it addresses, given the
+/// output vars (IR order of the output) and keepdim.
+struct ReductionDomain {
+    RDom r;
+    std::vector<RVar> rvars;  // innermost first
+    Index input_index;
+    int64_t size = 1;
+};
+
+ReductionDomain reduction_domain(const Shape &in_shape, const ir::Ints &dims, bool keepdim,
+                                 const std::vector<Var> &out_vars) {
+    ReductionDomain rd;
+    std::vector<std::pair<Expr, Expr>> ranges;  // innermost first for RDom
+    for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+        const int64_t e = in_shape[static_cast<size_t>(*it)];
+        ranges.push_back({0, static_cast<int>(e)});
+        rd.size *= e;
+    }
+    Region region;
+    for (auto &[mn, ext] : ranges) region.push_back(Range(mn, ext));
+    rd.r = RDom(region);
+    for (int i = 0; i < rd.r.dimensions(); ++i) rd.rvars.push_back(rd.r[i]);
+    size_t out_pos = 0;
+    for (size_t d = 0; d < in_shape.size(); ++d) {
+        auto pos = std::find(dims.begin(), dims.end(), static_cast<int64_t>(d));
+        if (pos != dims.end()) {
+            // dims[k] is RDom dimension (ndims - 1 - k).
+            rd.input_index.push_back(rd.r[static_cast<int>(dims.size() - 1) - static_cast<int>(pos - dims.begin())]);
+            if (keepdim) ++out_pos;
+        } else {
+            rd.input_index.push_back(out_vars[out_pos++]);
+        }
+    }
+    return rd;
+}
+
+Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
+    const Func &x = ctx.func(node.input(0));
+    const Shape &shape = node.shape();
+    const int64_t dim = node.attrs.get_int("dim");
+    const Type t = halide_type(node.dtype());
+    // Row statistics over `dim`, kept as a dim of extent 1.
+    Shape row_shape = shape;
+    row_shape[static_cast<size_t>(dim)] = 1;
+    auto vars = make_vars(shape.size());
+    ReductionDomain rd = reduction_domain(shape, {dim}, true, vars);
+
+    Func row_max(func_name(node, "_max")), row_sum(func_name(node, "_sum"));
+    define(row_max, vars, lowest_value(t));
+    row_max(to_halide_args(as_index(vars))) = max(call(row_max, as_index(vars)), call(x, rd.input_index));
+    Index shifted_idx = rd.input_index;
+    Index row_idx = as_index(vars);
+    define(row_sum, vars, constant(t, 0));
+    row_sum(to_halide_args(as_index(vars))) =
+        call(row_sum, as_index(vars)) + exp(call(x, rd.input_index) - call(row_max, row_idx));
+
+    Index stat_idx = as_index(vars);
+    stat_idx[static_cast<size_t>(dim)] = 0;
+    Func f(func_name(node));
+    Expr shifted = call(x, as_index(vars)) - call(row_max, stat_idx);
+    if (node.op == Op::softmax) define(f, vars, exp(shifted) / call(row_sum, stat_idx));
+    else define(f, vars, shifted - log(call(row_sum, stat_idx)));
+
+    schedule_reduction(row_max, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
+    schedule_reduction(row_sum, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
+    return f;
+}
+
+}  // namespace
+
+Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
+    if (node.op == Op::softmax || node.op == Op::log_softmax) return lower_softmax(node, ctx);
+    const ir::Node *in = node.input(0);
+    const Func &x = ctx.func(in);
+    const bool keepdim = node.attrs.get_bool("keepdim");
+    const ir::Ints dims = node.op == Op::argmax ? ir::Ints{node.attrs.get_int("dim")} : node.attrs.get_ints("dims");
+    auto vars = make_vars(node.shape().size());
+    ReductionDomain rd = reduction_domain(in->shape(), dims, keepdim, vars);
+    const Index out_idx = as_index(vars);
+    const std::vector<Expr> args = to_halide_args(out_idx);
+    const Type t = halide_type(in->dtype());
+    Expr value = call(x, rd.input_index);
+
+    Func acc(func_name(node, "_acc"));
+    Func f(func_name(node));
+    switch (node.op) {
+    case Op::sum:
+    case Op::mean:
+        define(acc, vars, constant(t, 0));
+        acc(args) = call(acc, out_idx) + value;
+        if (node.op == Op::mean) define(f, vars, call(acc, out_idx) / constant(t, static_cast<double>(rd.size)));
+        else define(f, vars, call(acc, out_idx));
+        break;
+    case Op::max:
+        define(acc, vars, lowest_value(t));
+        acc(args) = max(call(acc, out_idx), value);
+        define(f, vars, call(acc, out_idx));
+        break;
+    case Op::argmax: {
+        // (best index, best value); a strictly greater value wins, so ties keep
+        // the first maximum, as PyTorch does.
+        Expr position = rd.input_index[static_cast<size_t>(dims[0])];
+        acc(args) = Tuple(cast<int32_t>(0), lowest_value(t));
+        FuncRef prev = acc(args);
+        Expr better = value > Tuple(prev)[1];
+        acc(args) = Tuple(select(better, cast<int32_t>(position), Tuple(prev)[0]), select(better, value, Tuple(prev)[1]));
+        define(f, vars, Tuple(call(acc, out_idx))[0]);
+        break;
+    }
+    default: STRATA_ASSERT(false, "not a reduction: {}", node.name());
+    }
+    schedule_reduction(acc, node.shape(), in->dtype(), rd.rvars, rd.size, ctx);
+    return f;
+}
+
+}  // namespace strata::codegen

@@ -1,0 +1,44 @@
+#pragma once
+// Internal to codegen: the default CPU schedules, one function per op class.
+// Lowerings (lower/) say what is computed; these say how.
+
+#include "codegen/lower/context.h"
+
+#include <vector>
+
+namespace strata::codegen {
+
+/// A loop dimension of a Func together with its (static) extent.
+struct LoopDim {
+    Halide::Var var;
+    int64_t extent;
+};
+
+/// A reduction computed in a small accumulator Func `acc` at tiles of its
+/// consumer `out` (conv, matmul, pool): `x` is vectorised, `c` is unrolled, so
+/// an x-by-c tile of accumulators stays in registers across the reduction.
+struct TiledReduction {
+    Halide::Func out;
+    Halide::Func acc;
+    LoopDim x;                       ///< vectorised (innermost) dimension
+    LoopDim c;                       ///< unrolled dimension (output channels, rows)
+    std::vector<LoopDim> outer;      ///< the remaining pure dims, innermost first
+    std::vector<Halide::RVar> rvars; ///< reduction vars, innermost first
+    DType dtype;
+    /// Multiply-adds per output element (decides whether threads pay off).
+    int64_t work_per_output;
+};
+
+/// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.
+void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
+
+/// A materialised pointwise or layout node: vectorised along the innermost
+/// dimension, parallel over the outer ones when it is big enough.
+void schedule_elementwise(Halide::Func f, const Shape &shape, DType dtype, const LowerContext &ctx);
+
+/// A plain reduction `acc` (pure init + one update over `rvars`) computed at root.
+/// `reduces_innermost` says whether the innermost output dim is itself reduced.
+void schedule_reduction(Halide::Func acc, const Shape &out_shape, DType dtype,
+                        const std::vector<Halide::RVar> &rvars, int64_t reduced_size, const LowerContext &ctx);
+
+}  // namespace strata::codegen

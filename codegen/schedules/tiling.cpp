@@ -1,0 +1,120 @@
+// Default CPU schedules. The numbers (tile sizes, task sizes) come from the
+// measurements in shared/HALIDE-NOTES.md: 16-24 vector accumulators keep
+// LLVM from spilling; reduction loops must sit outside the unrolled tile.
+
+#include "codegen/schedules/schedule.h"
+
+#include <algorithm>
+
+namespace strata::codegen {
+
+using namespace Halide;
+
+namespace {
+
+/// The widest power-of-two vector (at most the natural width, at least 4
+/// lanes) that fits in `extent`; 0 when even 4 lanes do not fit.
+int vector_factor(int natural, int64_t extent) {
+    int v = natural;
+    while (v > 4 && v > extent) v /= 2;
+    return v <= extent ? v : 0;
+}
+
+/// Below this many multiply-adds, waking the thread pool costs more than it saves.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+}  // namespace
+
+void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
+    Func out = r.out, acc = r.acc;
+    const int vec = vector_factor(ctx.vector_width(r.dtype), r.x.extent);
+    const int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
+    const int64_t x_vectors = vec == 0 ? 1 : xt / vec;
+    const int64_t ct = std::max<int64_t>(1, std::min<int64_t>(r.c.extent, 16 / x_vectors));
+
+    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    out.compute_root();
+    ctx.stored_funcs.insert(out.name());
+    out.split(r.x.var, xo, xi, static_cast<int>(xt)).split(r.c.var, co, ci, static_cast<int>(ct));
+    std::vector<VarOrRVar> order = {xi, ci, xo, co};
+    for (const LoopDim &d : r.outer) order.push_back(d.var);
+    out.reorder(order);
+    if (vec) out.vectorize(xi, vec);
+
+    int64_t outputs = r.x.extent * r.c.extent;
+    for (const LoopDim &d : r.outer) outputs *= d.extent;
+    if (outputs * r.work_per_output >= kMinParallelWork) {
+        // One parallel loop over every tile row: co fused with the outer dims.
+        VarOrRVar task = co;
+        for (size_t i = 0; i < r.outer.size(); ++i) {
+            Var fused("task" + std::to_string(i));
+            out.fuse(task.var, r.outer[i].var, fused);
+            task = fused;
+        }
+        out.parallel(task.var);
+    }
+
+    acc.compute_at(out, xo);
+    if (vec) acc.vectorize(r.x.var, vec);
+    acc.unroll(r.c.var);
+    Stage update = acc.update();
+    std::vector<VarOrRVar> update_order;
+    Var uxo("uxo"), uxi("uxi");
+    if (vec) {
+        update.split(r.x.var, uxo, uxi, vec);
+        update_order = {uxi, uxo, r.c.var};
+    } else {
+        update_order = {r.x.var, r.c.var};
+    }
+    for (const RVar &rv : r.rvars) update_order.push_back(rv);
+    for (const LoopDim &d : r.outer) update_order.push_back(d.var);
+    update.reorder(update_order);
+    if (vec) update.vectorize(uxi).unroll(uxo);
+    else if (r.x.extent <= 8) update.unroll(r.x.var);
+    update.unroll(r.c.var);
+}
+
+void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
+    f.compute_root();
+    ctx.stored_funcs.insert(f.name());
+    if (shape.empty()) return;
+    std::vector<Var> args = f.args();  // innermost first
+    const int vec = vector_factor(ctx.vector_width(dtype), shape.back());
+    if (vec) f.vectorize(args[0], vec);
+    if (args.size() >= 2 && shape_numel(shape) >= kMinParallelWork) {
+        Var task = args[1];
+        for (size_t i = 2; i < args.size(); ++i) {
+            Var fused("task" + std::to_string(i));
+            f.fuse(task, args[i], fused);
+            task = fused;
+        }
+        f.parallel(task);
+    }
+}
+
+void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
+                        int64_t reduced_size, const LowerContext &ctx) {
+    acc.compute_root();
+    if (out_shape.empty()) return;
+    std::vector<Var> args = acc.args();
+    const int vec = vector_factor(ctx.vector_width(dtype), out_shape.back());
+    Stage update = acc.update();
+    if (vec) {
+        // Vectorise over contiguous outputs with the reduction outside them.
+        acc.vectorize(args[0], vec);
+        Var vo("vo"), vi("vi");
+        update.split(args[0], vo, vi, vec);
+        std::vector<VarOrRVar> order = {vi};
+        for (const RVar &rv : rvars) order.push_back(rv);
+        order.push_back(vo);
+        for (size_t i = 1; i < args.size(); ++i) order.push_back(args[i]);
+        update.reorder(order).vectorize(vi);
+    }
+    if (shape_numel(out_shape) * reduced_size >= kMinParallelWork && args.size() >= 2) {
+        const Var &outer = args.back();
+        acc.parallel(outer);
+        update.parallel(outer);
+    }
+}
+
+}  // namespace strata::codegen

@@ -1,0 +1,212 @@
+#pragma once
+/// \file
+/// The functional ops of the DSL, with PyTorch's names, argument order,
+/// defaults and semantics (torch.* and torch.nn.functional.*). Dimensions may
+/// be negative (counted from the end). Scalars combine with tensors of any
+/// float dtype and take the tensor's dtype.
+
+#include "frontend/graph.h"
+
+#include <string>
+#include <vector>
+
+namespace strata {
+
+using Ints = std::vector<int64_t>;
+
+// ---- pointwise ----
+SymTensor operator+(const SymTensor &a, const SymTensor &b);
+SymTensor operator-(const SymTensor &a, const SymTensor &b);
+SymTensor operator*(const SymTensor &a, const SymTensor &b);
+SymTensor operator/(const SymTensor &a, const SymTensor &b);
+SymTensor operator-(const SymTensor &a);
+SymTensor operator+(const SymTensor &a, double b);
+SymTensor operator-(const SymTensor &a, double b);
+SymTensor operator*(const SymTensor &a, double b);
+SymTensor operator/(const SymTensor &a, double b);
+SymTensor operator+(double a, const SymTensor &b);
+SymTensor operator-(double a, const SymTensor &b);
+SymTensor operator*(double a, const SymTensor &b);
+SymTensor operator/(double a, const SymTensor &b);
+SymTensor operator==(const SymTensor &a, const SymTensor &b);
+SymTensor operator!=(const SymTensor &a, const SymTensor &b);
+SymTensor operator<(const SymTensor &a, const SymTensor &b);
+SymTensor operator<=(const SymTensor &a, const SymTensor &b);
+SymTensor operator>(const SymTensor &a, const SymTensor &b);
+SymTensor operator>=(const SymTensor &a, const SymTensor &b);
+SymTensor operator&&(const SymTensor &a, const SymTensor &b);
+SymTensor operator||(const SymTensor &a, const SymTensor &b);
+SymTensor operator!(const SymTensor &a);
+
+SymTensor add(const SymTensor &a, const SymTensor &b);
+SymTensor sub(const SymTensor &a, const SymTensor &b);
+SymTensor mul(const SymTensor &a, const SymTensor &b);
+SymTensor div(const SymTensor &a, const SymTensor &b);
+SymTensor neg(const SymTensor &x);
+SymTensor pow(const SymTensor &a, const SymTensor &b);
+SymTensor pow(const SymTensor &a, double exponent);
+SymTensor exp(const SymTensor &x);
+SymTensor log(const SymTensor &x);
+SymTensor sqrt(const SymTensor &x);
+SymTensor rsqrt(const SymTensor &x);
+SymTensor abs(const SymTensor &x);
+SymTensor maximum(const SymTensor &a, const SymTensor &b);
+SymTensor minimum(const SymTensor &a, const SymTensor &b);
+SymTensor eq(const SymTensor &a, const SymTensor &b);
+SymTensor ne(const SymTensor &a, const SymTensor &b);
+SymTensor lt(const SymTensor &a, const SymTensor &b);
+SymTensor le(const SymTensor &a, const SymTensor &b);
+SymTensor gt(const SymTensor &a, const SymTensor &b);
+SymTensor ge(const SymTensor &a, const SymTensor &b);
+/// torch.where(condition, x, y); condition is bool.
+SymTensor where(const SymTensor &condition, const SymTensor &x, const SymTensor &y);
+/// x.to(dtype): float to int truncates toward zero; to bool is x != 0.
+SymTensor cast(const SymTensor &x, DType dtype);
+
+// ---- activations ----
+SymTensor relu(const SymTensor &x);
+SymTensor leaky_relu(const SymTensor &x, double negative_slope = 0.01);
+SymTensor elu(const SymTensor &x, double alpha = 1.0);
+/// approximate: "none" (erf) or "tanh".
+SymTensor gelu(const SymTensor &x, const std::string &approximate = "none");
+SymTensor sigmoid(const SymTensor &x);
+SymTensor tanh(const SymTensor &x);
+SymTensor softplus(const SymTensor &x, double beta = 1.0, double threshold = 20.0);
+/// Zeroes elements with probability p and scales the rest by 1/(1-p) when
+/// training; the identity otherwise. The mask is a fixed function of `seed`.
+SymTensor dropout(const SymTensor &x, double p = 0.5, bool training = true, int64_t seed = 0);
+
+// ---- linear algebra ----
+/// torch.matmul, including 1-d operands and broadcast batch dims.
+SymTensor matmul(const SymTensor &a, const SymTensor &b);
+/// x @ weight^T + bias; bias may be undefined.
+SymTensor linear(const SymTensor &x, const SymTensor &weight, const SymTensor &bias = {});
+
+// ---- convolution ----
+/// Padding of a convolution: per-dim values (one value applies to every
+/// dim), "valid", "same", or asymmetric {lo_0, hi_0, lo_1, hi_1, ...}.
+struct Padding {
+    Padding() : values{0} {}
+    Padding(int p) : values{p} {}
+    Padding(int64_t p) : values{p} {}
+    Padding(std::initializer_list<int64_t> p) : values(p) {}
+    Padding(const Ints &p) : values(p) {}
+    Padding(const char *mode) : mode(mode) {}
+    Padding(const std::string &mode) : mode(mode) {}
+    std::string mode;  ///< "", "same" or "valid"
+    Ints values;
+};
+
+struct ConvOptions {
+    Ints stride = {1};
+    Padding padding;
+    Ints dilation = {1};
+    int64_t groups = 1;
+    /// zeros, reflect, replicate or circular.
+    std::string padding_mode = "zeros";
+};
+
+/// input [N, C_in, L] (or unbatched [C_in, L]), weight [C_out, C_in/groups, K].
+SymTensor conv1d(const SymTensor &input, const SymTensor &weight, const SymTensor &bias = {},
+                 const ConvOptions &options = {});
+/// input [N, C_in, H, W] (or unbatched), weight [C_out, C_in/groups, KH, KW].
+SymTensor conv2d(const SymTensor &input, const SymTensor &weight, const SymTensor &bias = {},
+                 const ConvOptions &options = {});
+
+struct ConvTransposeOptions {
+    Ints stride = {1};
+    Ints padding = {0};
+    Ints output_padding = {0};
+    int64_t groups = 1;
+    Ints dilation = {1};
+};
+
+/// weight [C_in, C_out/groups, K...].
+SymTensor conv_transpose1d(const SymTensor &input, const SymTensor &weight, const SymTensor &bias = {},
+                           const ConvTransposeOptions &options = {});
+SymTensor conv_transpose2d(const SymTensor &input, const SymTensor &weight, const SymTensor &bias = {},
+                           const ConvTransposeOptions &options = {});
+
+// ---- pooling ----
+struct MaxPoolOptions {
+    Ints stride = {};  ///< empty: the kernel size
+    Ints padding = {0};
+    Ints dilation = {1};
+    bool ceil_mode = false;
+};
+struct AvgPoolOptions {
+    Ints stride = {};  ///< empty: the kernel size
+    Ints padding = {0};
+    bool ceil_mode = false;
+    bool count_include_pad = true;
+};
+SymTensor max_pool1d(const SymTensor &input, const Ints &kernel_size, const MaxPoolOptions &options = {});
+SymTensor max_pool2d(const SymTensor &input, const Ints &kernel_size, const MaxPoolOptions &options = {});
+SymTensor avg_pool1d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
+SymTensor avg_pool2d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
+SymTensor adaptive_avg_pool1d(const SymTensor &input, const Ints &output_size);
+/// output_size {1, 1} is global average pooling.
+SymTensor adaptive_avg_pool2d(const SymTensor &input, const Ints &output_size);
+
+// ---- reductions ----
+/// Sum over `dims` (all dims when empty).
+SymTensor sum(const SymTensor &x, const Ints &dims = {}, bool keepdim = false);
+SymTensor mean(const SymTensor &x, const Ints &dims = {}, bool keepdim = false);
+/// Maximum values over `dims` (all dims when empty), like torch.amax.
+SymTensor max(const SymTensor &x, const Ints &dims = {}, bool keepdim = false);
+/// Index of the first maximum along `dim` (i32).
+SymTensor argmax(const SymTensor &x, int64_t dim, bool keepdim = false);
+SymTensor softmax(const SymTensor &x, int64_t dim);
+SymTensor log_softmax(const SymTensor &x, int64_t dim);
+
+// ---- shape ----
+/// One extent may be -1.
+SymTensor reshape(const SymTensor &x, const Ints &shape);
+SymTensor flatten(const SymTensor &x, int64_t start_dim = 0, int64_t end_dim = -1);
+SymTensor permute(const SymTensor &x, const Ints &dims);
+SymTensor transpose(const SymTensor &x, int64_t dim0, int64_t dim1);
+/// Broadcast to `shape` (-1 keeps an extent), like Tensor.expand.
+SymTensor expand(const SymTensor &x, const Ints &shape);
+/// x[start:end:step] along dim, with Python's negative indices and clamping.
+SymTensor slice(const SymTensor &x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+/// torch.cat.
+SymTensor concat(const std::vector<SymTensor> &xs, int64_t dim = 0);
+/// torch.nn.functional.pad: pad = {last_lo, last_hi, second_last_lo, ...};
+/// mode constant, reflect, replicate or circular.
+SymTensor pad(const SymTensor &x, const Ints &pad, const std::string &mode = "constant", double value = 0.0);
+/// Removes / inserts a dim of extent 1.
+SymTensor squeeze(const SymTensor &x, int64_t dim);
+SymTensor unsqueeze(const SymTensor &x, int64_t dim);
+
+// ---- normalisation ----
+struct BatchNormResult {
+    SymTensor output;
+    /// Only when training: the updated running statistics (PyTorch's
+    /// momentum rule, unbiased variance).
+    SymTensor running_mean, running_var;
+};
+/// x [N, C, ...]; running stats, weight and bias [C] (weight/bias may be undefined).
+BatchNormResult batch_norm(const SymTensor &x, const SymTensor &running_mean, const SymTensor &running_var,
+                           const SymTensor &weight, const SymTensor &bias, bool training,
+                           double momentum = 0.1, double eps = 1e-5);
+/// Normalises over the trailing dims `normalized_shape`.
+SymTensor layer_norm(const SymTensor &x, const Ints &normalized_shape, const SymTensor &weight = {},
+                     const SymTensor &bias = {}, double eps = 1e-5);
+
+// ---- losses ----
+/// reduction: "mean", "sum" or "none".
+struct CrossEntropyOptions {
+    std::string reduction = "mean";
+    int64_t ignore_index = -100;
+    double label_smoothing = 0.0;
+};
+/// logits [N, C] or [N, C, d...]; target i32 class indices [N] or [N, d...].
+SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const CrossEntropyOptions &options = {});
+/// log_probs [N, C, ...]; target i32.
+SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction = "mean",
+                   int64_t ignore_index = -100);
+SymTensor mse_loss(const SymTensor &input, const SymTensor &target, const std::string &reduction = "mean");
+SymTensor binary_cross_entropy_with_logits(const SymTensor &input, const SymTensor &target,
+                                           const std::string &reduction = "mean");
+
+}  // namespace strata

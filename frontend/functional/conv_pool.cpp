@@ -1,0 +1,159 @@
+// Convolutions and pooling: PyTorch's argument handling (single values
+// broadcast to every dim, "same"/"valid", padding modes, unbatched inputs).
+
+#include "frontend/functional/common.h"
+
+namespace strata {
+
+using detail::expand_list;
+using detail::make;
+using ir::Op;
+
+namespace {
+
+/// Runs `body` on a batched input: an unbatched [C, ...] input gets a batch
+/// dim of 1, which is removed again from the result (as PyTorch does).
+template <typename Body>
+SymTensor with_batch(const char *op, const SymTensor &input, size_t spatial, Body body) {
+    if (!input.defined()) fail("{}: the input tensor is undefined", op);
+    const size_t rank = static_cast<size_t>(input.dim());
+    if (rank == spatial + 2) return body(input);
+    if (rank == spatial + 1) return squeeze(body(unsqueeze(input, 0)), 0);
+    fail("{}: expected a {}-d (batched) or {}-d (unbatched) input, got shape {}", op, spatial + 2, spatial + 1,
+         shape_str(input.shape()));
+}
+
+SymTensor conv_nd(Op op, size_t s, const SymTensor &input, const SymTensor &weight, const SymTensor &bias,
+                  const ConvOptions &o) {
+    const char *name = ir::op_name(op);
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        if (!weight.defined()) fail("{}: the weight tensor is undefined", name);
+        if (weight.dim() != static_cast<int64_t>(s) + 2)
+            fail("{}: weight must be {}-d, got shape {}", name, s + 2, shape_str(weight.shape()));
+        const Ints stride = expand_list(name, "stride", o.stride, s);
+        const Ints dilation = expand_list(name, "dilation", o.dilation, s);
+        Ints lo(s), hi(s);
+        if (o.padding.mode == "same") {
+            for (int64_t st : stride)
+                if (st != 1) fail("{}: padding='same' is not supported for strided convolutions", name);
+            for (size_t i = 0; i < s; ++i) {
+                const int64_t total = dilation[i] * (weight.shape()[2 + i] - 1);
+                lo[i] = total / 2;
+                hi[i] = total - lo[i];
+            }
+        } else if (o.padding.mode == "valid") {
+        } else if (!o.padding.mode.empty()) {
+            fail("{}: padding must be a number, a list, \"same\" or \"valid\", got \"{}\"", name, o.padding.mode);
+        } else if (o.padding.values.size() == 2 * s && s > 1) {
+            for (size_t i = 0; i < s; ++i) lo[i] = o.padding.values[2 * i], hi[i] = o.padding.values[2 * i + 1];
+        } else {
+            lo = hi = expand_list(name, "padding", o.padding.values, s);
+        }
+        for (size_t i = 0; i < s; ++i)
+            if (lo[i] < 0 || hi[i] < 0) fail("{}: padding must be >= 0, got {}", name, lo[i] < 0 ? lo[i] : hi[i]);
+        const std::string &mode = o.padding_mode;
+        if (mode != "zeros" && mode != "reflect" && mode != "replicate" && mode != "circular")
+            fail("{}: padding_mode must be zeros, reflect, replicate or circular, got \"{}\"", name, mode);
+        // Non-zero modes and asymmetric padding become an explicit pad (as
+        // PyTorch does); the conv keeps the symmetric zero part.
+        Ints conv_pad(s), extra;
+        bool needs_pad = false;
+        for (size_t i = s; i-- > 0;) {
+            const int64_t sym = mode == "zeros" ? std::min(lo[i], hi[i]) : 0;
+            conv_pad[i] = sym;
+            extra.push_back(lo[i] - sym);
+            extra.push_back(hi[i] - sym);
+            needs_pad = needs_pad || lo[i] != sym || hi[i] != sym;
+        }
+        SymTensor padded = needs_pad ? pad(x, extra, mode == "zeros" ? "constant" : mode) : x;
+        std::vector<SymTensor> inputs = {padded, weight};
+        if (bias.defined()) inputs.push_back(bias);
+        return make(op, inputs,
+                    {{"stride", stride}, {"padding", conv_pad}, {"dilation", dilation}, {"groups", o.groups}});
+    });
+}
+
+SymTensor conv_transpose_nd(Op op, size_t s, const SymTensor &input, const SymTensor &weight,
+                            const SymTensor &bias, const ConvTransposeOptions &o) {
+    const char *name = ir::op_name(op);
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        std::vector<SymTensor> inputs = {x, weight};
+        if (bias.defined()) inputs.push_back(bias);
+        return make(op, inputs,
+                    {{"stride", expand_list(name, "stride", o.stride, s)},
+                     {"padding", expand_list(name, "padding", o.padding, s)},
+                     {"output_padding", expand_list(name, "output_padding", o.output_padding, s)},
+                     {"dilation", expand_list(name, "dilation", o.dilation, s)},
+                     {"groups", o.groups}});
+    });
+}
+
+SymTensor max_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const MaxPoolOptions &o) {
+    const char *name = ir::op_name(op);
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        const Ints k = expand_list(name, "kernel_size", kernel, s);
+        return make(op, {x},
+                    {{"kernel_size", k},
+                     {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
+                     {"padding", expand_list(name, "padding", o.padding, s)},
+                     {"dilation", expand_list(name, "dilation", o.dilation, s)},
+                     {"ceil_mode", o.ceil_mode}});
+    });
+}
+
+SymTensor avg_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const AvgPoolOptions &o) {
+    const char *name = ir::op_name(op);
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        const Ints k = expand_list(name, "kernel_size", kernel, s);
+        return make(op, {x},
+                    {{"kernel_size", k},
+                     {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
+                     {"padding", expand_list(name, "padding", o.padding, s)},
+                     {"ceil_mode", o.ceil_mode},
+                     {"count_include_pad", o.count_include_pad}});
+    });
+}
+
+SymTensor adaptive_nd(Op op, size_t s, const SymTensor &input, const Ints &size) {
+    const char *name = ir::op_name(op);
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        return make(op, {x}, {{"output_size", expand_list(name, "output_size", size, s)}});
+    });
+}
+
+}  // namespace
+
+SymTensor conv1d(const SymTensor &x, const SymTensor &w, const SymTensor &b, const ConvOptions &o) {
+    return conv_nd(Op::conv1d, 1, x, w, b, o);
+}
+SymTensor conv2d(const SymTensor &x, const SymTensor &w, const SymTensor &b, const ConvOptions &o) {
+    return conv_nd(Op::conv2d, 2, x, w, b, o);
+}
+SymTensor conv_transpose1d(const SymTensor &x, const SymTensor &w, const SymTensor &b,
+                           const ConvTransposeOptions &o) {
+    return conv_transpose_nd(Op::conv_transpose1d, 1, x, w, b, o);
+}
+SymTensor conv_transpose2d(const SymTensor &x, const SymTensor &w, const SymTensor &b,
+                           const ConvTransposeOptions &o) {
+    return conv_transpose_nd(Op::conv_transpose2d, 2, x, w, b, o);
+}
+SymTensor max_pool1d(const SymTensor &x, const Ints &k, const MaxPoolOptions &o) {
+    return max_pool_nd(Op::max_pool1d, 1, x, k, o);
+}
+SymTensor max_pool2d(const SymTensor &x, const Ints &k, const MaxPoolOptions &o) {
+    return max_pool_nd(Op::max_pool2d, 2, x, k, o);
+}
+SymTensor avg_pool1d(const SymTensor &x, const Ints &k, const AvgPoolOptions &o) {
+    return avg_pool_nd(Op::avg_pool1d, 1, x, k, o);
+}
+SymTensor avg_pool2d(const SymTensor &x, const Ints &k, const AvgPoolOptions &o) {
+    return avg_pool_nd(Op::avg_pool2d, 2, x, k, o);
+}
+SymTensor adaptive_avg_pool1d(const SymTensor &x, const Ints &size) {
+    return adaptive_nd(Op::adaptive_avg_pool1d, 1, x, size);
+}
+SymTensor adaptive_avg_pool2d(const SymTensor &x, const Ints &size) {
+    return adaptive_nd(Op::adaptive_avg_pool2d, 2, x, size);
+}
+
+}  // namespace strata

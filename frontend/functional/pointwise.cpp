@@ -1,0 +1,79 @@
+// Pointwise ops, operators and activations.
+
+#include "frontend/functional/common.h"
+
+namespace strata {
+
+using detail::make;
+using detail::scalar_like;
+using ir::Op;
+
+SymTensor add(const SymTensor &a, const SymTensor &b) { return make(Op::add, {a, b}); }
+SymTensor sub(const SymTensor &a, const SymTensor &b) { return make(Op::sub, {a, b}); }
+SymTensor mul(const SymTensor &a, const SymTensor &b) { return make(Op::mul, {a, b}); }
+SymTensor div(const SymTensor &a, const SymTensor &b) { return make(Op::div, {a, b}); }
+SymTensor neg(const SymTensor &x) { return make(Op::neg, {x}); }
+SymTensor pow(const SymTensor &a, const SymTensor &b) { return make(Op::pow, {a, b}); }
+SymTensor pow(const SymTensor &a, double exponent) { return make(Op::pow, {a, scalar_like(a, exponent)}); }
+SymTensor exp(const SymTensor &x) { return make(Op::exp, {x}); }
+SymTensor log(const SymTensor &x) { return make(Op::log, {x}); }
+SymTensor sqrt(const SymTensor &x) { return make(Op::sqrt, {x}); }
+SymTensor rsqrt(const SymTensor &x) { return make(Op::rsqrt, {x}); }
+SymTensor abs(const SymTensor &x) { return make(Op::abs, {x}); }
+SymTensor maximum(const SymTensor &a, const SymTensor &b) { return make(Op::maximum, {a, b}); }
+SymTensor minimum(const SymTensor &a, const SymTensor &b) { return make(Op::minimum, {a, b}); }
+SymTensor eq(const SymTensor &a, const SymTensor &b) { return make(Op::eq, {a, b}); }
+SymTensor ne(const SymTensor &a, const SymTensor &b) { return make(Op::ne, {a, b}); }
+SymTensor lt(const SymTensor &a, const SymTensor &b) { return make(Op::lt, {a, b}); }
+SymTensor le(const SymTensor &a, const SymTensor &b) { return make(Op::le, {a, b}); }
+SymTensor gt(const SymTensor &a, const SymTensor &b) { return make(Op::gt, {a, b}); }
+SymTensor ge(const SymTensor &a, const SymTensor &b) { return make(Op::ge, {a, b}); }
+SymTensor where(const SymTensor &c, const SymTensor &x, const SymTensor &y) { return make(Op::where, {c, x, y}); }
+SymTensor cast(const SymTensor &x, DType dtype) {
+    if (x.defined() && x.dtype() == dtype) return x;
+    return make(Op::cast, {x}, {{"dtype", dtype}});
+}
+
+SymTensor operator+(const SymTensor &a, const SymTensor &b) { return add(a, b); }
+SymTensor operator-(const SymTensor &a, const SymTensor &b) { return sub(a, b); }
+SymTensor operator*(const SymTensor &a, const SymTensor &b) { return mul(a, b); }
+SymTensor operator/(const SymTensor &a, const SymTensor &b) { return div(a, b); }
+SymTensor operator-(const SymTensor &a) { return neg(a); }
+SymTensor operator+(const SymTensor &a, double b) { return add(a, scalar_like(a, b)); }
+SymTensor operator-(const SymTensor &a, double b) { return sub(a, scalar_like(a, b)); }
+SymTensor operator*(const SymTensor &a, double b) { return mul(a, scalar_like(a, b)); }
+SymTensor operator/(const SymTensor &a, double b) { return div(a, scalar_like(a, b)); }
+SymTensor operator+(double a, const SymTensor &b) { return add(scalar_like(b, a), b); }
+SymTensor operator-(double a, const SymTensor &b) { return sub(scalar_like(b, a), b); }
+SymTensor operator*(double a, const SymTensor &b) { return mul(scalar_like(b, a), b); }
+SymTensor operator/(double a, const SymTensor &b) { return div(scalar_like(b, a), b); }
+SymTensor operator==(const SymTensor &a, const SymTensor &b) { return eq(a, b); }
+SymTensor operator!=(const SymTensor &a, const SymTensor &b) { return ne(a, b); }
+SymTensor operator<(const SymTensor &a, const SymTensor &b) { return lt(a, b); }
+SymTensor operator<=(const SymTensor &a, const SymTensor &b) { return le(a, b); }
+SymTensor operator>(const SymTensor &a, const SymTensor &b) { return gt(a, b); }
+SymTensor operator>=(const SymTensor &a, const SymTensor &b) { return ge(a, b); }
+SymTensor operator&&(const SymTensor &a, const SymTensor &b) { return make(Op::logical_and, {a, b}); }
+SymTensor operator||(const SymTensor &a, const SymTensor &b) { return make(Op::logical_or, {a, b}); }
+SymTensor operator!(const SymTensor &a) { return make(Op::logical_not, {a}); }
+
+SymTensor relu(const SymTensor &x) { return make(Op::relu, {x}); }
+SymTensor leaky_relu(const SymTensor &x, double slope) {
+    return make(Op::leaky_relu, {x}, {{"negative_slope", slope}});
+}
+SymTensor elu(const SymTensor &x, double alpha) { return make(Op::elu, {x}, {{"alpha", alpha}}); }
+SymTensor gelu(const SymTensor &x, const std::string &approximate) {
+    return make(Op::gelu, {x}, {{"approximate", approximate}});
+}
+SymTensor sigmoid(const SymTensor &x) { return make(Op::sigmoid, {x}); }
+SymTensor tanh(const SymTensor &x) { return make(Op::tanh, {x}); }
+SymTensor softplus(const SymTensor &x, double beta, double threshold) {
+    return make(Op::softplus, {x}, {{"beta", beta}, {"threshold", threshold}});
+}
+SymTensor dropout(const SymTensor &x, double p, bool training, int64_t seed) {
+    if (!(p >= 0.0 && p <= 1.0)) fail("dropout: p must be in [0, 1], got {}", p);
+    if (!training || p == 0.0) return x;
+    return make(Op::dropout, {x}, {{"p", p}, {"seed", seed}});
+}
+
+}  // namespace strata

@@ -1,0 +1,108 @@
+#pragma once
+/// \file
+/// The DSL: a `Graph` under construction and the symbolic tensors flowing in it.
+///
+///     strata::Graph g;
+///     auto x = g.input("x", {64, 1, 28, 28});
+///     g.output("y", strata::relu(x * 2.0));
+///     auto compiled = g.compile();
+///     auto y = compiled.run({{"x", batch}}).at("y");
+
+#include "codegen/compiler.h"
+#include "ir/program.h"
+#include "runtime/tensor.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+class Graph;
+
+/// A symbolic tensor: a node of a Graph. Cheap to copy.
+class SymTensor {
+public:
+    SymTensor() = default;
+    SymTensor(Graph *graph, const ir::Node *node) : graph_(graph), node_(node) {}
+
+    bool defined() const { return node_ != nullptr; }
+    const Shape &shape() const;
+    DType dtype() const;
+    int64_t dim() const;
+    /// Extent of dimension `d`; negative `d` counts from the end.
+    int64_t size(int64_t d) const;
+    int64_t numel() const;
+    Graph &graph() const;
+    const ir::Node *node() const { return node_; }
+
+private:
+    Graph *graph_ = nullptr;
+    const ir::Node *node_ = nullptr;
+};
+
+/// A Graph compiled for a target, with its parameters bound.
+class CompiledGraph {
+public:
+    CompiledGraph() = default;
+
+    /// Runs with the given inputs (by name); returns the outputs by name.
+    /// Parameters are read from the tensors registered in the Graph (shared
+    /// storage, so updating them in place is seen by the next run); state
+    /// updates (e.g. batch-norm running statistics) are written back into them.
+    std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
+    /// For a graph with exactly one input and one output.
+    Tensor run(const Tensor &input) const;
+
+    const codegen::Executable &executable() const { return executable_; }
+
+private:
+    friend class Graph;
+    codegen::Executable executable_;
+    std::map<std::string, Tensor> parameters_;
+    std::vector<std::string> input_names_;
+    /// For each program output: the parameter it updates, or "" for a user output.
+    std::vector<std::string> updates_;
+};
+
+/// A program under construction, plus the values of its parameters.
+class Graph {
+public:
+    Graph() = default;
+    Graph(const Graph &) = delete;
+    Graph &operator=(const Graph &) = delete;
+
+    /// A named input fed at run time.
+    SymTensor input(const std::string &name, const Shape &shape, DType dtype = DType::f32);
+    /// A named parameter whose value is `value` (storage shared, not copied).
+    /// Asking again for the same name and storage returns the same node.
+    SymTensor parameter(const std::string &name, const Tensor &value);
+    /// A constant tensor filled with `value`.
+    SymTensor constant(double value, const Shape &shape = {}, DType dtype = DType::f32);
+    /// A tensor whose elements are their index along `dim` (as torch.arange, broadcastable).
+    SymTensor iota(int64_t dim, const Shape &shape, DType dtype = DType::i32);
+    /// Marks a named output.
+    void output(const std::string &name, const SymTensor &value);
+    /// After each run, parameter `name` takes the value of `new_value`
+    /// (how batch norm updates its running statistics).
+    void update(const std::string &name, const SymTensor &new_value);
+
+    /// Builds a node; used by the functional ops.
+    SymTensor make(ir::Op op, const std::vector<SymTensor> &inputs, ir::Attrs attrs = {});
+
+    const ir::Program &program() const { return program_; }
+    const std::map<std::string, Tensor> &parameter_values() const { return parameters_; }
+    /// The IR text of the graph.
+    std::string to_string() const;
+
+    /// Compiles for the host (or $STRATA_TARGET / options.target).
+    CompiledGraph compile(const codegen::CompileOptions &options = {}) const;
+
+private:
+    ir::Program program_;
+    std::map<std::string, Tensor> parameters_;
+    std::vector<std::pair<std::string, SymTensor>> updates_;
+};
+
+}  // namespace strata

@@ -1,0 +1,458 @@
+// One shape rule per op. Every rule checks what PyTorch checks and throws
+// strata::Error naming the op, the shapes or values and what was expected.
+
+#include "ir/program.h"
+
+#include <strata/error.h>
+
+#include <algorithm>
+#include <set>
+
+namespace strata::ir {
+
+namespace {
+
+using Inputs = std::vector<const Node *>;
+
+const Shape &shape_of(const Inputs &in, size_t i) { return in[i]->type.shape; }
+
+/// NumPy broadcasting of two shapes.
+Shape broadcast(const char *op, const Shape &a, const Shape &b) {
+    const size_t rank = std::max(a.size(), b.size());
+    Shape out(rank);
+    for (size_t i = 0; i < rank; ++i) {
+        const int64_t ea = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+        const int64_t eb = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+        if (ea != eb && ea != 1 && eb != 1)
+            fail("{}: shapes {} and {} cannot be broadcast together (dimension {}: {} vs {})", op,
+                 shape_str(a), shape_str(b), i, ea, eb);
+        out[i] = ea == 1 ? eb : ea;
+    }
+    return out;
+}
+
+void require_same_dtype(const char *op, const Inputs &in, size_t first = 0) {
+    for (size_t i = first + 1; i < in.size(); ++i)
+        if (in[i]->dtype() != in[first]->dtype())
+            fail("{}: dtype mismatch: input {} is {} but input {} is {} (cast one of them)", op, first,
+                 dtype_name(in[first]->dtype()), i, dtype_name(in[i]->dtype()));
+}
+
+void require_float(const char *op, const Node *x, const char *what = "input") {
+    if (!is_float(x->dtype()))
+        fail("{}: {} must be f32 or f64, got {}", op, what, dtype_name(x->dtype()));
+}
+
+void require_numeric(const char *op, const Node *x) {
+    if (x->dtype() == DType::boolean) fail("{}: input must be numeric (f32, f64, i32), got bool", op);
+}
+
+void require_bool(const char *op, const Node *x, const char *what = "input") {
+    if (x->dtype() != DType::boolean) fail("{}: {} must be bool, got {}", op, what, dtype_name(x->dtype()));
+}
+
+void require_rank(const char *op, const Node *x, int64_t rank, const char *what, const char *layout) {
+    if (x->type.rank() != rank)
+        fail("{}: {} must be {}-d ({}), got shape {}", op, what, rank, layout, shape_str(x->shape()));
+}
+
+void require_len(const char *op, const char *attr, const Ints &v, size_t n) {
+    if (v.size() != n) fail("{}: {} must have {} value(s), got [{}]", op, attr, n, fmt::join(v, ","));
+}
+
+void require_positive(const char *op, const char *attr, const Ints &v) {
+    for (int64_t x : v)
+        if (x <= 0) fail("{}: {} must be positive, got [{}]", op, attr, fmt::join(v, ","));
+}
+
+void require_nonnegative(const char *op, const char *attr, const Ints &v) {
+    for (int64_t x : v)
+        if (x < 0) fail("{}: {} must be >= 0, got [{}]", op, attr, fmt::join(v, ","));
+}
+
+int64_t check_dim(const char *op, int64_t dim, int64_t rank) {
+    if (dim < 0 || dim >= rank)
+        fail("{}: dim {} is out of range for a {}-d input (expected 0 <= dim < {})", op, dim, rank, rank);
+    return dim;
+}
+
+Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    switch (op) {
+    case Op::neg: case Op::abs: case Op::relu:
+        require_numeric(name, in[0]);
+        return in[0]->type;
+    case Op::logical_not:
+        require_bool(name, in[0]);
+        return in[0]->type;
+    case Op::cast:
+        return {attrs.get_dtype("dtype"), in[0]->shape()};
+    case Op::dropout: {
+        require_float(name, in[0]);
+        const double p = attrs.get_float("p");
+        if (!(p >= 0.0 && p <= 1.0)) fail("dropout: p must be in [0, 1], got {}", p);
+        return in[0]->type;
+    }
+    case Op::gelu: {
+        require_float(name, in[0]);
+        const std::string &a = attrs.get_str("approximate");
+        if (a != "none" && a != "tanh")
+            fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", a);
+        return in[0]->type;
+    }
+    case Op::softplus:
+        require_float(name, in[0]);
+        if (attrs.get_float("beta") == 0.0) fail("softplus: beta must be non-zero");
+        return in[0]->type;
+    case Op::exp: case Op::log: case Op::sqrt: case Op::rsqrt: case Op::leaky_relu:
+    case Op::elu: case Op::sigmoid: case Op::tanh:
+        require_float(name, in[0]);
+        return in[0]->type;
+    case Op::div:
+        require_same_dtype(name, in);
+        require_float(name, in[0], "first input (true division; cast integers to a float dtype)");
+        return {in[0]->dtype(), broadcast(name, shape_of(in, 0), shape_of(in, 1))};
+    case Op::add: case Op::sub: case Op::mul: case Op::pow:
+    case Op::maximum: case Op::minimum:
+        require_same_dtype(name, in);
+        require_numeric(name, in[0]);
+        return {in[0]->dtype(), broadcast(name, shape_of(in, 0), shape_of(in, 1))};
+    case Op::eq: case Op::ne: case Op::lt: case Op::le: case Op::gt: case Op::ge:
+        require_same_dtype(name, in);
+        return {DType::boolean, broadcast(name, shape_of(in, 0), shape_of(in, 1))};
+    case Op::logical_and: case Op::logical_or:
+        require_bool(name, in[0], "first input");
+        require_bool(name, in[1], "second input");
+        return {DType::boolean, broadcast(name, shape_of(in, 0), shape_of(in, 1))};
+    case Op::where:
+        require_bool(name, in[0], "condition");
+        require_same_dtype(name, in, 1);
+        return {in[1]->dtype(),
+                broadcast(name, broadcast(name, shape_of(in, 0), shape_of(in, 1)), shape_of(in, 2))};
+    default: break;
+    }
+    STRATA_ASSERT(false, "no pointwise shape rule for {}", name);
+}
+
+Type reduction(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const Node *x = in[0];
+    const int64_t rank = x->type.rank();
+    if (op == Op::softmax || op == Op::log_softmax) {
+        require_float(name, x);
+        check_dim(name, attrs.get_int("dim"), rank);
+        return x->type;
+    }
+    Ints dims;
+    if (op == Op::argmax) {
+        require_numeric(name, x);
+        dims = {check_dim(name, attrs.get_int("dim"), rank)};
+    } else {
+        dims = attrs.get_ints("dims");
+        if (dims.empty()) fail("{}: dims must name at least one dimension", name);
+        for (size_t i = 0; i < dims.size(); ++i) {
+            check_dim(name, dims[i], rank);
+            if (i > 0 && dims[i] <= dims[i - 1])
+                fail("{}: dims must be strictly increasing, got [{}]", name, fmt::join(dims, ","));
+        }
+        if (op == Op::mean) require_float(name, x);
+        else require_numeric(name, x);
+    }
+    for (int64_t d : dims)
+        if (x->shape()[static_cast<size_t>(d)] == 0 && (op == Op::max || op == Op::argmax))
+            fail("{}: cannot reduce over dimension {} of extent 0 (shape {})", name, d,
+                 shape_str(x->shape()));
+    const bool keep = attrs.get_bool("keepdim");
+    Shape out;
+    for (int64_t d = 0; d < rank; ++d) {
+        const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+        if (!reduced) out.push_back(x->shape()[static_cast<size_t>(d)]);
+        else if (keep) out.push_back(1);
+    }
+    return {op == Op::argmax ? DType::i32 : x->dtype(), out};
+}
+
+Type matmul(Op op, const Inputs &in) {
+    const char *name = op_name(op);
+    require_same_dtype(name, in);
+    require_numeric(name, in[0]);
+    const Shape &a = shape_of(in, 0), &b = shape_of(in, 1);
+    if (op == Op::linear) {
+        if (a.empty()) fail("linear: input must have at least 1 dimension, got a scalar");
+        require_rank(name, in[1], 2, "weight", "out_features, in_features");
+        if (a.back() != b[1])
+            fail("linear: input has {} features (shape {}) but weight expects {} (weight shape {})", a.back(),
+                 shape_str(a), b[1], shape_str(b));
+        if (in.size() == 3 && shape_of(in, 2) != Shape{b[0]})
+            fail("linear: bias must have shape [{}], got {}", b[0], shape_str(shape_of(in, 2)));
+        Shape out = a;
+        out.back() = b[0];
+        return {in[0]->dtype(), out};
+    }
+    if (a.size() < 2 || b.size() < 2)
+        fail("matmul: both inputs must be at least 2-d (vectors are reshaped by the frontend), got {} and {}",
+             shape_str(a), shape_str(b));
+    if (a.back() != b[b.size() - 2])
+        fail("matmul: shapes {} and {} cannot be multiplied ({} columns vs {} rows)", shape_str(a),
+             shape_str(b), a.back(), b[b.size() - 2]);
+    Shape batch = broadcast(name, Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+    batch.push_back(a[a.size() - 2]);
+    batch.push_back(b.back());
+    return {in[0]->dtype(), batch};
+}
+
+int64_t spatial_rank(Op op) {
+    switch (op) {
+    case Op::conv1d: case Op::conv_transpose1d: case Op::max_pool1d: case Op::avg_pool1d:
+    case Op::adaptive_avg_pool1d: return 1;
+    default: return 2;
+    }
+}
+
+const char *layout_name(int64_t s) { return s == 1 ? "N, C, L" : "N, C, H, W"; }
+
+Type conv(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const int64_t s = spatial_rank(op);
+    const bool transposed = op == Op::conv_transpose1d || op == Op::conv_transpose2d;
+    const Node *x = in[0], *w = in[1];
+    require_same_dtype(name, in);
+    require_float(name, x);
+    require_rank(name, x, s + 2, "input", layout_name(s));
+    if (w->type.rank() != s + 2)
+        fail("{}: weight must be {}-d, got shape {}", name, s + 2, shape_str(w->shape()));
+    const Ints &stride = attrs.get_ints("stride"), &padding = attrs.get_ints("padding"),
+               &dilation = attrs.get_ints("dilation");
+    require_len(name, "stride", stride, static_cast<size_t>(s));
+    require_len(name, "padding", padding, static_cast<size_t>(s));
+    require_len(name, "dilation", dilation, static_cast<size_t>(s));
+    require_positive(name, "stride", stride);
+    require_positive(name, "dilation", dilation);
+    require_nonnegative(name, "padding", padding);
+    const int64_t groups = attrs.get_int("groups");
+    if (groups <= 0) fail("{}: groups must be positive, got {}", name, groups);
+    const Shape &xs = x->shape(), &ws = w->shape();
+    const int64_t cin = xs[1];
+    if (cin % groups != 0)
+        fail("{}: groups={} does not divide the {} input channels (input shape {})", name, groups, cin,
+             shape_str(xs));
+    int64_t cout;
+    if (!transposed) {
+        cout = ws[0];
+        if (cout % groups != 0)
+            fail("{}: groups={} does not divide the {} output channels (weight shape {})", name, groups,
+                 cout, shape_str(ws));
+        if (ws[1] * groups != cin)
+            fail("{}: input has {} channels (shape {}) but weight {} with groups={} expects {}", name, cin,
+                 shape_str(xs), shape_str(ws), groups, ws[1] * groups);
+    } else {
+        if (ws[0] != cin)
+            fail("{}: input has {} channels (shape {}) but weight {} expects {} (weight is [in, out/groups, k...])",
+                 name, cin, shape_str(xs), shape_str(ws), ws[0]);
+        cout = ws[1] * groups;
+    }
+    if (in.size() == 3 && in[2]->shape() != Shape{cout})
+        fail("{}: bias must have shape [{}], got {}", name, cout, shape_str(in[2]->shape()));
+    Shape out = {xs[0], cout};
+    const Ints *output_padding = transposed ? &attrs.get_ints("output_padding") : nullptr;
+    if (output_padding) {
+        require_len(name, "output_padding", *output_padding, static_cast<size_t>(s));
+        require_nonnegative(name, "output_padding", *output_padding);
+    }
+    for (int64_t i = 0; i < s; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        const int64_t len = xs[k + 2], ker = ws[k + 2];
+        const int64_t span = dilation[k] * (ker - 1) + 1;
+        int64_t o;
+        if (!transposed) {
+            if (len + 2 * padding[k] < span)
+                fail("{}: kernel size {} (dilated span {}) is larger than the padded input size {} "
+                     "(input shape {}, padding {})",
+                     name, ker, span, len + 2 * padding[k], shape_str(xs), padding[k]);
+            o = (len + 2 * padding[k] - span) / stride[k] + 1;
+        } else {
+            const int64_t op_ = (*output_padding)[k];
+            if (op_ >= stride[k] && op_ >= dilation[k])
+                fail("{}: output_padding {} must be smaller than either stride {} or dilation {}", name, op_,
+                     stride[k], dilation[k]);
+            o = (len - 1) * stride[k] - 2 * padding[k] + span + op_;
+            if (o <= 0)
+                fail("{}: the output size {} is not positive (input shape {}, padding {})", name, o,
+                     shape_str(xs), padding[k]);
+        }
+        out.push_back(o);
+    }
+    return {x->dtype(), out};
+}
+
+/// PyTorch's pooling_output_shape, including the ceil_mode rule that the last
+/// window must start inside the input or the left padding.
+int64_t pool_out(int64_t len, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
+    const int64_t span = dil * (k - 1) + 1;
+    const int64_t num = len + 2 * pad - span + (ceil ? stride - 1 : 0);
+    int64_t o = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+    if (ceil && (o - 1) * stride >= len + pad) --o;
+    return o;
+}
+
+Type pool(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const int64_t s = spatial_rank(op);
+    const Node *x = in[0];
+    require_rank(name, x, s + 2, "input", layout_name(s));
+    const Shape &xs = x->shape();
+    Shape out = {xs[0], xs[1]};
+    if (op == Op::adaptive_avg_pool1d || op == Op::adaptive_avg_pool2d) {
+        require_float(name, x);
+        const Ints &size = attrs.get_ints("output_size");
+        require_len(name, "output_size", size, static_cast<size_t>(s));
+        require_positive(name, "output_size", size);
+        for (int64_t i = 0; i < s; ++i) {
+            if (xs[static_cast<size_t>(i) + 2] == 0)
+                fail("{}: input has an empty spatial dimension (shape {})", name, shape_str(xs));
+            out.push_back(size[static_cast<size_t>(i)]);
+        }
+        return {x->dtype(), out};
+    }
+    const bool is_max = op == Op::max_pool1d || op == Op::max_pool2d;
+    if (is_max) require_numeric(name, x);
+    else require_float(name, x);
+    const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
+               &padding = attrs.get_ints("padding");
+    const Ints dilation = is_max ? attrs.get_ints("dilation") : Ints(static_cast<size_t>(s), 1);
+    require_len(name, "kernel_size", kernel, static_cast<size_t>(s));
+    require_len(name, "stride", stride, static_cast<size_t>(s));
+    require_len(name, "padding", padding, static_cast<size_t>(s));
+    require_len(name, "dilation", dilation, static_cast<size_t>(s));
+    require_positive(name, "kernel_size", kernel);
+    require_positive(name, "stride", stride);
+    require_positive(name, "dilation", dilation);
+    require_nonnegative(name, "padding", padding);
+    const bool ceil = attrs.get_bool("ceil_mode");
+    for (int64_t i = 0; i < s; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        if (padding[k] > kernel[k] / 2)
+            fail("{}: padding {} should be at most half of the kernel size {}", name, padding[k], kernel[k]);
+        const int64_t o = pool_out(xs[k + 2], kernel[k], padding[k], stride[k], dilation[k], ceil);
+        if (o <= 0)
+            fail("{}: kernel size {} is larger than the padded input size {} (input shape {}), output would be {}",
+                 name, kernel[k], xs[k + 2] + 2 * padding[k], shape_str(xs), o);
+        out.push_back(o);
+    }
+    return {x->dtype(), out};
+}
+
+Type layout(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const Node *x = in[0];
+    const Shape &xs = x->shape();
+    const int64_t rank = x->type.rank();
+    switch (op) {
+    case Op::reshape: {
+        const Ints &shape = attrs.get_ints("shape");
+        require_nonnegative(name, "shape", shape);
+        if (shape_numel(shape) != x->type.numel())
+            fail("reshape: cannot reshape {} ({} elements) into {} ({} elements)", shape_str(xs),
+                 x->type.numel(), shape_str(shape), shape_numel(shape));
+        return {x->dtype(), shape};
+    }
+    case Op::permute: {
+        const Ints &dims = attrs.get_ints("dims");
+        std::set<int64_t> seen(dims.begin(), dims.end());
+        bool ok = static_cast<int64_t>(dims.size()) == rank && static_cast<int64_t>(seen.size()) == rank;
+        for (int64_t d : dims) ok = ok && d >= 0 && d < rank;
+        if (!ok) fail("permute: [{}] is not a permutation of the {} dims of shape {}", fmt::join(dims, ","),
+                      rank, shape_str(xs));
+        Shape out;
+        for (int64_t d : dims) out.push_back(xs[static_cast<size_t>(d)]);
+        return {x->dtype(), out};
+    }
+    case Op::expand: {
+        const Ints &shape = attrs.get_ints("shape");
+        if (shape.size() < xs.size())
+            fail("expand: target shape {} has fewer dims than the input {}", shape_str(shape), shape_str(xs));
+        const size_t off = shape.size() - xs.size();
+        for (size_t i = 0; i < shape.size(); ++i) {
+            if (shape[i] < 0) fail("expand: target shape {} has a negative extent", shape_str(shape));
+            if (i >= off && xs[i - off] != 1 && xs[i - off] != shape[i])
+                fail("expand: input dimension {} has extent {} (shape {}), which can only expand from 1, not to {}",
+                     i - off, xs[i - off], shape_str(xs), shape[i]);
+        }
+        return {x->dtype(), shape};
+    }
+    case Op::slice: {
+        const int64_t dim = check_dim(name, attrs.get_int("dim"), rank);
+        const int64_t start = attrs.get_int("start"), end = attrs.get_int("end"), step = attrs.get_int("step");
+        const int64_t len = xs[static_cast<size_t>(dim)];
+        if (step <= 0) fail("slice: step must be positive, got {}", step);
+        if (start < 0 || end < start || end > len)
+            fail("slice: need 0 <= start <= end <= {} on dim {} (shape {}), got start={} end={}", len, dim,
+                 shape_str(xs), start, end);
+        Shape out = xs;
+        out[static_cast<size_t>(dim)] = (end - start + step - 1) / step;
+        return {x->dtype(), out};
+    }
+    case Op::concat: {
+        const int64_t dim = check_dim(name, attrs.get_int("dim"), rank);
+        require_same_dtype(name, in);
+        Shape out = xs;
+        for (size_t i = 1; i < in.size(); ++i) {
+            const Shape &s = in[i]->shape();
+            bool ok = s.size() == xs.size();
+            for (size_t d = 0; ok && d < s.size(); ++d) ok = static_cast<int64_t>(d) == dim || s[d] == xs[d];
+            if (!ok)
+                fail("concat: input {} has shape {} but input 0 has {}; they must match except in dim {}", i,
+                     shape_str(s), shape_str(xs), dim);
+            out[static_cast<size_t>(dim)] += s[static_cast<size_t>(dim)];
+        }
+        return {x->dtype(), out};
+    }
+    case Op::pad: {
+        const Ints &pad = attrs.get_ints("pad");
+        const std::string &mode = attrs.get_str("mode");
+        if (mode != "constant" && mode != "reflect" && mode != "replicate" && mode != "circular")
+            fail("pad: mode must be constant, reflect, replicate or circular, got \"{}\"", mode);
+        if (pad.size() % 2 != 0 || static_cast<int64_t>(pad.size()) > 2 * rank)
+            fail("pad: pad must have an even number of values, at most 2 per dim ({} for shape {}), got [{}]",
+                 2 * rank, shape_str(xs), fmt::join(pad, ","));
+        Shape out = xs;
+        for (size_t i = 0; i < pad.size() / 2; ++i) {
+            const size_t d = xs.size() - 1 - i;
+            const int64_t lo = pad[2 * i], hi = pad[2 * i + 1];
+            if (mode != "constant" && (lo < 0 || hi < 0))
+                fail("pad: negative padding is only allowed in constant mode, got [{}]", fmt::join(pad, ","));
+            if (mode == "reflect" && (lo >= xs[d] || hi >= xs[d]))
+                fail("pad: reflect padding ({}, {}) must be smaller than the input extent {} of dim {} (shape {})",
+                     lo, hi, xs[d], d, shape_str(xs));
+            if (mode == "circular" && (lo > xs[d] || hi > xs[d]))
+                fail("pad: circular padding ({}, {}) must be at most the input extent {} of dim {} (shape {})", lo,
+                     hi, xs[d], d, shape_str(xs));
+            if (mode == "replicate" && xs[d] == 0 && (lo > 0 || hi > 0))
+                fail("pad: cannot replicate-pad the empty dim {} (shape {})", d, shape_str(xs));
+            out[d] = xs[d] + lo + hi;
+            if (out[d] < 0)
+                fail("pad: padding [{}] makes dim {} of shape {} negative", fmt::join(pad, ","), d, shape_str(xs));
+        }
+        return {x->dtype(), out};
+    }
+    default: break;
+    }
+    STRATA_ASSERT(false, "no layout shape rule for {}", name);
+}
+
+}  // namespace
+
+Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &attrs) {
+    switch (op_info(op).op_class) {
+    case OpClass::pointwise: return pointwise(op, inputs, attrs);
+    case OpClass::reduction: return reduction(op, inputs, attrs);
+    case OpClass::matmul: return matmul(op, inputs);
+    case OpClass::conv: return conv(op, inputs, attrs);
+    case OpClass::pool: return pool(op, inputs, attrs);
+    case OpClass::layout: return layout(op, inputs, attrs);
+    case OpClass::source: break;
+    }
+    STRATA_ASSERT(false, "source op {} has no shape rule", op_name(op));
+}
+
+}  // namespace strata::ir
