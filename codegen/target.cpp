@@ -23,18 +23,19 @@ std::string resolve_target(const std::string &name) {
 }
 
 bool can_run_in_process(const std::string &resolved) {
+    using F = Halide::Target::Feature;
     const Halide::Target target(resolved);
     const Halide::Target host = Halide::get_host_target();
     if (target.arch != host.arch || target.os != host.os || target.bits != host.bits) return false;
-    // Every CPU feature the target asks for must be present on this CPU.
-    for (int f = 0; f < Halide::Target::FeatureEnd; ++f) {
-        const auto feature = static_cast<Halide::Target::Feature>(f);
-        if (target.has_feature(feature) && !host.has_feature(feature) && !target.has_gpu_feature() &&
-            feature != Halide::Target::JIT && feature != Halide::Target::UserContext &&
-            feature != Halide::Target::NoRuntime && feature != Halide::Target::NoAsserts &&
-            feature != Halide::Target::NoBoundsQuery)
-            return false;
-    }
+    // Every instruction-set feature the target asks for must be on this CPU;
+    // other features (profile, debug, no_asserts, ...) do not matter here.
+    static const F isa[] = {F::SSE41,          F::AVX,         F::AVX2,        F::FMA,
+                            F::FMA4,           F::F16C,        F::AVX512,      F::AVX512_KNL,
+                            F::AVX512_Skylake, F::AVX512_Cannonlake, F::AVX512_SapphireRapids,
+                            F::ARMDotProd,  F::ARMFp16,     F::SVE,
+                            F::SVE2,           F::ARMv81a};
+    for (F f : isa)
+        if (target.has_feature(f) && !host.has_feature(f)) return false;
     return true;
 }
 

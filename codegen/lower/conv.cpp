@@ -12,7 +12,8 @@ using ir::Op;
 
 namespace {
 
-/// x with zeros outside [0, extent) on the spatial dims (IR dims 2..).
+/// x with zeros outside [0, extent) on the spatial dims (IR dims 2..),
+/// stored so that the conv's inner loop reads it without bounds tests.
 Func zero_padded(const Func &x, const Shape &shape, const std::string &name) {
     Region bounds;  // Halide order: spatial dims first, then C, N unbounded
     for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));
@@ -53,7 +54,10 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     Expr ci = r[static_cast<int>(s)];
     Expr channel = groups == 1 ? ci : group * static_cast<int>(cin_g) + ci;
 
-    Func xp = zero_padded(ctx.func(in), xs, func_name(node, "_padded"));
+    bool padded = transposed;
+    for (int64_t p : padding) padded = padded || p > 0;
+    Func xp = padded ? zero_padded(ctx.func(in), xs, func_name(node, "_padded")) : ctx.func(in);
+    if (padded) schedule_padded_input(xp, ctx);
     Index x_idx = {out_idx[0], channel};
     Index w_idx;
     Expr valid = Internal::const_true();

@@ -29,7 +29,15 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
 /// rather than recomputed per read.
 bool rereads_inputs(const ir::Node &node) {
     const OpClass c = node.info().op_class;
-    return c == OpClass::conv || c == OpClass::pool || c == OpClass::matmul;
+    if (c == OpClass::conv || c == OpClass::matmul) return true;
+    if (c != OpClass::pool) return false;
+    // Pools whose windows do not overlap read each element once: their
+    // producer (e.g. the relu after a conv) is cheaper inlined.
+    if (!node.attrs.has("stride")) return true;
+    const ir::Ints &kernel = node.attrs.get_ints("kernel_size"), &stride = node.attrs.get_ints("stride");
+    for (size_t i = 0; i < kernel.size(); ++i)
+        if (stride[i] < kernel[i]) return true;
+    return node.attrs.has("dilation") && node.attrs.get_ints("dilation") != ir::Ints(kernel.size(), 1);
 }
 
 void constrain_output(Func &f, const Shape &shape) {

@@ -32,6 +32,9 @@ struct TiledReduction {
 /// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.
 void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
 
+/// A zero-padded copy of a conv input, stored whole.
+void schedule_padded_input(Halide::Func padded, const LowerContext &ctx);
+
 /// A materialised pointwise or layout node: vectorised along the innermost
 /// dimension, parallel over the outer ones when it is big enough.
 void schedule_elementwise(Halide::Func f, const Shape &shape, DType dtype, const LowerContext &ctx);

@@ -92,6 +92,13 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     }
 }
 
+void schedule_padded_input(Func padded, const LowerContext &ctx) {
+    padded.compute_root();
+    std::vector<Var> args = padded.args();
+    padded.vectorize(args[0], ctx.vector_width(DType::f32) / 2, TailStrategy::GuardWithIf);
+    padded.parallel(args.back());
+}
+
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
     acc.compute_root();

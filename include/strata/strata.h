@@ -1,0 +1,18 @@
+#pragma once
+/// \file
+/// Strata's one public header: the DSL, the nn modules, compilation and the runtime.
+///
+///     #include <strata/strata.h>
+///     namespace nn = strata::nn;
+
+#include "codegen/compiler.h"
+#include "codegen/target.h"
+#include "frontend/functional.h"
+#include "frontend/graph.h"
+#include "frontend/nn.h"
+#include "ir/printer.h"
+#include "ir/program.h"
+#include "runtime/fashion_mnist.h"
+#include "runtime/generator.h"
+#include "runtime/idx.h"
+#include "runtime/tensor.h"
