@@ -14,6 +14,10 @@ namespace strata {
 
 using Ints = std::vector<int64_t>;
 
+// ---- autodiff ----
+/// d loss / d w for each w (torch.autograd.grad); loss must be a scalar.
+std::vector<SymTensor> grad(const SymTensor &loss, const std::vector<SymTensor> &wrt);
+
 // ---- pointwise ----
 SymTensor operator+(const SymTensor &a, const SymTensor &b);
 SymTensor operator-(const SymTensor &a, const SymTensor &b);
@@ -62,6 +66,7 @@ SymTensor ge(const SymTensor &a, const SymTensor &b);
 SymTensor where(const SymTensor &condition, const SymTensor &x, const SymTensor &y);
 /// x.to(dtype): float to int truncates toward zero; to bool is x != 0.
 SymTensor cast(const SymTensor &x, DType dtype);
+SymTensor erf(const SymTensor &x);
 
 // ---- activations ----
 SymTensor relu(const SymTensor &x);

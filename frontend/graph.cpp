@@ -1,5 +1,6 @@
 #include "frontend/graph.h"
 
+#include "ir/autodiff/gradients.h"
 #include "ir/printer.h"
 
 #include <strata/error.h>
@@ -69,6 +70,18 @@ SymTensor Graph::make(ir::Op op, const std::vector<SymTensor> &inputs, ir::Attrs
         nodes.push_back(t.node());
     }
     return {this, program_.make(op, nodes, std::move(attrs))};
+}
+
+std::vector<SymTensor> Graph::gradients(const SymTensor &loss, const std::vector<SymTensor> &wrt) {
+    if (&loss.graph() != this) fail("gradients: the loss belongs to another graph");
+    std::vector<const ir::Node *> nodes;
+    for (const SymTensor &w : wrt) {
+        if (&w.graph() != this) fail("gradients: a tensor to differentiate by belongs to another graph");
+        nodes.push_back(w.node());
+    }
+    std::vector<SymTensor> result;
+    for (const ir::Node *g : ir::gradients(program_, loss.node(), nodes)) result.push_back({this, g});
+    return result;
 }
 
 std::string Graph::to_string() const { return ir::print(program_); }

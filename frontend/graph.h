@@ -88,6 +88,12 @@ public:
     /// (how batch norm updates its running statistics).
     void update(const std::string &name, const SymTensor &new_value);
 
+    /// The gradients of the scalar `loss` with respect to each of `wrt`
+    /// (inputs, parameters or any float node), added to this graph by the
+    /// autodiff pass. Gradients are graph values like any other, so they can
+    /// be differentiated again.
+    std::vector<SymTensor> gradients(const SymTensor &loss, const std::vector<SymTensor> &wrt);
+
     /// Builds a node; used by the functional ops.
     SymTensor make(ir::Op op, const std::vector<SymTensor> &inputs, ir::Attrs attrs = {});
 

@@ -104,7 +104,7 @@ Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
         require_float(name, in[0]);
         if (attrs.get_float("beta") == 0.0) fail("softplus: beta must be non-zero");
         return in[0]->type;
-    case Op::exp: case Op::log: case Op::sqrt: case Op::rsqrt: case Op::leaky_relu:
+    case Op::exp: case Op::log: case Op::sqrt: case Op::rsqrt: case Op::leaky_relu: case Op::erf:
     case Op::elu: case Op::sigmoid: case Op::tanh:
         require_float(name, in[0]);
         return in[0]->type;
@@ -204,7 +204,8 @@ Type matmul(Op op, const Inputs &in) {
 int64_t spatial_rank(Op op) {
     switch (op) {
     case Op::conv1d: case Op::conv_transpose1d: case Op::max_pool1d: case Op::avg_pool1d:
-    case Op::adaptive_avg_pool1d: return 1;
+    case Op::adaptive_avg_pool1d: case Op::conv1d_grad_weight: case Op::max_pool1d_grad:
+    case Op::avg_pool1d_grad: case Op::adaptive_avg_pool1d_grad: return 1;
     default: return 2;
     }
 }
@@ -440,9 +441,74 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
+/// The forward op of a gradient op, and the attributes it shares.
+Op forward_of(Op op) {
+    switch (op) {
+    case Op::conv1d_grad_weight: return Op::conv1d;
+    case Op::conv2d_grad_weight: return Op::conv2d;
+    case Op::max_pool1d_grad: return Op::max_pool1d;
+    case Op::max_pool2d_grad: return Op::max_pool2d;
+    case Op::avg_pool1d_grad: return Op::avg_pool1d;
+    case Op::avg_pool2d_grad: return Op::avg_pool2d;
+    case Op::adaptive_avg_pool1d_grad: return Op::adaptive_avg_pool1d;
+    case Op::adaptive_avg_pool2d_grad: return Op::adaptive_avg_pool2d;
+    case Op::pad_grad: return Op::pad;
+    default: break;
+    }
+    STRATA_ASSERT(false, "{} is not a gradient op", op_name(op));
+}
+
+/// The forward op's attributes, taken from the gradient op's (adaptive
+/// pooling's output size is the gradient's own spatial shape).
+Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
+    Attrs out;
+    for (const AttrSpec &spec : op_info(forward).attrs) {
+        if (spec.name == "output_size") out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
+        else out.set(spec.name, attrs.map().at(spec.name));
+    }
+    return out;
+}
+
+/// A gradient op is checked by re-running the forward shape rule on the
+/// shapes it claims: the forward output must be the gradient's shape.
+Type gradient(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const Op fwd = forward_of(op);
+    const Attrs fattrs = forward_attrs(fwd, attrs, in.back()->shape());
+    Program scratch;
+    auto source = [&](const Shape &shape, DType dtype) { return scratch.input("s" + std::to_string(scratch.nodes().size()), Type{dtype, shape}); };
+    const Node *grad_out = in.back();
+    require_float(name, grad_out, "grad_output");
+    Shape input_shape, result;
+    std::vector<const Node *> fwd_inputs;
+    if (op == Op::conv1d_grad_weight || op == Op::conv2d_grad_weight) {
+        require_same_dtype(name, in);
+        input_shape = in[0]->shape();
+        result = attrs.get_ints("weight_shape");
+        fwd_inputs = {source(input_shape, grad_out->dtype()), source(result, grad_out->dtype())};
+    } else {
+        input_shape = in.size() == 2 ? in[0]->shape() : attrs.get_ints("input_shape");
+        if (in.size() == 2) require_same_dtype(name, in);
+        result = input_shape;
+        fwd_inputs = {source(input_shape, grad_out->dtype())};
+    }
+    const Node *forward = scratch.make(fwd, fwd_inputs, fattrs);
+    if (forward->shape() != grad_out->shape())
+        fail("{}: grad_output has shape {} but {} of {} gives {}", name, shape_str(grad_out->shape()), op_name(fwd),
+             shape_str(input_shape), shape_str(forward->shape()));
+    return {grad_out->dtype(), result};
+}
+
 }  // namespace
 
 Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &attrs) {
+    switch (op) {
+    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
+    case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
+    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad:
+        return gradient(op, inputs, attrs);
+    default: break;
+    }
     switch (op_info(op).op_class) {
     case OpClass::pointwise: return pointwise(op, inputs, attrs);
     case OpClass::reduction: return reduction(op, inputs, attrs);

@@ -80,6 +80,9 @@ Halide::Func lower_matmul(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_conv(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_layout(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 
 /// A Func name for a node: "n5_conv2d".
 std::string func_name(const ir::Node &node, const char *suffix = "");

@@ -1,6 +1,7 @@
 // Lowering of layout ops: reshape, permute, expand, slice, concat, pad.
 
 #include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
 
 #include <strata/error.h>
 
@@ -102,6 +103,68 @@ Func lower_layout(const ir::Node &node, LowerContext &ctx) {
     }
     default: STRATA_ASSERT(false, "not a layout op: {}", node.name());
     }
+    return f;
+}
+
+}  // namespace strata::codegen
+
+namespace strata::codegen {
+
+// pad_grad: each input element sums the gradients of every output element
+// that copies it. Per padded dim the copies are few: the element itself, its
+// mirror images (reflect), its wrapped copies (circular), or for the edge
+// elements the whole replicated border (replicate).
+Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx) {
+    using namespace Halide;
+    const ir::Node *gout = node.input(0);
+    const Shape &xs = node.shape(), &gs = gout->shape();
+    const ir::Ints &pad = node.attrs.get_ints("pad");
+    const std::string &mode = node.attrs.get_str("mode");
+    const Type t = halide_type(node.dtype());
+    auto vars = make_vars(xs.size());
+    const Index idx = as_index(vars);
+    const size_t padded_dims = pad.size() / 2;
+    // Candidate count per padded dim (IR dims from the last).
+    std::vector<int64_t> count(padded_dims);
+    for (size_t k = 0; k < padded_dims; ++k) {
+        const int64_t lo = pad[2 * k], hi = pad[2 * k + 1];
+        const int64_t len = xs[xs.size() - 1 - k];
+        count[k] = mode == "constant" ? 1 : mode != "replicate" ? 3 : len == 1 ? gs[xs.size() - 1 - k] : 1 + std::max(lo, hi);
+    }
+    Region region;
+    for (size_t k = 0; k < padded_dims; ++k) region.push_back(Range(0, static_cast<int>(count[k])));
+    RDom r(region, "c");
+    Index o_idx = idx;
+    Expr valid = Internal::const_true();
+    for (size_t k = 0; k < padded_dims; ++k) {
+        const size_t d = xs.size() - 1 - k;
+        const int lo = static_cast<int>(pad[2 * k]), len = static_cast<int>(xs[d]), out_len = static_cast<int>(gs[d]);
+        Expr i = idx[d], c = r[static_cast<int>(k)];
+        Expr o;
+        if (mode == "constant") {
+            o = i + lo;
+        } else if (mode == "circular") {
+            o = i + lo + (c - 1) * len;  // copies one period left, itself, one right
+        } else if (mode == "reflect") {
+            // itself; mirrored about the first element; mirrored about the last.
+            o = select(c == 0, i + lo, select(c == 1, lo - i, lo + 2 * (len - 1) - i));
+            valid = valid && (c == 0 || (c == 1 && i > 0) || (c == 2 && i < len - 1));
+        } else if (len == 1) {  // replicate of a single element: every output is a copy
+            o = c;
+        } else {  // replicate: the first/last element also receives the border copies
+            o = select(c == 0, i + lo, select(i == 0, c - 1, lo + len + c - 1));
+            valid = valid && (c == 0 || (i == 0 && c - 1 < lo) || (i == len - 1 && c - 1 < out_len - lo - len));
+        }
+        valid = valid && o >= 0 && o < out_len;
+        o_idx[d] = clamp(o, 0, out_len - 1);
+    }
+    Func acc(func_name(node, "_acc")), f(func_name(node));
+    define(acc, vars, constant(t, 0));
+    acc(to_halide_args(idx)) = call(acc, idx) + select(valid, call(ctx.func(gout), o_idx), constant(t, 0));
+    define(f, vars, call(acc, idx));
+    std::vector<RVar> rvars;
+    for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }
 

@@ -13,6 +13,13 @@ using ir::OpClass;
 namespace {
 
 Func lower_node(const ir::Node &node, LowerContext &ctx) {
+    switch (node.op) {
+    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: return lower_conv_grad_weight(node, ctx);
+    case Op::max_pool1d_grad: case Op::max_pool2d_grad: case Op::avg_pool1d_grad: case Op::avg_pool2d_grad:
+    case Op::adaptive_avg_pool1d_grad: case Op::adaptive_avg_pool2d_grad: return lower_pool_grad(node, ctx);
+    case Op::pad_grad: return lower_pad_grad(node, ctx);
+    default: break;
+    }
     switch (node.info().op_class) {
     case OpClass::source: return lower_source(node, ctx);
     case OpClass::pointwise: return lower_pointwise(node, ctx);

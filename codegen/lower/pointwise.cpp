@@ -79,6 +79,7 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx) {
         if (node.attrs.get_str("approximate") == "tanh")
             return c(0.5) * a * (c(1.0) + tanh(c(std::sqrt(2.0 / M_PI)) * (a + c(0.044715) * a * a * a)));
         return c(0.5) * a * (c(1.0) + accurate_erf(a * c(M_SQRT1_2)));
+    case Op::erf: return accurate_erf(a);
     case Op::sigmoid: return c(1.0) / (c(1.0) + exp(-a));
     case Op::tanh: return tanh(a);
     case Op::softplus: {

@@ -32,6 +32,18 @@ struct TiledReduction {
 /// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.
 void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
 
+/// The stages of a conv weight gradient: `partial` keeps the innermost
+/// output position `ox` as a pure dim; `acc` sums it away into `out`.
+struct ConvGradWeightStages {
+    Halide::Func out, acc, partial;
+    Halide::Var ox;
+    int64_t ox_extent;
+    std::vector<Halide::Var> weight_vars;  ///< IR order: co, ci, k...
+    Shape weight_shape;
+    std::vector<Halide::RVar> rvars;  ///< partial's reduction, innermost first
+};
+void schedule_conv_grad_weight(const ConvGradWeightStages &s, DType dtype, const LowerContext &ctx);
+
 /// A zero-padded copy of a conv input, stored whole.
 void schedule_padded_input(Halide::Func padded, const LowerContext &ctx);
 

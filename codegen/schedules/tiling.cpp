@@ -99,6 +99,36 @@ void schedule_padded_input(Func padded, const LowerContext &ctx) {
     padded.parallel(args.back());
 }
 
+void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
+    Func out = st.out, acc = st.acc, partial = st.partial;
+    out.compute_root();
+    ctx.stored_funcs.insert(out.name());
+    acc.compute_at(out, st.weight_vars[0]);
+    // One task per output channel; inside it the whole per-channel partial
+    // sum is vectorised along the output positions (contiguous in memory).
+    out.parallel(st.weight_vars[0]);
+    partial.compute_at(out, st.weight_vars[0]);
+    const int vec = vector_factor(ctx.vector_width(dtype), st.ox_extent);
+    if (vec) {
+        partial.vectorize(st.ox, vec);
+        Stage update = partial.update();
+        Var oxo("oxo"), oxi("oxi");
+        update.split(st.ox, oxo, oxi, vec);
+        std::vector<VarOrRVar> order = {oxi};
+        // Weight taps and the reduction outside the vector; channels outermost.
+        for (size_t i = st.weight_vars.size(); i-- > 2;) order.push_back(st.weight_vars[i]);
+        for (const RVar &rv : st.rvars) order.push_back(rv);
+        order.push_back(oxo);
+        order.push_back(st.weight_vars[1]);
+        order.push_back(st.weight_vars[0]);
+        update.reorder(order).vectorize(oxi);
+        int64_t taps = 1;
+        for (size_t i = 2; i < st.weight_shape.size(); ++i) taps *= st.weight_shape[i];
+        if (taps <= 32)
+            for (size_t i = 2; i < st.weight_vars.size(); ++i) update.unroll(st.weight_vars[i]);
+    }
+}
+
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
     acc.compute_root();

@@ -57,6 +57,13 @@ SymTensor operator&&(const SymTensor &a, const SymTensor &b) { return make(Op::l
 SymTensor operator||(const SymTensor &a, const SymTensor &b) { return make(Op::logical_or, {a, b}); }
 SymTensor operator!(const SymTensor &a) { return make(Op::logical_not, {a}); }
 
+SymTensor erf(const SymTensor &x) { return make(Op::erf, {x}); }
+
+std::vector<SymTensor> grad(const SymTensor &loss, const std::vector<SymTensor> &wrt) {
+    if (!loss.defined()) fail("grad: the loss is undefined");
+    return loss.graph().gradients(loss, wrt);
+}
+
 SymTensor relu(const SymTensor &x) { return make(Op::relu, {x}); }
 SymTensor leaky_relu(const SymTensor &x, double slope) {
     return make(Op::leaky_relu, {x}, {{"negative_slope", slope}});

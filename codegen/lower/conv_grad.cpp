@@ -1,0 +1,73 @@
+// Lowering of convNd_grad_weight(input, grad_output):
+//   dW[co, ci, k...] = sum over n and output positions o of
+//                      grad_output[n, co, o] * input[n, g*cig + ci, o*stride - pad + k*dil]
+// The sum is split in two: a partial sum that keeps the innermost output
+// position as a pure (vectorisable, contiguous) dim, then a short sum over it.
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+
+Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
+    const ir::Node *in = node.input(0), *gout = node.input(1);
+    const Shape &xs = in->shape(), &gs = gout->shape(), &ws = node.shape();
+    const size_t s = xs.size() - 2;
+    const ir::Ints &stride = node.attrs.get_ints("stride"), &padding = node.attrs.get_ints("padding"),
+                   &dilation = node.attrs.get_ints("dilation");
+    const int64_t groups = node.attrs.get_int("groups");
+    const int64_t cin_g = xs[1] / groups, cout_g = gs[1] / groups;
+    const Type t = halide_type(node.dtype());
+
+    // Zero outside the input on the spatial dims.
+    Region bounds;
+    for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
+    bounds.push_back(Range());
+    bounds.push_back(Range());
+    Func xp = BoundaryConditions::constant_exterior(ctx.func(in), constant(t, 0), bounds);
+
+    // partial(co, ci, k..., ox) = sum over (n, outer output positions).
+    auto wvars = make_vars(ws.size(), "w");  // co, ci, k...
+    Var ox("ox");
+    std::vector<Var> pvars = wvars;
+    pvars.push_back(ox);
+    Region region;  // innermost first: outer spatial output dims (all but the last), then n
+    for (size_t i = s - 1; i-- > 0;) region.push_back(Range(0, static_cast<int>(gs[2 + i])));
+    region.push_back(Range(0, static_cast<int>(gs[0])));
+    RDom r(region, "r");
+    Expr n = r[static_cast<int>(s - 1)];
+    Index out_pos(s);
+    for (size_t i = 0; i + 1 < s; ++i) out_pos[i] = r[static_cast<int>(s - 2 - i)];
+    out_pos[s - 1] = ox;
+
+    Expr co = wvars[0], ci = wvars[1];
+    Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
+    Index g_idx = {n, co};
+    Index x_idx = {n, groups == 1 ? ci : group * static_cast<int>(cin_g) + ci};
+    for (size_t i = 0; i < s; ++i) {
+        g_idx.push_back(out_pos[i]);
+        x_idx.push_back(out_pos[i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
+                        wvars[2 + i] * static_cast<int>(dilation[i]));
+    }
+    Func partial(func_name(node, "_partial"));
+    define(partial, pvars, constant(t, 0));
+    partial(to_halide_args(as_index(pvars))) =
+        call(partial, as_index(pvars)) + call(ctx.func(gout), g_idx) * call(xp, x_idx);
+
+    RDom rx(0, static_cast<int>(gs.back()), "rx");
+    Index p_idx = as_index(wvars);
+    p_idx.push_back(rx);
+    Func acc(func_name(node, "_acc")), f(func_name(node));
+    define(acc, wvars, constant(t, 0));
+    acc(to_halide_args(as_index(wvars))) = call(acc, as_index(wvars)) + call(partial, p_idx);
+    define(f, wvars, call(acc, as_index(wvars)));
+
+    ConvGradWeightStages stages{f, acc, partial, ox, gs.back(), wvars, ws, {}};
+    for (int i = 0; i < r.dimensions(); ++i) stages.rvars.push_back(r[i]);
+    schedule_conv_grad_weight(stages, node.dtype(), ctx);
+    return f;
+}
+
+}  // namespace strata::codegen

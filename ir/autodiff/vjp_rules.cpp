@@ -1,0 +1,315 @@
+// Every VJP rule in one place. Rules build IR, so gradients of gradients are
+// the same pass run again. Semantics follow PyTorch's derivatives.yaml (e.g.
+// maximum splits ties evenly, max-pool routes to the first maximum).
+
+#include "ir/autodiff/vjp.h"
+
+#include <strata/error.h>
+
+namespace strata::ir {
+
+namespace {
+
+using N = const Node *;
+
+Ints all_but(int64_t rank, int64_t keep) {
+    Ints dims;
+    for (int64_t d = 0; d < rank; ++d)
+        if (d != keep) dims.push_back(d);
+    return dims;
+}
+
+/// The reduction's output reshaped to keepdim form and broadcast back to the input.
+N unreduce(Builder &b, N g, const Node &node, const Ints &dims) {
+    const Shape &in = node.input(0)->shape();
+    Shape kept = in;
+    for (int64_t d : dims) kept[static_cast<size_t>(d)] = 1;
+    return b.expand(b.reshape(g, kept), in);
+}
+
+Ints spatial_attr(const Node &node, const char *name) { return node.attrs.get_ints(name); }
+
+/// conv grad_input: a transposed conv whose output_padding recovers the input size.
+N conv_grad_input(Builder &b, const Node &conv, N g) {
+    const Shape &xs = conv.input(0)->shape(), &ws = conv.input(1)->shape();
+    const Ints &stride = spatial_attr(conv, "stride"), &padding = spatial_attr(conv, "padding"),
+               &dilation = spatial_attr(conv, "dilation");
+    Ints output_padding;
+    for (size_t i = 0; i < stride.size(); ++i) {
+        const int64_t out = g->shape()[2 + i];
+        const int64_t natural = (out - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1) + 1;
+        output_padding.push_back(xs[2 + i] - natural);
+    }
+    const Op op = conv.op == Op::conv1d ? Op::conv_transpose1d : Op::conv_transpose2d;
+    return b.op(op, {g, conv.input(1)},
+                {{"stride", stride}, {"padding", padding}, {"output_padding", output_padding},
+                 {"dilation", dilation}, {"groups", conv.attrs.get_int("groups")}});
+}
+
+N conv_grad_weight(Builder &b, Op op, N input, N grad_output, const Node &attrs_from, const Shape &weight_shape) {
+    return b.op(op, {input, grad_output},
+                {{"stride", attrs_from.attrs.get_ints("stride")}, {"padding", attrs_from.attrs.get_ints("padding")},
+                 {"dilation", attrs_from.attrs.get_ints("dilation")}, {"groups", attrs_from.attrs.get_int("groups")},
+                 {"weight_shape", weight_shape}});
+}
+
+N bias_grad(Builder &b, N g) { return b.sum(g, all_but(g->type.rank(), 1), false); }
+
+std::vector<N> conv_rules(Builder &b, const Node &node, N g) {
+    const bool one_d = node.op == Op::conv1d || node.op == Op::conv_transpose1d;
+    const Op grad_weight_op = one_d ? Op::conv1d_grad_weight : Op::conv2d_grad_weight;
+    std::vector<N> grads;
+    if (node.op == Op::conv1d || node.op == Op::conv2d) {
+        grads = {conv_grad_input(b, node, g),
+                 conv_grad_weight(b, grad_weight_op, node.input(0), g, node, node.input(1)->shape())};
+    } else {
+        // y = conv_transpose(x, w): dx is the forward conv of dy, dw the conv
+        // weight gradient with the roles of x and dy swapped.
+        const Op conv = one_d ? Op::conv1d : Op::conv2d;
+        N dx = b.op(conv, {g, node.input(1)},
+                    {{"stride", node.attrs.get_ints("stride")}, {"padding", node.attrs.get_ints("padding")},
+                     {"dilation", node.attrs.get_ints("dilation")}, {"groups", node.attrs.get_int("groups")}});
+        grads = {dx, conv_grad_weight(b, grad_weight_op, g, node.input(0), node, node.input(1)->shape())};
+    }
+    if (node.inputs.size() == 3) grads.push_back(bias_grad(b, g));
+    return grads;
+}
+
+std::vector<N> pool_rules(Builder &b, const Node &node, N g) {
+    const Shape &in = node.input(0)->shape();
+    Attrs attrs = node.attrs;
+    switch (node.op) {
+    case Op::max_pool1d: return {b.op(Op::max_pool1d_grad, {node.input(0), g}, attrs)};
+    case Op::max_pool2d: return {b.op(Op::max_pool2d_grad, {node.input(0), g}, attrs)};
+    case Op::avg_pool1d: return {b.op(Op::avg_pool1d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::avg_pool2d: return {b.op(Op::avg_pool2d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::adaptive_avg_pool1d:
+        return {b.op(Op::adaptive_avg_pool1d_grad, {g}, {{"input_shape", in}})};
+    case Op::adaptive_avg_pool2d:
+        return {b.op(Op::adaptive_avg_pool2d_grad, {g}, {{"input_shape", in}})};
+    default: break;
+    }
+    STRATA_ASSERT(false, "no pool rule for {}", node.name());
+}
+
+std::vector<N> matmul_rules(Builder &b, const Node &node, N g) {
+    N a = node.input(0), w = node.input(1);
+    if (node.op == Op::matmul) {
+        return {b.sum_to(b.op(Op::matmul, {g, b.transpose_last(w)}), a->shape()),
+                b.sum_to(b.op(Op::matmul, {b.transpose_last(a), g}), w->shape())};
+    }
+    // linear: y = x w^T + bias with x [..., in], w [out, in].
+    const int64_t out = w->shape()[0], in = w->shape()[1];
+    N dx = b.op(Op::matmul, {b.reshape(g, {g->type.numel() / out, out}), w});
+    dx = b.reshape(dx, a->shape());
+    N g2 = b.reshape(g, {g->type.numel() / out, out});
+    N x2 = b.reshape(a, {a->type.numel() / in, in});
+    std::vector<N> grads = {dx, b.op(Op::matmul, {b.transpose_last(g2), x2})};
+    if (node.inputs.size() == 3) grads.push_back(b.sum(g2, {0}, false));
+    return grads;
+}
+
+std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
+    N x = node.input(0);
+    switch (node.op) {
+    case Op::sum: return {unreduce(b, g, node, node.attrs.get_ints("dims"))};
+    case Op::mean: {
+        const double count = static_cast<double>(x->type.numel()) / static_cast<double>(node.type.numel());
+        return {b.mul(unreduce(b, g, node, node.attrs.get_ints("dims")), 1.0 / count)};
+    }
+    case Op::max: {
+        // Ties share the gradient evenly (PyTorch's amax backward).
+        const Ints &dims = node.attrs.get_ints("dims");
+        N out = unreduce(b, &node, node, dims);
+        N hit = b.cast(b.eq(x, out), x->dtype());
+        N ties = unreduce(b, b.sum(hit, dims, node.attrs.get_bool("keepdim")), node, dims);
+        return {b.div(b.mul(unreduce(b, g, node, dims), hit), ties)};
+    }
+    case Op::softmax: {
+        const int64_t dim = node.attrs.get_int("dim");
+        N y = &node;
+        N dot = b.expand(b.sum(b.mul(g, y), {dim}, true), y->shape());
+        return {b.mul(y, b.sub(g, dot))};
+    }
+    case Op::log_softmax: {
+        const int64_t dim = node.attrs.get_int("dim");
+        N p = b.op(Op::exp, {&node});
+        return {b.sub(g, b.mul(p, b.expand(b.sum(g, {dim}, true), g->shape())))};
+    }
+    default: break;
+    }
+    STRATA_ASSERT(false, "no reduction rule for {}", node.name());
+}
+
+std::vector<N> layout_rules(Builder &b, const Node &node, N g) {
+    N x = node.input(0);
+    switch (node.op) {
+    case Op::reshape: return {b.reshape(g, x->shape())};
+    case Op::permute: {
+        const Ints &dims = node.attrs.get_ints("dims");
+        Ints inverse(dims.size());
+        for (size_t i = 0; i < dims.size(); ++i) inverse[static_cast<size_t>(dims[i])] = static_cast<int64_t>(i);
+        return {b.permute(g, inverse)};
+    }
+    case Op::expand: return {b.sum_to(g, x->shape())};
+    case Op::slice: {
+        const int64_t dim = node.attrs.get_int("dim"), start = node.attrs.get_int("start"),
+                      end = node.attrs.get_int("end"), step = node.attrs.get_int("step");
+        const int64_t len = x->shape()[static_cast<size_t>(dim)];
+        N spread = g;
+        if (step > 1) {
+            // Interleave zeros: [.., n, ..] -> [.., n, step, ..] -> take the first of each step.
+            Shape s1 = g->shape();
+            s1.insert(s1.begin() + dim + 1, 1);
+            Ints pads(2 * (s1.size() - static_cast<size_t>(dim) - 2), 0);
+            pads.push_back(0);
+            pads.push_back(step - 1);
+            spread = b.op(Op::pad, {b.reshape(g, s1)}, {{"pad", pads}, {"mode", std::string("constant")}, {"value", 0.0}});
+            Shape s2 = g->shape();
+            s2[static_cast<size_t>(dim)] *= step;
+            spread = b.reshape(spread, s2);
+        }
+        const int64_t covered = spread->shape()[static_cast<size_t>(dim)];
+        Ints pads(2 * (x->shape().size() - static_cast<size_t>(dim) - 1), 0);
+        pads.push_back(start);
+        pads.push_back(len - start - covered);
+        (void)end;
+        return {b.op(Op::pad, {spread}, {{"pad", pads}, {"mode", std::string("constant")}, {"value", 0.0}})};
+    }
+    case Op::concat: {
+        const int64_t dim = node.attrs.get_int("dim");
+        std::vector<N> grads;
+        int64_t offset = 0;
+        for (N in : node.inputs) {
+            const int64_t len = in->shape()[static_cast<size_t>(dim)];
+            grads.push_back(b.op(Op::slice, {g}, {{"dim", dim}, {"start", offset}, {"end", offset + len}, {"step", int64_t{1}}}));
+            offset += len;
+        }
+        return grads;
+    }
+    case Op::pad:
+        return {b.op(Op::pad_grad, {g}, {{"pad", node.attrs.get_ints("pad")}, {"mode", node.attrs.get_str("mode")},
+                                          {"input_shape", x->shape()}})};
+    default: break;
+    }
+    STRATA_ASSERT(false, "no layout rule for {}", node.name());
+}
+
+std::vector<N> pointwise_rules(Builder &b, const Node &node, N g) {
+    N a = node.input(0);
+    N y = &node;
+    auto one = [&](N like) { return b.scalar(1.0, like); };
+    auto zero = [&](N like) { return b.scalar(0.0, like); };
+    switch (node.op) {
+    case Op::neg: return {b.neg(g)};
+    case Op::exp: return {b.mul(g, y)};
+    case Op::log: return {b.div(g, a)};
+    case Op::sqrt: return {b.div(g, b.mul(y, 2.0))};
+    case Op::rsqrt: return {b.mul(g, b.mul(b.mul(y, b.mul(y, y)), -0.5))};
+    case Op::abs: {
+        N sign = b.where(b.gt(a, zero(a)), one(a), b.where(b.lt(a, zero(a)), b.scalar(-1.0, a), zero(a)));
+        return {b.mul(g, sign)};
+    }
+    case Op::relu: return {b.where(b.gt(a, zero(a)), g, zero(g))};
+    case Op::leaky_relu:
+        return {b.where(b.gt(a, zero(a)), g, b.mul(g, node.attrs.get_float("negative_slope")))};
+    case Op::elu:
+        return {b.where(b.gt(a, zero(a)), g, b.mul(g, b.add(y, b.scalar(node.attrs.get_float("alpha"), a))))};
+    case Op::gelu: {
+        if (node.attrs.get_str("approximate") == "tanh") {
+            // y = 0.5 x (1 + tanh(u)), u = k (x + 0.044715 x^3)
+            const double k = 0.7978845608028654;
+            N x2 = b.mul(a, a);
+            N u = b.mul(b.add(a, b.mul(b.mul(x2, a), 0.044715)), k);
+            N t = b.op(Op::tanh, {u});
+            N du = b.mul(b.add(one(a), b.mul(x2, 3 * 0.044715)), k);
+            N d = b.add(b.mul(b.add(one(a), t), 0.5), b.mul(b.mul(b.mul(a, b.sub(one(a), b.mul(t, t))), du), 0.5));
+            return {b.mul(g, d)};
+        }
+        // d/dx x Phi(x) = Phi(x) + x phi(x)
+        N cdf = b.mul(b.add(one(a), b.op(Op::erf, {b.mul(a, 0.7071067811865476)})), 0.5);
+        N pdf = b.mul(b.op(Op::exp, {b.mul(b.mul(a, a), -0.5)}), 0.3989422804014327);
+        return {b.mul(g, b.add(cdf, b.mul(a, pdf)))};
+    }
+    case Op::erf: return {b.mul(g, b.mul(b.op(Op::exp, {b.neg(b.mul(a, a))}), 1.1283791670955126))};
+    case Op::sigmoid: return {b.mul(g, b.mul(y, b.sub(one(y), y)))};
+    case Op::tanh: return {b.mul(g, b.sub(one(y), b.mul(y, y)))};
+    case Op::softplus: {
+        const double beta = node.attrs.get_float("beta");
+        N bx = b.mul(a, beta);
+        return {b.where(b.gt(bx, b.scalar(node.attrs.get_float("threshold"), a)), g,
+                        b.mul(g, b.op(Op::sigmoid, {bx})))};
+    }
+    case Op::cast: return {b.cast(g, a->dtype())};
+    case Op::dropout: return {b.op(Op::dropout, {g}, node.attrs)};  // the same mask, the same scale
+    case Op::add: return {b.sum_to(g, a->shape()), b.sum_to(g, node.input(1)->shape())};
+    case Op::sub: return {b.sum_to(g, a->shape()), b.sum_to(b.neg(g), node.input(1)->shape())};
+    case Op::mul: {
+        N c = node.input(1);
+        return {b.sum_to(b.mul(g, c), a->shape()), b.sum_to(b.mul(g, a), c->shape())};
+    }
+    case Op::div: {
+        N c = node.input(1);
+        return {b.sum_to(b.div(g, c), a->shape()), b.sum_to(b.neg(b.div(b.mul(g, y), c)), c->shape())};
+    }
+    case Op::pow: {
+        N e = node.input(1);
+        N da = b.mul(g, b.mul(e, b.op(Op::pow, {a, b.sub(e, one(e))})));
+        // d/de a^e = a^e log a; PyTorch masks a == 0 (where log is -inf) to 0.
+        N de = b.where(b.eq(a, zero(a)), zero(g), b.mul(g, b.mul(y, b.op(Op::log, {a}))));
+        return {b.sum_to(da, a->shape()), b.sum_to(de, e->shape())};
+    }
+    case Op::maximum:
+    case Op::minimum: {
+        N c = node.input(1);
+        N a_wins = node.op == Op::maximum ? b.gt(a, c) : b.lt(a, c);
+        N half = b.mul(g, 0.5);
+        N tie = b.eq(a, c);
+        N ga = b.where(a_wins, g, b.where(tie, half, zero(g)));
+        N gc = b.where(a_wins, zero(g), b.where(tie, half, g));
+        return {b.sum_to(ga, a->shape()), b.sum_to(gc, c->shape())};
+    }
+    case Op::where: {
+        N c = a;
+        return {nullptr, b.sum_to(b.where(c, g, zero(g)), node.input(1)->shape()),
+                b.sum_to(b.where(c, zero(g), g), node.input(2)->shape())};
+    }
+    default: break;
+    }
+    STRATA_ASSERT(false, "no pointwise rule for {}", node.name());
+}
+
+}  // namespace
+
+bool is_differentiable(const Node &node) {
+    if (!is_float(node.dtype())) return false;
+    switch (node.op) {
+    case Op::argmax: case Op::eq: case Op::ne: case Op::lt: case Op::le: case Op::gt: case Op::ge:
+    case Op::logical_and: case Op::logical_or: case Op::logical_not: case Op::iota:
+        return false;
+    case Op::cast: return is_float(node.input(0)->dtype());
+    default: return true;
+    }
+}
+
+std::vector<const Node *> vjp(Builder &b, const Node &node, const Node *g) {
+    switch (node.op) {
+    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
+    case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
+    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad:
+        fail("autodiff: {} has no gradient rule yet (a gradient of a conv/pool/pad gradient)", node.label());
+    default: break;
+    }
+    switch (node.info().op_class) {
+    case OpClass::pointwise: return pointwise_rules(b, node, g);
+    case OpClass::reduction: return reduction_rules(b, node, g);
+    case OpClass::matmul: return matmul_rules(b, node, g);
+    case OpClass::conv: return conv_rules(b, node, g);
+    case OpClass::pool: return pool_rules(b, node, g);
+    case OpClass::layout: return layout_rules(b, node, g);
+    case OpClass::source: break;
+    }
+    STRATA_ASSERT(false, "vjp called on a source {}", node.label());
+}
+
+}  // namespace strata::ir
