@@ -60,7 +60,10 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
         fail("target '{}' cannot run on this machine (host is '{}'); use `strata emit` to cross-compile",
              target_string, Halide::get_host_target().to_string());
 
-    const std::string key = fmt::format("{}\n{}\n{}", target_string, options.optimize, ir::print(program));
+    if (options.schedule != "default" && options.schedule != "simple")
+        fail("unknown schedule '{}': expected \"default\" or \"simple\"", options.schedule);
+    const std::string key =
+        fmt::format("{}\n{}\n{}\n{}", target_string, options.optimize, options.schedule, ir::print(program));
     std::lock_guard<std::mutex> lock(cache_mutex);
     if (auto hit = compiled_cache()[key].lock()) return Executable(hit);
 
@@ -70,7 +73,7 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
     impl->target_string = target_string;
     impl->target = target;
     try {
-        impl->lowered = lower_program(impl->program, target);
+        impl->lowered = lower_program(impl->program, target, options.schedule == "simple");
         impl->lowered.pipeline.compile_jit(target);
     } catch (const Halide::CompileError &e) {
         fail("Halide rejected the pipeline for target {}: {}", target_string, e.what());

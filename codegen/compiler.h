@@ -18,6 +18,10 @@ struct CompileOptions {
     std::string target;
     /// Run the IR passes (DCE, folding, CSE) before lowering.
     bool optimize = true;
+    /// "default": the tuned per-class schedules. "simple": every op stored
+    /// whole, in plain loop order, no vectors or threads — a second,
+    /// structurally different schedule that tests check the default against.
+    std::string schedule = "default";
 };
 
 /// A compiled program. Copies share the compiled code; running is thread-safe.

@@ -62,6 +62,8 @@ struct LowerContext {
     std::vector<bool> feeds_heavy_op;
     /// True for nodes that are program outputs.
     std::vector<bool> is_output;
+    /// The "simple" schedule: every stage stored whole, no vectors, no threads.
+    bool simple_schedules = false;
     /// Names of the Funcs a schedule has already placed at root.
     mutable std::set<std::string> stored_funcs;
 

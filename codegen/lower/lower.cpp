@@ -58,10 +58,10 @@ void constrain_output(Func &f, const Shape &shape) {
 
 }  // namespace
 
-LoweredProgram lower_program(const ir::Program &program, const Target &target) {
+LoweredProgram lower_program(const ir::Program &program, const Target &target, bool simple_schedules) {
     const size_t n = program.nodes().size();
     LowerContext ctx{program, target, std::vector<Func>(n), std::vector<ImageParam>(n), std::vector<int>(n, 0),
-                     std::vector<bool>(n, false), std::vector<bool>(n, false), {}};
+                     std::vector<bool>(n, false), std::vector<bool>(n, false), simple_schedules, {}};
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));

@@ -17,6 +17,7 @@ struct LoweredProgram {
     std::vector<Halide::Func> outputs;
 };
 
-LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target);
+/// `simple_schedules` stores every op whole with no vectors or threads.
+LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target, bool simple_schedules = false);
 
 }  // namespace strata::codegen

@@ -27,6 +27,12 @@ constexpr int64_t kMinParallelWork = 1 << 15;
 
 void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
+    if (ctx.simple_schedules) {
+        out.compute_root();
+        acc.compute_root();
+        ctx.stored_funcs.insert(out.name());
+        return;
+    }
     const int vec = vector_factor(ctx.vector_width(r.dtype), r.x.extent);
     const int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
     const int64_t x_vectors = vec == 0 ? 1 : xt / vec;
@@ -77,6 +83,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
 void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
+    if (ctx.simple_schedules) return;
     if (shape.empty()) return;
     std::vector<Var> args = f.args();  // innermost first
     const int vec = vector_factor(ctx.vector_width(dtype), shape.back());
@@ -94,6 +101,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
 
 void schedule_padded_input(Func padded, const LowerContext &ctx) {
     padded.compute_root();
+    if (ctx.simple_schedules) return;
     std::vector<Var> args = padded.args();
     padded.vectorize(args[0], ctx.vector_width(DType::f32) / 2, TailStrategy::GuardWithIf);
     padded.parallel(args.back());
@@ -103,6 +111,11 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
     Func out = st.out, acc = st.acc, partial = st.partial;
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
+    if (ctx.simple_schedules) {
+        acc.compute_root();
+        partial.compute_root();
+        return;
+    }
     acc.compute_at(out, st.weight_vars[0]);
     // One task per output channel; inside it the whole per-channel partial
     // sum is vectorised along the output positions (contiguous in memory).
@@ -132,7 +145,7 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
     acc.compute_root();
-    if (out_shape.empty()) return;
+    if (out_shape.empty() || ctx.simple_schedules) return;
     std::vector<Var> args = acc.args();
     const int vec = vector_factor(ctx.vector_width(dtype), out_shape.back());
     Stage update = acc.update();
