@@ -104,7 +104,7 @@ struct Padding {
 
 struct ConvOptions {
     Ints stride = {1};
-    Padding padding;
+    Padding padding{};  // an initializer, so designated initializers that omit it do not warn
     Ints dilation = {1};
     int64_t groups = 1;
     /// zeros, reflect, replicate or circular.

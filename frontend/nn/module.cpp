@@ -43,13 +43,21 @@ void fail_empty_holder(const char *type_name) {
 
 Module::Module(std::string name) : name_(std::move(name)) {}
 
+Module::~Module() {
+    // Children outliving this module may be registered again: let the next parent name them.
+    for (auto &[name, child] : children_)
+        if (child->owner_ == this) child->owner_ = nullptr;
+}
+
 SymTensor Module::forward(const SymTensor &) {
     fail("{}: this module has no forward(SymTensor); call its children instead", name());
 }
 
 std::string Module::name() const { return name_.empty() ? short_type_name(typeid(*this).name()) : name_; }
 
-std::string Module::full_name(const std::string &tensor_name) const { return join_path(prefix_, tensor_name); }
+std::string Module::full_name(const std::string &tensor_name) const {
+    return join_path(prefix_, tensor_name);
+}
 
 void Module::check_new_name(const std::string &name, const char *what) const {
     if (name.empty()) fail("{}: {} name must not be empty", this->name(), what);
@@ -78,7 +86,8 @@ Tensor Module::register_buffer(std::string name, Tensor tensor) {
 
 void Module::add_child(const std::string &name, std::shared_ptr<Module> module) {
     if (!module) fail("{}: cannot register submodule '{}': it is empty (nullptr)", this->name(), name);
-    if (module.get() == this) fail("{}: cannot register a module as its own submodule '{}'", this->name(), name);
+    if (module.get() == this)
+        fail("{}: cannot register a module as its own submodule '{}'", this->name(), name);
     check_new_name(name, "submodule");
     // Catch cycles: `this` must not be a descendant of the new child.
     module->apply([&](Module &m) {
@@ -87,12 +96,17 @@ void Module::add_child(const std::string &name, std::shared_ptr<Module> module) 
                  this->name(), name);
     });
     children_.insert(name, module);
-    module->set_prefix(join_path(prefix_, name));
+    // A shared module keeps the name it got first, so its graph nodes keep one name.
+    if (module->owner_ == nullptr) {
+        module->owner_ = this;
+        module->set_prefix(join_path(prefix_, name));
+    }
 }
 
 void Module::set_prefix(const std::string &prefix) {
     prefix_ = prefix;
-    for (auto &[name, child] : children_) child->set_prefix(join_path(prefix_, name));
+    for (auto &[name, child] : children_)
+        if (child->owner_ == this) child->set_prefix(join_path(prefix_, name));
 }
 
 void Module::collect(const std::string &prefix, bool buffers, bool recurse, OrderedDict<Tensor> &out,
@@ -106,7 +120,8 @@ void Module::collect(const std::string &prefix, bool buffers, bool recurse, Orde
         out.insert(join_path(prefix, name), tensor);
     }
     if (!recurse) return;
-    for (const auto &[name, child] : children_) child->collect(join_path(prefix, name), buffers, true, out, seen);
+    for (const auto &[name, child] : children_)
+        child->collect(join_path(prefix, name), buffers, true, out, seen);
 }
 
 OrderedDict<Tensor> Module::named_parameters(bool recurse) const {
@@ -185,7 +200,8 @@ std::string Module::repr(int indent) const {
     const std::string pad(static_cast<size_t>(indent + 2), ' ');
     std::string out = name() + "(\n";
     if (!extra.empty()) out += pad + extra + "\n";
-    for (const auto &[name, child] : children_) out += pad + "(" + name + "): " + child->repr(indent + 2) + "\n";
+    for (const auto &[name, child] : children_)
+        out += pad + "(" + name + "): " + child->repr(indent + 2) + "\n";
     out += std::string(static_cast<size_t>(indent), ' ') + ")";
     return out;
 }

@@ -48,7 +48,7 @@ public:
     /// `name` is the type name used in messages and `to_string` ("Conv2d");
     /// empty means the C++ class name without namespaces and "Impl".
     explicit Module(std::string name = "");
-    virtual ~Module() = default;
+    virtual ~Module();
     // A module owns its tensors' identity in the graph: copies would alias them silently.
     Module(const Module &) = delete;
     Module &operator=(const Module &) = delete;
@@ -72,7 +72,11 @@ public:
     /// Registers a state tensor that is not trained (e.g. running statistics).
     Tensor register_buffer(std::string name, Tensor tensor);
     /// Registers `module` as child `name` and returns it. Its prefix, and
-    /// those of its descendants, become this module's prefix plus `name`.
+    /// those of its descendants, become this module's prefix plus `name`;
+    /// a module registered in several places (shared weights) keeps the
+    /// prefix of its first registration, which is also the name under which
+    /// `named_parameters` lists its tensors when the first registration comes
+    /// first in the tree.
     template <typename M> std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module);
     template <typename M> std::shared_ptr<M> register_module(std::string name, ModuleHolder<M> module);
 
@@ -126,6 +130,8 @@ private:
 
     std::string name_;
     std::string prefix_;
+    /// The module that registered this one first: only it sets this module's prefix.
+    const Module *owner_ = nullptr;
     bool training_ = true;
     OrderedDict<Tensor> parameters_{"parameter"};
     OrderedDict<Tensor> buffers_{"buffer"};
@@ -138,9 +144,8 @@ namespace detail {
 /// Whether a single constructor argument of ModuleHolder<Impl> is itself a
 /// holder or a pointer to adopt (copy / share) rather than an Impl argument.
 template <typename Impl, typename Arg>
-inline constexpr bool is_holder_argument_v =
-    std::is_base_of_v<ModuleHolder<Impl>, std::decay_t<Arg>> ||
-    std::is_convertible_v<Arg, std::shared_ptr<Impl>>;
+inline constexpr bool is_holder_argument_v = std::is_base_of_v<ModuleHolder<Impl>, std::decay_t<Arg>> ||
+                                             std::is_convertible_v<Arg, std::shared_ptr<Impl>>;
 
 [[noreturn]] void fail_empty_holder(const char *type_name);
 }  // namespace detail
@@ -165,8 +170,9 @@ public:
     /* implicit */ ModuleHolder(std::nullptr_t) {}
     /* implicit */ ModuleHolder(std::shared_ptr<Impl> module) : impl_(std::move(module)) {}
     /// Constructs `Impl(head, tail...)`.
-    template <typename Head, typename... Tail,
-              typename = std::enable_if_t<!(sizeof...(Tail) == 0 && detail::is_holder_argument_v<Impl, Head>)>>
+    template <
+        typename Head, typename... Tail,
+        typename = std::enable_if_t<!(sizeof...(Tail) == 0 && detail::is_holder_argument_v<Impl, Head>)>>
     explicit ModuleHolder(Head &&head, Tail &&...tail)
         : impl_(std::make_shared<Impl>(std::forward<Head>(head), std::forward<Tail>(tail)...)) {}
 
@@ -187,18 +193,20 @@ public:
 
 private:
     static std::shared_ptr<Impl> default_construct() {
-        if constexpr (std::is_default_constructible_v<Impl>) return std::make_shared<Impl>();
-        else return nullptr;
+        if constexpr (std::is_default_constructible_v<Impl>)
+            return std::make_shared<Impl>();
+        else
+            return nullptr;
     }
 
     std::shared_ptr<Impl> impl_;
 };
 
 /// Defines `Name`, the holder of `NameImpl` (LibTorch's TORCH_MODULE).
-#define STRATA_MODULE(Name)                                                                        \
-    class Name : public ::strata::nn::ModuleHolder<Name##Impl> {                                   \
-    public:                                                                                        \
-        using ::strata::nn::ModuleHolder<Name##Impl>::ModuleHolder;                                \
+#define STRATA_MODULE(Name)                                                                                  \
+    class Name : public ::strata::nn::ModuleHolder<Name##Impl> {                                             \
+    public:                                                                                                  \
+        using ::strata::nn::ModuleHolder<Name##Impl>::ModuleHolder;                                          \
     }
 
 // ---- template definitions ----

@@ -21,16 +21,16 @@
 
 /// Declares an option `name` of type `T`: a chained setter `name(value)`
 /// returning the options object, a getter `name()`, and the member `name_`.
-#define STRATA_ARG(T, name)                                                                        \
-public:                                                                                            \
-    inline auto name(const T &new_##name)->decltype(*this) {                                       \
-        this->name##_ = new_##name;                                                                \
-        return *this;                                                                              \
-    }                                                                                              \
-    inline const T &name() const noexcept { return this->name##_; }                                \
-    inline T &name() noexcept { return this->name##_; }                                            \
-                                                                                                   \
-private:                                                                                           \
+#define STRATA_ARG(T, name)                                                                                  \
+public:                                                                                                      \
+    inline auto name(const T &new_##name)->decltype(*this) {                                                 \
+        this->name##_ = new_##name;                                                                          \
+        return *this;                                                                                        \
+    }                                                                                                        \
+    inline const T &name() const noexcept { return this->name##_; }                                          \
+    inline T &name() noexcept { return this->name##_; }                                                      \
+                                                                                                             \
+private:                                                                                                     \
     T name##_
 
 namespace strata::nn {
@@ -81,12 +81,14 @@ void check_per_dim(const char *module, const char *option, const std::vector<int
 
 inline void check_positive(const char *module, const char *option, const std::vector<int64_t> &values,
                            size_t dims) {
-    check_per_dim(module, option, values, dims, [](int64_t v) { return v > 0; }, "positive");
+    auto positive = [](int64_t v) { return v > 0; };
+    check_per_dim(module, option, values, dims, positive, "positive");
 }
 
 inline void check_non_negative(const char *module, const char *option, const std::vector<int64_t> &values,
                                size_t dims) {
-    check_per_dim(module, option, values, dims, [](int64_t v) { return v >= 0; }, ">= 0");
+    auto non_negative = [](int64_t v) { return v >= 0; };
+    check_per_dim(module, option, values, dims, non_negative, ">= 0");
 }
 
 }  // namespace detail

@@ -1,0 +1,52 @@
+#include "frontend/train/train_step.h"
+
+#include "frontend/functional.h"
+
+namespace strata {
+
+TrainStep::TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape &input_shape,
+                     const Shape &target_shape, DType target_dtype, LossFn loss_fn, TrainStepOptions options)
+    : graph_(std::make_unique<Graph>()), optimizer_(optimizer) {
+    Graph &g = *graph_;
+    model.train(true);
+    const auto named = model.named_parameters();
+    if (named.size() == 0) fail("TrainStep: the model has no parameters to train");
+    param_dtype_ = named.values().front().dtype();
+    SymTensor x = g.input("input", input_shape, param_dtype_);
+    SymTensor target = g.input("target", target_shape, target_dtype);
+    SymTensor output = model.forward(x);
+    SymTensor loss = loss_fn(output, target);
+    if (!loss.defined() || loss.numel() != 1)
+        fail("TrainStep: the loss must be a single value, got shape {}", loss.defined() ? shape_str(loss.shape()) : "undefined");
+
+    std::vector<optim::ParamSlot> slots;
+    std::vector<SymTensor> wrt;
+    for (const auto &[name, value] : named.items()) {
+        SymTensor node = g.parameter(name, value);
+        slots.push_back({name, value, node, {}});
+        wrt.push_back(node);
+    }
+    std::vector<SymTensor> grads = g.gradients(loss, wrt);
+    for (size_t i = 0; i < slots.size(); ++i) slots[i].grad = grads[i];
+    if (options.clip_grad_norm > 0) g.output("grad_norm", optim::clip_grad_norm(slots, options.clip_grad_norm));
+    optimizer.build(g, slots);
+
+    g.output("loss", loss);
+    classification_ = output.dim() == 2 && target_dtype == DType::i32 && target.dim() == 1;
+    if (classification_) g.output("correct", sum(cast(eq(argmax(output, 1), target), DType::i32)));
+    compiled_ = g.compile(options.compile);
+}
+
+TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
+    std::map<std::string, Tensor> inputs = optimizer_.next_step_inputs(param_dtype_);
+    inputs["input"] = input;
+    inputs["target"] = target;
+    const auto outputs = compiled_.run(inputs);
+    optimizer_.finish_step();
+    Result r;
+    r.loss = outputs.at("loss").item();
+    if (classification_) r.correct = static_cast<int64_t>(outputs.at("correct").item());
+    return r;
+}
+
+}  // namespace strata

@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// The whole training step — forward, loss, backward, (clipping) and the
+/// optimizer update — compiled as one program. Running a step is one call
+/// into compiled code; parameters and optimizer state are updated in place.
+
+#include "codegen/compiler.h"
+#include "frontend/graph.h"
+#include "frontend/nn/module.h"
+#include "frontend/optim/optimizer.h"
+
+#include <functional>
+#include <memory>
+
+namespace strata {
+
+struct TrainStepOptions {
+    /// Clip the global gradient norm to this value; 0 disables clipping.
+    double clip_grad_norm = 0.0;
+    codegen::CompileOptions compile;
+};
+
+class TrainStep {
+public:
+    /// The loss from the model output and the target (e.g. cross_entropy).
+    using LossFn = std::function<SymTensor(const SymTensor &output, const SymTensor &target)>;
+
+    /// Builds and compiles the step for batches of `input_shape` with targets
+    /// of `target_shape` / `target_dtype`. The model is put in training mode.
+    TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape &input_shape, const Shape &target_shape,
+              DType target_dtype, LossFn loss, TrainStepOptions options = {});
+
+    struct Result {
+        double loss = 0;
+        /// For classification (2-d output, i32 target): how many argmax predictions were right.
+        int64_t correct = 0;
+    };
+    /// Runs one step on a batch and applies the update.
+    Result step(const Tensor &input, const Tensor &target);
+
+    const CompiledGraph &compiled() const { return compiled_; }
+    /// The IR of the training step.
+    std::string ir() const { return graph_->to_string(); }
+
+private:
+    std::unique_ptr<Graph> graph_;
+    CompiledGraph compiled_;
+    optim::Optimizer &optimizer_;
+    DType param_dtype_ = DType::f32;
+    bool classification_ = false;
+};
+
+}  // namespace strata

@@ -1,0 +1,109 @@
+#include "frontend/train/trainer.h"
+
+#include "frontend/functional.h"
+#include "runtime/progress.h"
+
+#include <cmath>
+#include <map>
+
+namespace strata {
+
+Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::LossFn loss, TrainerOptions options)
+    : model_(model), optimizer_(optimizer), loss_(std::move(loss)), options_(options) {
+    if (options.epochs < 0) fail("Trainer: epochs must be >= 0, got {}", options.epochs);
+    if (options.batch_size <= 0) fail("Trainer: batch_size must be positive, got {}", options.batch_size);
+}
+
+std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *validation) {
+    DataLoader loader(train, {options_.batch_size, options_.shuffle, options_.seed, true});
+    if (!step_) {
+        Shape in_shape = train.inputs.shape(), target_shape = train.targets.shape();
+        in_shape[0] = target_shape[0] = options_.batch_size;
+        TrainStepOptions step_options{options_.clip_grad_norm, options_.compile};
+        step_ = std::make_unique<TrainStep>(model_, optimizer_, in_shape, target_shape, train.targets.dtype(), loss_,
+                                            step_options);
+    }
+    std::vector<EpochStats> history;
+    for (int64_t e = 0; e < options_.epochs; ++e, ++epochs_done_) {
+        for (auto &cb : begin_callbacks_) cb(epochs_done_);
+        model_.train(true);
+        loader.set_epoch(epochs_done_);
+        const int64_t batches = loader.num_batches();
+        ProgressBar bar(fmt::format("epoch {}", epochs_done_ + 1), batches, options_.batch_size, options_.progress);
+        double loss_sum = 0;
+        int64_t correct = 0, seen = 0;
+        for (int64_t i = 0; i < batches; ++i) {
+            Batch batch = loader.batch(i);
+            const TrainStep::Result r = step_->step(batch.inputs, batch.targets);
+            loss_sum += r.loss;
+            correct += r.correct;
+            seen += batch.inputs.size(0);
+            bar.update(i + 1, {{"loss", loss_sum / static_cast<double>(i + 1)},
+                               {"acc", static_cast<double>(correct) / static_cast<double>(seen)}});
+        }
+        EpochStats stats;
+        stats.epoch = epochs_done_;
+        stats.train_loss = batches ? loss_sum / static_cast<double>(batches) : NAN;
+        stats.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
+        stats.seconds = bar.elapsed_seconds();
+        stats.examples_per_second = stats.seconds > 0 ? static_cast<double>(seen) / stats.seconds : 0;
+        stats.lr = optimizer_.lr();
+        stats.validation_loss = stats.validation_accuracy = NAN;
+        std::vector<std::pair<std::string, double>> shown = {{"loss", stats.train_loss}, {"acc", stats.train_accuracy}};
+        if (validation) {
+            const EvalStats v = evaluate(*validation);
+            stats.validation_loss = v.loss;
+            stats.validation_accuracy = v.accuracy;
+            shown.push_back({"val_loss", v.loss});
+            shown.push_back({"val_acc", v.accuracy});
+        }
+        bar.finish(shown);
+        history.push_back(stats);
+        for (auto &cb : epoch_callbacks_) cb(stats);
+    }
+    return history;
+}
+
+EvalStats Trainer::evaluate(const Dataset &data) {
+    data.check();
+    model_.train(false);
+    // One compiled graph per distinct batch size (the full batches and the remainder).
+    std::map<int64_t, CompiledGraph> graphs;
+    std::vector<std::unique_ptr<Graph>> keep;
+    auto graph_for = [&](int64_t n) -> CompiledGraph & {
+        auto it = graphs.find(n);
+        if (it != graphs.end()) return it->second;
+        auto g = std::make_unique<Graph>();
+        Shape in_shape = data.inputs.shape(), target_shape = data.targets.shape();
+        in_shape[0] = target_shape[0] = n;
+        SymTensor x = g->input("input", in_shape, data.inputs.dtype());
+        SymTensor t = g->input("target", target_shape, data.targets.dtype());
+        SymTensor out = model_.forward(x);
+        // The mean loss over the batch, re-weighted by the batch size below.
+        g->output("loss", loss_(out, t));
+        if (out.dim() == 2 && data.targets.dtype() == DType::i32)
+            g->output("correct", sum(cast(eq(argmax(out, 1), t), DType::i32)));
+        CompiledGraph &compiled = graphs.emplace(n, g->compile(options_.compile)).first->second;
+        keep.push_back(std::move(g));
+        return compiled;
+    };
+    DataLoader loader(data, {options_.batch_size, false, 0, false});
+    EvalStats stats;
+    double loss_sum = 0;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < loader.num_batches(); ++i) {
+        Batch batch = loader.batch(i);
+        const int64_t n = batch.inputs.size(0);
+        const auto out = graph_for(n).run({{"input", batch.inputs}, {"target", batch.targets}});
+        loss_sum += out.at("loss").item() * static_cast<double>(n);
+        auto it = out.find("correct");
+        if (it != out.end()) correct += static_cast<int64_t>(it->second.item());
+        stats.examples += n;
+    }
+    stats.loss = loss_sum / static_cast<double>(stats.examples);
+    stats.accuracy = static_cast<double>(correct) / static_cast<double>(stats.examples);
+    model_.train(true);
+    return stats;
+}
+
+}  // namespace strata

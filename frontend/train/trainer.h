@@ -1,0 +1,65 @@
+#pragma once
+/// \file
+/// `Trainer`: fit and evaluate a model in a few lines, with a progress bar
+/// and callbacks.
+///
+///     strata::Trainer trainer(*net, sgd, loss, {.epochs = 3, .batch_size = 64});
+///     trainer.fit(train_set, &test_set);
+
+#include "frontend/train/data_loader.h"
+#include "frontend/train/train_step.h"
+
+#include <functional>
+#include <vector>
+
+namespace strata {
+
+struct EpochStats {
+    int64_t epoch = 0;
+    double train_loss = 0, train_accuracy = 0;
+    /// NaN when there is no validation set.
+    double validation_loss = 0, validation_accuracy = 0;
+    double seconds = 0, examples_per_second = 0, lr = 0;
+};
+
+struct EvalStats {
+    double loss = 0, accuracy = 0;
+    int64_t examples = 0;
+};
+
+struct TrainerOptions {
+    int64_t epochs = 1;
+    int64_t batch_size = 64;
+    uint64_t seed = 0;
+    bool shuffle = true;
+    bool progress = true;
+    double clip_grad_norm = 0;
+    codegen::CompileOptions compile;
+};
+
+class Trainer {
+public:
+    Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::LossFn loss, TrainerOptions options = {});
+
+    /// Called after every epoch (after validation).
+    void on_epoch_end(std::function<void(const EpochStats &)> callback) { epoch_callbacks_.push_back(std::move(callback)); }
+    /// Called before every epoch with its index; set learning rates here.
+    void on_epoch_begin(std::function<void(int64_t epoch)> callback) { begin_callbacks_.push_back(std::move(callback)); }
+
+    /// Trains for `options.epochs` epochs; evaluates on `validation` after each when given.
+    std::vector<EpochStats> fit(const Dataset &train, const Dataset *validation = nullptr);
+    /// Mean loss and accuracy over a whole dataset (the model in eval mode).
+    EvalStats evaluate(const Dataset &data);
+
+private:
+    nn::Module &model_;
+    optim::Optimizer &optimizer_;
+    TrainStep::LossFn loss_;
+    TrainerOptions options_;
+    std::unique_ptr<TrainStep> step_;
+    std::vector<std::function<void(const EpochStats &)>> epoch_callbacks_;
+    std::vector<std::function<void(int64_t)>> begin_callbacks_;
+    int64_t epochs_done_ = 0;
+};
+
+}  // namespace strata
