@@ -78,8 +78,11 @@ SymTensor sigmoid(const SymTensor &x);
 SymTensor tanh(const SymTensor &x);
 SymTensor softplus(const SymTensor &x, double beta = 1.0, double threshold = 20.0);
 /// Zeroes elements with probability p and scales the rest by 1/(1-p) when
-/// training; the identity otherwise. The mask is a fixed function of `seed`.
-SymTensor dropout(const SymTensor &x, double p = 0.5, bool training = true, int64_t seed = 0);
+/// training; the identity otherwise. The mask is a fixed function of `seed`
+/// and, when given, of `step` (an i32 scalar such as `Graph::run_counter()`),
+/// so that every run of a compiled training step draws a new mask.
+SymTensor dropout(const SymTensor &x, double p = 0.5, bool training = true, int64_t seed = 0,
+                  const SymTensor &step = {});
 
 // ---- linear algebra ----
 /// torch.matmul, including 1-d operands and broadcast batch dims.

@@ -42,6 +42,11 @@ SymTensor Graph::constant(double value, const Shape &shape, DType dtype) {
     return {this, program_.full(value, ir::Type{dtype, shape})};
 }
 
+SymTensor Graph::run_counter() {
+    if (const ir::Node *existing = program_.find_source("rng.step")) return {this, existing};
+    return input("rng.step", {}, DType::i32);
+}
+
 SymTensor Graph::iota(int64_t dim, const Shape &shape, DType dtype) {
     const ir::Type type{dtype, shape};
     return {this, program_.make(ir::Op::iota, {}, ir::Attrs{{"dim", dim}}, &type)};
@@ -94,7 +99,11 @@ CompiledGraph Graph::compile(const codegen::CompileOptions &options) const {
     CompiledGraph compiled;
     compiled.executable_ = codegen::compile(with_updates, options);
     compiled.parameters_ = parameters_;
-    for (const ir::Node *in : program_.inputs()) compiled.input_names_.push_back(in->attrs.get_str("name"));
+    for (const ir::Node *in : program_.inputs()) {
+        const std::string &name = in->attrs.get_str("name");
+        if (name == "rng.step") compiled.has_run_counter_ = true;
+        else compiled.input_names_.push_back(name);
+    }
     for (const std::string &name : compiled.executable_.output_names())
         compiled.updates_.push_back(name.rfind("update:", 0) == 0 ? name.substr(7) : "");
     return compiled;
@@ -106,6 +115,8 @@ std::map<std::string, Tensor> CompiledGraph::run(const std::map<std::string, Ten
         if (parameters_.count(name)) fail("run: '{}' is a parameter, not an input", name);
         sources[name] = t;
     }
+    if (has_run_counter_ && !inputs.count("rng.step"))
+        sources["rng.step"] = Tensor::full({}, static_cast<double>((*run_count_)++ & 0x7fffffff), DType::i32);
     std::vector<Tensor> outs = executable_.run(sources);
     std::map<std::string, Tensor> result;
     const auto &names = executable_.output_names();

@@ -55,6 +55,10 @@ public:
     /// For a graph with exactly one input and one output.
     Tensor run(const Tensor &input) const;
 
+    /// The value "rng.step" takes at the next run (saved in checkpoints to resume exactly).
+    int64_t run_count() const { return *run_count_; }
+    void set_run_count(int64_t count) { *run_count_ = count; }
+
     const codegen::Executable &executable() const { return executable_; }
 
 private:
@@ -64,6 +68,8 @@ private:
     std::vector<std::string> input_names_;
     /// For each program output: the parameter it updates, or "" for a user output.
     std::vector<std::string> updates_;
+    bool has_run_counter_ = false;
+    std::shared_ptr<int64_t> run_count_ = std::make_shared<int64_t>(0);
 };
 
 /// A program under construction, plus the values of its parameters.
@@ -82,6 +88,9 @@ public:
     SymTensor constant(double value, const Shape &shape = {}, DType dtype = DType::f32);
     /// A tensor whose elements are their index along `dim` (as torch.arange, broadcastable).
     SymTensor iota(int64_t dim, const Shape &shape, DType dtype = DType::i32);
+    /// An i32 scalar input ("rng.step") that `CompiledGraph::run` fills with
+    /// 0, 1, 2, ... on successive runs unless given: the per-run seed of dropout.
+    SymTensor run_counter();
     /// Marks a named output.
     void output(const std::string &name, const SymTensor &value);
     /// After each run, parameter `name` takes the value of `new_value`

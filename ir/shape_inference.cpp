@@ -91,6 +91,8 @@ Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
         require_float(name, in[0]);
         const double p = attrs.get_float("p");
         if (!(p >= 0.0 && p <= 1.0)) fail("dropout: p must be in [0, 1], got {}", p);
+        if (in.size() == 2 && (in[1]->dtype() != DType::i32 || in[1]->type.rank() != 0))
+            fail("dropout: the step input must be an i32 scalar, got {}", type_str(in[1]->type));
         return in[0]->type;
     }
     case Op::gelu: {

@@ -45,9 +45,9 @@ namespace {
 
 /// A uniform float in [0, 1) from a counter and a seed (a 32-bit integer hash;
 /// the same numbers on every target and schedule).
-Expr hash_uniform(Expr counter, uint32_t seed) {
+Expr hash_uniform(Expr counter, Expr seed) {
     auto u32 = [](uint32_t v) { return Internal::make_const(UInt(32), v); };
-    Expr h = cast<uint32_t>(counter) * u32(0x9E3779B1u) + u32(seed * 0x85EBCA77u + 1u);
+    Expr h = cast<uint32_t>(counter) * u32(0x9E3779B1u) + cast<uint32_t>(seed) * u32(0x85EBCA77u) + u32(1u);
     h = h ^ (h >> 16);
     h = h * u32(0x7FEB352Du);
     h = h ^ (h >> 15);
@@ -62,7 +62,7 @@ Expr flat_index(const Index &idx, const Shape &shape) {
     return flat;
 }
 
-Expr unary(const ir::Node &node, Expr a, const Index &idx) {
+Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Expr> &extra) {
     const Type t = a.type();
     auto c = [&t](double v) { return constant(t, v); };
     switch (node.op) {
@@ -99,7 +99,10 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx) {
     case Op::dropout: {
         const double p = node.attrs.get_float("p");
         if (p >= 1.0) return c(0.0);
-        Expr u = hash_uniform(flat_index(idx, node.shape()), static_cast<uint32_t>(node.attrs.get_int("seed")));
+        Expr seed = Internal::make_const(UInt(32), static_cast<uint32_t>(node.attrs.get_int("seed")));
+        // The per-run step (when given) moves the whole mask: a new mask every training step.
+        if (!extra.empty()) seed = seed + cast<uint32_t>(extra[0]) * Internal::make_const(UInt(32), 0x2545F491u);
+        Expr u = hash_uniform(flat_index(idx, node.shape()), seed);
         return select(u < Expr(p), c(0.0), a * c(1.0 / (1.0 - p)));
     }
     default: break;
@@ -140,7 +143,8 @@ Func lower_pointwise(const ir::Node &node, LowerContext &ctx) {
     for (const ir::Node *in : node.inputs)
         args.push_back(call(ctx.func(in), broadcast_index(in->shape(), idx, node.shape())));
     Expr value;
-    if (args.size() == 1) value = unary(node, args[0], idx);
+    if (node.op == Op::dropout) value = unary(node, args[0], idx, {args.begin() + 1, args.end()});
+    else if (args.size() == 1) value = unary(node, args[0], idx, {});
     else if (args.size() == 2) value = binary(node.op, args[0], args[1]);
     else value = select(load_bool(args[0]), args[1], args[2]);  // where
     Func f(func_name(node));

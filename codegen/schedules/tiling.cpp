@@ -153,7 +153,9 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
         // Vectorise over contiguous outputs with the reduction outside them.
         acc.vectorize(args[0], vec);
         Var vo("vo"), vi("vi");
-        update.split(args[0], vo, vi, vec);
+        // An update cannot shift its last vector inwards (it would accumulate
+        // twice), and rounding up reads past the input: guard the tail.
+        update.split(args[0], vo, vi, vec, TailStrategy::GuardWithIf);
         std::vector<VarOrRVar> order = {vi};
         for (const RVar &rv : rvars) order.push_back(rv);
         order.push_back(vo);

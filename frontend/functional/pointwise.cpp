@@ -77,9 +77,10 @@ SymTensor tanh(const SymTensor &x) { return make(Op::tanh, {x}); }
 SymTensor softplus(const SymTensor &x, double beta, double threshold) {
     return make(Op::softplus, {x}, {{"beta", beta}, {"threshold", threshold}});
 }
-SymTensor dropout(const SymTensor &x, double p, bool training, int64_t seed) {
+SymTensor dropout(const SymTensor &x, double p, bool training, int64_t seed, const SymTensor &step) {
     if (!(p >= 0.0 && p <= 1.0)) fail("dropout: p must be in [0, 1], got {}", p);
     if (!training || p == 0.0) return x;
+    if (step.defined()) return make(Op::dropout, {x, step}, {{"p", p}, {"seed", seed}});
     return make(Op::dropout, {x}, {{"p", p}, {"seed", seed}});
 }
 

@@ -17,7 +17,8 @@ DropoutImpl::DropoutImpl(const DropoutOptions &options_)
 
 SymTensor DropoutImpl::forward(const SymTensor &input) {
     if (!is_training() || options.p() == 0.0) return input;
-    return dropout(input, options.p(), true, base_seed_ + calls_++);
+    // A fixed seed per call site and a per-run step: a fresh mask every training step.
+    return dropout(input, options.p(), true, base_seed_ + calls_++, input.graph().run_counter());
 }
 
 std::string DropoutImpl::extra_repr() const { return fmt::format("p={}", options.p()); }

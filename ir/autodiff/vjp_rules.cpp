@@ -241,7 +241,10 @@ std::vector<N> pointwise_rules(Builder &b, const Node &node, N g) {
                         b.mul(g, b.op(Op::sigmoid, {bx})))};
     }
     case Op::cast: return {b.cast(g, a->dtype())};
-    case Op::dropout: return {b.op(Op::dropout, {g}, node.attrs)};  // the same mask, the same scale
+    case Op::dropout: {  // the same mask, the same scale
+        if (node.inputs.size() == 2) return {b.op(Op::dropout, {g, node.input(1)}, node.attrs), nullptr};
+        return {b.op(Op::dropout, {g}, node.attrs)};
+    }
     case Op::add: return {b.sum_to(g, a->shape()), b.sum_to(g, node.input(1)->shape())};
     case Op::sub: return {b.sum_to(g, a->shape()), b.sum_to(b.neg(g), node.input(1)->shape())};
     case Op::mul: {
