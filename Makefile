@@ -35,7 +35,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/bin/lenet_fashion_mnist
+	$(BUILD)/bin/fashion_mnist --epochs 3
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

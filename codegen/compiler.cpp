@@ -8,6 +8,7 @@
 #include <strata/error.h>
 
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <unordered_map>
 
@@ -43,9 +44,30 @@ std::string describe(const Tensor &t) {
     return fmt::format("{}{}", dtype_name(t.dtype()), shape_str(t.shape()));
 }
 
-std::mutex cache_mutex;
-std::unordered_map<std::string, std::weak_ptr<const Executable::Impl>> &compiled_cache() {
-    static std::unordered_map<std::string, std::weak_ptr<const Executable::Impl>> cache;
+/// Recently compiled pipelines by (target, options, IR text). Strong
+/// references, so rebuilding the same graph later (e.g. an evaluation graph
+/// each epoch) does not compile again; the oldest entries go past the limit.
+struct CompiledCache {
+    static constexpr size_t kLimit = 64;
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<const Executable::Impl>> entries;
+    std::deque<std::string> order;
+
+    std::shared_ptr<const Executable::Impl> find(const std::string &key) {
+        auto it = entries.find(key);
+        return it == entries.end() ? nullptr : it->second;
+    }
+    void insert(const std::string &key, std::shared_ptr<const Executable::Impl> impl) {
+        if (entries.emplace(key, std::move(impl)).second) order.push_back(key);
+        while (order.size() > kLimit) {
+            entries.erase(order.front());
+            order.pop_front();
+        }
+    }
+};
+
+CompiledCache &compiled_cache() {
+    static CompiledCache cache;
     return cache;
 }
 
@@ -64,8 +86,9 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
         fail("unknown schedule '{}': expected \"default\" or \"simple\"", options.schedule);
     const std::string key =
         fmt::format("{}\n{}\n{}\n{}", target_string, options.optimize, options.schedule, ir::print(program));
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    if (auto hit = compiled_cache()[key].lock()) return Executable(hit);
+    CompiledCache &cache = compiled_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (auto hit = cache.find(key)) return Executable(hit);
 
     const auto start = std::chrono::steady_clock::now();
     auto impl = std::make_shared<Executable::Impl>();
@@ -81,7 +104,7 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
     for (const ir::Output &out : impl->program.outputs()) impl->output_names.push_back(out.name);
     impl->compile_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    compiled_cache()[key] = impl;
+    cache.insert(key, impl);
     return Executable(impl);
 }
 

@@ -2,6 +2,8 @@
 
 #include "frontend/functional.h"
 
+#include <cmath>
+
 namespace strata {
 
 TrainStep::TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape &input_shape,
@@ -33,11 +35,23 @@ TrainStep::TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape
 
     g.output("loss", loss);
     classification_ = output.dim() == 2 && target_dtype == DType::i32 && target.dim() == 1;
+    classes_ = output.dim() >= 2 ? output.size(1) : 0;
+    ignore_index_ = options.ignore_index;
     if (classification_) g.output("correct", sum(cast(eq(argmax(output, 1), target), DType::i32)));
     compiled_ = g.compile(options.compile);
 }
 
 TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
+    const int64_t step_number = optimizer_.step_count() + 1;
+    if (classification_ && target.defined() && target.dtype() == DType::i32) {
+        const Tensor labels = target.contiguous();
+        const int32_t *data = labels.data<int32_t>();
+        for (int64_t i = 0; i < labels.numel(); ++i)
+            if ((data[i] < 0 || data[i] >= classes_) && data[i] != ignore_index_)
+                fail("training step {}: label {} at position {} of the batch is outside [0, {}) (the model has {} "
+                     "classes)",
+                     step_number, data[i], i, classes_, classes_);
+    }
     std::map<std::string, Tensor> inputs = optimizer_.next_step_inputs(param_dtype_);
     inputs["input"] = input;
     inputs["target"] = target;
@@ -45,6 +59,9 @@ TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
     optimizer_.finish_step();
     Result r;
     r.loss = outputs.at("loss").item();
+    if (!std::isfinite(r.loss))
+        fail("training step {}: the loss is {}; stopping (check the learning rate and the input data)", step_number,
+             r.loss);
     if (classification_) r.correct = static_cast<int64_t>(outputs.at("correct").item());
     return r;
 }

@@ -18,6 +18,9 @@ struct TrainStepOptions {
     /// Clip the global gradient norm to this value; 0 disables clipping.
     double clip_grad_norm = 0.0;
     codegen::CompileOptions compile;
+    /// A class label equal to this is allowed (cross_entropy ignores it); any
+    /// other label outside [0, classes) is an error.
+    int64_t ignore_index = -100;
 };
 
 class TrainStep {
@@ -35,7 +38,8 @@ public:
         /// For classification (2-d output, i32 target): how many argmax predictions were right.
         int64_t correct = 0;
     };
-    /// Runs one step on a batch and applies the update.
+    /// Runs one step on a batch and applies the update. A class label outside
+    /// [0, classes) and a non-finite loss are errors naming the step.
     Result step(const Tensor &input, const Tensor &target);
 
     const CompiledGraph &compiled() const { return compiled_; }
@@ -48,6 +52,8 @@ private:
     optim::Optimizer &optimizer_;
     DType param_dtype_ = DType::f32;
     bool classification_ = false;
+    int64_t classes_ = 0;
+    int64_t ignore_index_ = -100;
 };
 
 }  // namespace strata

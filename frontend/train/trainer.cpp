@@ -3,6 +3,7 @@
 #include "frontend/functional.h"
 #include "runtime/progress.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -19,9 +20,13 @@ std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *valida
     if (!step_) {
         Shape in_shape = train.inputs.shape(), target_shape = train.targets.shape();
         in_shape[0] = target_shape[0] = options_.batch_size;
-        TrainStepOptions step_options{options_.clip_grad_norm, options_.compile};
+        TrainStepOptions step_options;
+        step_options.clip_grad_norm = options_.clip_grad_norm;
+        step_options.compile = options_.compile;
+        const auto start = std::chrono::steady_clock::now();
         step_ = std::make_unique<TrainStep>(model_, optimizer_, in_shape, target_shape, train.targets.dtype(), loss_,
                                             step_options);
+        compile_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     std::vector<EpochStats> history;
     for (int64_t e = 0; e < options_.epochs; ++e, ++epochs_done_) {
@@ -34,7 +39,12 @@ std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *valida
         int64_t correct = 0, seen = 0;
         for (int64_t i = 0; i < batches; ++i) {
             Batch batch = loader.batch(i);
-            const TrainStep::Result r = step_->step(batch.inputs, batch.targets);
+            TrainStep::Result r;
+            try {
+                r = step_->step(batch.inputs, batch.targets);
+            } catch (const Error &e) {
+                fail("epoch {}, batch {} of {}: {}", epochs_done_ + 1, i + 1, batches, e.what());
+            }
             loss_sum += r.loss;
             correct += r.correct;
             seen += batch.inputs.size(0);
@@ -83,7 +93,9 @@ EvalStats Trainer::evaluate(const Dataset &data) {
         g->output("loss", loss_(out, t));
         if (out.dim() == 2 && data.targets.dtype() == DType::i32)
             g->output("correct", sum(cast(eq(argmax(out, 1), t), DType::i32)));
+        const auto start = std::chrono::steady_clock::now();
         CompiledGraph &compiled = graphs.emplace(n, g->compile(options_.compile)).first->second;
+        compile_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         keep.push_back(std::move(g));
         return compiled;
     };

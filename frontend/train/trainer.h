@@ -50,6 +50,8 @@ public:
     std::vector<EpochStats> fit(const Dataset &train, const Dataset *validation = nullptr);
     /// Mean loss and accuracy over a whole dataset (the model in eval mode).
     EvalStats evaluate(const Dataset &data);
+    /// Seconds spent building and compiling the training step and evaluation graphs.
+    double compile_seconds() const { return compile_seconds_; }
 
 private:
     nn::Module &model_;
@@ -60,6 +62,7 @@ private:
     std::vector<std::function<void(const EpochStats &)>> epoch_callbacks_;
     std::vector<std::function<void(int64_t)>> begin_callbacks_;
     int64_t epochs_done_ = 0;
+    double compile_seconds_ = 0;
 };
 
 }  // namespace strata

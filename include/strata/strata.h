@@ -21,4 +21,5 @@
 #include "runtime/generator.h"
 #include "runtime/idx.h"
 #include "runtime/progress.h"
+#include "runtime/svg_plot.h"
 #include "runtime/tensor.h"

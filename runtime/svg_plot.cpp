@@ -1,0 +1,93 @@
+#include "runtime/svg_plot.h"
+
+#include <strata/error.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace strata {
+
+void write_file_atomically(const std::string &path, const std::string &contents) {
+    const std::string tmp = path + ".tmp" + std::to_string(getpid());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) fail("{}: cannot create the file: {}", path, std::strerror(errno));
+    size_t written = 0;
+    while (written < contents.size()) {
+        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            fail("{}: write failed after {} of {} bytes: {}", path, written, contents.size(), std::strerror(err));
+        }
+        written += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        fail("{}: could not flush the file to disk: {}", path, std::strerror(err));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        fail("{}: could not move the finished file into place: {}", path, std::strerror(err));
+    }
+}
+
+void write_svg_plot(const std::string &path, const std::string &title, const std::string &x_label,
+                    const std::vector<double> &x, const std::vector<PlotSeries> &series) {
+    if (x.empty()) fail("write_svg_plot: nothing to plot (no x values)");
+    constexpr double width = 640, panel = 200, left = 70, right = 20, top = 40, gap = 50;
+    const double height = top + static_cast<double>(series.size()) * (panel + gap);
+    std::string svg = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        "<text x=\"{2}\" y=\"22\" font-size=\"16\">{3}</text>\n",
+        width, height, left, title);
+    const double x_min = *std::min_element(x.begin(), x.end()), x_max = *std::max_element(x.begin(), x.end());
+    const double x_span = x_max > x_min ? x_max - x_min : 1.0;
+    for (size_t s = 0; s < series.size(); ++s) {
+        const PlotSeries &ps = series[s];
+        if (ps.values.size() != x.size())
+            fail("write_svg_plot: series '{}' has {} values for {} x positions", ps.name, ps.values.size(), x.size());
+        double lo = INFINITY, hi = -INFINITY;
+        for (double v : ps.values)
+            if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+        if (!std::isfinite(lo)) lo = 0, hi = 1;
+        if (hi - lo < 1e-12) lo -= 0.5, hi += 0.5;
+        const double y0 = top + static_cast<double>(s) * (panel + gap) + 10;
+        auto px = [&](double v) { return left + (v - x_min) / x_span * (width - left - right); };
+        auto py = [&](double v) { return y0 + panel - (v - lo) / (hi - lo) * panel; };
+        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n", left,
+                           y0, width - left - right, panel);
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>\n", left + 6, y0 + 14, ps.color, ps.name);
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.4g}</text>\n", left - 6, y0 + 10, hi);
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.4g}</text>\n", left - 6, y0 + panel, lo);
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (left + width - right) / 2,
+                           y0 + panel + 30, x_label);
+        std::string points;
+        for (size_t i = 0; i < x.size(); ++i) {
+            if (!std::isfinite(ps.values[i])) continue;
+            points += fmt::format("{:.1f},{:.1f} ", px(x[i]), py(ps.values[i]));
+            svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(x[i]), py(ps.values[i]),
+                               ps.color);
+        }
+        svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", points,
+                           ps.color);
+        for (size_t i = 0; i < x.size(); ++i)
+            svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", px(x[i]),
+                               y0 + panel + 15, x[i]);
+    }
+    svg += "</svg>\n";
+    write_file_atomically(path, svg);
+}
+
+}  // namespace strata

@@ -1,0 +1,25 @@
+#pragma once
+/// \file
+/// A minimal SVG line chart (no dependencies): one or more series over a
+/// shared x axis, each on its own y scale, written atomically.
+
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct PlotSeries {
+    std::string name;
+    std::vector<double> values;  ///< one per x position
+    std::string color = "#1f77b4";
+};
+
+/// Writes `series` as stacked panels (one per series) to `path`.
+void write_svg_plot(const std::string &path, const std::string &title, const std::string &x_label,
+                    const std::vector<double> &x, const std::vector<PlotSeries> &series);
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// folder, fsync, then rename, so `path` is never left half-written.
+void write_file_atomically(const std::string &path, const std::string &contents);
+
+}  // namespace strata
