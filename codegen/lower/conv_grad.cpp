@@ -26,7 +26,16 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
     bounds.push_back(Range());
     bounds.push_back(Range());
-    Func xp = BoundaryConditions::constant_exterior(ctx.func(in), constant(t, 0), bounds);
+    bool padded = false;
+    for (int64_t p : padding) padded = padded || p > 0;
+    Func xp = ctx.func(in);
+    if (padded) {
+        // Stored, so the inner loop reads it without bounds tests.
+        Func bounded = BoundaryConditions::constant_exterior(ctx.func(in), constant(t, 0), bounds);
+        xp = Func(func_name(node, "_padded"));
+        xp(bounded.args()) = bounded(bounded.args());
+        schedule_padded_input(xp, ctx);
+    }
 
     // partial(co, ci, k..., ox) = sum over (n, outer output positions).
     auto wvars = make_vars(ws.size(), "w");  // co, ci, k...
