@@ -51,6 +51,12 @@ ReductionDomain reduction_domain(const Shape &in_shape, const ir::Ints &dims, bo
     return rd;
 }
 
+int64_t rd_size(const Shape &shape, const ir::Ints &dims) {
+    int64_t n = 1;
+    for (int64_t d : dims) n *= shape[static_cast<size_t>(d)];
+    return n;
+}
+
 Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     const Func &x = ctx.func(node.input(0));
     const Shape &shape = node.shape();
@@ -92,11 +98,37 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     const bool keepdim = node.attrs.get_bool("keepdim");
     const ir::Ints dims = node.op == Op::argmax ? ir::Ints{node.attrs.get_int("dim")} : node.attrs.get_ints("dims");
     auto vars = make_vars(node.shape().size());
-    ReductionDomain rd = reduction_domain(in->shape(), dims, keepdim, vars);
+    const Type t = halide_type(in->dtype());
+    const Shape &in_shape = in->shape();
+    const int64_t total = rd_size(in_shape, dims);
+
+    // Reducing the innermost dim together with others (e.g. a bias gradient
+    // over N, H, W): first sum the other dims with the innermost kept as a
+    // contiguous, vectorisable dim, then sum that short row.
+    Func source = x;
+    Shape source_shape = in_shape;
+    const bool two_stage = node.op != Op::argmax && dims.size() >= 2 &&
+                           dims.back() == static_cast<int64_t>(in_shape.size()) - 1 && in_shape.back() >= 8 &&
+                           !ctx.simple_schedules;
+    if (two_stage) {
+        const ir::Ints outer(dims.begin(), dims.end() - 1);
+        for (int64_t d : outer) source_shape[static_cast<size_t>(d)] = 1;
+        auto pvars = make_vars(source_shape.size(), "p");
+        ReductionDomain prd = reduction_domain(in_shape, outer, true, pvars);
+        Func partial(func_name(node, "_rows"));
+        const Index p_idx = as_index(pvars);
+        const bool is_max = node.op == Op::max;
+        define(partial, pvars, is_max ? lowest_value(t) : constant(t, 0));
+        Expr v = call(x, prd.input_index);
+        partial(to_halide_args(p_idx)) = is_max ? max(call(partial, p_idx), v) : call(partial, p_idx) + v;
+        schedule_reduction(partial, source_shape, in->dtype(), prd.rvars, prd.size, ctx);
+        source = partial;
+    }
+    ReductionDomain rd = reduction_domain(source_shape, dims, keepdim, vars);
+    rd.size = total;
     const Index out_idx = as_index(vars);
     const std::vector<Expr> args = to_halide_args(out_idx);
-    const Type t = halide_type(in->dtype());
-    Expr value = call(x, rd.input_index);
+    Expr value = call(source, rd.input_index);
 
     Func acc(func_name(node, "_acc"));
     Func f(func_name(node));
