@@ -57,13 +57,15 @@ void build_every_op(Program &p) {
     const Type index_type{DType::i32, {3, 4}};
     p.make(Op::iota, {}, {{"dim", int64_t{1}}}, &index_type);
 
-    for (Op op : {Op::neg, Op::exp, Op::log, Op::sqrt, Op::rsqrt, Op::abs, Op::relu, Op::sigmoid, Op::tanh})
+    for (Op op : {Op::neg, Op::exp, Op::log, Op::sqrt, Op::rsqrt, Op::abs, Op::relu, Op::sigmoid, Op::tanh, Op::erf})
         p.make(op, {x});
     p.make(Op::leaky_relu, {x}, {{"negative_slope", 0.01}});
     p.make(Op::elu, {x}, {{"alpha", 1.0}});
     p.make(Op::gelu, {x}, {{"approximate", std::string("tanh")}});
     p.make(Op::softplus, {x}, {{"beta", 1.0}, {"threshold", 20.0}});
     p.make(Op::dropout, {x}, {{"p", 0.5}, {"seed", int64_t{-1}}});
+    const Node *step = p.input("rng.step", Type{DType::i32, {}});
+    p.make(Op::dropout, {x, step}, {{"p", 0.25}, {"seed", int64_t{3}}});
     p.make(Op::cast, {x}, {{"dtype", DType::f64}});
     for (Op op : {Op::add, Op::sub, Op::mul, Op::div, Op::pow, Op::maximum, Op::minimum}) p.make(op, {x, y});
     const Node *lt = p.make(Op::lt, {x, y});
@@ -103,6 +105,26 @@ void build_every_op(Program &p) {
     p.make(Op::pad, {x}, {{"pad", Ints{1, 1, 2, 2}}, {"mode", std::string("reflect")}, {"value", 0.0}});
     p.make(Op::reshape, {p.make(Op::sum, {x}, {{"dims", Ints{0, 1, 2, 3}}, {"keepdim", false}})},
            {{"shape", Ints{}}});
+
+    // Gradient ops, each with the attributes of its forward op plus the shape it restores.
+    const Node *conv_out_grad = p.input("grad.conv", f32_of({2, 6, 8, 8}));
+    Attrs gw = conv_attrs({1, 1}, {1, 1}, {1, 1}, 1);
+    p.make(Op::conv2d_grad_weight, {x, conv_out_grad}, gw.set("weight_shape", Ints{6, 4, 3, 3}));
+    Attrs gw1 = conv_attrs({1}, {1}, {1}, 1);
+    p.make(Op::conv1d_grad_weight, {seq, p.input("grad.conv1d", f32_of({2, 6, 16}))},
+           gw1.set("weight_shape", Ints{6, 4, 3}));
+    const Node *pool_grad = p.input("grad.pool", f32_of({2, 6, 4, 4}));
+    p.make(Op::max_pool2d_grad, {conv, pool_grad}, max_pool_attrs({2, 2}, false));
+    p.make(Op::max_pool1d_grad, {seq, p.input("grad.pool1d", f32_of({2, 4, 6}))}, max_pool_attrs({3}, true));
+    Attrs ag = avg_pool_attrs({2, 2});
+    p.make(Op::avg_pool2d_grad, {pool_grad}, ag.set("input_shape", Ints{2, 6, 8, 8}));
+    Attrs ag1 = avg_pool_attrs({2});
+    p.make(Op::avg_pool1d_grad, {p.input("grad.avg1d", f32_of({2, 4, 8}))}, ag1.set("input_shape", Ints{2, 4, 16}));
+    p.make(Op::adaptive_avg_pool2d_grad, {p.input("grad.gap", f32_of({2, 6, 1, 1}))},
+           {{"input_shape", Ints{2, 6, 8, 8}}});
+    p.make(Op::adaptive_avg_pool1d_grad, {p.input("grad.ap1d", f32_of({2, 4, 5}))}, {{"input_shape", Ints{2, 4, 16}}});
+    p.make(Op::pad_grad, {p.input("grad.pad", f32_of({2, 4, 12, 10}))},
+           {{"pad", Ints{1, 1, 2, 2}}, {"mode", std::string("reflect")}, {"input_shape", Ints{2, 4, 8, 8}}});
 
     p.add_output("pooled", pooled);
     p.add_output("odd \"name\"", conv);

@@ -147,11 +147,13 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
     acc.compute_root();
     if (out_shape.empty() || ctx.simple_schedules) return;
     std::vector<Var> args = acc.args();
-    const int vec = vector_factor(ctx.vector_width(dtype), out_shape.back());
+    // Tuple reductions (argmax) stay scalar: Halide 14 computes the guarded
+    // tail of a vectorised Tuple update wrongly (checked against "simple").
+    const int vec = acc.outputs() > 1 ? 0 : vector_factor(ctx.vector_width(dtype), out_shape.back());
     Stage update = acc.update();
     if (vec) {
         // Vectorise over contiguous outputs with the reduction outside them.
-        acc.vectorize(args[0], vec);
+        acc.vectorize(args[0], vec, TailStrategy::GuardWithIf);
         Var vo("vo"), vi("vi");
         // An update cannot shift its last vector inwards (it would accumulate
         // twice), and rounding up reads past the input: guard the tail.
