@@ -466,6 +466,7 @@ Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
     Attrs out;
     for (const AttrSpec &spec : op_info(forward).attrs) {
         if (spec.name == "output_size") out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
+        else if (spec.name == "value" && !attrs.has("value")) out.set(spec.name, 0.0);  // pad's fill: no shape effect
         else out.set(spec.name, attrs.map().at(spec.name));
     }
     return out;
