@@ -125,10 +125,12 @@ TEST_CASE("LeNet-5 matches a naive reference", "[nn][run]") {
     const std::vector<double> xs = values(x), ys = values(y);
     for (int64_t n = 0; n < 2; ++n) {
         std::vector<double> a(xs.begin() + n * 784, xs.begin() + (n + 1) * 784);
-        int64_t h, w;
-        a = max_pool2_ref(relu_ref(conv2d_ref(a, 1, 28, 28, p["0.weight"], p["0.bias"], 2, &h, &w)), 6, h, w);
-        a = max_pool2_ref(relu_ref(conv2d_ref(a, 6, 14, 14, p["3.weight"], p["3.bias"], 0, &h, &w)), 16, h,
-                          w);
+        // h and w are set by conv2d_ref before the pool reads them (argument order is unspecified).
+        int64_t h = 0, w = 0;
+        a = relu_ref(conv2d_ref(a, 1, 28, 28, p["0.weight"], p["0.bias"], 2, &h, &w));
+        a = max_pool2_ref(a, 6, h, w);
+        a = relu_ref(conv2d_ref(a, 6, 14, 14, p["3.weight"], p["3.bias"], 0, &h, &w));
+        a = max_pool2_ref(a, 16, h, w);
         a = relu_ref(linear_ref(a, p["7.weight"], p["7.bias"]));
         a = relu_ref(linear_ref(a, p["9.weight"], p["9.bias"]));
         a = linear_ref(a, p["11.weight"], p["11.bias"]);

@@ -14,6 +14,13 @@ void Optimizer::set_lr(double lr) {
     lr_ = lr;
 }
 
+void Optimizer::set_initial_lr(double lr) {
+    if (!(lr >= 0.0) || !std::isfinite(lr))
+        fail("optimizer: initial learning rate must be finite and >= 0, got {}", lr);
+    initial_lr_ = lr;
+    has_initial_lr_ = true;
+}
+
 void Optimizer::build(Graph &g, const std::vector<ParamSlot> &params) {
     for (const ParamSlot &p : params) {
         if (!is_float(p.value.dtype())) fail("optimizer: parameter '{}' is not a float tensor", p.name);

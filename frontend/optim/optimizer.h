@@ -28,6 +28,11 @@ public:
 
     double lr() const { return lr_; }
     void set_lr(double lr);
+    /// The learning rate LR schedules start from (PyTorch's `param_group['initial_lr']`):
+    /// taken from `lr()` when the first scheduler is attached, shared by later ones.
+    double initial_lr() const { return has_initial_lr_ ? initial_lr_ : lr_; }
+    bool has_initial_lr() const { return has_initial_lr_; }
+    void set_initial_lr(double lr);
     /// Updates applied so far (PyTorch's `state['step']`).
     int64_t step_count() const { return steps_; }
 
@@ -35,7 +40,9 @@ public:
     /// state, registered with `Graph::update`.
     void build(Graph &g, const std::vector<ParamSlot> &params);
     /// The scalar inputs of the next step (learning rate, bias corrections, ...),
-    /// computed in double on the host the way PyTorch computes them.
+    /// computed in double on the host the way PyTorch computes them. A graph reads
+    /// only those its updates use (plain SGD has no "optim.first", Adam without
+    /// decoupled weight decay no "optim.lr"): pass it just the ones it has.
     std::map<std::string, Tensor> next_step_inputs(DType dtype) const;
     /// Records that a step ran.
     void finish_step() { ++steps_; }
@@ -60,6 +67,8 @@ protected:
 
 private:
     double lr_;
+    double initial_lr_ = 0;
+    bool has_initial_lr_ = false;
     int64_t steps_ = 0;
     std::map<std::string, Tensor> state_;
 };

@@ -32,6 +32,10 @@ TrainStep::TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape
     for (size_t i = 0; i < slots.size(); ++i) slots[i].grad = grads[i];
     if (options.clip_grad_norm > 0) g.output("grad_norm", optim::clip_grad_norm(slots, options.clip_grad_norm));
     optimizer.build(g, slots);
+    for (const ir::Node *in : g.program().inputs()) {
+        const std::string &name = in->attrs.get_str("name");
+        if (name.rfind("optim.", 0) == 0) optim_inputs_.push_back(name);
+    }
 
     g.output("loss", loss);
     classification_ = output.dim() == 2 && target_dtype == DType::i32 && target.dim() == 1;
@@ -52,7 +56,14 @@ TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
                      "classes)",
                      step_number, data[i], i, classes_, classes_);
     }
-    std::map<std::string, Tensor> inputs = optimizer_.next_step_inputs(param_dtype_);
+    // Only the scalars this graph reads: running with an unknown input is an error.
+    const std::map<std::string, Tensor> scalars = optimizer_.next_step_inputs(param_dtype_);
+    std::map<std::string, Tensor> inputs;
+    for (const std::string &name : optim_inputs_) {
+        auto it = scalars.find(name);
+        if (it == scalars.end()) fail("TrainStep: the optimizer gives no value for its input '{}'", name);
+        inputs[name] = it->second;
+    }
     inputs["input"] = input;
     inputs["target"] = target;
     const auto outputs = compiled_.run(inputs);
@@ -63,6 +74,7 @@ TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
         fail("training step {}: the loss is {}; stopping (check the learning rate and the input data)", step_number,
              r.loss);
     if (classification_) r.correct = static_cast<int64_t>(outputs.at("correct").item());
+    if (auto it = outputs.find("grad_norm"); it != outputs.end()) r.grad_norm = it->second.item();
     return r;
 }
 

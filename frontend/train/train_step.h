@@ -10,7 +10,10 @@
 #include "frontend/optim/optimizer.h"
 
 #include <functional>
+#include <limits>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace strata {
 
@@ -37,6 +40,8 @@ public:
         double loss = 0;
         /// For classification (2-d output, i32 target): how many argmax predictions were right.
         int64_t correct = 0;
+        /// With clip_grad_norm > 0: the global gradient norm before clipping; NaN otherwise.
+        double grad_norm = std::numeric_limits<double>::quiet_NaN();
     };
     /// Runs one step on a batch and applies the update. A class label outside
     /// [0, classes) and a non-finite loss are errors naming the step.
@@ -54,6 +59,8 @@ private:
     bool classification_ = false;
     int64_t classes_ = 0;
     int64_t ignore_index_ = -100;
+    /// The optimizer's scalar inputs this graph reads (plain SGD has no "optim.first").
+    std::vector<std::string> optim_inputs_;
 };
 
 }  // namespace strata

@@ -15,6 +15,12 @@ Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::Loss
     if (options.batch_size <= 0) fail("Trainer: batch_size must be positive, got {}", options.batch_size);
 }
 
+void Trainer::set_scheduler(optim::LRScheduler *scheduler) {
+    if (scheduler && &scheduler->optimizer() != &optimizer_)
+        fail("Trainer::set_scheduler: the scheduler drives a different optimizer than the trainer");
+    scheduler_ = scheduler;
+}
+
 std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *validation) {
     DataLoader loader(train, {options_.batch_size, options_.shuffle, options_.seed, true});
     if (!step_) {
@@ -70,6 +76,7 @@ std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *valida
         bar.finish(shown);
         history.push_back(stats);
         for (auto &cb : epoch_callbacks_) cb(stats);
+        if (scheduler_) scheduler_->step();
     }
     return history;
 }

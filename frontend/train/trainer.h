@@ -6,6 +6,7 @@
 ///     strata::Trainer trainer(*net, sgd, loss, {.epochs = 3, .batch_size = 64});
 ///     trainer.fit(train_set, &test_set);
 
+#include "frontend/optim/lr_scheduler.h"
 #include "frontend/train/data_loader.h"
 #include "frontend/train/train_step.h"
 
@@ -45,6 +46,11 @@ public:
     void on_epoch_end(std::function<void(const EpochStats &)> callback) { epoch_callbacks_.push_back(std::move(callback)); }
     /// Called before every epoch with its index; set learning rates here.
     void on_epoch_begin(std::function<void(int64_t epoch)> callback) { begin_callbacks_.push_back(std::move(callback)); }
+    /// A learning-rate schedule stepped once after every epoch (after validation and the
+    /// epoch-end callbacks), as in PyTorch's loop; it must drive this trainer's optimizer.
+    /// Not owned; nullptr removes it. `EpochStats::lr` is the rate the epoch trained with.
+    void set_scheduler(optim::LRScheduler *scheduler);
+    optim::LRScheduler *scheduler() const { return scheduler_; }
 
     /// Trains for `options.epochs` epochs; evaluates on `validation` after each when given.
     std::vector<EpochStats> fit(const Dataset &train, const Dataset *validation = nullptr);
@@ -61,6 +67,7 @@ private:
     std::unique_ptr<TrainStep> step_;
     std::vector<std::function<void(const EpochStats &)>> epoch_callbacks_;
     std::vector<std::function<void(int64_t)>> begin_callbacks_;
+    optim::LRScheduler *scheduler_ = nullptr;
     int64_t epochs_done_ = 0;
     double compile_seconds_ = 0;
 };

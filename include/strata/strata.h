@@ -11,6 +11,7 @@
 #include "frontend/graph.h"
 #include "frontend/nn.h"
 #include "frontend/optim/adam.h"
+#include "frontend/optim/lr_scheduler.h"
 #include "frontend/optim/sgd.h"
 #include "frontend/train/data_loader.h"
 #include "frontend/train/train_step.h"
