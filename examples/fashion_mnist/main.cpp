@@ -2,7 +2,8 @@
 // training (SGD or Adam), evaluated on the 10,000 test images after every epoch.
 //
 //   build/bin/fashion_mnist [--epochs 3] [--batch 64] [--lr 0.05] [--optimizer sgd|adam]
-//                           [--momentum 0.9] [--seed 0] [--threads N] [--data DIR]
+//                           [--momentum 0.9] [--lr-schedule cosine|constant] [--seed 0]
+//                           [--threads N] [--data DIR]
 //                           [--metrics FILE.json] [--plot FILE.svg]
 
 #include <strata/strata.h>
@@ -60,7 +61,7 @@ int main(int argc, char **argv) {
     int64_t epochs = 3, batch = 64, threads = 0;
     double lr = 0.05, momentum = 0.9;
     uint64_t seed = 0;
-    std::string optimizer_name = "sgd", metrics_path, plot_path;
+    std::string optimizer_name = "sgd", lr_schedule = "cosine", metrics_path, plot_path;
     std::string data_dir = strata::default_fashion_mnist_dir();
     CLI::App app{"Train LeNet-5 on Fashion-MNIST with Strata"};
     app.add_option("--epochs", epochs, "Training epochs (0: inference only)")->check(CLI::NonNegativeNumber);
@@ -68,6 +69,8 @@ int main(int argc, char **argv) {
     app.add_option("--lr", lr, "Learning rate (Adam: try 0.001)");
     app.add_option("--optimizer", optimizer_name, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
     app.add_option("--momentum", momentum, "SGD momentum");
+    app.add_option("--lr-schedule", lr_schedule, "cosine (anneal to 0 over the epochs) or constant")
+        ->check(CLI::IsMember({"cosine", "constant"}));
     app.add_option("--seed", seed, "Seed of the initial weights and the shuffling");
     app.add_option("--threads", threads, "Worker threads of the compiled code (default: all cores)");
     app.add_option("--data", data_dir, "Folder with the Fashion-MNIST .gz files");
@@ -98,6 +101,11 @@ int main(int argc, char **argv) {
             return strata::cross_entropy(logits, labels);
         };
         strata::Trainer trainer(*net, *optimizer, loss, {.epochs = epochs, .batch_size = batch, .seed = seed});
+        std::unique_ptr<strata::optim::LRScheduler> scheduler;
+        if (lr_schedule == "cosine") {
+            scheduler = std::make_unique<strata::optim::CosineAnnealingLR>(*optimizer, epochs);
+            trainer.set_scheduler(scheduler.get());
+        }
         const std::vector<strata::EpochStats> history = trainer.fit(train_set, &test_set);
         const double compile_seconds = trainer.compile_seconds();
 
