@@ -96,7 +96,9 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
     impl->target_string = target_string;
     impl->target = target;
     try {
-        impl->lowered = lower_program(impl->program, target, options.schedule == "simple");
+        LowerOptions lower_options;
+        lower_options.simple_schedules = options.schedule == "simple";
+        impl->lowered = lower_program(impl->program, target, lower_options);
         impl->lowered.pipeline.compile_jit(target);
     } catch (const Halide::CompileError &e) {
         fail("Halide rejected the pipeline for target {}: {}", target_string, e.what());

@@ -7,9 +7,11 @@
 // uint8 0/1, both in buffers and in Funcs.
 
 #include "ir/program.h"
+#include "runtime/tensor.h"
 
 #include <Halide.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,6 +66,8 @@ struct LowerContext {
     std::vector<bool> is_output;
     /// The "simple" schedule: every stage stored whole, no vectors, no threads.
     bool simple_schedules = false;
+    /// Parameters to embed as constants (by name), or nullptr.
+    const std::map<std::string, Tensor> *constants = nullptr;
     /// Names of the Funcs a schedule has already placed at root.
     mutable std::set<std::string> stored_funcs;
 

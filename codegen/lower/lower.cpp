@@ -58,10 +58,10 @@ void constrain_output(Func &f, const Shape &shape) {
 
 }  // namespace
 
-LoweredProgram lower_program(const ir::Program &program, const Target &target, bool simple_schedules) {
+LoweredProgram lower_program(const ir::Program &program, const Target &target, const LowerOptions &options) {
     const size_t n = program.nodes().size();
     LowerContext ctx{program, target, std::vector<Func>(n), std::vector<ImageParam>(n), std::vector<int>(n, 0),
-                     std::vector<bool>(n, false), std::vector<bool>(n, false), simple_schedules, {}};
+                     std::vector<bool>(n, false), std::vector<bool>(n, false), options.simple_schedules, options.constants, {}};
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));
@@ -82,7 +82,7 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, b
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         ctx.funcs[id] = lower_node(*node, ctx);
-        if (node->op == Op::input || node->op == Op::parameter) {
+        if ((node->op == Op::input || node->op == Op::parameter) && ctx.params[id].defined()) {
             lowered.sources.push_back(node.get());
             lowered.source_params.push_back(ctx.params[id]);
         }

@@ -4,6 +4,9 @@
 
 #include "codegen/lower/context.h"
 
+#include "runtime/tensor.h"
+
+#include <map>
 #include <vector>
 
 namespace strata::codegen {
@@ -17,7 +20,15 @@ struct LoweredProgram {
     std::vector<Halide::Func> outputs;
 };
 
-/// `simple_schedules` stores every op whole with no vectors or threads.
-LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target, bool simple_schedules = false);
+struct LowerOptions {
+    /// Store every op whole with no vectors or threads (the "simple" schedule).
+    bool simple_schedules = false;
+    /// Parameters baked into the pipeline as constant data (ahead-of-time
+    /// libraries with embedded weights); the others stay buffer arguments.
+    const std::map<std::string, Tensor> *constants = nullptr;
+};
+
+LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target,
+                             const LowerOptions &options = {});
 
 }  // namespace strata::codegen

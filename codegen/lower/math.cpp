@@ -3,6 +3,7 @@
 #include "codegen/lower/context.h"
 
 #include <cmath>
+#include <limits>
 
 namespace strata::codegen {
 
@@ -27,17 +28,33 @@ Expr accurate_erf(const Expr &x_in) {
     return select(x_in < 0, -magnitude, magnitude);
 }
 
+Expr ieee_exp(const Expr &x) {
+    if (x.type() != Float(32)) return exp(x);
+    // Above log(FLT_MAX) the true result overflows; NaN passes through.
+    const Expr inf = Expr(std::numeric_limits<float>::infinity());
+    return select(x > 88.75f, inf, is_nan(x), x, exp(x));
+}
+
+Expr ieee_log(const Expr &x) {
+    if (x.type() != Float(32)) return log(x);
+    // +inf and NaN are their own logarithm.
+    return select(is_inf(x) && x > 0.0f, x, is_nan(x), x, log(x));
+}
+
 Expr log1p(const Expr &x) {
     // Goldberg's trick: the rounding error of 1 + x cancels in log(u) * x / (u - 1).
+    // Strict, or fast-math reassociates u - 1 into x (and u == 1 into x == 0),
+    // which undoes the trick: softplus(-40) came out 0 instead of 4.2e-18.
     Expr u = x + constant(x.type(), 1.0);
-    return select(u == constant(x.type(), 1.0), x, log(u) * x / (u - constant(x.type(), 1.0)));
+    return strict_float(
+        select(u == constant(x.type(), 1.0), x, ieee_log(u) * x / (u - constant(x.type(), 1.0))));
 }
 
 Expr expm1(const Expr &x) {
     // Kahan's trick: (u - 1) * x / log(u) with u = exp(x).
-    Expr u = exp(x);
+    Expr u = ieee_exp(x);
     Expr one = constant(x.type(), 1.0);
-    return select(u == one, x, select(u - one == -one, -one, (u - one) * x / log(u)));
+    return strict_float(select(u == one, x, select(u - one == -one, -one, (u - one) * x / ieee_log(u))));
 }
 
 }  // namespace strata::codegen

@@ -6,6 +6,11 @@
 
 namespace strata::codegen {
 
+/// exp and log with IEEE special values in f32 as well: Halide's f32
+/// polynomials return 0 for exp(+inf), exp(NaN) and exp(x > ~1e9), and finite
+/// values for log(+inf) and log(NaN). f64 goes to libm and is unchanged.
+Halide::Expr ieee_exp(const Halide::Expr &x);
+Halide::Expr ieee_log(const Halide::Expr &x);
 /// The error function in f32 and f64 (Halide's own erf is f32 only).
 Halide::Expr accurate_erf(const Halide::Expr &x);
 /// log(1 + x), accurate for small x.

@@ -6,11 +6,28 @@
 #include <strata/error.h>
 
 #include <cmath>
+#include <cstring>
 
 namespace strata::codegen {
 
 using namespace Halide;
 using ir::Op;
+
+namespace {
+/// A copy of `value` as a Halide buffer; used in a definition it is embedded
+/// in the compiled object as constant data.
+Buffer<> constant_buffer(const Tensor &value, const ir::Node &node) {
+    if (value.dtype() != node.dtype() || value.shape() != node.shape())
+        fail("parameter '{}' is {}, but the value to embed is {}{}", node.attrs.get_str("name"),
+             ir::type_str(node.type), dtype_name(value.dtype()), shape_str(value.shape()));
+    const Shape &shape = node.shape();
+    std::vector<int> extents(shape.rbegin(), shape.rend());
+    Buffer<> buffer(halide_type(node.dtype()), extents, func_name(node, "_data"));
+    const Tensor dense = value.contiguous();
+    std::memcpy(buffer.data(), dense.raw_data(), dense.nbytes());
+    return buffer;
+}
+}  // namespace
 
 Func lower_source(const ir::Node &node, LowerContext &ctx) {
     const size_t rank = node.shape().size();
@@ -20,6 +37,15 @@ Func lower_source(const ir::Node &node, LowerContext &ctx) {
     switch (node.op) {
     case Op::input:
     case Op::parameter: {
+        if (node.op == Op::parameter && ctx.constants) {
+            auto it = ctx.constants->find(node.attrs.get_str("name"));
+            if (it != ctx.constants->end()) {
+                Buffer<> data = constant_buffer(it->second, node);
+                std::vector<Expr> args = to_halide_args(as_index(vars));
+                define(f, vars, data(args));
+                return f;
+            }
+        }
         ImageParam p(t, static_cast<int>(rank), func_name(node, "_buf"));
         const Shape strides = contiguous_strides(node.shape());
         for (size_t i = 0; i < rank; ++i) {
@@ -67,8 +93,8 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Exp
     auto c = [&t](double v) { return constant(t, v); };
     switch (node.op) {
     case Op::neg: return -a;
-    case Op::exp: return exp(a);
-    case Op::log: return log(a);
+    case Op::exp: return ieee_exp(a);
+    case Op::log: return ieee_log(a);
     case Op::sqrt: return sqrt(a);
     case Op::rsqrt: return c(1.0) / sqrt(a);
     case Op::abs: return cast(t, abs(a));
@@ -80,13 +106,13 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Exp
             return c(0.5) * a * (c(1.0) + tanh(c(std::sqrt(2.0 / M_PI)) * (a + c(0.044715) * a * a * a)));
         return c(0.5) * a * (c(1.0) + accurate_erf(a * c(M_SQRT1_2)));
     case Op::erf: return accurate_erf(a);
-    case Op::sigmoid: return c(1.0) / (c(1.0) + exp(-a));
+    case Op::sigmoid: return c(1.0) / (c(1.0) + ieee_exp(-a));
     case Op::tanh: return tanh(a);
     case Op::softplus: {
         // PyTorch: log1p(exp(beta x)) / beta, and x itself once beta x > threshold.
         Expr bx = a * c(node.attrs.get_float("beta"));
         return select(bx > c(node.attrs.get_float("threshold")), a,
-                      log1p(exp(bx)) / c(node.attrs.get_float("beta")));
+                      log1p(ieee_exp(bx)) / c(node.attrs.get_float("beta")));
     }
     case Op::cast: {
         const DType to = node.dtype();
@@ -117,7 +143,9 @@ Expr binary(Op op, Expr a, Expr b) {
     case Op::mul: return a * b;
     case Op::div: return a / b;
     case Op::pow:
-        if (a.type().is_float()) return pow(a, b);
+        // f32 goes through libm's f64 pow too: Halide's f32 pow is exp(b log a)
+        // with its polynomials, wrong for infinities and huge results (2^1e20 = 0).
+        if (a.type() == Float(64)) return pow(a, b);
         return cast(a.type(), pow(cast<double>(a), cast<double>(b)));
     case Op::maximum: return max(a, b);
     case Op::minimum: return min(a, b);

@@ -2,6 +2,7 @@
 // log_softmax along one dim.
 
 #include "codegen/lower/context.h"
+#include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
 
 #include <strata/error.h>
@@ -75,14 +76,14 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     Index row_idx = as_index(vars);
     define(row_sum, vars, constant(t, 0));
     row_sum(to_halide_args(as_index(vars))) =
-        call(row_sum, as_index(vars)) + exp(call(x, rd.input_index) - call(row_max, row_idx));
+        call(row_sum, as_index(vars)) + ieee_exp(call(x, rd.input_index) - call(row_max, row_idx));
 
     Index stat_idx = as_index(vars);
     stat_idx[static_cast<size_t>(dim)] = 0;
     Func f(func_name(node));
     Expr shifted = call(x, as_index(vars)) - call(row_max, stat_idx);
-    if (node.op == Op::softmax) define(f, vars, exp(shifted) / call(row_sum, stat_idx));
-    else define(f, vars, shifted - log(call(row_sum, stat_idx)));
+    if (node.op == Op::softmax) define(f, vars, ieee_exp(shifted) / call(row_sum, stat_idx));
+    else define(f, vars, shifted - ieee_log(call(row_sum, stat_idx)));
 
     schedule_reduction(row_max, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
     schedule_reduction(row_sum, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
