@@ -6,6 +6,7 @@
 #include "ir/passes/dead_code_elimination.h"
 #include "ir/passes/fold_layout_chains.h"
 #include "ir/passes/pipeline.h"
+#include "ir/passes/rebatch.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 
@@ -309,4 +310,28 @@ TEST_CASE("STRATA_DUMP_IR=1 prints the IR after each pass to stderr") {
                           "// after fold_layout_chains\n" + body +
                           "// after common_subexpression_elimination\n" + body +
                           "// after dead_code_elimination\n" + body);
+}
+
+TEST_CASE("rebatch changes the inputs' batch and the reshapes that spell it out") {
+    const std::string input = ir_text(R"(
+        %0 = input() {name="x"} : f32[64,1,4,4]
+        %1 = parameter() {name="w"} : f32[3,16]
+        %2 = reshape(%0) {shape=[64,16]} : f32[64,16]
+        %3 = linear(%2, %1) : f32[64,3]
+        output "y" = %3
+    )");
+    REQUIRE(print(rebatch(parse(input), 5)) == ir_text(R"(
+        %0 = input() {name="x"} : f32[5,1,4,4]
+        %1 = parameter() {name="w"} : f32[3,16]
+        %2 = reshape(%0) {shape=[5,16]} : f32[5,16]
+        %3 = linear(%2, %1) : f32[5,3]
+        output "y" = %3
+    )"));
+    REQUIRE_THROWS_WITH(rebatch(parse(input), 0), Contains("batch size must be positive"));
+    const std::string folds_batch = ir_text(R"(
+        %0 = input() {name="x"} : f32[4,3]
+        %1 = reshape(%0) {shape=[12]} : f32[12]
+        output "y" = %1
+    )");
+    REQUIRE_THROWS_WITH(rebatch(parse(folds_batch), 2), Contains("reshapes the batch dim"));
 }
