@@ -53,6 +53,14 @@ Expr lowest_value(const Type &t) {
     return t.min();
 }
 
+Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &value) {
+    Region bounds;  // Halide order: spatial dims (innermost first), then C and N unbounded
+    for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));
+    bounds.push_back(Range());
+    bounds.push_back(Range());
+    return BoundaryConditions::constant_exterior(x, value, bounds);
+}
+
 int LowerContext::vector_width(DType dtype) const { return target.natural_vector_size(halide_type(dtype)); }
 
 int LowerContext::parallelism() const {

@@ -78,6 +78,15 @@ struct LowerContext {
     int parallelism() const;
 };
 
+/// x, an [N, C, spatial...] tensor, extended by `value` outside [0, extent)
+/// of its spatial dims (N and C are unbounded).
+Halide::Func constant_outside_spatial(const Halide::Func &x, const Shape &shape, const Halide::Expr &value);
+
+/// x zero-padded on its spatial dims and stored whole, so that convolution
+/// loops read it without bounds tests (defined in conv.cpp).
+Halide::Func stored_zero_padded(const Halide::Func &x, const Shape &shape, const std::string &name,
+                                LowerContext &ctx);
+
 /// Lowers one node; defined in the per-class files under lower/.
 Halide::Func lower_source(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pointwise(const ir::Node &node, LowerContext &ctx);

@@ -10,22 +10,13 @@ namespace strata::codegen {
 using namespace Halide;
 using ir::Op;
 
-namespace {
-
-/// x with zeros outside [0, extent) on the spatial dims (IR dims 2..),
-/// stored so that the conv's inner loop reads it without bounds tests.
-Func zero_padded(const Func &x, const Shape &shape, const std::string &name) {
-    Region bounds;  // Halide order: spatial dims first, then C, N unbounded
-    for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));
-    bounds.push_back(Range());
-    bounds.push_back(Range());
-    Func padded = BoundaryConditions::constant_exterior(x, cast(x.value().type(), 0), bounds);
-    Func named(name);
-    named(x.args()) = padded(x.args());
-    return named;
+Func stored_zero_padded(const Func &x, const Shape &shape, const std::string &name, LowerContext &ctx) {
+    Func bounded = constant_outside_spatial(x, shape, constant(x.value().type(), 0));
+    Func padded(name);
+    padded(x.args()) = bounded(x.args());
+    schedule_padded_input(padded, ctx);
+    return padded;
 }
-
-}  // namespace
 
 Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     const ir::Node *in = node.input(0), *w = node.input(1);
@@ -56,8 +47,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
 
     bool padded = transposed;
     for (int64_t p : padding) padded = padded || p > 0;
-    Func xp = padded ? zero_padded(ctx.func(in), xs, func_name(node, "_padded")) : ctx.func(in);
-    if (padded) schedule_padded_input(xp, ctx);
+    Func xp = padded ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx) : ctx.func(in);
     Index x_idx = {out_idx[0], channel};
     Index w_idx;
     Expr valid = Internal::const_true();

@@ -21,21 +21,9 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     const int64_t cin_g = xs[1] / groups, cout_g = gs[1] / groups;
     const Type t = halide_type(node.dtype());
 
-    // Zero outside the input on the spatial dims.
-    Region bounds;
-    for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
-    bounds.push_back(Range());
-    bounds.push_back(Range());
     bool padded = false;
     for (int64_t p : padding) padded = padded || p > 0;
-    Func xp = ctx.func(in);
-    if (padded) {
-        // Stored, so the inner loop reads it without bounds tests.
-        Func bounded = BoundaryConditions::constant_exterior(ctx.func(in), constant(t, 0), bounds);
-        xp = Func(func_name(node, "_padded"));
-        xp(bounded.args()) = bounded(bounded.args());
-        schedule_padded_input(xp, ctx);
-    }
+    const Func xp = padded ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx) : ctx.func(in);
 
     // partial(co, ci, k..., ox) = sum over (n, outer output positions).
     auto wvars = make_vars(ws.size(), "w");  // co, ci, k...

@@ -18,12 +18,20 @@ Expr accurate_erf(const Expr &x_in) {
     Expr series = constant(t, 1.0);
     for (int n = 40; n >= 1; --n) series = constant(t, 1.0) + (2 * x2 / constant(t, 2.0 * n + 1)) * series;
     Expr small = constant(t, 2.0 / std::sqrt(M_PI)) * exp(-x2) * x * series;
-    // |x| >= 2.5: erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
-    // the continued fraction evaluated bottom-up at a fixed depth.
-    Expr xl = max(x, constant(t, 2.5));
-    Expr k = xl;
-    for (int n = 60; n >= 1; --n) k = xl + constant(t, n / 2.0) / k;
-    Expr large = constant(t, 1.0) - exp(-xl * xl) / (constant(t, std::sqrt(M_PI)) * k);
+    // |x| >= 2.5: erfc(x) = exp(-x^2)/sqrt(pi) / K, K = x + (1/2)/(x + 1/(x + (3/2)/(x + ...))),
+    // the continued fraction at a fixed depth as the ratio A/B of the forward
+    // recurrences A_n = x A_n-1 + (n/2) A_n-2 (B alike): one division. Nested
+    // divisions (bottom-up evaluation) made Halide's bounds queries exponential
+    // in the depth, so sum(erf(x)) never finished compiling. x is clamped where
+    // erf is already 1 so that A and B stay finite (f32 needs fewer terms).
+    const bool f64 = t.bits() == 64;
+    Expr xl = min(max(x, constant(t, 2.5)), constant(t, f64 ? 10.0 : 6.0));
+    Expr a_prev = constant(t, 1.0), a = xl, b_prev = constant(t, 0.0), b = constant(t, 1.0);
+    for (int n = 1; n <= (f64 ? 60 : 20); ++n) {
+        Expr a_next = xl * a + constant(t, n / 2.0) * a_prev, b_next = xl * b + constant(t, n / 2.0) * b_prev;
+        a_prev = a, b_prev = b, a = a_next, b = b_next;
+    }
+    Expr large = constant(t, 1.0) - exp(-xl * xl) * b / (constant(t, std::sqrt(M_PI)) * a);
     Expr magnitude = select(x < constant(t, 2.5), small, large);
     return select(x_in < 0, -magnitude, magnitude);
 }

@@ -88,11 +88,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     RDom r(region, "r");
 
     // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg).
-    Region bounds;
-    for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
-    bounds.push_back(Range());
-    bounds.push_back(Range());
-    Func xp = BoundaryConditions::constant_exterior(ctx.func(in), is_max ? lowest_value(t) : constant(t, 0), bounds);
+    Func xp = constant_outside_spatial(ctx.func(in), xs, is_max ? lowest_value(t) : constant(t, 0));
 
     Index x_idx = {out_idx[0], out_idx[1]};
     for (size_t i = 0; i < s; ++i)

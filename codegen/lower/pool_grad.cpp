@@ -45,11 +45,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     Func argmax_pos(func_name(node, "_argmax"));
     if (is_max) {
         const ir::Node *in = node.input(0);
-        Region bounds;
-        for (size_t i = s; i-- > 0;) bounds.push_back(Range(0, static_cast<int>(xs[2 + i])));
-        bounds.push_back(Range());
-        bounds.push_back(Range());
-        Func xp = BoundaryConditions::constant_exterior(ctx.func(in), lowest_value(t), bounds);
+        Func xp = constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
         auto ovars = make_vars(gs.size(), "o");
         const Index oidx = as_index(ovars);
         Region region;
