@@ -5,42 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace strata {
-
-void write_file_atomically(const std::string &path, const std::string &contents) {
-    const std::string tmp = path + ".tmp" + std::to_string(getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) fail("{}: cannot create the file: {}", path, std::strerror(errno));
-    size_t written = 0;
-    while (written < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            fail("{}: write failed after {} of {} bytes: {}", path, written, contents.size(), std::strerror(err));
-        }
-        written += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        fail("{}: could not flush the file to disk: {}", path, std::strerror(err));
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        fail("{}: could not move the finished file into place: {}", path, std::strerror(err));
-    }
-}
 
 void write_svg_plot(const std::string &path, const std::string &title, const std::string &x_label,
                     const std::vector<double> &x, const std::vector<PlotSeries> &series) {

@@ -3,6 +3,8 @@
 /// A minimal SVG line chart (no dependencies): one or more series over a
 /// shared x axis, each on its own y scale, written atomically.
 
+#include "runtime/atomic_file.h"
+
 #include <string>
 #include <vector>
 
@@ -17,9 +19,5 @@ struct PlotSeries {
 /// Writes `series` as stacked panels (one per series) to `path`.
 void write_svg_plot(const std::string &path, const std::string &title, const std::string &x_label,
                     const std::vector<double> &x, const std::vector<PlotSeries> &series);
-
-/// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder, fsync, then rename, so `path` is never left half-written.
-void write_file_atomically(const std::string &path, const std::string &contents);
 
 }  // namespace strata

@@ -1,6 +1,7 @@
 #pragma once
 // The `strata` subcommands, one function each.
 
+#include <cstdint>
 #include <string>
 
 namespace strata::tools {
@@ -11,6 +12,19 @@ struct InspectOptions {
     bool compile = false;
     std::string target;
 };
+
+struct EmitCommand {
+    std::string checkpoint;
+    std::string out_dir;
+    std::string target = "host";
+    std::string name = "model";
+    int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
+    bool train = false;
+    std::string schedule;
+};
+
+/// `strata emit CHECKPOINT --out DIR`: a static library + C header of the model.
+int emit(const EmitCommand &options);
 
 /// `strata inspect FILE`: what a saved IR program contains.
 int inspect(const InspectOptions &options);

@@ -8,7 +8,7 @@
 #include <fmt/core.h>
 
 int main(int argc, char **argv) {
-    CLI::App app{"strata: inspect and compile Strata IR programs"};
+    CLI::App app{"strata: inspect, compile and emit Strata models"};
     app.require_subcommand(1);
 
     strata::tools::InspectOptions inspect;
@@ -18,12 +18,24 @@ int main(int argc, char **argv) {
     inspect_cmd->add_flag("--compile", inspect.compile, "Compile for the target and report the time");
     inspect_cmd->add_option("--target", inspect.target, "Halide target (default: host or $STRATA_TARGET)");
 
+    strata::tools::EmitCommand emit;
+    CLI::App *emit_cmd = app.add_subcommand("emit", "Compile a checkpoint into NAME.a + NAME.h (plain C, weights inside)");
+    emit_cmd->add_option("checkpoint", emit.checkpoint, "Checkpoint (.safetensors) saved with the model IR")->required();
+    emit_cmd->add_option("--out", emit.out_dir, "Output folder")->required();
+    emit_cmd->add_option("--target", emit.target,
+                         "host, x86-64-linux-avx2, x86-64-linux-avx512, arm-64-linux, host-cuda or any Halide target");
+    emit_cmd->add_option("--batch", emit.batch, "Batch size of the compiled model (default: as saved)");
+    emit_cmd->add_option("--name", emit.name, "C name prefix (NAME.a, NAME.h, NAME_predict)");
+    emit_cmd->add_flag("--train", emit.train, "Also emit a training step (not implemented yet)");
+    emit_cmd->add_option("--schedule", emit.schedule, "Schedule file (not implemented yet)");
+
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
 
     CLI11_PARSE(app, argc, argv);
     try {
         if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);
         if (ops_cmd->parsed()) return strata::tools::list_ops();
+        if (emit_cmd->parsed()) return strata::tools::emit(emit);
     } catch (const strata::Error &e) {
         fmt::print(stderr, "strata: error: {}\n", e.what());
         return 1;

@@ -4,7 +4,7 @@
 //   build/bin/fashion_mnist [--epochs 3] [--batch 64] [--lr 0.05] [--optimizer sgd|adam]
 //                           [--momentum 0.9] [--lr-schedule cosine|constant] [--seed 0]
 //                           [--threads N] [--data DIR]
-//                           [--metrics FILE.json] [--plot FILE.svg]
+//                           [--metrics FILE.json] [--plot FILE.svg] [--checkpoint FILE.safetensors]
 
 #include <strata/strata.h>
 
@@ -27,6 +27,17 @@ nn::Sequential lenet5() {
     return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)), nn::ReLU(), nn::MaxPool2d(2),
                           nn::Conv2d(nn::Conv2dOptions(6, 16, 5)), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
                           nn::Linear(400, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(), nn::Linear(84, 10));
+}
+
+/// The inference program (logits and class probabilities) as IR text, for checkpoints.
+std::string inference_ir(nn::Sequential &net, int64_t batch) {
+    const bool training = net->is_training();
+    net->eval();
+    strata::Graph g;
+    strata::SymTensor logits = net->forward(g.input("images", {batch, 1, 28, 28}));
+    g.output("probabilities", strata::softmax(logits, 1));
+    net->train(training);
+    return g.to_string();
 }
 
 /// Prints each layer's output shape and measures forward images/s over the test set.
@@ -61,7 +72,7 @@ int main(int argc, char **argv) {
     int64_t epochs = 3, batch = 64, threads = 0;
     double lr = 0.05, momentum = 0.9;
     uint64_t seed = 0;
-    std::string optimizer_name = "sgd", lr_schedule = "cosine", metrics_path, plot_path;
+    std::string optimizer_name = "sgd", lr_schedule = "cosine", metrics_path, plot_path, checkpoint_path;
     std::string data_dir = strata::default_fashion_mnist_dir();
     CLI::App app{"Train LeNet-5 on Fashion-MNIST with Strata"};
     app.add_option("--epochs", epochs, "Training epochs (0: inference only)")->check(CLI::NonNegativeNumber);
@@ -76,6 +87,9 @@ int main(int argc, char **argv) {
     app.add_option("--data", data_dir, "Folder with the Fashion-MNIST .gz files");
     app.add_option("--metrics", metrics_path, "Write per-epoch metrics as JSON to this file");
     app.add_option("--plot", plot_path, "Write an SVG plot of loss and test accuracy per epoch");
+    app.add_option("--checkpoint", checkpoint_path,
+                   "Save weights, optimizer state and the model IR here after every epoch (safetensors; "
+                   "`strata emit` compiles it)");
     CLI11_PARSE(app, argc, argv);
     // Read by Halide's thread pool when it starts (before the first compile).
     if (threads > 0) setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
@@ -105,6 +119,15 @@ int main(int argc, char **argv) {
         if (lr_schedule == "cosine") {
             scheduler = std::make_unique<strata::optim::CosineAnnealingLR>(*optimizer, epochs);
             trainer.set_scheduler(scheduler.get());
+        }
+        if (!checkpoint_path.empty()) {
+            trainer.on_epoch_end([&](const strata::EpochStats &s) {
+                strata::CheckpointInfo info;
+                info.step = optimizer->step_count();
+                info.ir = inference_ir(net, batch);
+                info.metadata["epoch"] = std::to_string(s.epoch + 1);
+                strata::save_checkpoint(checkpoint_path, *net, optimizer.get(), info);
+            });
         }
         const std::vector<strata::EpochStats> history = trainer.fit(train_set, &test_set);
         const double compile_seconds = trainer.compile_seconds();

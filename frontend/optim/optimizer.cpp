@@ -47,6 +47,12 @@ SymTensor Optimizer::state(Graph &g, const ParamSlot &p, const std::string &slot
     return g.parameter("optim." + key, it->second);
 }
 
+void Optimizer::restore_state(const std::string &key, const Tensor &value) {
+    auto it = state_.find(key);
+    if (it == state_.end()) state_.emplace(key, value.clone());
+    else it->second.copy_from(value);  // in place: a compiled step holds this storage
+}
+
 void Optimizer::update_state(Graph &g, const ParamSlot &p, const std::string &slot, const SymTensor &value) {
     g.update("optim." + p.name + "." + slot, value);
 }

@@ -51,6 +51,9 @@ public:
     const std::map<std::string, Tensor> &state() const { return state_; }
     /// Restores the step count (when resuming from a checkpoint).
     void set_step_count(int64_t steps) { steps_ = steps; }
+    /// Restores state tensor `key` ("conv1.weight.exp_avg") from a checkpoint: copied into
+    /// the existing tensor (which a built training step reads), or kept for `build` to use.
+    void restore_state(const std::string &key, const Tensor &value);
 
 protected:
     /// Adds the update of one parameter; scalar inputs come from `input(g, name)`.

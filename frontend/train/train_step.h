@@ -48,6 +48,10 @@ public:
     Result step(const Tensor &input, const Tensor &target);
 
     const CompiledGraph &compiled() const { return compiled_; }
+    /// Steps run so far by this compiled step: dropout's per-step seed ("rng.step").
+    /// Saved in checkpoints; restore it with `set_run_count` to resume bit for bit.
+    int64_t run_count() const { return compiled_.run_count(); }
+    void set_run_count(int64_t count) { compiled_.set_run_count(count); }
     /// The IR of the training step.
     std::string ir() const { return graph_->to_string(); }
 

@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// Atomic file writes: the data goes to a temporary file in the destination's
+/// folder, is flushed to disk (fsync), and only then renamed over the
+/// destination. A crash, a full disk or an exception mid-write leaves the old
+/// file (or no file) in place, never a half-written one, and no temporary file.
+///
+///     AtomicFileWriter out("model.safetensors");
+///     out.write(header.data(), header.size());
+///     out.write(weights, weights_bytes);   // any number of pieces
+///     out.commit();                        // now "model.safetensors" is the new file
+
+#include <cstddef>
+#include <string>
+
+namespace strata {
+
+class AtomicFileWriter {
+public:
+    /// Creates the temporary file beside `path`; throws `strata::Error` when it cannot.
+    explicit AtomicFileWriter(std::string path);
+    /// Removes the temporary file unless `commit` succeeded.
+    ~AtomicFileWriter();
+    AtomicFileWriter(const AtomicFileWriter &) = delete;
+    AtomicFileWriter &operator=(const AtomicFileWriter &) = delete;
+
+    /// Appends `n` bytes; on failure removes the temporary file and throws.
+    void write(const void *data, size_t n);
+    /// Flushes to disk and renames the temporary file to `path`; throws on failure
+    /// (the temporary file is removed and `path` is left as it was).
+    void commit();
+
+    const std::string &path() const { return path_; }
+    /// The temporary file being written (for tests and messages).
+    const std::string &temp_path() const { return temp_path_; }
+    /// Bytes written so far.
+    size_t bytes_written() const { return written_; }
+
+private:
+    /// Closes and removes the temporary file (idempotent).
+    void discard() noexcept;
+
+    std::string path_;
+    std::string temp_path_;
+    int fd_ = -1;
+    size_t written_ = 0;
+    bool committed_ = false;
+};
+
+/// Writes `contents` to `path` atomically (see `AtomicFileWriter`).
+void write_file_atomically(const std::string &path, const std::string &contents);
+
+}  // namespace strata

@@ -1,0 +1,341 @@
+#include "runtime/miniseed.h"
+
+#include <libmseed.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sys/stat.h>
+
+// The calls below (ms_readmsr_r, mstl_addmsr, ...) are the libmseed 2.x API; 3.x renamed them.
+static_assert(LIBMSEED_VERSION[0] == '2' && LIBMSEED_VERSION[1] == '.', "Strata needs libmseed 2.x");
+
+// libmseed reports problems through global log callbacks. While a read is under way they
+// collect the messages for the error text; otherwise they print as libmseed's defaults do.
+static std::vector<std::string> *g_captured_messages = nullptr;  // guarded by log_mutex()
+
+extern "C" {
+static void strata_mseed_log(char *message) {
+    if (g_captured_messages) g_captured_messages->emplace_back(message);
+    else std::fputs(message, stdout);
+}
+static void strata_mseed_diag(char *message) {
+    if (g_captured_messages) g_captured_messages->emplace_back(message);
+    else std::fputs(message, stderr);
+}
+}
+
+namespace strata {
+
+std::string Trace::id() const { return fmt::format("{}.{}.{}.{}", network, station, location, channel); }
+
+double Trace::duration_seconds() const {
+    return sampling_rate > 0.0 ? static_cast<double>(samples.size()) / sampling_rate : 0.0;
+}
+
+Tensor Trace::to_tensor() const { return Tensor::from_vector(samples); }
+
+namespace {
+
+std::mutex &log_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+
+/// Routes libmseed's messages into `messages` for the lifetime of this object.
+class LogCapture {
+public:
+    LogCapture() : lock_(log_mutex()) {
+        // Installed on every read in case someone else re-initialised libmseed's logging.
+        ms_loginit(strata_mseed_log, nullptr, strata_mseed_diag, nullptr);
+        g_captured_messages = &messages_;
+    }
+    ~LogCapture() { g_captured_messages = nullptr; }
+    LogCapture(const LogCapture &) = delete;
+    LogCapture &operator=(const LogCapture &) = delete;
+
+    /// Throws when libmseed reported an error (or a failed Steim integrity check, which means
+    /// the decoded samples are wrong) since the last call; harmless header warnings are dropped.
+    void throw_if_error(const std::string &path, const std::string &where) {
+        std::string errors;
+        for (std::string m : messages_) {
+            while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
+            if (m.compare(0, 7, "Error: ") == 0) m.erase(0, 7);
+            const bool warning = m.find("Warning") != std::string::npos;
+            if (warning && m.find("integrity") == std::string::npos) continue;
+            errors += (errors.empty() ? "" : "; ") + m;
+        }
+        messages_.clear();
+        if (!errors.empty()) fail("{}: corrupt record {}: libmseed: {}", path, where, errors);
+    }
+
+    /// The messages so far, joined, for an error that has another cause.
+    std::string text() const {
+        std::string out;
+        for (std::string m : messages_) {
+            while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
+            if (m.compare(0, 7, "Error: ") == 0) m.erase(0, 7);
+            out += (out.empty() ? "" : "; ") + m;
+        }
+        return out;
+    }
+
+private:
+    std::lock_guard<std::mutex> lock_;
+    std::vector<std::string> messages_;
+};
+
+/// libmseed's reading state and its current record, released however the read ends.
+struct RecordReader {
+    MSFileParam *file = nullptr;
+    MSRecord *header = nullptr;   ///< the record just read, header only
+    MSRecord *data = nullptr;     ///< the same record unpacked with its samples
+    std::vector<char> copy;       ///< the record's bytes, which `data` is unpacked from
+    ~RecordReader() {
+        msr_free(&data);
+        ms_readmsr_r(&file, &header, nullptr, 0, nullptr, nullptr, 0, 0, 0);
+    }
+};
+
+struct TraceListOwner {
+    MSTraceList *list = mstl_init(nullptr);
+    ~TraceListOwner() { mstl_free(&list, 0); }
+};
+
+/// The size of a regular, non-empty file; throws for anything else.
+uint64_t checked_file_size(const std::string &path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) fail("{}: cannot read: is a directory, not a MiniSEED file", path);
+    if (!S_ISREG(st.st_mode)) fail("{}: cannot read: not a regular file", path);
+    if (st.st_size == 0) fail("{}: the file is empty; expected MiniSEED records", path);
+    std::ifstream probe(path, std::ios::binary);
+    if (!probe) fail("{}: cannot open: {}", path, std::strerror(errno));
+    return static_cast<uint64_t>(st.st_size);
+}
+
+/// Up to `limit` bytes of the file from `begin` on (fewer at its end).
+std::vector<char> read_bytes(const std::string &path, uint64_t begin, uint64_t limit) {
+    std::vector<char> bytes(static_cast<size_t>(limit));
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(begin));
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return bytes;
+}
+
+bool all_zero(const std::string &path, uint64_t begin, uint64_t end) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(begin));
+    std::vector<char> chunk(1u << 16);
+    for (uint64_t at = begin; at < end;) {
+        const auto n = static_cast<std::streamsize>(std::min<uint64_t>(chunk.size(), end - at));
+        if (!in.read(chunk.data(), n)) return false;
+        if (!std::all_of(chunk.begin(), chunk.begin() + n, [](char c) { return c == 0; })) return false;
+        at += static_cast<uint64_t>(n);
+    }
+    return true;
+}
+
+/// True for bytes [begin, end) that libmseed may skip without losing data: zero padding, a
+/// blank (noise) record, or a SEED control header (volume, abbreviation, station, time span).
+bool is_skippable(const std::string &path, uint64_t begin, uint64_t end) {
+    if (all_zero(path, begin, end)) return true;
+    const std::vector<char> head = read_bytes(path, begin, std::min<uint64_t>(end - begin, 48));
+    if (head.size() < 48) return false;
+    const bool sequence = std::all_of(head.begin(), head.begin() + 6,
+                                      [](char c) { return (c >= '0' && c <= '9') || c == 0; });
+    const bool blank = std::all_of(head.begin() + 6, head.end(), [](char c) { return c == ' '; });
+    const bool control = head[6] && std::strchr("VAST", head[6]) && (head[7] == ' ' || head[7] == '*');
+    return sequence && (blank || control);
+}
+
+/// The length of the record starting at `bytes`: > 0 when known, 0 for a data record header
+/// whose length is not known (yet), -1 when the bytes do not start a data record.
+int detect_record_length(const std::vector<char> &bytes) {
+    if (bytes.size() >= 48) return ms_detect(bytes.data(), static_cast<int>(bytes.size()));
+    if (bytes.size() < 8) return -1;
+    const bool sequence = std::all_of(bytes.begin(), bytes.begin() + 6, [](char c) {
+        return (c >= '0' && c <= '9') || c == ' ' || c == 0;
+    });
+    return sequence && bytes[6] && std::strchr("DRQM", bytes[6]) && (bytes[7] == ' ' || !bytes[7]) ? 0 : -1;
+}
+
+/// Explains bytes [begin, end) that no record covered.
+[[noreturn]] void fail_unread(const std::string &path, uint64_t begin, uint64_t end, bool at_end,
+                              int64_t records, const std::string &log) {
+    const std::vector<char> bytes = read_bytes(path, begin, std::min<uint64_t>(end - begin, MAXRECLEN));
+    const std::string note = log.empty() ? "" : " (libmseed: " + log + ")";
+    const uint64_t present = end - begin;
+    const int record_length = detect_record_length(bytes);
+    if (at_end && record_length > 0 && static_cast<uint64_t>(record_length) > present)
+        fail("{}: truncated: the record at byte {} is {} bytes long, only {} are present{}", path,
+             begin, record_length, present, note);
+    if (at_end && record_length == 0)
+        fail("{}: truncated: the record at byte {} is cut short after {} bytes, before its length "
+             "is known{}",
+             path, begin, present, note);
+    if (records == 0)
+        fail("{}: not a MiniSEED file: no MiniSEED record header at byte {}{}", path, begin, note);
+    fail("{}: corrupt data: bytes {}..{} ({} bytes{}) are not a valid MiniSEED record{}", path,
+         begin, end - 1, end - begin, at_end ? ", to the end of the file" : "", note);
+}
+
+/// Replaces the record's samples with doubles, so records of any encoding join one trace.
+void convert_samples_to_double(const std::string &path, MSRecord *msr, off_t position) {
+    const int64_t n = msr->numsamples;
+    auto *out = static_cast<double *>(std::malloc(static_cast<size_t>(std::max<int64_t>(n, 1)) *
+                                                  sizeof(double)));
+    if (!out) fail("{}: out of memory for the {} samples of the record at byte {}", path, n, position);
+    const void *in = msr->datasamples;
+    for (int64_t i = 0; i < n; ++i) {
+        switch (msr->sampletype) {
+        case 'i': out[i] = static_cast<const int32_t *>(in)[i]; break;
+        case 'f': out[i] = static_cast<const float *>(in)[i]; break;
+        case 'd': out[i] = static_cast<const double *>(in)[i]; break;
+        default:
+            std::free(out);
+            fail("{}: the record at byte {} has samples of unknown type '{}'", path, position,
+                 msr->sampletype);
+        }
+    }
+    std::free(msr->datasamples);  // libmseed allocates with malloc and frees with free
+    msr->datasamples = out;
+    msr->sampletype = 'd';
+}
+
+/// Bytes per sample of the fixed-width encodings; 0 for compressed ones.
+int sample_width(int encoding) {
+    switch (encoding) {
+    case DE_ASCII: return 1;
+    case DE_INT16: return 2;
+    case DE_INT32: return 4;
+    case DE_FLOAT32: return 4;
+    case DE_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+/// Checks the header `reader.header` and unpacks its samples into `reader.data`.
+MSRecord *unpack_record(const std::string &path, const std::string &where, RecordReader &reader,
+                        LogCapture &log) {
+    const MSRecord *header = reader.header;
+    const int reclen = header->reclen;
+    if (reclen < MINRECLEN || reclen > MAXRECLEN || !header->fsdh)
+        fail("{}: corrupt record {}: record length {} is outside {}..{}", path, where, reclen,
+             MINRECLEN, MAXRECLEN);
+    const int data_offset = header->fsdh->data_offset;
+    if (header->samplecnt > 0 && (data_offset < 48 || data_offset >= reclen))
+        fail("{}: corrupt record {}: data offset {} is outside the {}-byte record", path, where,
+             data_offset, reclen);
+    // libmseed trusts the sample count of fixed-width encodings and would read past the record.
+    const int width = sample_width(header->encoding);
+    if (width > 0 && header->samplecnt * width > reclen - data_offset)
+        fail("{}: corrupt record {}: the header promises {} samples of {} bytes ({}), but only {} "
+             "bytes of data follow",
+             path, where, header->samplecnt, width, ms_encodingstr(header->encoding),
+             reclen - data_offset);
+    // Unpacked from a copy: the reader's buffer holds only this record's bytes for now.
+    reader.copy.assign(header->record, header->record + reclen);
+    const int rc = msr_unpack(reader.copy.data(), reclen, &reader.data, /*dataflag=*/1, 0);
+    log.throw_if_error(path, where);
+    if (rc != MS_NOERROR)
+        fail("{}: corrupt record {}: cannot decode {} data: {}", path, where,
+             ms_encodingstr(header->encoding), ms_errorstr(rc));
+    MSRecord *msr = reader.data;
+    if (msr->numsamples != msr->samplecnt)
+        fail("{}: corrupt record {}: the header promises {} samples, {} could be decoded", path, where,
+             msr->samplecnt, msr->numsamples);
+    return msr;
+}
+
+std::string iso_time(hptime_t time) {
+    char text[64] = {0};
+    if (!ms_hptime2isotimestr(time, text, 1)) return fmt::format("(invalid time {} us)", time);
+    return std::string(text) + "Z";
+}
+
+std::vector<Trace> collect_traces(const MSTraceList *list) {
+    std::vector<Trace> traces;
+    for (const MSTraceID *id = list->traces; id; id = id->next) {
+        for (const MSTraceSeg *seg = id->first; seg; seg = seg->next) {
+            if (seg->numsamples == 0) continue;
+            STRATA_ASSERT(seg->sampletype == 'd', "segment of sample type '{}'", seg->sampletype);
+            Trace t;
+            t.network = id->network;
+            t.station = id->station;
+            t.location = id->location;
+            t.channel = id->channel;
+            t.start_time = iso_time(seg->starttime);
+            t.start_epoch_seconds = static_cast<double>(seg->starttime) / HPTMODULUS;
+            t.sampling_rate = seg->samprate;
+            const auto *data = static_cast<const double *>(seg->datasamples);
+            t.samples.assign(data, data + seg->numsamples);
+            traces.push_back(std::move(t));
+        }
+    }
+    std::stable_sort(traces.begin(), traces.end(), [](const Trace &a, const Trace &b) {
+        const std::string ia = a.id(), ib = b.id();
+        return ia != ib ? ia < ib : a.start_epoch_seconds < b.start_epoch_seconds;
+    });
+    return traces;
+}
+
+}  // namespace
+
+std::vector<Trace> read_miniseed(const std::string &path) {
+    const uint64_t file_size = checked_file_size(path);
+    // libmseed reads standard input for the name "-".
+    const std::string open_name = path == "-" ? "./-" : path;
+
+    LogCapture log;
+    RecordReader reader;
+    TraceListOwner traces;
+    if (!traces.list) fail("{}: out of memory for libmseed's trace list", path);
+    uint64_t next = 0;  // where the next record should start
+    int64_t records = 0;
+    for (;;) {
+        off_t position = 0;
+        const int rc = ms_readmsr_r(&reader.file, &reader.header, open_name.c_str(), -1, &position,
+                                    nullptr, /*skipnotdata=*/1, /*dataflag=*/0, /*verbose=*/0);
+        if (rc == MS_ENDOFFILE) break;
+        if (rc != MS_NOERROR) {
+            const std::string log_text = log.text();
+            if (rc == MS_NOTSEED || rc == MS_WRONGLENGTH || rc == MS_OUTOFRANGE)
+                fail_unread(path, next, file_size, true, records, log_text.empty() ? ms_errorstr(rc)
+                                                                                   : log_text);
+            fail("{}: cannot read the record at byte {}: {}{}", path, next, ms_errorstr(rc),
+                 log_text.empty() ? "" : " (libmseed: " + log_text + ")");
+        }
+        const auto begin = static_cast<uint64_t>(position);
+        const std::string where = fmt::format("at byte {}", begin);
+        // libmseed skipped bytes it could not use; only padding may be dropped silently.
+        if (begin > next && !is_skippable(path, next, begin))
+            fail_unread(path, next, begin, false, records, log.text());
+        log.throw_if_error(path, where);
+        MSRecord *msr = unpack_record(path, where, reader, log);
+        next = begin + static_cast<uint64_t>(msr->reclen);
+        ++records;
+        if (msr->sampletype == 'a' || msr->numsamples == 0) continue;  // log text or no data
+        convert_samples_to_double(path, msr, position);
+        // Default tolerances: a gap or overlap over half a sample period starts a new segment.
+        if (!mstl_addmsr(traces.list, msr, /*dataquality=*/0, /*autoheal=*/1, -1.0, -1.0)) {
+            log.throw_if_error(path, where);
+            fail("{}: cannot add the record {} to its trace", path, where);
+        }
+    }
+    log.throw_if_error(path, fmt::format("near byte {}", next));
+    if (next < file_size && (records == 0 || !is_skippable(path, next, file_size)))
+        fail_unread(path, next, file_size, true, records, log.text());
+
+    std::vector<Trace> result = collect_traces(traces.list);
+    if (result.empty())
+        fail("{}: no numeric samples: its {} record(s) hold only text or no data", path, records);
+    return result;
+}
+
+}  // namespace strata

@@ -1,0 +1,361 @@
+#include "runtime/safetensors.h"
+
+#include "runtime/atomic_file.h"
+
+#include <nlohmann/json.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <limits>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata {
+
+// The data is written and read as raw memory; the format is little-endian.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr const char *metadata_key = "__metadata__";
+/// The Python package refuses larger headers; so do we, before allocating one.
+constexpr uint64_t max_header_bytes = 100'000'000;
+
+bool parse_safetensors_dtype(const std::string &name, DType *out) {
+    for (DType t : {DType::f32, DType::f64, DType::i32, DType::boolean}) {
+        if (name == safetensors_dtype_name(t)) {
+            *out = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+/// "F32 [2, 3]", for messages.
+std::string describe(DType dtype, const Shape &shape) {
+    return fmt::format("{} {}", safetensors_dtype_name(dtype), shape_str(shape));
+}
+
+/// A JSON value in a message, cut short when long.
+std::string excerpt(const Json &value) {
+    std::string text = value.dump();
+    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    return text;
+}
+
+/// zlib's crc32 takes 32-bit lengths; feed larger buffers in pieces.
+uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
+    const auto *p = static_cast<const Bytef *>(data);
+    while (n > 0) {
+        const auto chunk = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+        crc = static_cast<uint32_t>(::crc32(crc, p, chunk));
+        p += chunk;
+        n -= chunk;
+    }
+    return crc;
+}
+
+/// A file read front to back whose size is known before reading.
+class FileReader {
+public:
+    explicit FileReader(const std::string &path) : path_(path) {
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            fail("{}: cannot read the file size: {}", path, std::strerror(err));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            ::close(fd_);
+            fail("{}: not a regular file", path);
+        }
+        size_ = static_cast<uint64_t>(st.st_size);
+    }
+    ~FileReader() { ::close(fd_); }
+    FileReader(const FileReader &) = delete;
+    FileReader &operator=(const FileReader &) = delete;
+
+    uint64_t size() const { return size_; }
+
+    /// Reads exactly `n` bytes of `what`; the size was checked, so a short read means
+    /// the file changed under us.
+    void read(void *out, size_t n, const std::string &what) {
+        auto *p = static_cast<char *>(out);
+        size_t done = 0;
+        while (done < n) {
+            const ssize_t got = ::read(fd_, p + done, n - done);
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) fail("{}: read error in {}: {}", path_, what, std::strerror(errno));
+            if (got == 0)
+                fail("{}: unexpected end of file in {} ({} of {} bytes; did the file change while being "
+                     "read?)",
+                     path_, what, done, n);
+            done += static_cast<size_t>(got);
+        }
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+};
+
+/// Parses the JSON text; a tensor name given twice is an error (JSON parsers keep one silently).
+Json parse_json(const std::string &path, const std::string &text) {
+    std::set<std::string> names;
+    std::string duplicate;
+    const Json::parser_callback_t note_keys = [&](int depth, Json::parse_event_t event, Json &parsed) {
+        if (depth == 1 && event == Json::parse_event_t::key &&
+            !names.insert(parsed.get<std::string>()).second && duplicate.empty())
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
+    Json j;
+    try {
+        j = Json::parse(text, note_keys);
+    } catch (const nlohmann::json::exception &e) {
+        std::string message = e.what();
+        // Drop nlohmann's "[json.exception.parse_error.101] " tag.
+        if (!message.empty() && message[0] == '[') message.erase(0, message.find("] ") + 2);
+        fail("{}: the header is not valid JSON: {}", path, message);
+    }
+    if (!j.is_object()) fail("{}: the header is not a JSON object: {}", path, excerpt(j));
+    if (!duplicate.empty()) fail("{}: the header names '{}' twice", path, duplicate);
+    return j;
+}
+
+/// An unsigned JSON integer that fits in int64 (shapes) or uint64 (offsets).
+uint64_t json_unsigned(const std::string &path, const std::string &name, const char *field, const Json &v,
+                       uint64_t limit) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > limit)
+        fail("{}: tensor '{}': every element of {} must be a non-negative integer, got {}", path, name, field,
+             excerpt(v));
+    return v.get<uint64_t>();
+}
+
+SafetensorsEntry parse_entry(const std::string &path, const std::string &name, const Json &v) {
+    if (!v.is_object())
+        fail("{}: tensor '{}': expected an object with dtype, shape and data_offsets, got {}", path, name,
+             excerpt(v));
+    for (auto it = v.begin(); it != v.end(); ++it)
+        if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets")
+            fail("{}: tensor '{}': unknown field '{}' (expected dtype, shape and data_offsets)", path, name,
+                 it.key());
+    for (const char *field : {"dtype", "shape", "data_offsets"})
+        if (!v.contains(field)) fail("{}: tensor '{}' has no {}", path, name, field);
+
+    SafetensorsEntry e;
+    e.name = name;
+    const Json &dtype = v["dtype"];
+    if (!dtype.is_string() || !parse_safetensors_dtype(dtype.get<std::string>(), &e.dtype))
+        fail("{}: tensor '{}' has dtype {}, which Strata cannot read (it reads F32, F64, I32 and BOOL)", path,
+             name, excerpt(dtype));
+    const Json &shape = v["shape"];
+    if (!shape.is_array())
+        fail("{}: tensor '{}': shape must be an array, got {}", path, name, excerpt(shape));
+    constexpr auto int64_max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    for (const Json &extent : shape)
+        e.shape.push_back(static_cast<int64_t>(json_unsigned(path, name, "shape", extent, int64_max)));
+    const Json &offsets = v["data_offsets"];
+    if (!offsets.is_array() || offsets.size() != 2)
+        fail("{}: tensor '{}': data_offsets must be [begin, end], got {}", path, name, excerpt(offsets));
+    const uint64_t uint64_max = std::numeric_limits<uint64_t>::max();
+    e.begin = json_unsigned(path, name, "data_offsets", offsets[0], uint64_max);
+    e.end = json_unsigned(path, name, "data_offsets", offsets[1], uint64_max);
+
+    // Bytes the shape needs, checked so that a hostile shape cannot wrap around.
+    uint64_t bytes = dtype_size(e.dtype);
+    for (int64_t extent : e.shape) {
+        const auto x = static_cast<uint64_t>(extent);
+        if (x != 0 && bytes > uint64_max / x)
+            fail("{}: tensor '{}' ({}) is larger than 2^64 bytes", path, name, describe(e.dtype, e.shape));
+        bytes *= x;
+    }
+    if (e.end < e.begin || e.end - e.begin != bytes)
+        fail("{}: tensor '{}' ({}) needs {} bytes, but its data_offsets [{}, {}] span {}", path, name,
+             describe(e.dtype, e.shape), bytes, e.begin, e.end,
+             e.end < e.begin ? std::string("a negative range") : std::to_string(e.end - e.begin) + " bytes");
+    return e;
+}
+
+/// Reads the length and the JSON header and checks the layout of the data against the file size.
+SafetensorsHeader parse_header(FileReader &in, const std::string &path) {
+    const uint64_t size = in.size();
+    if (size < 8)
+        fail("{}: truncated: the file has {} byte(s), but a safetensors file starts with an 8-byte "
+             "header length",
+             path, size);
+    uint8_t length[8];
+    in.read(length, 8, "the header length");
+    SafetensorsHeader h;
+    for (int i = 7; i >= 0; --i) h.header_bytes = (h.header_bytes << 8) | length[i];
+    if (h.header_bytes > size - 8)
+        fail("{}: bad header length {}: only {} bytes follow the 8-byte length (truncated, or not a "
+             "safetensors file)",
+             path, h.header_bytes, size - 8);
+    if (h.header_bytes > max_header_bytes)
+        fail("{}: bad header length {}: a safetensors header has at most {} bytes", path, h.header_bytes,
+             max_header_bytes);
+    if (h.header_bytes == 0) fail("{}: bad header length 0: the JSON header is empty", path);
+    std::string text(static_cast<size_t>(h.header_bytes), '\0');
+    in.read(text.data(), text.size(), "the header");
+    const Json j = parse_json(path, text);
+
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() != metadata_key) {
+            h.entries.push_back(parse_entry(path, it.key(), it.value()));
+            continue;
+        }
+        if (!it.value().is_object())
+            fail("{}: __metadata__ must be an object of strings, got {}", path, excerpt(it.value()));
+        for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+            if (!m.value().is_string())
+                fail("{}: __metadata__ entry '{}' is {}; metadata values must be strings", path, m.key(),
+                     excerpt(m.value()));
+            h.metadata[m.key()] = m.value().get<std::string>();
+        }
+    }
+
+    // The tensors must tile the data exactly: in offset order, each begins where the last ended.
+    h.data_bytes = size - 8 - h.header_bytes;
+    std::stable_sort(h.entries.begin(), h.entries.end(),
+                     [](const SafetensorsEntry &a, const SafetensorsEntry &b) {
+                         return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+                     });
+    uint64_t expected = 0;
+    const SafetensorsEntry *previous = nullptr;
+    for (const SafetensorsEntry &e : h.entries) {
+        if (e.end > h.data_bytes)
+            fail("{}: tensor '{}' ({}) has data_offsets [{}, {}] past the end of the data, which has {} "
+                 "bytes (truncated file?)",
+                 path, e.name, describe(e.dtype, e.shape), e.begin, e.end, h.data_bytes);
+        if (e.begin < expected)
+            fail("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' [{}, {}]", path, e.name, e.begin,
+                 e.end, previous->name, previous->begin, previous->end);
+        if (e.begin > expected)
+            fail("{}: bytes [{}, {}) of the data belong to no tensor (tensor '{}' starts at {})", path,
+                 expected, e.begin, e.name, e.begin);
+        expected = e.end;
+        previous = &e;
+    }
+    if (expected < h.data_bytes)
+        fail("{}: {} trailing byte(s) after the data: the tensors end at byte {} of a data section of {} "
+             "bytes",
+             path, h.data_bytes - expected, expected, h.data_bytes);
+    return h;
+}
+
+/// The padded JSON header `save_safetensors` writes; also checks the names.
+std::string encode_header(const std::string &path, const NamedTensors &tensors,
+                          const std::map<std::string, std::string> &metadata) {
+    Json j = Json::object();
+    if (!metadata.empty()) {
+        Json m = Json::object();
+        for (const auto &[key, value] : metadata) m[key] = value;
+        j[metadata_key] = std::move(m);
+    }
+    uint64_t offset = 0;
+    for (const auto &[name, t] : tensors) {
+        if (name.empty()) fail("{}: cannot save a tensor with an empty name", path);
+        if (name == metadata_key)
+            fail("{}: cannot save a tensor named '{}' (reserved for metadata)", path, name);
+        if (!t.defined()) fail("{}: tensor '{}' is undefined", path, name);
+        if (j.contains(name)) fail("{}: two tensors are named '{}'", path, name);
+        Json entry = Json::object();
+        entry["dtype"] = safetensors_dtype_name(t.dtype());
+        entry["shape"] = t.shape();
+        entry["data_offsets"] = {offset, offset + t.nbytes()};
+        offset += t.nbytes();
+        j[name] = std::move(entry);
+    }
+    std::string text;
+    try {
+        text = j.dump();
+    } catch (const nlohmann::json::exception &) {
+        fail("{}: a tensor name or metadata string is not valid UTF-8", path);
+    }
+    text.append((8 - text.size() % 8) % 8, ' ');  // as the Python package pads
+    return text;
+}
+
+}  // namespace
+
+const char *safetensors_dtype_name(DType dtype) {
+    switch (dtype) {
+    case DType::f32: return "F32";
+    case DType::f64: return "F64";
+    case DType::i32: return "I32";
+    case DType::boolean: return "BOOL";
+    }
+    return "?";
+}
+
+const Tensor *SafetensorsFile::find(const std::string &name) const {
+    for (const auto &[n, t] : tensors)
+        if (n == name) return &t;
+    return nullptr;
+}
+
+void save_safetensors(const std::string &path, const NamedTensors &tensors,
+                      const std::map<std::string, std::string> &metadata) {
+    // Everything is checked before the temporary file exists.
+    const std::string header = encode_header(path, tensors, metadata);
+    uint8_t length[8];
+    for (int i = 0; i < 8; ++i)
+        length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
+    AtomicFileWriter out(path);
+    out.write(length, 8);
+    out.write(header.data(), header.size());
+    for (const auto &named : tensors) {
+        const Tensor data = named.second.contiguous();
+        out.write(data.raw_data(), data.nbytes());
+    }
+    out.commit();
+}
+
+SafetensorsHeader read_safetensors_header(const std::string &path) {
+    FileReader in(path);
+    return parse_header(in, path);
+}
+
+SafetensorsFile read_safetensors(const std::string &path) {
+    FileReader in(path);
+    SafetensorsHeader h = parse_header(in, path);
+    SafetensorsFile file;
+    file.metadata = std::move(h.metadata);
+    uint32_t crc = static_cast<uint32_t>(::crc32(0, nullptr, 0));
+    for (const SafetensorsEntry &e : h.entries) {
+        Tensor t = Tensor::empty(e.shape, e.dtype);
+        in.read(t.raw_data(), t.nbytes(), "the data of tensor '" + e.name + "'");
+        crc = crc32_update(crc, t.raw_data(), t.nbytes());
+        if (e.dtype == DType::boolean) {
+            const auto *bytes = static_cast<const uint8_t *>(t.raw_data());
+            for (size_t i = 0; i < t.nbytes(); ++i)
+                if (bytes[i] > 1)
+                    fail("{}: tensor '{}' (BOOL) holds byte 0x{:02x} at element {}; BOOL elements are 0 or 1",
+                         path, e.name, bytes[i], i);
+        }
+        file.tensors.emplace_back(e.name, std::move(t));
+    }
+    file.data_crc32 = crc;
+    return file;
+}
+
+uint32_t safetensors_data_crc32(const NamedTensors &tensors) {
+    uint32_t crc = static_cast<uint32_t>(::crc32(0, nullptr, 0));
+    for (const auto &named : tensors) {
+        const Tensor data = named.second.contiguous();
+        crc = crc32_update(crc, data.raw_data(), data.nbytes());
+    }
+    return crc;
+}
+
+}  // namespace strata
