@@ -126,7 +126,8 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
         partial.vectorize(st.ox, vec);
         Stage update = partial.update();
         Var oxo("oxo"), oxi("oxi");
-        update.split(st.ox, oxo, oxi, vec);
+        // Rounding the last vector up would read past the input: predicate those loads.
+        update.split(st.ox, oxo, oxi, vec, TailStrategy::PredicateLoads);
         std::vector<VarOrRVar> order = {oxi};
         // Weight taps and the reduction outside the vector; channels outermost.
         for (size_t i = st.weight_vars.size(); i-- > 2;) order.push_back(st.weight_vars[i]);
@@ -156,8 +157,13 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
         acc.vectorize(args[0], vec, TailStrategy::GuardWithIf);
         Var vo("vo"), vi("vi");
         // An update cannot shift its last vector inwards (it would accumulate
-        // twice), and rounding up reads past the input: guard the tail.
-        update.split(args[0], vo, vi, vec, TailStrategy::GuardWithIf);
+        // twice), and rounding up reads past the input: predicate the loads
+        // (acc is always internal, so its allocation absorbs the extra stores).
+        // Not GuardWithIf: Halide 14 drops the vector index from a guarded
+        // update whose steady state is one vector (extent vec + 1) when the
+        // summand binds a let, e.g. sum(r / d / d, {0}) over [4, 5]: lanes
+        // 0-3 got their sum twice and lane 4 nothing.
+        update.split(args[0], vo, vi, vec, TailStrategy::PredicateLoads);
         std::vector<VarOrRVar> order = {vi};
         for (const RVar &rv : rvars) order.push_back(rv);
         order.push_back(vo);
