@@ -154,15 +154,19 @@ bool is_skippable(const std::string &path, uint64_t begin, uint64_t end) {
     return sequence && (blank || control);
 }
 
-/// The length of the record starting at `bytes`: > 0 when known, 0 for a data record header
-/// whose length is not known (yet), -1 when the bytes do not start a data record.
-int detect_record_length(const std::vector<char> &bytes) {
-    if (bytes.size() >= 48) return ms_detect(bytes.data(), static_cast<int>(bytes.size()));
-    if (bytes.size() < 8) return -1;
+/// True when `bytes` begin like a data record header: sequence number, quality code, and
+/// (when present) a plausible start hour, minute and second.
+bool starts_like_record(const std::vector<char> &bytes) {
+    if (bytes.size() < 8) return false;
     const bool sequence = std::all_of(bytes.begin(), bytes.begin() + 6, [](char c) {
         return (c >= '0' && c <= '9') || c == ' ' || c == 0;
     });
-    return sequence && bytes[6] && std::strchr("DRQM", bytes[6]) && (bytes[7] == ' ' || !bytes[7]) ? 0 : -1;
+    if (!sequence || !bytes[6] || !std::strchr("DRQM", bytes[6]) || (bytes[7] != ' ' && bytes[7]))
+        return false;
+    if (bytes.size() < 27) return true;
+    const auto hour = static_cast<uint8_t>(bytes[24]), minute = static_cast<uint8_t>(bytes[25]),
+               second = static_cast<uint8_t>(bytes[26]);
+    return hour <= 23 && minute <= 59 && second <= 60;
 }
 
 /// Explains bytes [begin, end) that no record covered.
@@ -171,14 +175,19 @@ int detect_record_length(const std::vector<char> &bytes) {
     const std::vector<char> bytes = read_bytes(path, begin, std::min<uint64_t>(end - begin, MAXRECLEN));
     const std::string note = log.empty() ? "" : " (libmseed: " + log + ")";
     const uint64_t present = end - begin;
-    const int record_length = detect_record_length(bytes);
-    if (at_end && record_length > 0 && static_cast<uint64_t>(record_length) > present)
+    const bool header_like = starts_like_record(bytes);
+    // ms_detect: the record length; 0 or -1 when it cannot tell.
+    const int length = bytes.size() >= 48 ? ms_detect(bytes.data(), static_cast<int>(bytes.size())) : -1;
+    if (at_end && length >= MINRECLEN && length <= MAXRECLEN && static_cast<uint64_t>(length) > present)
         fail("{}: truncated: the record at byte {} is {} bytes long, only {} are present{}", path,
-             begin, record_length, present, note);
-    if (at_end && record_length == 0)
-        fail("{}: truncated: the record at byte {} is cut short after {} bytes, before its length "
-             "is known{}",
+             begin, length, present, note);
+    if (at_end && header_like && present < 48)
+        fail("{}: truncated: the record at byte {} is cut short after {} bytes, inside its 48-byte "
+             "header{}",
              path, begin, present, note);
+    if (header_like)
+        fail("{}: corrupt record at byte {}: it starts like a MiniSEED record but cannot be read{}",
+             path, begin, note);
     if (records == 0)
         fail("{}: not a MiniSEED file: no MiniSEED record header at byte {}{}", path, begin, note);
     fail("{}: corrupt data: bytes {}..{} ({} bytes{}) are not a valid MiniSEED record{}", path,

@@ -73,9 +73,7 @@ std::vector<double> read_series(const std::string &path, std::string format, con
     }
     if (format == "csv") {
         if (column.empty()) strata::fail("{}: --column NAME|INDEX is needed for CSV input", path);
-        const bool is_index = column.find_first_not_of("0123456789") == std::string::npos;
-        return is_index ? strata::read_series_csv(path, static_cast<size_t>(std::stoull(column)))
-                        : strata::read_series_csv(path, column);
+        return strata::read_series_csv(path, column);  // a header name, or an all-digit 0-based index
     }
     return strata::read_series_text(path);
 }
