@@ -58,3 +58,47 @@ void write_svg_plot(const std::string &path, const std::string &title, const std
 }
 
 }  // namespace strata
+
+namespace strata {
+
+void write_svg_segments(const std::string &path, const std::string &title, const std::vector<double> &values,
+                        const std::vector<PlotSegment> &segments) {
+    if (values.empty()) fail("write_svg_segments: nothing to plot (no values)");
+    constexpr double width = 900, height = 320, left = 60, right = 20, top = 60, bottom = 30;
+    double lo = INFINITY, hi = -INFINITY;
+    for (double v : values)
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    if (!std::isfinite(lo)) lo = 0, hi = 1;
+    if (hi - lo < 1e-12) lo -= 0.5, hi += 0.5;
+    const double n = static_cast<double>(values.size());
+    auto px = [&](double i) { return left + i / std::max(n - 1, 1.0) * (width - left - right); };
+    auto py = [&](double v) { return top + (hi - v) / (hi - lo) * (height - top - bottom); };
+    auto polyline = [&](int64_t begin, int64_t end, const std::string &color) {
+        std::string points;
+        for (int64_t i = begin; i < end && i < static_cast<int64_t>(values.size()); ++i)
+            if (std::isfinite(values[static_cast<size_t>(i)]))
+                points += fmt::format("{:.1f},{:.1f} ", px(static_cast<double>(i)), py(values[static_cast<size_t>(i)]));
+        return fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1\"/>\n", points, color);
+    };
+    std::string svg = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        "<text x=\"{2}\" y=\"22\" font-size=\"16\">{3}</text>\n",
+        width, height, left, title);
+    svg += polyline(0, static_cast<int64_t>(values.size()), "#cccccc");  // samples outside every segment
+    std::vector<std::pair<std::string, std::string>> legend;
+    for (const PlotSegment &s : segments) {
+        svg += polyline(s.begin, s.end, s.color);
+        if (std::find(legend.begin(), legend.end(), std::make_pair(s.label, s.color)) == legend.end())
+            legend.push_back({s.label, s.color});
+    }
+    for (size_t i = 0; i < legend.size(); ++i)
+        svg += fmt::format("<text x=\"{}\" y=\"44\" fill=\"{}\">&#9632; {}</text>\n", left + 130.0 * static_cast<double>(i),
+                           legend[i].second, legend[i].first);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">sample</text>\n", (left + width - right) / 2,
+                       height - 8);
+    svg += "</svg>\n";
+    write_file_atomically(path, svg);
+}
+
+}  // namespace strata

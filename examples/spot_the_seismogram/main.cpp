@@ -13,21 +13,56 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace {
 
 const char *kRealRecord = "/usr/share/doc/libmseed-dev/examples/test.mseed";
+const char *kClassColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#7f7f7f"};
 
-/// 500-sample windows (stride 250) of every trace of the real record, if installed.
-std::vector<std::vector<double>> real_seismogram_windows() {
-    std::vector<std::vector<double>> windows;
+struct RealWindows {
+    std::vector<std::vector<double>> train, held_out;
+};
+
+/// 500-sample windows (stride 100) of the real record, if installed: those
+/// from the first 60% of each trace for training, the rest held out.
+RealWindows real_seismogram_windows() {
+    RealWindows windows;
     if (!std::filesystem::exists(kRealRecord)) return windows;
-    for (const strata::Trace &trace : strata::read_miniseed(kRealRecord))
-        for (size_t start = 0; start + spot::kWindow <= trace.samples.size(); start += spot::kWindow / 2)
-            windows.emplace_back(trace.samples.begin() + static_cast<long>(start),
-                                 trace.samples.begin() + static_cast<long>(start) + spot::kWindow);
+    for (const strata::Trace &trace : strata::read_miniseed(kRealRecord)) {
+        const size_t split = trace.samples.size() * 6 / 10;
+        for (size_t start = 0; start + spot::kWindow <= trace.samples.size(); start += 100) {
+            std::vector<double> w(trace.samples.begin() + static_cast<long>(start),
+                                  trace.samples.begin() + static_cast<long>(start) + spot::kWindow);
+            if (start + spot::kWindow <= split) windows.train.push_back(std::move(w));
+            else if (start >= split) windows.held_out.push_back(std::move(w));
+        }
+    }
     return windows;
+}
+
+/// The inference program (one window at a time).
+strata::CompiledGraph compile_classifier(spot::nn::Sequential &net) {
+    net->eval();
+    strata::Graph g;
+    g.output("probabilities", strata::softmax(net->forward(g.input("window", {1, 1, spot::kWindow})), 1));
+    return g.compile();
+}
+
+/// Class probabilities of one (unnormalised) window.
+std::vector<double> classify_window(const strata::CompiledGraph &model, std::vector<double> w) {
+    spot::normalize(w);
+    strata::Tensor input = strata::Tensor::empty({1, 1, spot::kWindow});
+    for (int64_t i = 0; i < spot::kWindow; ++i) input.data<float>()[i] = static_cast<float>(w[static_cast<size_t>(i)]);
+    const strata::Tensor p = model.run(input);
+    std::vector<double> probabilities;
+    for (size_t c = 0; c < spot::kClasses.size(); ++c) probabilities.push_back(p.get_flat(static_cast<int64_t>(c)));
+    return probabilities;
+}
+
+size_t best_class(const std::vector<double> &p) {
+    return static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
 }
 
 int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &out) {
@@ -35,20 +70,27 @@ int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &o
     spot::nn::Sequential net = spot::make_model();
     fmt::print("{}\nparameters: {} (a fully-connected network of the same widths needs {})\n", net->to_string(),
                net->parameter_count(), spot::dense_equivalent_parameters());
-    const auto real = real_seismogram_windows();
-    fmt::print("real seismogram windows: {}{}\n", real.size(), real.empty() ? " (libmseed-doc not installed)" : "");
-    const strata::Dataset train_set = spot::make_dataset(per_class, seed + 1, real);
-    const strata::Dataset test_set = spot::make_dataset(per_class / 4, seed + 2, real);
+    const RealWindows real = real_seismogram_windows();
+    if (real.train.empty()) fmt::print("real record {} not found (install libmseed-doc): synthetic data only\n", kRealRecord);
+    else fmt::print("real seismogram windows: {} for training, {} held out\n", real.train.size(), real.held_out.size());
+    const strata::Dataset train_set = spot::make_dataset(per_class, seed + 1, real.train);
+    const strata::Dataset test_set = spot::make_dataset(std::max<int64_t>(per_class / 4, 13), seed + 2);
     strata::optim::Adam adam(strata::optim::AdamOptions(2e-3));
     auto loss = [](const strata::SymTensor &logits, const strata::SymTensor &labels) {
         return strata::cross_entropy(logits, labels);
     };
     strata::Trainer trainer(*net, adam, loss, {.epochs = epochs, .batch_size = 50, .seed = seed});
     const auto history = trainer.fit(train_set, &test_set);
-    fmt::print("test accuracy: {:.4f}\n", history.back().validation_accuracy);
+    fmt::print("accuracy on held-out synthetic windows: {:.4f}\n", history.back().validation_accuracy);
+    const strata::CompiledGraph model = compile_classifier(net);
+    if (!real.held_out.empty()) {
+        size_t right = 0;
+        for (const auto &w : real.held_out) right += best_class(classify_window(model, w)) == 0;
+        fmt::print("accuracy on held-out windows of the real record: {:.4f} ({} of {})\n",
+                   static_cast<double>(right) / static_cast<double>(real.held_out.size()), right, real.held_out.size());
+    }
 
     // Save the weights with the inference program (one window at a time).
-    net->eval();
     strata::Graph g;
     g.output("probabilities", strata::softmax(net->forward(g.input("window", {1, 1, spot::kWindow})), 1));
     strata::CheckpointInfo info;
@@ -79,37 +121,33 @@ std::vector<double> read_series(const std::string &path, std::string format, con
 }
 
 int classify(const std::string &path, const std::string &model_path, const std::string &format,
-             const std::string &column, int64_t stride, bool json) {
+             const std::string &column, int64_t stride, bool json, const std::string &plot_path) {
     if (stride <= 0) strata::fail("--stride must be positive, got {}", stride);
     spot::nn::Sequential net = spot::make_model();
     strata::load_checkpoint(model_path, *net, nullptr);
-    net->eval();
-    strata::Graph g;
-    g.output("probabilities", strata::softmax(net->forward(g.input("window", {1, 1, spot::kWindow})), 1));
-    const strata::CompiledGraph model = g.compile();
+    const strata::CompiledGraph model = compile_classifier(net);
 
     const std::vector<double> series = read_series(path, format, column);
     if (static_cast<int64_t>(series.size()) < spot::kWindow)
         strata::fail("{}: {} samples, fewer than one window of {}", path, series.size(), spot::kWindow);
     nlohmann::json windows = nlohmann::json::array();
+    std::vector<strata::PlotSegment> segments;
     for (int64_t start = 0; start + spot::kWindow <= static_cast<int64_t>(series.size()); start += stride) {
-        std::vector<double> w(series.begin() + start, series.begin() + start + spot::kWindow);
-        spot::normalize(w);
-        strata::Tensor input = strata::Tensor::empty({1, 1, spot::kWindow});
-        for (int64_t i = 0; i < spot::kWindow; ++i) input.data<float>()[i] = static_cast<float>(w[static_cast<size_t>(i)]);
-        const strata::Tensor p = model.run(input);
+        const std::vector<double> p =
+            classify_window(model, {series.begin() + start, series.begin() + start + spot::kWindow});
+        const size_t best = best_class(p);
         nlohmann::json probabilities;
-        size_t best = 0;
-        for (size_t c = 0; c < spot::kClasses.size(); ++c) {
-            probabilities[spot::kClasses[c]] = p.get_flat(static_cast<int64_t>(c));
-            if (p.get_flat(static_cast<int64_t>(c)) > p.get_flat(static_cast<int64_t>(best))) best = c;
-        }
+        for (size_t c = 0; c < spot::kClasses.size(); ++c) probabilities[spot::kClasses[c]] = p[c];
         windows.push_back({{"start", start}, {"probabilities", probabilities}, {"class", spot::kClasses[best]}});
+        segments.push_back({start, start + spot::kWindow, spot::kClasses[best], kClassColors[best]});
         if (!json)
             fmt::print("{:>8}  {:<12} seismogram {:.3f}  finance {:.3f}  temperature {:.3f}  noise {:.3f}\n", start,
-                       spot::kClasses[best], p.get_flat(0), p.get_flat(1), p.get_flat(2), p.get_flat(3));
+                       spot::kClasses[best], p[0], p[1], p[2], p[3]);
     }
     if (json) fmt::print("{}\n", nlohmann::json{{"windows", windows}}.dump());
+    if (!plot_path.empty())
+        strata::write_svg_segments(plot_path, "spot the seismogram: " + std::filesystem::path(path).filename().string(),
+                                   series, segments);
     return 0;
 }
 
@@ -120,8 +158,9 @@ int main(int argc, char **argv) {
     app.require_subcommand(1);
     int64_t epochs = 8, per_class = 2000, stride = spot::kWindow;
     uint64_t seed = 0;
-    std::string out = "spot_model.safetensors", file, model = "spot_model.safetensors", format, column;
+    std::string out = "spot_model.safetensors", file, model = SPOT_DEFAULT_MODEL, format, column;
     bool json = false;
+    std::string plot_path;
     CLI::App *train_cmd = app.add_subcommand("train", "Train on generated data and save the model");
     train_cmd->add_option("--epochs", epochs, "Training epochs")->check(CLI::PositiveNumber);
     train_cmd->add_option("--examples", per_class, "Generated training windows per class")->check(CLI::PositiveNumber);
@@ -129,16 +168,17 @@ int main(int argc, char **argv) {
     train_cmd->add_option("--out", out, "Where to save the model");
     CLI::App *classify_cmd = app.add_subcommand("classify", "Classify every window of a recorded series");
     classify_cmd->add_option("file", file, "MiniSEED, text (one value per line) or CSV file")->required();
-    classify_cmd->add_option("--model", model, "A model saved by `train`");
+    classify_cmd->add_option("--model", model, "A model saved by `train` (default: the one shipped with Strata)");
     classify_cmd->add_option("--format", format, "mseed, text or csv (default: from the extension)")
         ->check(CLI::IsMember({"mseed", "text", "csv"}));
     classify_cmd->add_option("--column", column, "CSV column, by header name or 0-based index");
     classify_cmd->add_option("--stride", stride, "Samples between window starts");
     classify_cmd->add_flag("--json", json, "Print JSON instead of a table");
+    classify_cmd->add_option("--plot", plot_path, "Draw the series as SVG, each window coloured by its class");
     CLI11_PARSE(app, argc, argv);
     try {
         if (train_cmd->parsed()) return train(epochs, per_class, seed, out);
-        return classify(file, model, format, column, stride, json);
+        return classify(file, model, format, column, stride, json, plot_path);
     } catch (const strata::Error &e) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
