@@ -6,7 +6,26 @@
 
 #include <cstdlib>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace strata::codegen {
+
+namespace {
+
+/// Whether this CPU has AVX512-FP16 (CPUID leaf 7, EDX bit 23).
+bool cpu_has_avx512_fp16() {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    return ((edx >> 23) & 1u) != 0;
+#else
+    return false;
+#endif
+}
+
+}  // namespace
 
 std::string default_target() {
     const char *env = std::getenv("STRATA_TARGET");
@@ -19,6 +38,13 @@ std::string resolve_target(const std::string &name) {
              "'x86-64-linux-avx2' or 'arm-64-linux'",
              name);
     Halide::Target target(name);
+    // Halide 14 calls every CPU with AVX-512 BF16 and VNNI "sapphirerapids",
+    // and LLVM then emits AVX512-FP16 instructions (vmovw), which AMD Zen 4
+    // lacks: SIGILL at run time (seen in the gradient of maximum). A detected
+    // host keeps the feature only where the CPU really has FP16.
+    if (name.rfind("host", 0) == 0 && target.has_feature(Halide::Target::AVX512_SapphireRapids) &&
+        !cpu_has_avx512_fp16())
+        target = target.without_feature(Halide::Target::AVX512_SapphireRapids);
     return target.to_string();
 }
 

@@ -142,7 +142,9 @@ Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx) {
         Expr i = idx[d], c = r[static_cast<int>(k)];
         Expr o;
         if (mode == "constant") {
-            o = i + lo;
+            // c is always 0, but the update must use it: Halide drops an RDom the
+            // definition does not mention, and the schedule reorders its loop.
+            o = i + lo + c;
         } else if (mode == "circular") {
             o = i + lo + (c - 1) * len;  // copies one period left, itself, one right
         } else if (mode == "reflect") {
