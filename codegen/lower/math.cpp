@@ -67,4 +67,21 @@ Expr expm1(const Expr &x) {
     return select(u == one, x, select(u - one == -one, -one, (u - one) * x / ieee_log(u)));
 }
 
+Expr nan_max(const Expr &a, const Expr &b) {
+    if (!a.type().is_float()) return max(a, b);
+    // strict: under fast-math LLVM assumes a max's result is never NaN and
+    // would drop the test on the running value of a reduction.
+    return strict_float(select(is_nan(a), a, is_nan(b), b, max(a, b)));
+}
+
+Expr nan_min(const Expr &a, const Expr &b) {
+    if (!a.type().is_float()) return min(a, b);
+    return strict_float(select(is_nan(a), a, is_nan(b), b, min(a, b)));
+}
+
+Expr keep_nan(const Expr &x, const Expr &value) {
+    if (!x.type().is_float()) return value;
+    return select(is_nan(x), x, value);
+}
+
 }  // namespace strata::codegen

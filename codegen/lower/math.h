@@ -18,4 +18,11 @@ Halide::Expr log1p(const Halide::Expr &x);
 /// exp(x) - 1, accurate for small x.
 Halide::Expr expm1(const Halide::Expr &x);
 
+/// max / min that return NaN when either side is NaN (PyTorch's semantics;
+/// Halide's fast-math max drops NaNs). Integers use the plain form.
+Halide::Expr nan_max(const Halide::Expr &a, const Halide::Expr &b);
+Halide::Expr nan_min(const Halide::Expr &a, const Halide::Expr &b);
+/// `value`, or x itself where x is NaN (so an activation passes NaN through).
+Halide::Expr keep_nan(const Halide::Expr &x, const Halide::Expr &value);
+
 }  // namespace strata::codegen

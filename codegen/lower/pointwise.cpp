@@ -98,21 +98,21 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Exp
     case Op::sqrt: return sqrt(a);
     case Op::rsqrt: return c(1.0) / sqrt(a);
     case Op::abs: return cast(t, abs(a));
-    case Op::relu: return max(a, c(0));
-    case Op::leaky_relu: return select(a > c(0), a, a * c(node.attrs.get_float("negative_slope")));
-    case Op::elu: return select(a > c(0), a, c(node.attrs.get_float("alpha")) * expm1(a));
+    case Op::relu: return nan_max(a, c(0));
+    case Op::leaky_relu: return keep_nan(a, select(a > c(0), a, a * c(node.attrs.get_float("negative_slope"))));
+    case Op::elu: return keep_nan(a, select(a > c(0), a, c(node.attrs.get_float("alpha")) * expm1(a)));
     case Op::gelu:
         if (node.attrs.get_str("approximate") == "tanh")
             return c(0.5) * a * (c(1.0) + tanh(c(std::sqrt(2.0 / M_PI)) * (a + c(0.044715) * a * a * a)));
         return c(0.5) * a * (c(1.0) + accurate_erf(a * c(M_SQRT1_2)));
     case Op::erf: return accurate_erf(a);
-    case Op::sigmoid: return c(1.0) / (c(1.0) + ieee_exp(-a));
+    case Op::sigmoid: return keep_nan(a, c(1.0) / (c(1.0) + ieee_exp(-a)));
     case Op::tanh: return tanh(a);
     case Op::softplus: {
         // PyTorch: log1p(exp(beta x)) / beta, and x itself once beta x > threshold.
         Expr bx = a * c(node.attrs.get_float("beta"));
-        return select(bx > c(node.attrs.get_float("threshold")), a,
-                      log1p(ieee_exp(bx)) / c(node.attrs.get_float("beta")));
+        return keep_nan(a, select(bx > c(node.attrs.get_float("threshold")), a,
+                                  log1p(ieee_exp(bx)) / c(node.attrs.get_float("beta"))));
     }
     case Op::cast: {
         const DType to = node.dtype();
@@ -147,8 +147,8 @@ Expr binary(Op op, Expr a, Expr b) {
         // with its polynomials, wrong for infinities and huge results (2^1e20 = 0).
         if (a.type() == Float(64)) return pow(a, b);
         return cast(a.type(), pow(cast<double>(a), cast<double>(b)));
-    case Op::maximum: return max(a, b);
-    case Op::minimum: return min(a, b);
+    case Op::maximum: return nan_max(a, b);
+    case Op::minimum: return nan_min(a, b);
     case Op::eq: return store_bool(a == b);
     case Op::ne: return store_bool(a != b);
     case Op::lt: return store_bool(a < b);

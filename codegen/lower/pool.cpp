@@ -2,6 +2,7 @@
 // divisor rules) and adaptive_avg_pool, for 1-d and 2-d inputs.
 
 #include "codegen/lower/context.h"
+#include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
 
 namespace strata::codegen {
@@ -98,7 +99,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     Func acc(func_name(node, "_acc")), f(func_name(node));
     if (is_max) {
         define(acc, vars, lowest_value(t));
-        acc(to_halide_args(out_idx)) = max(call(acc, out_idx), call(xp, x_idx));
+        acc(to_halide_args(out_idx)) = nan_max(call(acc, out_idx), call(xp, x_idx));  // NaN propagates, as in PyTorch
         define(f, vars, call(acc, out_idx));
     } else {
         define(acc, vars, constant(t, 0));

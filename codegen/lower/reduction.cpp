@@ -71,7 +71,7 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
 
     Func row_max(func_name(node, "_max")), row_sum(func_name(node, "_sum"));
     define(row_max, vars, lowest_value(t));
-    row_max(to_halide_args(as_index(vars))) = max(call(row_max, as_index(vars)), call(x, rd.input_index));
+    row_max(to_halide_args(as_index(vars))) = nan_max(call(row_max, as_index(vars)), call(x, rd.input_index));
     Index shifted_idx = rd.input_index;
     Index row_idx = as_index(vars);
     define(row_sum, vars, constant(t, 0));
@@ -121,7 +121,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
         const bool is_max = node.op == Op::max;
         define(partial, pvars, is_max ? lowest_value(t) : constant(t, 0));
         Expr v = call(x, prd.input_index);
-        partial(to_halide_args(p_idx)) = is_max ? max(call(partial, p_idx), v) : call(partial, p_idx) + v;
+        partial(to_halide_args(p_idx)) = is_max ? nan_max(call(partial, p_idx), v) : call(partial, p_idx) + v;
         schedule_reduction(partial, source_shape, in->dtype(), prd.rvars, prd.size, ctx);
         source = partial;
     }
@@ -143,7 +143,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
         break;
     case Op::max:
         define(acc, vars, lowest_value(t));
-        acc(args) = max(call(acc, out_idx), value);
+        acc(args) = nan_max(call(acc, out_idx), value);
         define(f, vars, call(acc, out_idx));
         break;
     case Op::argmax: {
