@@ -22,6 +22,8 @@ int vector_factor(int natural, int64_t extent) {
 
 /// Below this many multiply-adds, waking the thread pool costs more than it saves.
 constexpr int64_t kMinParallelWork = 1 << 15;
+/// The least work (elements or multiply-adds) worth one parallel task.
+constexpr int64_t kMinTaskWork = 1 << 14;
 
 }  // namespace
 
@@ -57,7 +59,10 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
             out.fuse(task.var, r.outer[i].var, fused);
             task = fused;
         }
-        out.parallel(task.var);
+        // Tasks of at least kMinTaskWork multiply-adds: a parallel loop of
+        // tiny tasks spends more on the thread pool than on the work.
+        const int64_t work_per_row = r.x.extent * ct * r.work_per_output;
+        out.parallel(task.var, static_cast<int>(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1))));
     }
 
     acc.compute_at(out, xo);
@@ -95,7 +100,8 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
             f.fuse(task, args[i], fused);
             task = fused;
         }
-        f.parallel(task);
+        // Tasks of at least kMinTaskWork elements (see schedule_tiled_reduction).
+        f.parallel(task, static_cast<int>(std::max<int64_t>(1, kMinTaskWork / shape.back())));
     }
 }
 
