@@ -36,11 +36,18 @@ std::vector<const Node *> gradients(Program &program, const Node *loss, const st
         }
     }
     if (depends[static_cast<size_t>(loss->id)] && !wanted[static_cast<size_t>(loss->id)]) {
+        // Only ops the loss reads: another loss built in the same program may
+        // cut its own path elsewhere (e.g. through a comparison).
+        std::vector<bool> feeds_loss(n, false);
+        feeds_loss[static_cast<size_t>(loss->id)] = true;
+        for (size_t id = n; id-- > 0;)
+            if (feeds_loss[id])
+                for (const Node *in : nodes[id]->inputs) feeds_loss[static_cast<size_t>(in->id)] = true;
         for (size_t id = 0; id < n; ++id) {
             const Node &node = *nodes[id];
             bool fed = false;
             for (const Node *in : node.inputs) fed = fed || wanted[static_cast<size_t>(in->id)];
-            if (fed && !wanted[id] && depends[id])
+            if (fed && !wanted[id] && depends[id] && feeds_loss[id])
                 fail("gradients: the loss {} depends on the requested inputs only through {}, which is not "
                      "differentiable",
                      loss->label(), node.label());

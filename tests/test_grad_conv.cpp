@@ -1,0 +1,132 @@
+// Gradients of the convolutions against finite differences in f64, under the
+// default and the "simple" schedule: conv1d/conv2d with stride, padding
+// (numbers, asymmetric, "same" with every padding mode), dilation, groups and
+// bias, and the transposed convolutions with stride, padding, output_padding,
+// dilation and groups. Shapes are small and odd so every tail is exercised.
+
+#include "tests/grad_test_helpers.h"
+
+using namespace strata;
+using testing::GradSource;
+using testing::Syms;
+
+TEST_CASE("grad: conv1d with stride, padding, dilation, groups and bias", "[grad][conv]") {
+    Generator gen(201);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({2, 4, 11}, gen)},
+                                             {"w", testing::randn64({6, 2, 3}, gen, 0.5)},
+                                             {"b", testing::randn64({6}, gen)},
+                                             {"w_dense", testing::randn64({3, 4, 2}, gen, 0.5)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2], &w_dense = in[3];
+        ConvOptions grouped;
+        grouped.stride = {2};
+        grouped.padding = 1;
+        grouped.dilation = {2};
+        grouped.groups = 2;
+        ConvOptions strided;
+        strided.stride = {3};
+        return {conv1d(x, w, b, grouped), conv1d(x, w_dense, {}, strided),
+                // Unbatched input [C, L].
+                conv1d(reshape(slice(x, 0, 0, 1), {4, 11}), w_dense, {}, {})};
+    });
+}
+
+TEST_CASE("grad: conv1d 'same' padding in every padding mode", "[grad][conv]") {
+    Generator gen(202);
+    // Kernel 4: 'same' pads asymmetrically (1 left, 2 right); with dilation 2 it pads 3 and 3.
+    const std::vector<GradSource> sources = {{"x", testing::randn64({2, 3, 9}, gen)},
+                                             {"w", testing::randn64({2, 3, 4}, gen, 0.5)},
+                                             {"b", testing::randn64({2}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2];
+        Syms outs;
+        for (const char *mode : {"zeros", "reflect", "replicate", "circular"}) {
+            ConvOptions o;
+            o.padding = "same";
+            o.padding_mode = mode;
+            outs.push_back(conv1d(x, w, b, o));
+            o.dilation = {2};
+            outs.push_back(conv1d(x, w, {}, o));
+        }
+        return outs;
+    });
+}
+
+TEST_CASE("grad: conv2d with stride, padding, dilation, groups and bias", "[grad][conv]") {
+    Generator gen(203);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({2, 4, 5, 6}, gen)},
+                                             {"w", testing::randn64({6, 2, 3, 2}, gen, 0.5)},
+                                             {"b", testing::randn64({6}, gen)},
+                                             {"w_dense", testing::randn64({2, 4, 2, 3}, gen, 0.5)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2], &w_dense = in[3];
+        ConvOptions o;
+        o.stride = {2, 1};
+        o.padding = Ints{1, 2};
+        o.dilation = {1, 2};
+        o.groups = 2;
+        ConvOptions plain;  // stride 1, no padding: the grad_input is a full correlation
+        return {conv2d(x, w, b, o), conv2d(x, w_dense, {}, plain)};
+    });
+}
+
+TEST_CASE("grad: conv2d asymmetric and 'same' padding in every padding mode", "[grad][conv]") {
+    Generator gen(204);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({1, 2, 5, 6}, gen)},
+                                             {"w", testing::randn64({3, 2, 3, 2}, gen, 0.5)},
+                                             {"b", testing::randn64({3}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2];
+        Syms outs;
+        for (const char *mode : {"zeros", "reflect", "replicate", "circular"}) {
+            ConvOptions same;
+            same.padding = "same";
+            same.padding_mode = mode;
+            outs.push_back(conv2d(x, w, b, same));
+            ConvOptions asymmetric;  // {top, bottom, left, right}
+            asymmetric.padding = Ints{2, 0, 1, 2};
+            asymmetric.stride = {2, 1};
+            asymmetric.padding_mode = mode;
+            outs.push_back(conv2d(x, w, {}, asymmetric));
+        }
+        return outs;
+    });
+}
+
+TEST_CASE("grad: conv_transpose1d with stride, padding, output_padding, dilation and groups",
+          "[grad][conv]") {
+    Generator gen(205);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({2, 4, 5}, gen)},
+                                             {"w", testing::randn64({4, 3, 3}, gen, 0.5)},
+                                             {"b", testing::randn64({6}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2];
+        ConvTransposeOptions grouped;
+        grouped.stride = {2};
+        grouped.padding = {1};
+        grouped.output_padding = {1};
+        grouped.groups = 2;
+        ConvTransposeOptions dilated;
+        dilated.stride = {3};
+        dilated.dilation = {2};
+        dilated.output_padding = {2};
+        return {conv_transpose1d(x, w, b, grouped), conv_transpose1d(x, w, {}, dilated)};
+    });
+}
+
+TEST_CASE("grad: conv_transpose2d with stride, padding, output_padding and groups", "[grad][conv]") {
+    Generator gen(206);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({2, 4, 3, 4}, gen)},
+                                             {"w", testing::randn64({4, 2, 3, 2}, gen, 0.5)},
+                                             {"b", testing::randn64({4}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2];
+        ConvTransposeOptions o;
+        o.stride = {2, 3};
+        o.padding = {1, 0};
+        o.output_padding = {1, 2};
+        o.groups = 2;
+        ConvTransposeOptions plain;
+        return {conv_transpose2d(x, w, b, o), conv_transpose2d(x, w, {}, plain)};
+    });
+}
