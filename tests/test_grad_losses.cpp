@@ -43,7 +43,7 @@ TEST_CASE("grad: cross_entropy with every reduction, ignore_index and label smoo
     });
 }
 
-TEST_CASE("grad: cross_entropy on [N, C, d] logits", "[grad][losses]") {
+TEST_CASE("grad: cross_entropy on (N, C, d) logits", "[grad][losses]") {
     Generator gen(802);
     const std::vector<GradSource> sources = {{"logits", testing::randn64({2, 4, 5}, gen)},
                                              {"target", targets_with_ignored({2, 5}, 4, -100, gen), false}};

@@ -163,7 +163,7 @@ TEST_CASE("BatchNorm2d with zero features", "[nn][errors]") {
     CHECK_THAT(error_message(make), Contains("BatchNorm2d: num_features must be positive, got 0"));
 }
 
-TEST_CASE("BatchNorm1d with a momentum outside [0, 1]", "[nn][errors]") {
+TEST_CASE("BatchNorm1d with a momentum outside (0, 1)", "[nn][errors]") {
     auto make = [] { nn::BatchNorm1d(nn::BatchNormOptions(4).momentum(1.5)); };
     CHECK_THAT(error_message(make), Contains("BatchNorm1d: momentum must be in [0, 1], got 1.5"));
 }

@@ -83,7 +83,7 @@ TEST_CASE("LeNet-5 has exactly 61706 parameters", "[nn][modules]") {
     CHECK(lenet5()->parameter_count() == 61706);
 }
 
-TEST_CASE("LeNet-5 forward builds a graph with a [2, 10] output", "[nn][modules]") {
+TEST_CASE("LeNet-5 forward builds a graph with a (2, 10) output", "[nn][modules]") {
     nn::Sequential net = lenet5();
     Graph g;
     auto x = g.input("x", {2, 1, 28, 28});

@@ -58,7 +58,7 @@ TEST_CASE("conv1d: stride, padding, dilation, groups, bias and padding modes", "
     }
 }
 
-TEST_CASE("conv1d of an unbatched [C, L] input drops the batch dim again", "[ops][conv]") {
+TEST_CASE("conv1d of an unbatched (C, L) input drops the batch dim again", "[ops][conv]") {
     Generator gen(11);
     for (DType dt : float_dtypes) {
         INFO(dtype_name(dt));

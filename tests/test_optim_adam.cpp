@@ -99,7 +99,7 @@ TEST_CASE("Adam and AdamW variants match torch.optim step by step (f64)", "[opti
     }
 }
 
-TEST_CASE("AdamW's default weight decay is PyTorch's 1e-2; Adam's is 0", "[optim][adam]") {
+TEST_CASE("AdamW's default weight decay is PyTorch's 1e-2 and Adam's is 0", "[optim][adam]") {
     CHECK(optim::AdamW().options().weight_decay_ == 0.01);
     CHECK(optim::AdamW().options().lr_ == 1e-3);
     CHECK(optim::Adam(optim::AdamOptions()).options().weight_decay_ == 0.0);

@@ -46,7 +46,7 @@ TEST_CASE("the stream is the same on every platform", "[runtime][generator]") {
                                               0x1a5f849d4933e6e0ull});
 }
 
-TEST_CASE("uniform lies in [0, 1) with mean 1/2", "[runtime][generator]") {
+TEST_CASE("uniform lies in (0, 1) with mean 1/2", "[runtime][generator]") {
     Generator g(5);
     const int n = 100000;
     double sum = 0, lo = 1, hi = 0;
@@ -80,7 +80,7 @@ TEST_CASE("normal has mean 0 and standard deviation 1", "[runtime][generator]") 
     CHECK(stddev == Approx(1.0).margin(0.015));
 }
 
-TEST_CASE("below is uniform over [0, n) and rejects n = 0", "[runtime][generator]") {
+TEST_CASE("below is uniform over (0, n) and rejects n = 0", "[runtime][generator]") {
     Generator g(3);
     std::vector<int> counts(6, 0);
     for (int i = 0; i < 60000; ++i) {

@@ -76,7 +76,7 @@ std::vector<double> values(const Tensor &t) {
 
 }  // namespace
 
-TEST_CASE("Two runs with the same seed train bit for bit alike; another seed differs",
+TEST_CASE("Two runs with the same seed train bit for bit alike and another seed differs",
           "[train][determinism]") {
     const RunResult a = train_run(5), b = train_run(5), c = train_run(6);
     REQUIRE(a.losses.size() == 6);
