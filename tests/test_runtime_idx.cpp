@@ -2,6 +2,8 @@
 #include "runtime/idx.h"
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.h"
 #include <zlib.h>
 
 #include <cstdint>
@@ -23,22 +25,7 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-/// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("strata_test_idx_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string &name) const { return (path / name).string(); }
-};
+using strata::testing::TempDir;
 
 void put_be32(Bytes &out, uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));

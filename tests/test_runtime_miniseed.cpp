@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -26,21 +28,7 @@ const char *const kRealRecord = "/usr/share/doc/libmseed-dev/examples/test.mseed
 
 using Bytes = std::vector<uint8_t>;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("strata_test_mseed_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string &name) const { return (path / name).string(); }
-};
+using strata::testing::TempDir;
 
 void write_file(const std::string &path, const Bytes &bytes) {
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),

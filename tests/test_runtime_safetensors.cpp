@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -24,28 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("strata_test_safetensors_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string &name) const { return (path / name).string(); }
-    /// The names of the files in the directory.
-    std::set<std::string> files() const {
-        std::set<std::string> out;
-        for (const auto &entry : fs::directory_iterator(path)) out.insert(entry.path().filename().string());
-        return out;
-    }
-};
+using strata::testing::TempDir;
 
 std::string read_bytes(const std::string &path) {
     std::ifstream in(path, std::ios::binary);

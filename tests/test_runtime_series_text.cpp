@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -18,26 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("strata_test_series_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    /// Writes `text` to a file named `name` in this directory and returns its path.
-    std::string write(const std::string &name, const std::string &text) const {
-        const std::string file = (path / name).string();
-        std::ofstream(file, std::ios::binary) << text;
-        return file;
-    }
-};
+using strata::testing::TempDir;
 
 std::string text_error(const std::string &path) {
     try {

@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/temp_dir.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,22 +26,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("strata_test_checkpoint_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string &name) const { return (path / name).string(); }
-};
+using strata::testing::TempDir;
 
 /// 48 synthetic 8x8 images in 3 classes: class c is noise plus a bright row at 2c + 1.
 Dataset synthetic_images() {
