@@ -53,6 +53,15 @@ Expr lowest_value(const Type &t) {
     return t.min();
 }
 
+PoolWindow pool_window(const ir::Node &node, size_t spatial_rank) {
+    PoolWindow w;
+    w.kernel = node.attrs.get_ints("kernel_size");
+    w.stride = node.attrs.get_ints("stride");
+    w.padding = node.attrs.get_ints("padding");
+    w.dilation = node.attrs.has("dilation") ? node.attrs.get_ints("dilation") : ir::Ints(spatial_rank, 1);
+    return w;
+}
+
 Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &value) {
     Region bounds;  // Halide order: spatial dims (innermost first), then C and N unbounded
     for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));

@@ -78,6 +78,13 @@ struct LowerContext {
     int parallelism() const;
 };
 
+/// The window of a pooling op or its gradient, read from the node's attributes
+/// (avg pooling has no dilation attribute: it is 1).
+struct PoolWindow {
+    ir::Ints kernel, stride, padding, dilation;
+};
+PoolWindow pool_window(const ir::Node &node, size_t spatial_rank);
+
 /// x, an [N, C, spatial...] tensor, extended by `value` outside [0, extent)
 /// of its spatial dims (N and C are unbounded).
 Halide::Func constant_outside_spatial(const Halide::Func &x, const Shape &shape, const Halide::Expr &value);

@@ -73,9 +73,9 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     const Shape &xs = in->shape(), &os = node.shape();
     const size_t s = xs.size() - 2;
     const bool is_max = node.op == Op::max_pool1d || node.op == Op::max_pool2d;
-    const ir::Ints &kernel = node.attrs.get_ints("kernel_size"), &stride = node.attrs.get_ints("stride"),
-                   &padding = node.attrs.get_ints("padding");
-    const ir::Ints dilation = is_max ? node.attrs.get_ints("dilation") : ir::Ints(s, 1);
+    const PoolWindow window_attrs = pool_window(node, s);
+    const ir::Ints &kernel = window_attrs.kernel, &stride = window_attrs.stride, &padding = window_attrs.padding,
+                   &dilation = window_attrs.dilation;
     const Type t = halide_type(node.dtype());
 
     auto vars = make_vars(os.size());

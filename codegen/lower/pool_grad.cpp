@@ -34,9 +34,9 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     const ir::Node *gout = node.inputs.back();
     const Shape &xs = node.shape(), &gs = gout->shape();
     const size_t s = xs.size() - 2;
-    const ir::Ints &kernel = node.attrs.get_ints("kernel_size"), &stride = node.attrs.get_ints("stride"),
-                   &padding = node.attrs.get_ints("padding");
-    const ir::Ints dilation = is_max ? node.attrs.get_ints("dilation") : ir::Ints(s, 1);
+    const PoolWindow window_attrs = pool_window(node, s);
+    const ir::Ints &kernel = window_attrs.kernel, &stride = window_attrs.stride, &padding = window_attrs.padding,
+                   &dilation = window_attrs.dilation;
     const Type t = halide_type(node.dtype());
     auto vars = make_vars(xs.size());
     const Index idx = as_index(vars);
