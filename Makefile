@@ -12,7 +12,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := cmake ninja-build g++ pkg-config file libhalide14-0-dev libfmt-dev catch2 zlib1g-dev \
             dataset-fashion-mnist nlohmann-json3-dev libcli11-dev libmseed-dev libmseed-doc
 
-.PHONY: all deps configure build demo test install clean
+.PHONY: all deps configure build demo test bench install clean
 
 all: build
 
@@ -39,6 +39,11 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Benchmarks are not tests. LibTorch (libtorch-dev) is an optional peer: install it
+# before configuring to get the Strata/LibTorch columns.
+bench: build
+	$(BUILD)/bin/lenet_bench --threads 2 --json $(BUILD)/lenet_bench.json
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
