@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/error_message.h"
+
 #include <memory>
 #include <string>
 
@@ -11,15 +13,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-template <typename F> std::string error_message(F &&f) {
-    try {
-        f();
-    } catch (const strata::Error &e) {
-        return e.what();
-    }
-    FAIL("expected a strata::Error");
-    return "";
-}
+using strata::testing::error_message;
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/error_message.h"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -13,15 +15,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-template <typename F> std::string error_message(F &&f) {
-    try {
-        f();
-    } catch (const strata::Error &e) {
-        return e.what();
-    }
-    FAIL("expected a strata::Error");
-    return "";
-}
+using strata::testing::error_message;
 
 std::vector<double> values(const Tensor &t) {
     std::vector<double> out;

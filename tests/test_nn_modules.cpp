@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/error_message.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,16 +15,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-/// The message of the strata::Error that `f` throws (fails the test when none is thrown).
-template <typename F> std::string error_message(F &&f) {
-    try {
-        f();
-    } catch (const strata::Error &e) {
-        return e.what();
-    }
-    FAIL("expected a strata::Error");
-    return "";
-}
+using strata::testing::error_message;
 
 /// The output shape of `module` on an input of `shape`, in a fresh graph.
 Shape output_shape(nn::Module &module, const Shape &shape) {
