@@ -43,7 +43,7 @@ public:
     const ir::Program &program() const;
     /// The resolved Halide target string.
     const std::string &target() const;
-    /// Seconds spent lowering and compiling (0 when it came from the in-process cache).
+    /// Seconds the first compile of this program took (a cache hit reports that same first compile).
     double compile_seconds() const;
     bool valid() const { return impl_ != nullptr; }
 
