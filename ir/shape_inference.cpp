@@ -443,6 +443,32 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
+/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...].
+Type cross_entropy_type(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const Node *logits = in[0], *target = in[1];
+    require_float(name, logits, "logits");
+    if (target->dtype() != DType::i32)
+        fail("{}: target must hold class indices as i32, got {}", name, dtype_name(target->dtype()));
+    if (logits->type.rank() < 2)
+        fail("{}: logits must be [N, C, ...], got shape {}", name, shape_str(logits->shape()));
+    Shape expected = logits->shape();
+    expected.erase(expected.begin() + 1);
+    if (target->shape() != expected)
+        fail("{}: logits of shape {} need a target of shape {}, got {}", name, shape_str(logits->shape()),
+             shape_str(expected), shape_str(target->shape()));
+    const std::string &reduction = attrs.get_str("reduction");
+    if (reduction != "mean" && reduction != "sum" && reduction != "none")
+        fail("{}: reduction must be \"mean\", \"sum\" or \"none\", got \"{}\"", name, reduction);
+    const double eps = attrs.get_float("label_smoothing");
+    if (!(eps >= 0.0 && eps <= 1.0)) fail("{}: label_smoothing must be in [0, 1], got {}", name, eps);
+    const Type loss{logits->dtype(), reduction == "none" ? expected : Shape{}};
+    if (op == Op::cross_entropy) return loss;
+    if (in[2]->type != loss)
+        fail("{}: grad_loss must be {}, got {}", name, type_str(loss), type_str(in[2]->type));
+    return logits->type;
+}
+
 /// The forward op of a gradient op, and the attributes it shares.
 Op forward_of(Op op) {
     switch (op) {
@@ -510,6 +536,8 @@ Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &att
     case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
     case Op::adaptive_avg_pool2d_grad: case Op::pad_grad:
         return gradient(op, inputs, attrs);
+    case Op::cross_entropy: case Op::cross_entropy_grad:
+        return cross_entropy_type(op, inputs, attrs);
     default: break;
     }
     switch (op_info(op).op_class) {

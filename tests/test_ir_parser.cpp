@@ -126,6 +126,13 @@ void build_every_op(Program &p) {
     p.make(Op::pad_grad, {p.input("grad.pad", f32_of({2, 4, 12, 10}))},
            {{"pad", Ints{1, 1, 2, 2}}, {"mode", std::string("reflect")}, {"input_shape", Ints{2, 4, 8, 8}}});
 
+    const Node *logits = p.input("logits", f32_of({2, 5}));
+    const Node *labels = p.input("labels", Type{DType::i32, {2}});
+    const Attrs ce{{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.1}, {"reduction", std::string("mean")}};
+    const Node *ce_loss = p.make(Op::cross_entropy, {logits, labels}, ce);
+    p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({}))}, ce);
+    p.add_output("loss", ce_loss);
+
     p.add_output("pooled", pooled);
     p.add_output("odd \"name\"", conv);
 }

@@ -105,6 +105,8 @@ Halide::Func lower_layout(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx);
 
 /// A Func name for a node: "n5_conv2d".
 std::string func_name(const ir::Node &node, const char *suffix = "");

@@ -68,11 +68,10 @@ SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const 
     if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0))
         fail("cross_entropy: label_smoothing must be in [0, 1], got {}", o.label_smoothing);
     if (!is_float(logits.dtype())) fail("cross_entropy: input must be f32 or f64, got {}", dtype_name(logits.dtype()));
-    PerElement e = per_element(log_softmax(logits, 1), target, o.ignore_index);
-    if (o.label_smoothing == 0.0) return reduce(e.nll, e.valid, o.reduction);
-    // PyTorch: (1 - eps) * nll + eps / C * (-sum_c log p_c), ignored elements excluded.
-    const double eps = o.label_smoothing, classes = static_cast<double>(logits.size(1));
-    return reduce(e.nll, e.valid, o.reduction) * (1.0 - eps) + reduce(e.smooth, e.valid, o.reduction) * (eps / classes);
+    // One IR op, so that its gradient is one fused op (softmax minus the smoothed one-hot).
+    return logits.graph().make(ir::Op::cross_entropy, {logits, target},
+                               {{"ignore_index", o.ignore_index}, {"label_smoothing", o.label_smoothing},
+                                {"reduction", o.reduction}});
 }
 
 SymTensor mse_loss(const SymTensor &input, const SymTensor &target, const std::string &reduction) {

@@ -112,6 +112,8 @@ std::vector<N> matmul_rules(Builder &b, const Node &node, N g) {
 std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
     N x = node.input(0);
     switch (node.op) {
+    case Op::cross_entropy:  // one fused op: softmax minus the smoothed one-hot, scaled
+        return {b.op(Op::cross_entropy_grad, {x, node.input(1), g}, node.attrs), nullptr};
     case Op::sum: return {unreduce(b, g, node, node.attrs.get_ints("dims"))};
     case Op::mean: {
         const double count = static_cast<double>(x->type.numel()) / static_cast<double>(node.type.numel());
@@ -299,7 +301,7 @@ std::vector<const Node *> vjp(Builder &b, const Node &node, const Node *g) {
     switch (node.op) {
     case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
     case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
-    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad:
+    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad: case Op::cross_entropy_grad:
         fail("autodiff: {} has no gradient rule yet (a gradient of a conv/pool/pad gradient)", node.label());
     default: break;
     }

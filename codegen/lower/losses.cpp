@@ -1,0 +1,135 @@
+// Lowering of cross_entropy and its fused gradient. Per element i (all dims
+// but the class dim 1) with target t_i and class count C:
+//   log p_c = x_c - logsumexp(x),  valid_i = (t_i != ignore_index)
+//   loss_i  = valid_i * ((1 - eps) * -log p_t + eps / C * sum_c -log p_c)
+//   d loss_i / d x_c = valid_i * (p_c - (1 - eps) [c == t] - eps / C)
+// mean divides by the number of valid elements, as PyTorch does.
+
+#include "codegen/lower/context.h"
+#include "codegen/lower/math.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+namespace {
+
+struct RowStats {
+    Func max, sum_exp, sum_logits;  // over the class dim, per element (class dim removed)
+};
+
+/// Per-element statistics over the class dim of logits [N, C, d...].
+RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerContext &ctx) {
+    const Type t = halide_type(node.dtype());
+    Shape row_shape = xs;
+    row_shape.erase(row_shape.begin() + 1);
+    auto vars = make_vars(row_shape.size(), "e");
+    RDom c(0, static_cast<int>(xs[1]), "c");
+    Index x_idx = as_index(vars);
+    x_idx.insert(x_idx.begin() + 1, c);
+    const Index e = as_index(vars);
+    const std::vector<Expr> args = to_halide_args(e);
+    RowStats s{Func(func_name(node, "_max")), Func(func_name(node, "_sumexp")), Func(func_name(node, "_sumx"))};
+    define(s.max, vars, lowest_value(t));
+    s.max(args) = nan_max(s.max(args), call(x, x_idx));
+    define(s.sum_exp, vars, constant(t, 0));
+    s.sum_exp(args) = s.sum_exp(args) + ieee_exp(call(x, x_idx) - s.max(args));
+    define(s.sum_logits, vars, constant(t, 0));
+    s.sum_logits(args) = s.sum_logits(args) + call(x, x_idx);
+    for (Func f : {s.max, s.sum_exp, s.sum_logits})
+        schedule_reduction(f, row_shape, node.dtype(), {c}, xs[1], ctx);
+    return s;
+}
+
+/// The number of targets that are not ignore_index (a scalar Func), for "mean".
+Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, LowerContext &ctx) {
+    Region region;
+    for (size_t i = ts.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(ts[i])));
+    RDom r(region, "v");
+    Index idx;
+    for (size_t i = 0; i < ts.size(); ++i) idx.push_back(r[static_cast<int>(ts.size() - 1 - i)]);
+    Func count(func_name(node, "_count"));
+    const Type t = halide_type(node.dtype());
+    count() = constant(t, 0);
+    count() = count() + select(call(target, idx) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
+    count.compute_root();
+    return count;
+}
+
+}  // namespace
+
+Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
+    const ir::Node *logits = node.input(0), *target = node.input(1);
+    const Shape &xs = logits->shape(), &ts = target->shape();
+    const Type t = halide_type(node.dtype());
+    const int64_t ignore = node.attrs.get_int("ignore_index");
+    const double eps = node.attrs.get_float("label_smoothing");
+    const double classes = static_cast<double>(xs[1]);
+    const std::string &reduction = node.attrs.get_str("reduction");
+    const Func &x = ctx.func(logits), &tgt = ctx.func(target);
+    const RowStats s = row_stats(node, x, xs, ctx);
+
+    auto evars = make_vars(ts.size(), "e");
+    const Index e = as_index(evars);
+    Expr label = call(tgt, e);
+    Expr valid = label != static_cast<int>(ignore);
+    Index x_at_label = e;
+    x_at_label.insert(x_at_label.begin() + 1, clamp(label, 0, static_cast<int>(xs[1] - 1)));
+    Expr lse = call(s.max, e) + ieee_log(call(s.sum_exp, e));
+    // -log p_t and -sum_c log p_c = C * lse - sum_c x_c
+    Expr nll = lse - call(x, x_at_label);
+    Expr smooth = constant(t, classes) * lse - call(s.sum_logits, e);
+    Expr per_element = select(valid, constant(t, 1.0 - eps) * nll + constant(t, eps / classes) * smooth, constant(t, 0));
+    Func loss(func_name(node, "_elements"));
+    define(loss, evars, per_element);
+    if (reduction == "none") return loss;
+
+    schedule_elementwise(loss, ts, node.dtype(), ctx);
+    Region region;
+    for (size_t i = ts.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(ts[i])));
+    RDom r(region, "i");
+    Index idx;
+    for (size_t i = 0; i < ts.size(); ++i) idx.push_back(r[static_cast<int>(ts.size() - 1 - i)]);
+    Func total(func_name(node, "_total"));
+    total() = constant(t, 0);
+    total() = total() + call(loss, idx);
+    total.compute_root();
+    Func f(func_name(node));
+    if (reduction == "sum") f() = total();
+    else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
+    return f;
+}
+
+Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
+    const ir::Node *logits = node.input(0), *target = node.input(1), *grad = node.input(2);
+    const Shape &xs = logits->shape(), &ts = target->shape();
+    const Type t = halide_type(node.dtype());
+    const int64_t ignore = node.attrs.get_int("ignore_index");
+    const double eps = node.attrs.get_float("label_smoothing");
+    const double classes = static_cast<double>(xs[1]);
+    const std::string &reduction = node.attrs.get_str("reduction");
+    const Func &x = ctx.func(logits), &tgt = ctx.func(target), &g = ctx.func(grad);
+    const RowStats s = row_stats(node, x, xs, ctx);
+
+    Expr scale;
+    if (reduction == "none") scale = Expr();  // per element, below
+    else if (reduction == "sum") scale = g();
+    else scale = g() / valid_count(node, tgt, ts, ignore, ctx)();
+
+    auto vars = make_vars(xs.size());
+    const Index idx = as_index(vars);
+    Index e = idx;
+    e.erase(e.begin() + 1);
+    Expr label = call(tgt, e);
+    Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
+    Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
+    Expr d = p - hit - constant(t, eps / classes);
+    Expr element_scale = reduction == "none" ? call(g, e) : scale;
+    Func f(func_name(node));
+    define(f, vars, select(label != static_cast<int>(ignore), d * element_scale, constant(t, 0)));
+    return f;
+}
+
+}  // namespace strata::codegen
