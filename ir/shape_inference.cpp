@@ -469,6 +469,28 @@ Type cross_entropy_type(Op op, const Inputs &in, const Attrs &attrs) {
     return logits->type;
 }
 
+/// batch_norm_train and its gradient: x [N, C, ...] float; weight and bias (or grad_output) typed alike.
+Type batch_norm_type(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const Node *x = in[0];
+    require_float(name, x);
+    require_same_dtype(name, in);
+    if (x->type.rank() < 2) fail("{}: input must be [N, C, ...], got shape {}", name, shape_str(x->shape()));
+    const int64_t channels = x->shape()[1];
+    if (in[1]->shape() != Shape{channels})
+        fail("{}: weight must have shape [{}], got {}", name, channels, shape_str(in[1]->shape()));
+    if (op == Op::batch_norm_train && in[2]->shape() != Shape{channels})
+        fail("{}: bias must have shape [{}], got {}", name, channels, shape_str(in[2]->shape()));
+    if (op == Op::batch_norm_train_grad && in[2]->shape() != x->shape())
+        fail("{}: grad_output must have the input's shape {}, got {}", name, shape_str(x->shape()),
+             shape_str(in[2]->shape()));
+    if (x->type.numel() / std::max<int64_t>(channels, 1) <= 1)
+        fail("{}: expected more than 1 value per channel when training, got input shape {}", name,
+             shape_str(x->shape()));
+    if (!(attrs.get_float("eps") > 0.0)) fail("{}: eps must be positive, got {}", name, attrs.get_float("eps"));
+    return x->type;
+}
+
 /// The forward op of a gradient op, and the attributes it shares.
 Op forward_of(Op op) {
     switch (op) {
@@ -538,6 +560,8 @@ Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &att
         return gradient(op, inputs, attrs);
     case Op::cross_entropy: case Op::cross_entropy_grad:
         return cross_entropy_type(op, inputs, attrs);
+    case Op::batch_norm_train: case Op::batch_norm_train_grad:
+        return batch_norm_type(op, inputs, attrs);
     default: break;
     }
     switch (op_info(op).op_class) {

@@ -132,6 +132,9 @@ void build_every_op(Program &p) {
     const Node *ce_loss = p.make(Op::cross_entropy, {logits, labels}, ce);
     p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({}))}, ce);
     p.add_output("loss", ce_loss);
+    const Node *gamma = p.parameter("bn.weight", f32_of({4})), *beta = p.parameter("bn.bias", f32_of({4}));
+    p.make(Op::batch_norm_train, {x, gamma, beta}, {{"eps", 1e-05}});
+    p.make(Op::batch_norm_train_grad, {x, gamma, y}, {{"eps", 1e-05}});
 
     p.add_output("pooled", pooled);
     p.add_output("odd \"name\"", conv);

@@ -106,6 +106,8 @@ Halide::Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_batch_norm_train_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx);
 
 /// A Func name for a node: "n5_conv2d".

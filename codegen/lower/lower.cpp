@@ -19,6 +19,8 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
     case Op::adaptive_avg_pool1d_grad: case Op::adaptive_avg_pool2d_grad: return lower_pool_grad(node, ctx);
     case Op::pad_grad: return lower_pad_grad(node, ctx);
     case Op::cross_entropy: return lower_cross_entropy(node, ctx);
+    case Op::batch_norm_train: return lower_batch_norm_train(node, ctx);
+    case Op::batch_norm_train_grad: return lower_batch_norm_train_grad(node, ctx);
     case Op::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);
     default: break;
     }

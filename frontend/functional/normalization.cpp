@@ -36,26 +36,29 @@ BatchNormResult batch_norm(const SymTensor &x, const SymTensor &running_mean, co
     const int64_t count = x.numel() / channels;
 
     BatchNormResult result;
-    SymTensor mu, var;
     if (training) {
         if (count <= 1)
             fail("batch_norm: expected more than 1 value per channel when training, got input shape {}",
                  shape_str(x.shape()));
-        mu = mean(x, reduce_dims, true);
-        SymTensor centered = x - mu;
-        var = mean(centered * centered, reduce_dims, true);  // biased, used to normalise
+        // The output is one op (its gradient one fused op); the statistics below
+        // only feed the running-stat updates, which no gradient flows through.
+        Graph &g = x.graph();
+        SymTensor w = weight.defined() ? weight : g.constant(1.0, {channels}, x.dtype());
+        SymTensor b = bias.defined() ? bias : g.constant(0.0, {channels}, x.dtype());
+        result.output = g.make(ir::Op::batch_norm_train, {x, w, b}, {{"eps", eps}});
         if (running_mean.defined()) {
             // PyTorch updates the running variance with the unbiased estimate.
+            SymTensor mu = mean(x, reduce_dims, true);
+            SymTensor centered = x - mu;
+            SymTensor var = mean(centered * centered, reduce_dims, true);
             SymTensor batch_mean = reshape(mu, {channels});
             SymTensor unbiased = reshape(var, {channels}) * (static_cast<double>(count) / (count - 1));
             result.running_mean = running_mean * (1.0 - momentum) + batch_mean * momentum;
             result.running_var = running_var * (1.0 - momentum) + unbiased * momentum;
         }
-    } else {
-        mu = per_channel(running_mean, rank);
-        var = per_channel(running_var, rank);
+        return result;
     }
-    SymTensor y = (x - mu) * rsqrt(var + eps);
+    SymTensor y = (x - per_channel(running_mean, rank)) * rsqrt(per_channel(running_var, rank) + eps);
     if (weight.defined()) y = y * per_channel(weight, rank);
     if (bias.defined()) y = y + per_channel(bias, rank);
     result.output = y;

@@ -112,6 +112,21 @@ std::vector<N> matmul_rules(Builder &b, const Node &node, N g) {
 std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
     N x = node.input(0);
     switch (node.op) {
+    case Op::batch_norm_train: {
+        // dx is one op; d weight = sum(g * x_hat) and d bias = sum(g) over every dim but C.
+        const Node *w = node.input(1);
+        const int64_t rank = x->type.rank();
+        Ints dims = all_but(rank, 1);
+        Shape per_channel(static_cast<size_t>(rank), 1);
+        per_channel[1] = x->shape()[1];
+        const double eps = node.attrs.get_float("eps");
+        N mean = b.op(Op::mean, {x}, {{"dims", dims}, {"keepdim", true}});
+        N centered = b.sub(x, mean);
+        N var = b.op(Op::mean, {b.mul(centered, centered)}, {{"dims", dims}, {"keepdim", true}});
+        N x_hat = b.mul(centered, b.op(Op::rsqrt, {b.add(var, b.scalar(eps, x))}));
+        N dx = b.op(Op::batch_norm_train_grad, {x, w, g}, node.attrs);
+        return {dx, b.sum(b.mul(g, x_hat), dims, false), b.sum(g, dims, false)};
+    }
     case Op::cross_entropy:  // one fused op: softmax minus the smoothed one-hot, scaled
         return {b.op(Op::cross_entropy_grad, {x, node.input(1), g}, node.attrs), nullptr};
     case Op::sum: return {unreduce(b, g, node, node.attrs.get_ints("dims"))};
@@ -302,6 +317,7 @@ std::vector<const Node *> vjp(Builder &b, const Node &node, const Node *g) {
     case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
     case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
     case Op::adaptive_avg_pool2d_grad: case Op::pad_grad: case Op::cross_entropy_grad:
+    case Op::batch_norm_train_grad:
         fail("autodiff: {} has no gradient rule yet (a gradient of a conv/pool/pad gradient)", node.label());
     default: break;
     }

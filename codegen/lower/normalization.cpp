@@ -1,0 +1,96 @@
+// Lowering of batch_norm_train and its gradient. Per channel c over the M
+// elements of every other dim: mean, biased variance, invstd = 1/sqrt(var+eps),
+// x_hat = (x - mean) * invstd, y = x_hat * w + b, and
+//   dx = w * invstd / M * (M * g - sum(g) - x_hat * sum(g * x_hat)).
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+
+namespace {
+
+/// A per-channel reduction Func [C] of `value(index)` over every dim but 1.
+struct ChannelSum {
+    const Shape &shape;
+    DType dtype;
+    LowerContext &ctx;
+
+    template <typename F> Func operator()(const std::string &name, F value) const {
+        Region region;  // innermost first: spatial dims (last first), then N
+        for (size_t i = shape.size(); i-- > 2;) region.push_back(Range(0, static_cast<int>(shape[i])));
+        region.push_back(Range(0, static_cast<int>(shape[0])));
+        RDom r(region, "m");
+        Var c("c");
+        Index idx = {r[static_cast<int>(shape.size()) - 2], c};
+        for (size_t i = 2; i < shape.size(); ++i) idx.push_back(r[static_cast<int>(shape.size() - 1 - i)]);
+        Func f(name);
+        f(c) = constant(halide_type(dtype), 0);
+        f(c) = f(c) + value(idx);
+        std::vector<RVar> rvars;
+        for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+        f.compute_root();
+        f.update().reorder(rvars.front(), c);
+        if (shape[1] > 1 && !ctx.simple_schedules) f.update().parallel(c);
+        return f;
+    }
+};
+
+struct Statistics {
+    Func mean, invstd;
+    double count;
+};
+
+Statistics channel_statistics(const ir::Node &node, const Func &x, const Shape &xs, LowerContext &ctx) {
+    const Type t = halide_type(node.dtype());
+    const ChannelSum channel_sum{xs, node.dtype(), ctx};
+    const double count = static_cast<double>(shape_numel(xs) / xs[1]);
+    Func sum = channel_sum(func_name(node, "_sum"), [&](const Index &i) { return call(x, i); });
+    Func mean(func_name(node, "_mean"));
+    Var c("c");
+    mean(c) = sum(c) / constant(t, count);
+    mean.compute_root();
+    Func sq = channel_sum(func_name(node, "_sq"), [&](const Index &i) {
+        Expr d = call(x, i) - mean(i[1]);
+        return d * d;
+    });
+    Func invstd(func_name(node, "_invstd"));
+    invstd(c) = constant(t, 1.0) / sqrt(sq(c) / constant(t, count) + constant(t, node.attrs.get_float("eps")));
+    invstd.compute_root();
+    return {mean, invstd, count};
+}
+
+}  // namespace
+
+Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx) {
+    const Shape &xs = node.shape();
+    const Func &x = ctx.func(node.input(0)), &w = ctx.func(node.input(1)), &b = ctx.func(node.input(2));
+    const Statistics s = channel_statistics(node, x, xs, ctx);
+    auto vars = make_vars(xs.size());
+    const Index idx = as_index(vars);
+    Func f(func_name(node));
+    define(f, vars, (call(x, idx) - s.mean(vars[1])) * s.invstd(vars[1]) * w(vars[1]) + b(vars[1]));
+    return f;
+}
+
+Func lower_batch_norm_train_grad(const ir::Node &node, LowerContext &ctx) {
+    const Shape &xs = node.shape();
+    const Type t = halide_type(node.dtype());
+    const Func &x = ctx.func(node.input(0)), &w = ctx.func(node.input(1)), &g = ctx.func(node.input(2));
+    const Statistics s = channel_statistics(node, x, xs, ctx);
+    const ChannelSum channel_sum{xs, node.dtype(), ctx};
+    auto x_hat = [&](const Index &i) { return (call(x, i) - s.mean(i[1])) * s.invstd(i[1]); };
+    Func sum_g = channel_sum(func_name(node, "_sumg"), [&](const Index &i) { return call(g, i); });
+    Func sum_gx = channel_sum(func_name(node, "_sumgx"), [&](const Index &i) { return call(g, i) * x_hat(i); });
+    auto vars = make_vars(xs.size());
+    const Index idx = as_index(vars);
+    const Expr c = vars[1];
+    const Expr m = constant(t, s.count);
+    Func f(func_name(node));
+    define(f, vars, w(c) * s.invstd(c) / m * (m * call(g, idx) - sum_g(c) - x_hat(idx) * sum_gx(c)));
+    return f;
+}
+
+}  // namespace strata::codegen
