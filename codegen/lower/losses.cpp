@@ -43,19 +43,26 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
     return s;
 }
 
-/// The number of targets that are not ignore_index (a scalar Func), for "mean".
-Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, LowerContext &ctx) {
+/// A scalar Func: the sum of value(index) over every index of `shape`.
+template <typename F> Func sum_over(const std::string &name, const Shape &shape, const Type &t, F value) {
     Region region;
-    for (size_t i = ts.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(ts[i])));
-    RDom r(region, "v");
+    for (size_t i = shape.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(shape[i])));
+    RDom r(region, "i");
     Index idx;
-    for (size_t i = 0; i < ts.size(); ++i) idx.push_back(r[static_cast<int>(ts.size() - 1 - i)]);
-    Func count(func_name(node, "_count"));
+    for (size_t i = 0; i < shape.size(); ++i) idx.push_back(r[static_cast<int>(shape.size() - 1 - i)]);
+    Func total(name);
+    total() = constant(t, 0);
+    total() = total() + value(idx);
+    total.compute_root();
+    return total;
+}
+
+/// The number of targets that are not ignore_index, for "mean".
+Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore) {
     const Type t = halide_type(node.dtype());
-    count() = constant(t, 0);
-    count() = count() + select(call(target, idx) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
-    count.compute_root();
-    return count;
+    return sum_over(func_name(node, "_count"), ts, t, [&](const Index &i) {
+        return select(call(target, i) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
+    });
 }
 
 }  // namespace
@@ -87,18 +94,10 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     if (reduction == "none") return loss;
 
     schedule_elementwise(loss, ts, node.dtype(), ctx);
-    Region region;
-    for (size_t i = ts.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(ts[i])));
-    RDom r(region, "i");
-    Index idx;
-    for (size_t i = 0; i < ts.size(); ++i) idx.push_back(r[static_cast<int>(ts.size() - 1 - i)]);
-    Func total(func_name(node, "_total"));
-    total() = constant(t, 0);
-    total() = total() + call(loss, idx);
-    total.compute_root();
+    Func total = sum_over(func_name(node, "_total"), ts, t, [&](const Index &i) { return call(loss, i); });
     Func f(func_name(node));
     if (reduction == "sum") f() = total();
-    else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
+    else f() = total() / valid_count(node, tgt, ts, ignore)();  // NaN when all are ignored, as PyTorch
     return f;
 }
 
@@ -116,7 +115,7 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     Expr scale;
     if (reduction == "none") scale = Expr();  // per element, below
     else if (reduction == "sum") scale = g();
-    else scale = g() / valid_count(node, tgt, ts, ignore, ctx)();
+    else scale = g() / valid_count(node, tgt, ts, ignore)();
 
     auto vars = make_vars(xs.size());
     const Index idx = as_index(vars);
