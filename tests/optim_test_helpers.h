@@ -130,4 +130,18 @@ inline void check_close(const Tensor &got, const Vec &want, double rtol) {
     }
 }
 
+/// Trains `fc` with `step` for four steps beside the double-precision reference
+/// optimizer `ref` (anything with step(params, grads)) and checks the f32
+/// parameters stay within 1e-5 relative of it after every step.
+template <typename Reference> void check_linear_training(nn::Linear &fc, TrainStep &step, Reference &ref) {
+    std::vector<Vec> params = {linear_w0, linear_b0};
+    for (int s = 1; s <= 4; ++s) {
+        INFO("step " << s);
+        ref.step(params, linear_grads(params[0], params[1]));
+        step.step(linear_input(), linear_target());
+        check_close(fc->weight, params[0], 1e-5);
+        check_close(fc->bias, params[1], 1e-5);
+    }
+}
+
 }  // namespace strata::optim_test

@@ -104,15 +104,8 @@ TEST_CASE("SGD with Nesterov momentum and weight decay trains nn::Linear in f32"
     optim::SGD sgd(options);
     TrainStep step = linear_step(fc, sgd);
     SgdReference ref = reference_for(options);
-    std::vector<Vec> params = {linear_w0, linear_b0};
-    for (int s = 1; s <= 4; ++s) {
-        INFO("step " << s);
-        ref.step(params, linear_grads(params[0], params[1]));
-        step.step(linear_input(), linear_target());
-        // f32 arithmetic against the double reference: a few ulps per step, well inside 1e-5.
-        check_close(fc->weight, params[0], 1e-5);
-        check_close(fc->bias, params[1], 1e-5);
-    }
+    // f32 against the double reference: a few ulps per step, well inside 1e-5.
+    check_linear_training(fc, step, ref);
 }
 
 TEST_CASE("clip_grad_norm scales every gradient by min(1, max_norm / (norm + 1e-6))", "[optim][clip]") {
