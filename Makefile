@@ -12,13 +12,30 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := cmake ninja-build g++ pkg-config file libhalide14-0-dev libfmt-dev catch2 zlib1g-dev \
             dataset-fashion-mnist nlohmann-json3-dev libcli11-dev libmseed-dev libmseed-doc
 
-.PHONY: all deps configure build demo test bench install clean
+# Only for `make fuzz` (libFuzzer comes with clang's runtime libraries).
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+
+# `make test-sanitize` and `make fuzz` build into their own folders.
+SANITIZE_BUILD ?= build-asan
+FUZZ_BUILD     ?= build-fuzz
+FUZZ_SECONDS   ?= 60
+# ctest arguments for test-sanitize, e.g. SANITIZE_TESTS="-R 'test_runtime|test_ir'" (default: all).
+SANITIZE_TESTS ?=
+# Halide's LLVM JIT keeps compiled code and its global tables until exit, which LeakSanitizer
+# reports as leaks that are not ours; every other ASan/UBSan check stays on (see fuzz/README.md).
+SANITIZE_ENV   := ASAN_OPTIONS=detect_leaks=0:strict_string_checks=1:detect_stack_use_after_return=0 \
+                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all deps deps-fuzz configure build demo test test-sanitize fuzz bench install clean
 
 all: build
 
+deps-fuzz: WANTED = $(FUZZ_PACKAGES)
+deps-fuzz: deps
+
 deps:
 	@missing=""; \
-	for p in $(PACKAGES); do \
+	for p in $(PACKAGES) $(WANTED); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -39,6 +56,20 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer (Strata's code is
+# instrumented; Halide's library and the code its JIT generates are not).
+test-sanitize: deps
+	cmake -G Ninja -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) $(SANITIZE_TESTS)
+
+# Every libFuzzer target for FUZZ_SECONDS each; prints executions and crashes per target.
+fuzz: deps-fuzz
+	cmake -G Ninja -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DSTRATA_FUZZ=ON \
+	      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Benchmarks are not tests. LibTorch (libtorch-dev) is an optional peer: install it
 # before configuring to get the Strata/LibTorch columns.

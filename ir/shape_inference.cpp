@@ -70,6 +70,22 @@ void require_nonnegative(const char *op, const char *attr, const Ints &v) {
         if (x < 0) fail("{}: {} must be >= 0, got [{}]", op, attr, fmt::join(v, ","));
 }
 
+/// a + b and a * b for shape arithmetic: an absurd extent or attribute (say padding 2^62) fails
+/// naming the op instead of overflowing into a wrong (or negative) size.
+int64_t checked_add(const char *op, int64_t a, int64_t b) {
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        fail("{}: sizes overflow 64-bit arithmetic ({} + {}); an extent or attribute is absurdly large", op, a, b);
+    return sum;
+}
+
+int64_t checked_mul(const char *op, int64_t a, int64_t b) {
+    int64_t product;
+    if (__builtin_mul_overflow(a, b, &product))
+        fail("{}: sizes overflow 64-bit arithmetic ({} * {}); an extent or attribute is absurdly large", op, a, b);
+    return product;
+}
+
 int64_t check_dim(const char *op, int64_t dim, int64_t rank) {
     if (dim < 0 || dim >= rank)
         fail("{}: dim {} is out of range for a {}-d input (expected 0 <= dim < {})", op, dim, rank, rank);
@@ -265,20 +281,22 @@ Type conv(Op op, const Inputs &in, const Attrs &attrs) {
     for (int64_t i = 0; i < s; ++i) {
         const size_t k = static_cast<size_t>(i);
         const int64_t len = xs[k + 2], ker = ws[k + 2];
-        const int64_t span = dilation[k] * (ker - 1) + 1;
+        const int64_t span = checked_add(name, checked_mul(name, dilation[k], ker - 1), 1);
         int64_t o;
         if (!transposed) {
-            if (len + 2 * padding[k] < span)
+            const int64_t padded = checked_add(name, len, checked_mul(name, 2, padding[k]));
+            if (padded < span)
                 fail("{}: kernel size {} (dilated span {}) is larger than the padded input size {} "
                      "(input shape {}, padding {})",
-                     name, ker, span, len + 2 * padding[k], shape_str(xs), padding[k]);
-            o = (len + 2 * padding[k] - span) / stride[k] + 1;
+                     name, ker, span, padded, shape_str(xs), padding[k]);
+            o = (padded - span) / stride[k] + 1;
         } else {
             const int64_t op_ = (*output_padding)[k];
             if (op_ >= stride[k] && op_ >= dilation[k])
                 fail("{}: output_padding {} must be smaller than either stride {} or dilation {}", name, op_,
                      stride[k], dilation[k]);
-            o = (len - 1) * stride[k] - 2 * padding[k] + span + op_;
+            o = checked_add(name, checked_mul(name, len - 1, stride[k]), -checked_mul(name, 2, padding[k]));
+            o = checked_add(name, checked_add(name, o, span), op_);
             if (o <= 0)
                 fail("{}: the output size {} is not positive (input shape {}, padding {})", name, o,
                      shape_str(xs), padding[k]);
@@ -290,10 +308,12 @@ Type conv(Op op, const Inputs &in, const Attrs &attrs) {
 
 /// PyTorch's pooling_output_shape, including the ceil_mode rule that the last
 /// window must start inside the input or the left padding.
-int64_t pool_out(int64_t len, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
-    const int64_t span = dil * (k - 1) + 1;
-    const int64_t num = len + 2 * pad - span + (ceil ? stride - 1 : 0);
-    int64_t o = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+int64_t pool_out(const char *op, int64_t len, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil) {
+    const int64_t span = checked_add(op, checked_mul(op, dil, k - 1), 1);
+    const int64_t padded = checked_add(op, len, checked_mul(op, 2, pad));
+    const int64_t num = checked_add(op, padded - span, ceil ? stride - 1 : 0);
+    // Floor division; num / stride rounds towards zero, which differs for negative num.
+    int64_t o = num / stride - (num % stride < 0 ? 1 : 0) + 1;
     if (ceil && (o - 1) * stride >= len + pad) --o;
     return o;
 }
@@ -336,7 +356,7 @@ Type pool(Op op, const Inputs &in, const Attrs &attrs) {
         const size_t k = static_cast<size_t>(i);
         if (padding[k] > kernel[k] / 2)
             fail("{}: padding {} should be at most half of the kernel size {}", name, padding[k], kernel[k]);
-        const int64_t o = pool_out(xs[k + 2], kernel[k], padding[k], stride[k], dilation[k], ceil);
+        const int64_t o = pool_out(name, xs[k + 2], kernel[k], padding[k], stride[k], dilation[k], ceil);
         if (o <= 0)
             fail("{}: kernel size {} is larger than the padded input size {} (input shape {}), output would be {}",
                  name, kernel[k], xs[k + 2] + 2 * padding[k], shape_str(xs), o);
@@ -392,7 +412,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
             fail("slice: need 0 <= start <= end <= {} on dim {} (shape {}), got start={} end={}", len, dim,
                  shape_str(xs), start, end);
         Shape out = xs;
-        out[static_cast<size_t>(dim)] = (end - start + step - 1) / step;
+        out[static_cast<size_t>(dim)] = end == start ? 0 : (end - start - 1) / step + 1;  // ceil, without overflow
         return {x->dtype(), out};
     }
     case Op::concat: {
@@ -406,7 +426,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
             if (!ok)
                 fail("concat: input {} has shape {} but input 0 has {}; they must match except in dim {}", i,
                      shape_str(s), shape_str(xs), dim);
-            out[static_cast<size_t>(dim)] += s[static_cast<size_t>(dim)];
+            out[static_cast<size_t>(dim)] = checked_add(name, out[static_cast<size_t>(dim)], s[static_cast<size_t>(dim)]);
         }
         return {x->dtype(), out};
     }
@@ -432,7 +452,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
                      hi, xs[d], d, shape_str(xs));
             if (mode == "replicate" && xs[d] == 0 && (lo > 0 || hi > 0))
                 fail("pad: cannot replicate-pad the empty dim {} (shape {})", d, shape_str(xs));
-            out[d] = xs[d] + lo + hi;
+            out[d] = checked_add(name, checked_add(name, xs[d], lo), hi);
             if (out[d] < 0)
                 fail("pad: padding [{}] makes dim {} of shape {} negative", fmt::join(pad, ","), d, shape_str(xs));
         }

@@ -144,15 +144,18 @@ IdxHeader read_header(GzReader &in, const std::string &path) {
     h.shape.resize(ndims);
     for (size_t d = 0; d < ndims; ++d) h.shape[d] = load_be32(&extents[4 * d]);
 
-    // Product of the extents times the element size, checked so it cannot wrap.
+    // Product of the extents times the element size, checked so it cannot wrap. A zero extent
+    // does not excuse the others: the tensor's strides are products of them too.
     int64_t bytes = static_cast<int64_t>(idx_type_size(h.type));
+    bool empty = false;
     for (int64_t e : h.shape) {
-        if (e != 0 && bytes > std::numeric_limits<int64_t>::max() / e)
+        if (e > 1 && bytes > std::numeric_limits<int64_t>::max() / e)
             fail("{}: dimensions {} overflow: the data would be more than 2^63 bytes", path,
                  describe(h));
-        bytes *= e;
+        bytes *= std::max<int64_t>(e, 1);
+        empty = empty || e == 0;
     }
-    h.payload_bytes = bytes;
+    h.payload_bytes = empty ? 0 : bytes;
     return h;
 }
 
@@ -174,7 +177,8 @@ RawIdx read_raw(const std::string &path, const IdxType *required_type) {
 
     // Grow the buffer as data arrives instead of trusting the header with one huge allocation.
     const auto expected = static_cast<uint64_t>(h.payload_bytes);
-    raw.bytes.reserve(static_cast<size_t>(std::min<uint64_t>(expected, uint64_t{256} << 20)));
+    // (a 20-byte file may promise terabytes; the vector doubles as the data really arrives).
+    raw.bytes.reserve(static_cast<size_t>(std::min<uint64_t>(expected, uint64_t{1} << 22)));
     uint64_t have = 0;
     while (have < expected) {
         const size_t chunk = static_cast<size_t>(std::min<uint64_t>(expected - have, 1u << 22));

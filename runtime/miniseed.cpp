@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -330,6 +331,12 @@ std::vector<Trace> read_miniseed(const std::string &path) {
         next = begin + static_cast<uint64_t>(msr->reclen);
         ++records;
         if (msr->sampletype == 'a' || msr->numsamples == 0) continue;  // log text or no data
+        // A rate factor or multiplier of 0 means "no sampling", which only log records may say.
+        if (!(msr->samprate > 0) || !std::isfinite(msr->samprate))
+            fail("{}: corrupt record {}: {} samples at a sampling rate of {} (rate factor {}, multiplier "
+                 "{}); samples need a positive rate",
+                 path, where, msr->numsamples, msr->samprate, msr->fsdh->samprate_fact,
+                 msr->fsdh->samprate_mult);
         convert_samples_to_double(path, msr, position);
         // Default tolerances: a gap or overlap over half a sample period starts a new segment.
         if (!mstl_addmsr(traces.list, msr, /*dataquality=*/0, /*autoheal=*/1, -1.0, -1.0)) {

@@ -14,8 +14,16 @@ Tensor Tensor::empty(const Shape &shape, DType dtype) {
     Tensor t;
     t.dtype_ = dtype;
     t.shape_ = shape;
-    t.strides_ = contiguous_strides(shape);
     const int64_t numel = shape_numel(shape);
+    // Strides multiply the trailing extents (a zero extent counts as 1), so even an empty
+    // tensor such as [0, 2^40, 2^40] needs that product to fit in 64 bits.
+    int64_t span = 1;
+    for (int64_t e : shape) {
+        if (e > 1 && span > std::numeric_limits<int64_t>::max() / e)
+            fail("tensor of shape {} is too large: its strides do not fit in 64 bits", shape_str(shape));
+        span *= std::max<int64_t>(e, 1);
+    }
+    t.strides_ = contiguous_strides(shape);
     // Checked so that a huge shape fails here instead of wrapping to a small allocation.
     if (static_cast<uint64_t>(numel) > (std::numeric_limits<size_t>::max() - 63) / dtype_size(dtype))
         fail("tensor of shape {} and dtype {} is too large to allocate", shape_str(shape),

@@ -1,0 +1,130 @@
+#include "fuzz/format_checks.h"
+
+#include "ir/parser.h"
+#include "ir/printer.h"
+#include "runtime/idx.h"
+#include "runtime/miniseed.h"
+#include "runtime/safetensors.h"
+#include "runtime/series_text.h"
+
+#include <strata/error.h>
+
+#include <cmath>
+#include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace strata::fuzz {
+
+namespace {
+
+/// The readers take paths: the input goes to an in-memory file (memfd, no disk traffic),
+/// opened as /proc/self/fd/N. Valid until the next call.
+const std::string &input_as_file(const uint8_t *data, size_t size) {
+    static const int fd = memfd_create("strata-fuzz-input", MFD_CLOEXEC);
+    static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (fd < 0 || ftruncate(fd, 0) != 0) throw std::runtime_error("memfd: " + std::string(std::strerror(errno)));
+    for (size_t done = 0; done < size;) {
+        const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+        if (n <= 0) throw std::runtime_error("writing the fuzz input: " + std::string(std::strerror(errno)));
+        done += static_cast<size_t>(n);
+    }
+    return path;
+}
+
+[[noreturn]] void finding(const std::string &what) { throw FuzzFinding(what); }
+
+/// Every value a series reader returns is finite, as documented.
+void require_finite(const std::vector<double> &values, const char *reader) {
+    for (double v : values)
+        if (!std::isfinite(v)) finding(std::string(reader) + " returned a non-finite value");
+}
+
+}  // namespace
+
+void check_ir_text(const uint8_t *data, size_t size) {
+    const std::string text(reinterpret_cast<const char *>(data), size);
+    std::string printed;
+    try {
+        printed = ir::print(ir::parse(text, "fuzz.ir"));
+    } catch (const Error &) {
+        return;  // rejected with a message: the expected outcome for bad text
+    }
+    // The documented round trip: print(parse(print(p))) == print(p).
+    std::string again;
+    try {
+        again = ir::print(ir::parse(printed, "printed.ir"));
+    } catch (const Error &e) {
+        finding("printed IR does not parse back: " + std::string(e.what()) + "\n---\n" + printed);
+    }
+    if (again != printed) finding("IR round trip differs:\n" + printed + "---\n" + again);
+}
+
+void check_safetensors(const uint8_t *data, size_t size) {
+    const std::string &path = input_as_file(data, size);
+    SafetensorsHeader header;
+    try {
+        header = read_safetensors_header(path);
+    } catch (const Error &) {
+        return;
+    }
+    // The header passed every layout check, so only BOOL bytes other than 0/1 may still fail.
+    SafetensorsFile file;
+    try {
+        file = read_safetensors(path);
+    } catch (const Error &e) {
+        if (std::strstr(e.what(), "BOOL elements are 0 or 1")) return;
+        finding("header accepted but the data was refused: " + std::string(e.what()));
+    }
+    if (file.tensors.size() != header.entries.size()) finding("tensor count differs from the header's");
+    for (size_t i = 0; i < file.tensors.size(); ++i)
+        if (file.tensors[i].second.shape() != header.entries[i].shape ||
+            file.tensors[i].second.nbytes() != header.entries[i].end - header.entries[i].begin)
+            finding("tensor '" + file.tensors[i].first + "' does not have its header's shape or size");
+    if (file.data_crc32 != safetensors_data_crc32(file.tensors)) finding("data CRC differs");
+}
+
+void check_idx(const uint8_t *data, size_t size) {
+    const std::string &path = input_as_file(data, size);
+    try {
+        const IdxHeader header = read_idx_header(path);
+        if (read_idx(path).shape() != header.shape) finding("IDX tensor shape differs from its header");
+        if (header.type == IdxType::u8 && read_idx_images(path).shape() != header.shape)
+            finding("IDX image shape differs from its header");
+    } catch (const Error &) {
+    }
+}
+
+void check_miniseed(const uint8_t *data, size_t size) {
+    const std::string &path = input_as_file(data, size);
+    try {
+        for (const Trace &trace : read_miniseed(path)) {
+            // Every trace returned is usable: samples and a positive sampling rate.
+            if (trace.samples.empty() || !(trace.sampling_rate > 0))
+                finding("MiniSEED trace " + trace.id() + " has no samples or no positive rate");
+            (void)trace.duration_seconds();
+        }
+    } catch (const Error &) {
+    }
+}
+
+void check_series_text(const uint8_t *data, size_t size) {
+    if (size == 0) return;
+    const uint8_t selector = data[0];
+    const std::string &path = input_as_file(data + 1, size - 1);
+    try {
+        switch (selector % 4) {
+        case 0: require_finite(read_series_text(path), "read_series_text"); break;
+        case 1: require_finite(read_series_csv(path, size_t{selector / 4u % 8u}), "read_series_csv"); break;
+        case 2: require_finite(read_series_csv(path, "Close"), "read_series_csv"); break;
+        default: require_finite(read_series_csv(path, std::to_string(selector / 4u)), "read_series_csv"); break;
+        }
+    } catch (const Error &) {
+    }
+    double value = 0;
+    if (parse_series_number(std::string(reinterpret_cast<const char *>(data), size), value) &&
+        !std::isfinite(value))
+        finding("parse_series_number accepted a non-finite value");
+}
+
+}  // namespace strata::fuzz

@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// What each fuzz target checks, one function per input format Strata parses. Each takes
+/// the raw bytes of one input (written to a file where the reader takes a path) and returns
+/// normally when the reader either accepted it or rejected it with `strata::Error`. Anything
+/// else is a finding: a crash or sanitizer report, or a `FuzzFinding` exception for a broken
+/// promise (a round trip that differs, a value a reader documents it never returns).
+///
+/// The libFuzzer targets (fuzz_*.cpp) call these; tests/test_robust_fuzz_corpus.cpp runs every
+/// file of fuzz/corpus/ through them in the ordinary test suite, so each kept crash input is a
+/// regression test.
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace strata::fuzz {
+
+/// A broken promise found by a check (not a user error, so not a strata::Error).
+struct FuzzFinding : std::logic_error {
+    using std::logic_error::logic_error;
+};
+
+/// IR text (ir/parser): parses or is rejected; what parses prints and parses back to the same text.
+void check_ir_text(const uint8_t *data, size_t size);
+/// A safetensors file and its JSON header (runtime/safetensors).
+void check_safetensors(const uint8_t *data, size_t size);
+/// An IDX file, plain or gzip (runtime/idx).
+void check_idx(const uint8_t *data, size_t size);
+/// A MiniSEED file through Strata's reader (runtime/miniseed).
+void check_miniseed(const uint8_t *data, size_t size);
+/// A text or CSV series (runtime/series_text); the first byte picks the reader and the column.
+void check_series_text(const uint8_t *data, size_t size);
+
+}  // namespace strata::fuzz
