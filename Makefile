@@ -71,10 +71,11 @@ fuzz: deps-fuzz
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	fuzz/run_fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# Benchmarks are not tests. LibTorch (libtorch-dev) is an optional peer: install it
-# before configuring to get the Strata/LibTorch columns.
+# Benchmarks are not tests: every workload of `strata bench` on 2 threads, checked against
+# the simple schedule, table on stdout and JSON in $(BUILD)/bench.json. LibTorch
+# (libtorch-dev) is an optional peer: install it before configuring to get its columns.
 bench: build
-	$(BUILD)/bin/lenet_bench --threads 2 --json $(BUILD)/lenet_bench.json
+	$(BUILD)/bin/strata bench --threads 2 --check --json $(BUILD)/bench.json
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

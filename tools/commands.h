@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace strata::tools {
 
@@ -25,6 +26,19 @@ struct EmitCommand {
 
 /// `strata emit CHECKPOINT --out DIR`: a static library + C header of the model.
 int emit(const EmitCommand &options);
+
+struct BenchCommand {
+    std::vector<std::string> workloads;  ///< empty: all
+    std::string schedule = "default";    ///< passed unchanged to codegen::CompileOptions::schedule
+    int threads = 2;
+    int reps = 0;  ///< 0: about a second per workload and engine
+    bool check = false;
+    bool list = false;
+    std::string json_path;
+};
+
+/// `strata bench [WORKLOAD...]`: times workloads (and LibTorch when built with it); a table and JSON.
+int bench(const BenchCommand &options);
 
 /// `strata inspect FILE`: what a saved IR program contains.
 int inspect(const InspectOptions &options);

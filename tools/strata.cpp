@@ -29,6 +29,19 @@ int main(int argc, char **argv) {
     emit_cmd->add_flag("--train", emit.train, "Also emit a training step (not implemented yet)");
     emit_cmd->add_option("--schedule", emit.schedule, "Schedule file (not implemented yet)");
 
+    strata::tools::BenchCommand bench;
+    CLI::App *bench_cmd = app.add_subcommand("bench", "Time workloads under a schedule, beside LibTorch when built with it");
+    bench_cmd->add_option("workloads", bench.workloads, "Workloads to run (default: all; see --list)");
+    bench_cmd->add_option("--schedule", bench.schedule,
+                          "default, simple, or any schedule the compiler accepts (passed through unchanged)");
+    bench_cmd->add_option("--threads", bench.threads, "Threads for Strata and LibTorch")->check(CLI::PositiveNumber);
+    bench_cmd->add_option("--reps", bench.reps, "Timed calls per workload (default: about a second's worth)")
+        ->check(CLI::PositiveNumber);
+    bench_cmd->add_flag("--check", bench.check,
+                        "Compare results with the default schedule (with 'simple' when timing the default) and LibTorch");
+    bench_cmd->add_option("--json", bench.json_path, "Also write the results as JSON");
+    bench_cmd->add_flag("--list", bench.list, "List the workloads and exit");
+
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
 
     CLI11_PARSE(app, argc, argv);
@@ -36,6 +49,7 @@ int main(int argc, char **argv) {
         if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);
         if (ops_cmd->parsed()) return strata::tools::list_ops();
         if (emit_cmd->parsed()) return strata::tools::emit(emit);
+        if (bench_cmd->parsed()) return strata::tools::bench(bench);
     } catch (const strata::Error &e) {
         fmt::print(stderr, "strata: error: {}\n", e.what());
         return 1;

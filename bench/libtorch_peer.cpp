@@ -1,0 +1,153 @@
+// LibTorch's side of each workload. Data comes in as Strata tensors and is
+// copied into torch tensors once, outside the timed calls.
+
+#include "bench/libtorch_peer.h"
+
+#include <strata/error.h>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <memory>
+
+namespace strata::bench {
+namespace {
+
+torch::Tensor to_torch(const Tensor &t) {
+    std::vector<int64_t> sizes(t.shape().begin(), t.shape().end());
+    const Tensor c = t.contiguous();
+    const auto dtype = t.dtype() == DType::i32 ? torch::kInt32 : torch::kFloat32;
+    STRATA_ASSERT(t.dtype() == DType::i32 || t.dtype() == DType::f32, "bench data is f32 or i32");
+    return torch::from_blob(const_cast<void *>(c.raw_data()), sizes, dtype).clone();
+}
+
+Tensor from_torch(const torch::Tensor &t) {
+    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    Tensor out = Tensor::empty(Shape(c.sizes().begin(), c.sizes().end()));
+    std::memcpy(out.raw_data(), c.data_ptr<float>(), out.nbytes());
+    return out;
+}
+
+struct TorchLeNet : torch::nn::Module {
+    torch::nn::Conv2d c1{torch::nn::Conv2dOptions(1, 6, 5).padding(2)}, c2{torch::nn::Conv2dOptions(6, 16, 5)};
+    torch::nn::Linear f1{400, 120}, f2{120, 84}, f3{84, 10};
+    TorchLeNet() {
+        register_module("c1", c1);
+        register_module("c2", c2);
+        register_module("f1", f1);
+        register_module("f2", f2);
+        register_module("f3", f3);
+    }
+    torch::Tensor forward(torch::Tensor x) {
+        x = torch::max_pool2d(torch::relu(c1(x)), 2);
+        x = torch::max_pool2d(torch::relu(c2(x)), 2).flatten(1);
+        return f3(torch::relu(f2(torch::relu(f1(x)))));
+    }
+};
+
+/// LibTorch's LeNet with the parameters of `data` (same module order and shapes as Strata's).
+std::shared_ptr<TorchLeNet> lenet_with(const WorkloadData &data) {
+    auto net = std::make_shared<TorchLeNet>();
+    std::vector<torch::Tensor> params = net->parameters();
+    if (params.size() != data.parameters.size())
+        fail("LibTorch LeNet has {} parameters, Strata's {}", params.size(), data.parameters.size());
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+        const torch::Tensor value = to_torch(data.parameters[i].second);
+        if (!params[i].sizes().equals(value.sizes()))
+            fail("LibTorch LeNet parameter {} has another shape than Strata's '{}'", i, data.parameters[i].first);
+        params[i].copy_(value);
+    }
+    return net;
+}
+
+EngineCase lenet_train(const WorkloadData &data) {
+    auto net = lenet_with(data);
+    auto sgd = std::make_shared<torch::optim::SGD>(net->parameters(),
+                                                   torch::optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
+    const torch::Tensor images = to_torch(data.inputs.at("x"));
+    const torch::Tensor labels = to_torch(data.inputs.at("labels")).to(torch::kInt64);
+    auto step = [net, sgd, images, labels] {
+        sgd->zero_grad();
+        torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(images), labels);
+        loss.backward();
+        sgd->step();
+        return loss;
+    };
+    EngineCase c;
+    c.first_results = [net, step] {
+        std::vector<torch::Tensor> initial;
+        for (const torch::Tensor &p : net->parameters()) initial.push_back(p.detach().clone());
+        std::vector<Tensor> results = {from_torch(step())};
+        const std::vector<torch::Tensor> after = net->parameters();
+        for (size_t i = 0; i < after.size(); ++i) results.push_back(from_torch(after[i].detach() - initial[i]));
+        return results;
+    };
+    c.run = step;
+    return c;
+}
+
+EngineCase lenet_infer(const WorkloadData &data) {
+    auto net = lenet_with(data);
+    net->eval();
+    const torch::Tensor x = to_torch(data.inputs.at("x"));
+    auto forward = [net, x] {
+        torch::NoGradGuard no_grad;
+        return net->forward(x);
+    };
+    EngineCase c;
+    c.first_results = [forward] { return std::vector<Tensor>{from_torch(forward())}; };
+    c.run = forward;
+    return c;
+}
+
+EngineCase conv_or_pool(const Workload &w, const WorkloadData &data) {
+    const bool backward = w.backward, is_conv = w.family == Family::conv;
+    const torch::Tensor x = to_torch(data.inputs.at("x")).requires_grad_(backward);
+    const torch::Tensor weight = is_conv ? to_torch(data.inputs.at("w")).requires_grad_(backward) : torch::Tensor();
+    const torch::Tensor grad_y = backward ? to_torch(data.inputs.at("grad_y")) : torch::Tensor();
+    const int64_t stride = w.stride, padding = w.padding;
+    const bool one_d = w.input.size() == 3;
+    auto call = [=]() -> std::vector<torch::Tensor> {
+        torch::AutoGradMode grad_mode(backward);
+        torch::Tensor y = !is_conv ? torch::max_pool2d(x, {2, 2})
+                          : one_d  ? torch::conv1d(x, weight, {}, stride, padding)
+                                   : torch::conv2d(x, weight, {}, stride, padding);
+        if (!backward) return {y};
+        std::vector<torch::Tensor> out = {y};
+        // Fresh gradients each call (no accumulation into .grad).
+        const std::vector<torch::Tensor> wrt = is_conv ? std::vector<torch::Tensor>{x, weight} : std::vector{x};
+        for (const torch::Tensor &g : torch::autograd::grad({y}, wrt, {grad_y})) out.push_back(g);
+        return out;
+    };
+    EngineCase c;
+    c.first_results = [call] {
+        std::vector<Tensor> results;
+        for (const torch::Tensor &t : call()) results.push_back(from_torch(t));
+        return results;
+    };
+    c.run = call;
+    return c;
+}
+
+}  // namespace
+
+std::string libtorch_version() { return TORCH_VERSION; }
+
+void set_libtorch_threads(int threads) { torch::set_num_threads(threads); }
+
+EngineCase make_libtorch_case(const Workload &workload, const WorkloadData &data) {
+    try {
+        switch (workload.family) {
+        case Family::lenet_train: return lenet_train(data);
+        case Family::lenet_infer: return lenet_infer(data);
+        case Family::conv:
+        case Family::max_pool: return conv_or_pool(workload, data);
+        }
+    } catch (const c10::Error &e) {
+        fail("LibTorch failed on '{}': {}", workload.name, e.what_without_backtrace());
+    }
+    STRATA_ASSERT(false, "unknown workload family");
+}
+
+}  // namespace strata::bench

@@ -1,0 +1,129 @@
+#include "bench/report.h"
+
+#include <fmt/format.h>
+
+namespace strata::bench {
+namespace {
+
+constexpr const char *kFlopConvention =
+    "FLOPs = 2 x multiply-adds of the convolutions and linear layers; a fwdbwd call counts the forward, "
+    "the input gradient and the weight gradient (LeNet training: every weight gradient, every input "
+    "gradient but conv1's); pooling, activations, loss and optimizer are not counted";
+constexpr const char *kBytesConvention =
+    "max_pool: GB/s = bytes each f32 tensor must move once (forward reads x, writes y; backward reads x "
+    "and grad_y, writes grad_x) / median time";
+constexpr const char *kSpeedupConvention = "Strata/LibTorch = LibTorch median / Strata median (> 1: Strata is faster)";
+
+std::string compact(double v) {
+    if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+    if (v >= 1e4) return fmt::format("{:.1f}k", v / 1e3);
+    return fmt::format("{:.0f}", v);
+}
+
+/// GFLOP/s or GB/s at this median time, with its unit.
+std::string rate(const Workload &w, double seconds) {
+    if (w.flops > 0) return fmt::format("{:.1f} GF/s", w.flops / seconds * 1e-9);
+    return fmt::format("{:.1f} GB/s", w.bytes / seconds * 1e-9);
+}
+
+std::string agreement(const std::optional<Agreement> &a) {
+    if (!a) return "-";
+    if (!a->problem.empty()) return fmt::format("NO: {}", a->problem);
+    return fmt::format("{} {:.0e}", a->passed ? "yes" : "NO", a->max_rel_error);
+}
+
+nlohmann::json agreement_json(const Agreement &a) {
+    nlohmann::json j = {{"reference", a.reference}, {"passed", a.passed}, {"max_abs_error", a.max_abs_error},
+                        {"max_rel_error", a.max_rel_error}, {"tolerance", kTolerance}};
+    if (!a.problem.empty()) j["problem"] = a.problem;
+    return j;
+}
+
+/// Rates of one engine's timing.
+nlohmann::json timing_json(const Workload &w, const Timing &t) {
+    nlohmann::json j = {{"median_ms", 1e3 * t.median_seconds}, {"min_ms", 1e3 * t.min_seconds}, {"reps", t.reps}};
+    if (w.flops > 0) j["gflops"] = w.flops / t.median_seconds * 1e-9;
+    if (w.bytes > 0) j["gbytes_per_s"] = w.bytes / t.median_seconds * 1e-9;
+    if (w.images > 0) j["images_per_s"] = static_cast<double>(w.images) / t.median_seconds;
+    return j;
+}
+
+}  // namespace
+
+std::string format_table(const SuiteResult &result, const SuiteOptions &options) {
+    const FmaPeak &peak = result.peak;
+    std::string out = fmt::format(
+        "Strata bench: schedule '{}', {} thread(s); LibTorch {}\n"
+        "FMA peak measured now ({}, {} f32 lanes): {:.1f} GFLOP/s on 1 thread, {:.1f} on {}; %peak uses the latter\n"
+        "{}.\n{}.\n{}. matches: max|a-b| <= {:g} x max|ref| per result (with --check).\n\n",
+        options.schedule, options.threads,
+        result.libtorch_version.empty() ? "not installed" : result.libtorch_version, peak.isa, peak.lanes,
+        peak.gflops_one_thread, peak.gflops_all_threads, peak.threads, kFlopConvention, kBytesConvention,
+        kSpeedupConvention, kTolerance);
+    const std::string reference = options.schedule == "default" ? "simple" : "default";
+    out += fmt::format("{:<17} {:<9} {:>9} {:>10} {:>10} {:>11} {:>6} {:>9} {:>11} | {:>9} {:>11} {:>9} {:>8} {:>9}\n",
+                       "workload", "schedule", "compile s", "median ms", "min ms", "rate", "%peak", "images/s",
+                       "= " + reference, "LT ms", "LT rate", "LT img/s", "= LT", "Strata/LT");
+    for (const Row &row : result.rows) {
+        const Workload &w = *row.workload;
+        if (!row.error.empty()) {
+            out += fmt::format("{:<17} {:<9} error: {}\n", w.name, row.schedule, row.error);
+            continue;
+        }
+        const double s = row.strata.median_seconds;
+        const std::string percent = w.flops > 0 ? fmt::format("{:.0f}%", 100 * w.flops / s * 1e-9 / peak.gflops_all_threads) : "-";
+        out += fmt::format("{:<17} {:<9} {:>9.2f} {:>10.3f} {:>10.3f} {:>11} {:>6} {:>9} {:>11} | ", w.name,
+                           row.schedule, row.compile_seconds, 1e3 * s, 1e3 * row.strata.min_seconds, rate(w, s),
+                           percent, w.images > 0 ? compact(w.images / s) : "-", agreement(row.matches_reference));
+        if (!row.libtorch_status.empty()) {
+            out += row.libtorch_status + "\n";
+            continue;
+        }
+        const double t = row.libtorch.median_seconds;
+        out += fmt::format("{:>9.3f} {:>11} {:>9} {:>8} {:>8.2f}x\n", 1e3 * t, rate(w, t),
+                           w.images > 0 ? compact(w.images / t) : "-", agreement(row.matches_libtorch), t / s);
+    }
+    return out;
+}
+
+nlohmann::json to_json(const SuiteResult &result, const SuiteOptions &options) {
+    const FmaPeak &peak = result.peak;
+    nlohmann::json j;
+    j["schedule"] = options.schedule;
+    j["threads"] = options.threads;
+    j["libtorch"] = result.libtorch_version.empty() ? "not installed" : result.libtorch_version;
+    j["fma_peak"] = {{"isa", peak.isa},
+                     {"lanes", peak.lanes},
+                     {"gflops_one_thread", peak.gflops_one_thread},
+                     {"gflops_all_threads", peak.gflops_all_threads},
+                     {"threads", peak.threads}};
+    j["conventions"] = {{"flops", kFlopConvention}, {"bytes", kBytesConvention},
+                        {"strata_over_libtorch", kSpeedupConvention}, {"tolerance", kTolerance}};
+    j["rows"] = nlohmann::json::array();
+    for (const Row &row : result.rows) {
+        const Workload &w = *row.workload;
+        nlohmann::json r = {{"workload", w.name}, {"description", w.description}, {"schedule", row.schedule}};
+        if (w.flops > 0) r["flops_per_call"] = w.flops;
+        if (w.bytes > 0) r["bytes_per_call"] = w.bytes;
+        if (!row.error.empty()) {
+            r["error"] = row.error;
+            j["rows"].push_back(r);
+            continue;
+        }
+        r["compile_s"] = row.compile_seconds;
+        r["strata"] = timing_json(w, row.strata);
+        if (w.flops > 0) r["strata"]["percent_of_peak"] = 100 * w.flops / row.strata.median_seconds * 1e-9 / peak.gflops_all_threads;
+        if (row.matches_reference) r["check"] = agreement_json(*row.matches_reference);
+        if (row.libtorch_status.empty()) {
+            r["libtorch"] = timing_json(w, row.libtorch);
+            if (row.matches_libtorch) r["libtorch"]["check"] = agreement_json(*row.matches_libtorch);
+            r["strata_over_libtorch"] = row.libtorch.median_seconds / row.strata.median_seconds;
+        } else {
+            r["libtorch"] = {{"status", row.libtorch_status}};
+        }
+        j["rows"].push_back(r);
+    }
+    return j;
+}
+
+}  // namespace strata::bench

@@ -1,0 +1,133 @@
+#include "bench/strata_case.h"
+
+#include "bench/lenet.h"
+#include "frontend/functional.h"
+#include "frontend/graph.h"
+#include "frontend/nn.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/train_step.h"
+
+#include <chrono>
+#include <memory>
+
+namespace strata::bench {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// after - before, elementwise (f32 parameters).
+Tensor difference(const Tensor &after, const Tensor &before) {
+    Tensor out = Tensor::empty(after.shape());
+    const float *a = after.data<float>(), *b = before.data<float>();
+    float *o = out.data<float>();
+    for (int64_t i = 0; i < out.numel(); ++i) o[i] = a[i] - b[i];
+    return out;
+}
+
+/// The LeNet of `data` (its parameters copied in, so every engine starts equal).
+std::shared_ptr<nn::Sequential> lenet_with(const WorkloadData &data) {
+    auto net = std::make_shared<nn::Sequential>(make_lenet());
+    auto params = (*net)->named_parameters();
+    for (const auto &[name, value] : data.parameters) params[name].copy_from(value);
+    return net;
+}
+
+EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
+    const auto start = std::chrono::steady_clock::now();
+    auto net = lenet_with(data);
+    auto sgd = std::make_shared<optim::SGD>(optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
+    TrainStepOptions options;
+    options.compile.schedule = schedule;
+    const Tensor &images = data.inputs.at("x"), &labels = data.inputs.at("labels");
+    auto step = std::make_shared<TrainStep>(
+        **net, *sgd, images.shape(), labels.shape(), DType::i32,
+        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+    EngineCase c;
+    c.compile_seconds = seconds_since(start);
+    c.first_results = [net, step, images, labels] {
+        const std::vector<Tensor> before = (*net)->parameters();
+        std::vector<Tensor> initial;
+        for (const Tensor &p : before) initial.push_back(p.clone());
+        std::vector<Tensor> results = {Tensor::full({}, step->step(images, labels).loss)};
+        for (size_t i = 0; i < before.size(); ++i) results.push_back(difference(before[i], initial[i]));
+        return results;
+    };
+    c.run = [net, sgd, step, images, labels] { step->step(images, labels); };
+    return c;
+}
+
+/// A compiled graph with its inputs bound; `run` calls it, `first_results` returns its outputs.
+EngineCase graph_case(const std::shared_ptr<Graph> &graph, std::map<std::string, Tensor> inputs,
+                      const std::string &schedule, std::chrono::steady_clock::time_point start,
+                      std::shared_ptr<nn::Sequential> keep_alive = {}) {
+    codegen::CompileOptions options;
+    options.schedule = schedule;
+    auto compiled = std::make_shared<CompiledGraph>(graph->compile(options));
+    EngineCase c;
+    c.compile_seconds = seconds_since(start);
+    const std::vector<std::string> names = compiled->executable().output_names();
+    c.first_results = [compiled, inputs, names] {
+        std::map<std::string, Tensor> outputs = compiled->run(inputs);
+        std::vector<Tensor> results;
+        for (const std::string &name : names) results.push_back(outputs.at(name));
+        return results;
+    };
+    c.run = [graph, compiled, inputs, keep_alive] { compiled->run(inputs); };
+    return c;
+}
+
+EngineCase lenet_infer(const WorkloadData &data, const std::string &schedule) {
+    const auto start = std::chrono::steady_clock::now();
+    auto net = lenet_with(data);
+    (*net)->eval();
+    auto graph = std::make_shared<Graph>();
+    const Tensor &x = data.inputs.at("x");
+    graph->output("logits", (*net)->forward(graph->input("x", x.shape())));
+    return graph_case(graph, {{"x", x}}, schedule, start, net);
+}
+
+EngineCase conv_or_pool(const Workload &w, const WorkloadData &data, const std::string &schedule) {
+    const auto start = std::chrono::steady_clock::now();
+    auto graph = std::make_shared<Graph>();
+    const SymTensor x = graph->input("x", w.input);
+    std::map<std::string, Tensor> inputs = {{"x", data.inputs.at("x")}};
+    std::vector<SymTensor> wrt = {x};
+    SymTensor y;
+    if (w.family == Family::conv) {
+        const SymTensor weight = graph->input("w", w.weight);
+        inputs["w"] = data.inputs.at("w");
+        wrt.push_back(weight);
+        ConvOptions options;
+        options.stride = {w.stride};
+        options.padding = Ints{w.padding};
+        y = w.input.size() == 3 ? conv1d(x, weight, {}, options) : conv2d(x, weight, {}, options);
+    } else {
+        y = max_pool2d(x, {2, 2});
+    }
+    graph->output("y", y);
+    if (w.backward) {
+        // The gradients of sum(y * grad_y): what backpropagating grad_y through y gives.
+        const SymTensor grad_y = graph->input("grad_y", y.shape());
+        inputs["grad_y"] = data.inputs.at("grad_y");
+        const std::vector<SymTensor> grads = graph->gradients(sum(y * grad_y), wrt);
+        graph->output("grad_x", grads[0]);
+        if (grads.size() > 1) graph->output("grad_w", grads[1]);
+    }
+    return graph_case(graph, inputs, schedule, start);
+}
+
+}  // namespace
+
+EngineCase make_strata_case(const Workload &workload, const WorkloadData &data, const std::string &schedule) {
+    switch (workload.family) {
+    case Family::lenet_train: return lenet_train(data, schedule);
+    case Family::lenet_infer: return lenet_infer(data, schedule);
+    case Family::conv:
+    case Family::max_pool: return conv_or_pool(workload, data, schedule);
+    }
+    STRATA_ASSERT(false, "unknown workload family");
+}
+
+}  // namespace strata::bench

@@ -1,0 +1,84 @@
+#include "bench/suite.h"
+
+#include "bench/libtorch_peer.h"
+#include "bench/strata_case.h"
+
+#include <strata/error.h>
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+namespace strata::bench {
+namespace {
+
+Row run_workload(const Workload &workload, const SuiteOptions &options, bool have_libtorch) {
+    Row row;
+    row.workload = &workload;
+    row.schedule = options.schedule;
+    const WorkloadData data = make_data(workload);
+    std::vector<Tensor> results;
+    try {
+        EngineCase strata_case = make_strata_case(workload, data, options.schedule);
+        row.compile_seconds = strata_case.compile_seconds;
+        results = strata_case.first_results();
+        row.strata = time_calls(strata_case.run, options.reps);
+        if (options.check) {
+            // The reference is a structurally different schedule, compiled and run from the same data.
+            const std::string reference = options.schedule == "default" ? "simple" : "default";
+            EngineCase reference_case = make_strata_case(workload, data, reference);
+            row.matches_reference = compare_results(results, reference_case.first_results(), reference);
+        }
+    } catch (const std::exception &e) {
+        // Report it in the row and go on with the other workloads.
+        row.error = e.what();
+        return row;
+    }
+    if (!have_libtorch) return row;
+    try {
+        EngineCase torch_case = make_libtorch_case(workload, data);
+        const std::vector<Tensor> torch_results = torch_case.first_results();
+        row.libtorch = time_calls(torch_case.run, options.reps);
+        row.libtorch_status = "";
+        if (options.check) row.matches_libtorch = compare_results(results, torch_results, "LibTorch");
+    } catch (const std::exception &e) {
+        row.libtorch_status = e.what();
+    }
+    return row;
+}
+
+}  // namespace
+
+bool SuiteResult::all_ok() const {
+    for (const Row &row : rows) {
+        if (!row.error.empty()) return false;
+        if (row.matches_reference && !row.matches_reference->passed) return false;
+        if (row.matches_libtorch && !row.matches_libtorch->passed) return false;
+    }
+    return true;
+}
+
+SuiteResult run_suite(const SuiteOptions &options, const std::function<void(const std::string &)> &progress) {
+    if (options.threads < 1) fail("strata bench: --threads must be at least 1, got {}", options.threads);
+    if (options.reps < 0) fail("strata bench: --reps must be positive (or 0 to pick), got {}", options.reps);
+    std::vector<const Workload *> selected;
+    for (const std::string &name : options.workloads) selected.push_back(&find_workload(name));
+    if (selected.empty())
+        for (const Workload &w : all_workloads()) selected.push_back(&w);
+
+    // Strata's codegen and Halide's thread pool read this before the first compile / run.
+    setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
+    SuiteResult result;
+    result.libtorch_version = libtorch_version();
+    const bool have_libtorch = !result.libtorch_version.empty();
+    if (have_libtorch) set_libtorch_threads(options.threads);
+    if (progress) progress("FMA peak probe");
+    result.peak = measure_fma_peak(options.threads);
+    for (const Workload *w : selected) {
+        if (progress) progress(w->name);
+        result.rows.push_back(run_workload(*w, options, have_libtorch));
+    }
+    return result;
+}
+
+}  // namespace strata::bench

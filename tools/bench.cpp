@@ -1,0 +1,35 @@
+// `strata bench`: the benchmark suite (bench/) as a table, and as JSON with --json.
+
+#include "tools/commands.h"
+
+#include "bench/report.h"
+#include "bench/suite.h"
+#include "bench/workloads.h"
+#include "runtime/atomic_file.h"
+
+#include <fmt/core.h>
+
+namespace strata::tools {
+
+int bench(const BenchCommand &command) {
+    if (command.list) {
+        for (const strata::bench::Workload &w : strata::bench::all_workloads())
+            fmt::print("{:<17} {}\n", w.name, w.description);
+        return 0;
+    }
+    strata::bench::SuiteOptions options;
+    options.workloads = command.workloads;
+    options.schedule = command.schedule;
+    options.threads = command.threads;
+    options.reps = command.reps;
+    options.check = command.check;
+    const strata::bench::SuiteResult result = strata::bench::run_suite(
+        options, [](const std::string &what) { fmt::print(stderr, "strata bench: {}...\n", what); });
+    fmt::print("{}", strata::bench::format_table(result, options));
+    if (!command.json_path.empty())
+        write_file_atomically(command.json_path, strata::bench::to_json(result, options).dump(2) + "\n");
+    // Non-zero when a workload failed or a check disagreed (the table says which).
+    return result.all_ok() ? 0 : 1;
+}
+
+}  // namespace strata::tools
