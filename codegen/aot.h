@@ -18,21 +18,44 @@ struct EmitOptions {
     std::string name = "model";
     /// The folder to write into (created when missing).
     std::string out_dir;
+    /// Write the parameters to DIR/NAME.safetensors, which the library loads at run
+    /// time (`NAME_load_weights`), instead of compiling them into NAME.a.
+    bool external_weights = false;
+};
+
+/// A training step to emit beside the model (`strata emit --train`; see
+/// tools/training_program.h for how one is built). One program with
+///   inputs      the model's input, "labels" (i32 [N]), "optim.lr" and optionally
+///               "optim.first" (f32 scalars: the learning rate; 1 on the state's first step)
+///   parameters  the model's and the optimizer's state (any other name)
+///   outputs     "loss" (f32 scalar) and "update:NAME": the new value of parameter NAME.
+struct EmitTrainStep {
+    const ir::Program *program = nullptr;
+    /// The start value of every parameter of `program` that is not a model parameter.
+    std::map<std::string, Tensor> state;
+    double learning_rate = 0.01;
+    /// Labels lie in [0, classes) or equal ignore_index.
+    int64_t classes = 0;
+    int64_t ignore_index = -100;
+    /// The state's momentum buffers are saved values, not zeros: no first-step rule.
+    bool momentum_ready = false;
 };
 
 struct EmittedLibrary {
     std::string library;  ///< DIR/NAME.a
     std::string header;   ///< DIR/NAME.h
     std::string readme;   ///< DIR/README.txt
+    std::string weights;  ///< DIR/NAME.safetensors with external weights, else ""
     std::string target;   ///< the resolved target
 };
 
 /// Compiles `program` into DIR/NAME.a + DIR/NAME.h (+ HalideRuntime.h, which
-/// NAME.h includes, and README.txt). Every parameter is embedded from
-/// `weights`; the program's inputs become the arguments of
+/// NAME.h includes, and README.txt). Parameter values come from `weights`;
+/// the program's inputs and outputs become the arguments of
 /// `int NAME_predict(const T *input..., T *output...)`, in program order.
-/// On any error nothing is left in DIR.
+/// With `train`, the library also holds a training state (NAME_state_new,
+/// NAME_train_step, NAME_state_predict, ...). On any error nothing is left in DIR.
 EmittedLibrary emit_library(const ir::Program &program, const std::map<std::string, Tensor> &weights,
-                            const EmitOptions &options);
+                            const EmitOptions &options, const EmitTrainStep *train = nullptr);
 
 }  // namespace strata::codegen

@@ -22,6 +22,11 @@ struct EmitCommand {
     int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
     bool train = false;
     std::string schedule;
+    /// "embedded" (inside NAME.a) or "external" (DIR/NAME.safetensors, loaded at run time).
+    std::string weights = "embedded";
+    /// --train: SGD's learning rate (0: the checkpoint's initial one) and momentum.
+    double lr = 0;
+    double momentum = 0.9;
 };
 
 /// `strata emit CHECKPOINT --out DIR`: a static library + C header of the model.

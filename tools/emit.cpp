@@ -4,6 +4,7 @@
 #include "frontend/train/checkpoint.h"
 #include "ir/parser.h"
 #include "ir/passes/rebatch.h"
+#include "tools/training_program.h"
 
 #include <strata/error.h>
 
@@ -11,14 +12,37 @@
 
 namespace strata::tools {
 
+namespace {
+
+/// The learning rate of `--train`: --lr, else the checkpoint's initial one (before any
+/// schedule decayed it), else its current one, else 0.01.
+double learning_rate(const EmitCommand &options, const Checkpoint &checkpoint, std::string &source) {
+    if (options.lr > 0) return source = "--lr", options.lr;
+    if (checkpoint.optimizer && checkpoint.optimizer->initial_lr)
+        return source = "the checkpoint's initial learning rate", *checkpoint.optimizer->initial_lr;
+    if (checkpoint.optimizer && checkpoint.optimizer->lr > 0)
+        return source = "the checkpoint's learning rate", checkpoint.optimizer->lr;
+    return source = "the default", 0.01;
+}
+
+}  // namespace
+
 int emit(const EmitCommand &options) {
+    // Options first: a bad one writes nothing and reads nothing.
+    if (options.weights != "embedded" && options.weights != "external")
+        fail("emit --weights: '{}' is not 'embedded' or 'external'", options.weights);
+    if (options.batch < 0) fail("emit --batch: {} is not a batch size (>= 1)", options.batch);
+    if (options.lr < 0) fail("emit --lr: the learning rate must be > 0, got {}", options.lr);
+    if (options.momentum < 0) fail("emit --momentum: must be >= 0, got {}", options.momentum);
+    if (!options.train && (options.lr != 0 || options.momentum != 0.9))
+        fail("emit: --lr and --momentum set the training step; add --train");
+    if (!options.schedule.empty())
+        fail("emit --schedule: schedule files are not supported yet (the default schedules are used)");
+
     const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
     if (checkpoint.info.ir.empty())
         fail("{}: the checkpoint holds no model IR (save it with CheckpointInfo::ir set, as the examples do)",
              options.checkpoint);
-    if (options.train) fail("emit --train: the training-step library is not implemented yet");
-    if (!options.schedule.empty())
-        fail("emit --schedule: schedule files are not supported yet (the default schedules are used)");
     ir::Program program = ir::parse(checkpoint.info.ir, options.checkpoint + " (strata.ir)");
     if (options.batch > 0) program = ir::rebatch(program, options.batch);
 
@@ -28,8 +52,28 @@ int emit(const EmitCommand &options) {
     emit_options.target = options.target;
     emit_options.name = options.name;
     emit_options.out_dir = options.out_dir;
-    const codegen::EmittedLibrary lib = codegen::emit_library(program, weights, emit_options);
-    fmt::print("wrote {} and {} for {}\n", lib.library, lib.header, lib.target);
+    emit_options.external_weights = options.weights == "external";
+
+    TrainingProgram training;
+    codegen::EmitTrainStep step;
+    if (options.train) {
+        training = build_training_program(program, checkpoint, {.momentum = options.momentum});
+        step.program = &training.graph->program();
+        step.state = training.graph->parameter_values();
+        std::string lr_source;
+        step.learning_rate = learning_rate(options, checkpoint, lr_source);
+        step.classes = training.classes;
+        step.momentum_ready = training.momentum_from_checkpoint;
+        fmt::print("training step: SGD, learning rate {} ({}), momentum {}{}\n", step.learning_rate, lr_source,
+                   options.momentum,
+                   options.momentum == 0 ? ""
+                   : step.momentum_ready ? " (buffers resumed from the checkpoint)"
+                                         : " (buffers start at the first step)");
+    }
+    const codegen::EmittedLibrary lib =
+        codegen::emit_library(program, weights, emit_options, options.train ? &step : nullptr);
+    fmt::print("wrote {} and {}{} for {}\n", lib.library, lib.header,
+               lib.weights.empty() ? "" : " and " + lib.weights, lib.target);
     return 0;
 }
 

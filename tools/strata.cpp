@@ -26,7 +26,11 @@ int main(int argc, char **argv) {
                          "host, x86-64-linux-avx2, x86-64-linux-avx512, arm-64-linux, host-cuda or any Halide target");
     emit_cmd->add_option("--batch", emit.batch, "Batch size of the compiled model (default: as saved)");
     emit_cmd->add_option("--name", emit.name, "C name prefix (NAME.a, NAME.h, NAME_predict)");
-    emit_cmd->add_flag("--train", emit.train, "Also emit a training step (not implemented yet)");
+    emit_cmd->add_flag("--train", emit.train, "Also emit an SGD training step (NAME_state_new, NAME_train_step, ...)");
+    emit_cmd->add_option("--lr", emit.lr, "--train: learning rate (default: the checkpoint's initial one, else 0.01)");
+    emit_cmd->add_option("--momentum", emit.momentum, "--train: SGD momentum (default 0.9; 0 for plain SGD)");
+    emit_cmd->add_option("--weights", emit.weights,
+                         "embedded (in NAME.a, the default) or external (DIR/NAME.safetensors, loaded at run time)");
     emit_cmd->add_option("--schedule", emit.schedule, "Schedule file (not implemented yet)");
 
     strata::tools::BenchCommand bench;

@@ -1,0 +1,40 @@
+#pragma once
+// `strata emit --train`: the training step of a saved classifier, rebuilt
+// from the inference IR a checkpoint holds.
+
+#include "frontend/graph.h"
+#include "frontend/train/checkpoint.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace strata::tools {
+
+struct TrainingProgramOptions {
+    /// SGD momentum (PyTorch's: buf = momentum * buf + grad; 0 = plain SGD).
+    double momentum = 0.9;
+};
+
+/// One program for one SGD step of `inference` under cross-entropy:
+///   inputs      the model's input (same name), "labels" (i32 [N]), "optim.lr" and,
+///               with momentum, "optim.first" (f32 scalars; first = 1 applies PyTorch's
+///               first-step rule: the momentum buffer starts as the gradient)
+///   parameters  the model's, and "optim.<name>.momentum_buffer" for each trained one
+///   outputs     "loss" (the mean cross-entropy) and "update:<name>", the new value of
+///               every trained parameter and momentum buffer
+struct TrainingProgram {
+    std::unique_ptr<Graph> graph;  ///< the program and the start value of every parameter
+    int64_t classes = 0;           ///< labels lie in [0, classes)
+    /// True when the momentum buffers came from the checkpoint (resuming: no first-step rule).
+    bool momentum_from_checkpoint = false;
+};
+
+/// `inference` must have one input and one output, softmax(logits, 1) or log_softmax(logits, 1)
+/// of 2-d logits [N, classes]. The parameters with optimizer state in the checkpoint are
+/// trained (all float parameters but batch-norm running statistics when it has none); the
+/// others stay fixed. Dropout and batch norm keep their inference form (frozen statistics).
+TrainingProgram build_training_program(const ir::Program &inference, const Checkpoint &checkpoint,
+                                       const TrainingProgramOptions &options);
+
+}  // namespace strata::tools
