@@ -19,7 +19,9 @@ FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 SANITIZE_BUILD ?= build-asan
 FUZZ_BUILD     ?= build-fuzz
 FUZZ_SECONDS   ?= 60
-# ctest arguments for test-sanitize, e.g. SANITIZE_TESTS="-R 'test_runtime|test_ir'" (default: all).
+# What test-sanitize builds and runs (default: everything), e.g. as .ci/run does:
+#   make test-sanitize SANITIZE_TARGETS="tests/test_ir_parser ..." SANITIZE_TESTS="-R '^test_ir_parser:'"
+SANITIZE_TARGETS ?=
 SANITIZE_TESTS ?=
 # Halide's LLVM JIT keeps compiled code and its global tables until exit, which LeakSanitizer
 # reports as leaks that are not ours; every other ASan/UBSan check stays on (see fuzz/README.md).
@@ -61,7 +63,7 @@ test: build
 # instrumented; Halide's library and the code its JIT generates are not).
 test-sanitize: deps
 	cmake -G Ninja -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release -DSTRATA_SANITIZE=ON
-	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) $(if $(SANITIZE_TARGETS),--target $(SANITIZE_TARGETS))
 	cd $(SANITIZE_BUILD) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) $(SANITIZE_TESTS)
 
 # Every libFuzzer target for FUZZ_SECONDS each; prints executions and crashes per target.

@@ -171,10 +171,14 @@ SafetensorsEntry parse_entry(const std::string &path, const std::string &name, c
     e.begin = json_unsigned(path, name, "data_offsets", offsets[0], uint64_max);
     e.end = json_unsigned(path, name, "data_offsets", offsets[1], uint64_max);
 
-    // Bytes the shape needs, checked so that a hostile shape cannot wrap around.
-    uint64_t bytes = dtype_size(e.dtype);
+    // Bytes the shape needs, checked so that a hostile shape cannot wrap around. A zero extent
+    // does not excuse the others: the tensor's strides are products of them too.
+    uint64_t bytes = dtype_size(e.dtype), span = 1;
     for (int64_t extent : e.shape) {
         const auto x = static_cast<uint64_t>(extent);
+        if (x > 1 && span > int64_max / x)
+            fail("{}: tensor '{}' ({}) has more than 2^63 elements", path, name, describe(e.dtype, e.shape));
+        span *= std::max<uint64_t>(x, 1);
         if (x != 0 && bytes > uint64_max / x)
             fail("{}: tensor '{}' ({}) is larger than 2^64 bytes", path, name, describe(e.dtype, e.shape));
         bytes *= x;
