@@ -7,6 +7,7 @@
 
 #include "codegen/compiler.h"
 #include "codegen/target.h"
+#include "frontend/distributed/distributed_trainer.h"
 #include "frontend/functional.h"
 #include "frontend/graph.h"
 #include "frontend/nn.h"

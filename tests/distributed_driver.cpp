@@ -1,0 +1,134 @@
+// The program tests/test_distributed.cpp starts under `mpirun -np N`: trains the
+// tiny model of tests/support/distributed_setup.h with DistributedTrainStep (or
+// DistributedTrainer with --fit) and has rank 0 save a checkpoint whose metadata
+// holds the global losses. Faults can be injected on one rank.
+//
+//   distributed_driver --out FILE [--steps N] [--optimizer sgd|adam] [--clip X]
+//                      [--resume FILE] [--timeout S] [--fit EPOCHS] [--batch B]
+//                      [--fail-rank R --fail-step S]   data loader throws on rank R at step S
+//                      [--die-rank R --die-step S]     rank R exits (status 3) at step S
+//                      [--hang-rank R --hang-step S]   rank R stops answering at step S
+//
+// Each rank seeds its initial weights with its own rank, so only the broadcast from
+// rank 0 makes them equal.
+#include "frontend/distributed/distributed_trainer.h"
+#include "frontend/train/checkpoint.h"
+#include "runtime/random.h"
+
+#include "tests/support/distributed_setup.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+
+using namespace strata;
+namespace setup = strata::testing::distributed_setup;
+
+namespace {
+
+std::map<std::string, std::string> parse_options(int argc, char **argv) {
+    std::map<std::string, std::string> options;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        if (key.rfind("--", 0) != 0) fail("distributed_driver: expected an option, got '{}'", key);
+        options[key.substr(2)] = argv[i + 1];
+    }
+    return options;
+}
+
+std::string join(const std::vector<double> &values) {
+    std::string out;
+    for (double v : values) out += (out.empty() ? "" : ",") + fmt::format("{:.9g}", v);
+    return out;
+}
+
+int run(int argc, char **argv) {
+    auto options = parse_options(argc, argv);
+    auto get = [&](const std::string &key, const std::string &fallback) {
+        auto it = options.find(key);
+        return it == options.end() ? fallback : it->second;
+    };
+    auto get_int = [&](const std::string &key, int64_t fallback) { return std::stoll(get(key, std::to_string(fallback))); };
+    auto &group = distributed::ProcessGroup::world();
+    // The test's short timeout starts once the programs are compiled (ranks may compile at different speeds).
+    auto set_test_timeout = [&] {
+        if (options.count("timeout")) group.set_timeout(std::stod(options["timeout"]));
+    };
+    const int rank = group.rank();
+
+    manual_seed(100 + static_cast<uint64_t>(rank));
+    nn::Sequential net = setup::make_model();
+    auto optimizer = setup::make_optimizer(get("optimizer", "sgd"));
+    if (options.count("resume")) load_checkpoint(options["resume"], *net, optimizer.get());
+    const Dataset data = testing::synthetic_images();
+    CheckpointInfo info;
+
+    if (options.count("fit")) {
+        TrainerOptions trainer_options;
+        trainer_options.epochs = get_int("fit", 1);
+        trainer_options.batch_size = get_int("batch", setup::kGlobalBatch);
+        trainer_options.seed = setup::kShuffleSeed;
+        trainer_options.progress = false;
+        distributed::DistributedTrainer trainer(group, *net, *optimizer, setup::loss, trainer_options);
+        const Dataset validation = data.slice(0, 21);  // 21: not a multiple of the ranks
+        set_test_timeout();
+        const auto history = trainer.fit(data, &validation);
+        std::vector<double> train_loss, train_acc, val_loss, val_acc;
+        for (const EpochStats &s : history) {
+            train_loss.push_back(s.train_loss);
+            train_acc.push_back(s.train_accuracy);
+            val_loss.push_back(s.validation_loss);
+            val_acc.push_back(s.validation_accuracy);
+        }
+        info.metadata = {{"train_loss", join(train_loss)}, {"train_accuracy", join(train_acc)},
+                         {"validation_loss", join(val_loss)}, {"validation_accuracy", join(val_acc)}};
+    } else {
+        const int64_t ranks = group.size();
+        TrainStepOptions step_options;
+        step_options.clip_grad_norm = std::stod(get("clip", "0"));
+        distributed::DistributedTrainStep step(group, *net, *optimizer, {setup::kGlobalBatch / ranks, 1, 8, 8},
+                                               {setup::kGlobalBatch / ranks}, DType::i32, setup::loss, step_options);
+        set_test_timeout();
+        DataLoader loader(data, {setup::kGlobalBatch / ranks, true, setup::kShuffleSeed, true});
+        const int64_t batches = setup::batches_per_epoch(), first = optimizer->step_count();
+        std::vector<double> losses, norms;
+        for (int64_t s = first; s < first + get_int("steps", 6); ++s) {
+            loader.set_epoch(s / batches);
+            if (rank == get_int("die-rank", -1) && s == get_int("die-step", -1)) std::_Exit(3);
+            if (rank == get_int("hang-rank", -1) && s == get_int("hang-step", -1))
+                std::this_thread::sleep_for(std::chrono::minutes(10));
+            const TrainStep::Result r = step.step([&] {
+                if (rank == get_int("fail-rank", -1) && s == get_int("fail-step", -1))
+                    fail("injected data loader failure on rank {} at step {}", rank, s);
+                return loader.batch((s % batches) * ranks + rank);
+            });
+            losses.push_back(r.loss);
+            norms.push_back(r.grad_norm);
+        }
+        info.metadata = {{"losses", join(losses)}, {"grad_norms", join(norms)}};
+    }
+    info.step = optimizer->step_count();
+    if (group.is_main()) save_checkpoint(get("out", "distributed.safetensors"), *net, optimizer.get(), info);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    try {
+        return run(argc, argv);
+    } catch (const distributed::JobError &e) {
+        // Every rank stopped at the same point: rank 0 reports it.
+        if (distributed::ProcessGroup::world().is_main()) fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    } catch (const Error &e) {
+        if (!distributed::mpi_available()) {
+            fmt::print(stderr, "error: {}\n", e.what());
+            return 1;
+        }
+        // This rank alone: end the whole job rather than leave the others waiting.
+        distributed::ProcessGroup::world().abort(e.what());
+    }
+}
