@@ -14,8 +14,8 @@ struct EngineCase {
     /// Seconds spent compiling (Strata: building the graph, IR passes and JIT).
     double compile_seconds = 0;
     /// Runs once from the initial state and returns what the engines compare,
-    /// in a fixed order per family: LeNet training: the loss, then each
-    /// parameter's change after the step; inference: the logits; conv: y, then
+    /// in a fixed order per family: LeNet training: the loss, then the gradient
+    /// of each parameter (in module order); inference: the logits; conv: y, then
     /// grad_x and grad_w; max_pool: y, then grad_x. Call it before `run`.
     std::function<std::vector<Tensor>()> first_results;
     /// One timed call (a training step keeps training).

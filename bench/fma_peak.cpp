@@ -125,7 +125,7 @@ double run_together(const Kernel &kernel, int threads, int64_t iterations) {
 
 double best_gflops(const Kernel &kernel, int threads, int64_t iterations) {
     double best = 0;
-    for (int trial = 0; trial < 5; ++trial) {
+    for (int trial = 0; trial < 20; ++trial) {
         const double seconds = run_together(kernel, threads, iterations);
         const double flops = 2.0 * kChains * kernel.lanes * static_cast<double>(iterations) * threads;
         best = std::max(best, flops / seconds * 1e-9);
@@ -137,12 +137,12 @@ double best_gflops(const Kernel &kernel, int threads, int64_t iterations) {
 
 FmaPeak measure_fma_peak(int threads) {
     const Kernel kernel = widest_kernel();
-    // Calibrate: about 0.1 s per trial on one thread.
+    // Calibrate: about 20 ms per trial on one thread; short trials catch the quiet moments of a shared machine.
     int64_t iterations = 1 << 16;
     for (;;) {
         const double seconds = run_together(kernel, 1, iterations);
         if (seconds > 0.02 || iterations > (int64_t(1) << 34)) {
-            iterations = static_cast<int64_t>(static_cast<double>(iterations) * 0.1 / std::max(seconds, 1e-6));
+            iterations = static_cast<int64_t>(static_cast<double>(iterations) * 0.02 / std::max(seconds, 1e-6));
             break;
         }
         iterations *= 4;

@@ -17,7 +17,7 @@ struct FmaPeak {
     int threads = 1;
 };
 
-/// Runs the probe (about 0.5 s per thread count); best of five trials each,
+/// Runs the probe (about 0.4 s per thread count); the best of 20 trials,
 /// since other processes on a shared machine only ever make it slower.
 FmaPeak measure_fma_peak(int threads);
 

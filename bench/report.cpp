@@ -12,6 +12,8 @@ constexpr const char *kFlopConvention =
 constexpr const char *kBytesConvention =
     "max_pool: GB/s = bytes each f32 tensor must move once (forward reads x, writes y; backward reads x "
     "and grad_y, writes grad_x) / median time";
+constexpr const char *kCompileConvention =
+    "compile s = building the program, IR passes and JIT, wall clock (a compile-cache hit makes it a load)";
 constexpr const char *kSpeedupConvention = "Strata/LibTorch = LibTorch median / Strata median (> 1: Strata is faster)";
 
 std::string compact(double v) {
@@ -53,13 +55,19 @@ nlohmann::json timing_json(const Workload &w, const Timing &t) {
 std::string format_table(const SuiteResult &result, const SuiteOptions &options) {
     const FmaPeak &peak = result.peak;
     std::string out = fmt::format(
-        "Strata bench: schedule '{}', {} thread(s); LibTorch {}\n"
+        "Strata bench: schedule '{}', {} thread(s); LibTorch {}; load average {:.2f} on {} CPUs at start\n"
         "FMA peak measured now ({}, {} f32 lanes): {:.1f} GFLOP/s on 1 thread, {:.1f} on {}; %peak uses the latter\n"
-        "{}.\n{}.\n{}. matches: max|a-b| <= {:g} x max|ref| per result (with --check).\n\n",
+        "{}.\n{}.\n{}.\n{}. matches: max|a-b| <= {:g} x max|ref| per result (with --check).\n\n",
         options.schedule, options.threads,
-        result.libtorch_version.empty() ? "not installed" : result.libtorch_version, peak.isa, peak.lanes,
-        peak.gflops_one_thread, peak.gflops_all_threads, peak.threads, kFlopConvention, kBytesConvention,
+        result.libtorch_version.empty() ? "not installed" : result.libtorch_version, result.load_average, result.cpus,
+        peak.isa, peak.lanes,
+        peak.gflops_one_thread, peak.gflops_all_threads, peak.threads, kFlopConvention, kBytesConvention, kCompileConvention,
         kSpeedupConvention, kTolerance);
+    if (result.load_average > 0.5 * result.cpus)
+        out += fmt::format(
+            "WARNING: other processes are running (load average {:.2f} on {} CPUs): every timing is slower than on an "
+            "idle machine, LibTorch's spinning OpenMP threads most of all; rerun when the machine is idle.\n\n",
+            result.load_average, result.cpus);
     const std::string reference = options.schedule == "default" ? "simple" : "default";
     out += fmt::format("{:<17} {:<9} {:>9} {:>10} {:>10} {:>11} {:>6} {:>9} {:>11} | {:>9} {:>11} {:>9} {:>8} {:>9}\n",
                        "workload", "schedule", "compile s", "median ms", "min ms", "rate", "%peak", "images/s",
@@ -91,13 +99,15 @@ nlohmann::json to_json(const SuiteResult &result, const SuiteOptions &options) {
     nlohmann::json j;
     j["schedule"] = options.schedule;
     j["threads"] = options.threads;
+    j["load_average_at_start"] = result.load_average;
+    j["cpus"] = result.cpus;
     j["libtorch"] = result.libtorch_version.empty() ? "not installed" : result.libtorch_version;
     j["fma_peak"] = {{"isa", peak.isa},
                      {"lanes", peak.lanes},
                      {"gflops_one_thread", peak.gflops_one_thread},
                      {"gflops_all_threads", peak.gflops_all_threads},
                      {"threads", peak.threads}};
-    j["conventions"] = {{"flops", kFlopConvention}, {"bytes", kBytesConvention},
+    j["conventions"] = {{"flops", kFlopConvention}, {"bytes", kBytesConvention}, {"compile_s", kCompileConvention},
                         {"strata_over_libtorch", kSpeedupConvention}, {"tolerance", kTolerance}};
     j["rows"] = nlohmann::json::array();
     for (const Row &row : result.rows) {

@@ -7,6 +7,8 @@
 #include "frontend/optim/sgd.h"
 #include "frontend/train/train_step.h"
 
+#include <strata/error.h>
+
 #include <chrono>
 #include <memory>
 
@@ -15,15 +17,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-/// after - before, elementwise (f32 parameters).
-Tensor difference(const Tensor &after, const Tensor &before) {
-    Tensor out = Tensor::empty(after.shape());
-    const float *a = after.data<float>(), *b = before.data<float>();
-    float *o = out.data<float>();
-    for (int64_t i = 0; i < out.numel(); ++i) o[i] = a[i] - b[i];
-    return out;
 }
 
 /// The LeNet of `data` (its parameters copied in, so every engine starts equal).
@@ -46,12 +39,15 @@ EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
         [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
-    c.first_results = [net, step, images, labels] {
-        const std::vector<Tensor> before = (*net)->parameters();
-        std::vector<Tensor> initial;
-        for (const Tensor &p : before) initial.push_back(p.clone());
+    const std::vector<std::pair<std::string, Tensor>> params = data.parameters;
+    c.first_results = [net, step, sgd, images, labels, params] {
         std::vector<Tensor> results = {Tensor::full({}, step->step(images, labels).loss)};
-        for (size_t i = 0; i < before.size(); ++i) results.push_back(difference(before[i], initial[i]));
+        // After the first step SGD's momentum buffer is the gradient (PyTorch's rule).
+        for (const auto &[name, value] : params) {
+            const auto buffer = sgd->state().find(name + ".momentum_buffer");
+            if (buffer == sgd->state().end()) fail("bench: SGD has no momentum buffer for '{}'", name);
+            results.push_back(buffer->second.clone());
+        }
         return results;
     };
     c.run = [net, sgd, step, images, labels] { step->step(images, labels); };

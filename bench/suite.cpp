@@ -5,12 +5,24 @@
 
 #include <strata/error.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <thread>
 
 namespace strata::bench {
 namespace {
+
+/// The 1-minute load average (Linux), or -1.
+double load_average() {
+    double load = -1;
+    if (FILE *f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+        std::fclose(f);
+    }
+    return load;
+}
 
 Row run_workload(const Workload &workload, const SuiteOptions &options, bool have_libtorch) {
     Row row;
@@ -69,6 +81,8 @@ SuiteResult run_suite(const SuiteOptions &options, const std::function<void(cons
     // Strata's codegen and Halide's thread pool read this before the first compile / run.
     setenv("HL_NUM_THREADS", std::to_string(options.threads).c_str(), 1);
     SuiteResult result;
+    result.load_average = load_average();
+    result.cpus = std::thread::hardware_concurrency();
     result.libtorch_version = libtorch_version();
     const bool have_libtorch = !result.libtorch_version.empty();
     if (have_libtorch) set_libtorch_threads(options.threads);

@@ -43,6 +43,10 @@ struct Row {
 struct SuiteResult {
     FmaPeak peak;
     std::string libtorch_version;  ///< "" when not installed
+    /// The 1-minute load average when the suite started (-1 when unknown) and
+    /// the CPU count: other processes make every number slower.
+    double load_average = -1;
+    unsigned cpus = 0;
     std::vector<Row> rows;
     /// False when a row has an error or a failed check.
     bool all_ok() const;
