@@ -5,6 +5,10 @@
 //                           [--momentum 0.9] [--lr-schedule cosine|constant] [--seed 0]
 //                           [--threads N] [--data DIR]
 //                           [--metrics FILE.json] [--plot FILE.svg] [--checkpoint FILE.safetensors]
+//                           [--distributed]
+//
+//   mpirun -np 2 build/bin/fashion_mnist --distributed   data-parallel over 2 processes;
+//                                                       rank 0 prints and writes the files
 
 #include <strata/strata.h>
 
@@ -12,8 +16,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 namespace nn = strata::nn;
 
@@ -69,6 +75,7 @@ void show_inference(nn::Sequential &net, const strata::Dataset &test, int64_t ba
 }  // namespace
 
 int main(int argc, char **argv) {
+    bool distributed = false;
     int64_t epochs = 3, batch = 64, threads = 0;
     double lr = 0.05, momentum = 0.9;
     uint64_t seed = 0;
@@ -90,22 +97,46 @@ int main(int argc, char **argv) {
     app.add_option("--checkpoint", checkpoint_path,
                    "Save weights, optimizer state and the model IR here after every epoch (safetensors; "
                    "`strata emit` compiles it)");
+    app.add_flag("--distributed", distributed,
+                 "Data-parallel training over the processes of an MPI job (mpirun -np N ...); --batch is the "
+                 "global batch, split across them");
     CLI11_PARSE(app, argc, argv);
+
+    // With --distributed every rank runs this program; rank 0 alone prints and writes files.
+    strata::distributed::ProcessGroup *group = nullptr;
+    bool lead = true;
+    try {
+        if (distributed) group = &strata::distributed::ProcessGroup::world();
+    } catch (const strata::Error &e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
+    }
+    if (group) {
+        lead = group->is_main();
+        // The ranks on this machine share its cores.
+        if (threads == 0)
+            threads = std::max<int64_t>(1, std::thread::hardware_concurrency() / std::max(1, group->local_size()));
+    }
     // Read by Halide's thread pool when it starts (before the first compile).
     if (threads > 0) setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 1);
 
     try {
         strata::manual_seed(seed);
         nn::Sequential net = lenet5();
-        fmt::print("{}\nparameters: {}\n", net->to_string(), net->parameter_count());
+        if (lead) fmt::print("{}\nparameters: {}\n", net->to_string(), net->parameter_count());
+        if (group && lead)
+            fmt::print("distributed: {} ranks, global batch {} ({} per rank), {} thread(s) each\n", group->size(),
+                       batch, batch / group->size(), threads);
 
         auto train = strata::load_fashion_mnist(strata::Split::train, data_dir);
         auto test = strata::load_fashion_mnist(strata::Split::test, data_dir);
         // Normalised with Fashion-MNIST's pixel mean and standard deviation.
         const strata::Dataset train_set = strata::Dataset{train.images, train.labels}.normalized(0.2860, 0.3530);
         const strata::Dataset test_set = strata::Dataset{test.images, test.labels}.normalized(0.2860, 0.3530);
-        fmt::print("data: {} training and {} test images from {}\n", train_set.size(), test_set.size(), data_dir);
-        show_inference(net, test_set, batch);
+        if (lead) {
+            fmt::print("data: {} training and {} test images from {}\n", train_set.size(), test_set.size(), data_dir);
+            show_inference(net, test_set, batch);
+        }
         if (epochs == 0) return 0;
 
         std::unique_ptr<strata::optim::Optimizer> optimizer;
@@ -114,23 +145,37 @@ int main(int argc, char **argv) {
         auto loss = [](const strata::SymTensor &logits, const strata::SymTensor &labels) {
             return strata::cross_entropy(logits, labels);
         };
-        strata::Trainer trainer(*net, *optimizer, loss, {.epochs = epochs, .batch_size = batch, .seed = seed});
         std::unique_ptr<strata::optim::LRScheduler> scheduler;
-        if (lr_schedule == "cosine") {
-            scheduler = std::make_unique<strata::optim::CosineAnnealingLR>(*optimizer, epochs);
-            trainer.set_scheduler(scheduler.get());
+        if (lr_schedule == "cosine") scheduler = std::make_unique<strata::optim::CosineAnnealingLR>(*optimizer, epochs);
+        std::vector<strata::EpochStats> history;
+        double compile_seconds = 0;
+        // Trainer or DistributedTrainer: the same calls.
+        auto fit = [&](auto &trainer) {
+            if (scheduler) trainer.set_scheduler(scheduler.get());
+            if (!checkpoint_path.empty() && lead) {
+                trainer.on_epoch_end([&](const strata::EpochStats &s) {
+                    strata::CheckpointInfo info;
+                    info.step = optimizer->step_count();
+                    info.ir = inference_ir(net, batch);
+                    info.metadata["epoch"] = std::to_string(s.epoch + 1);
+                    strata::save_checkpoint(checkpoint_path, *net, optimizer.get(), info);
+                });
+            }
+            history = trainer.fit(train_set, &test_set);
+            compile_seconds = trainer.compile_seconds();
+        };
+        strata::TrainerOptions options;
+        options.epochs = epochs;
+        options.batch_size = batch;
+        options.seed = seed;
+        if (group) {
+            strata::distributed::DistributedTrainer trainer(*group, *net, *optimizer, loss, options);
+            fit(trainer);
+        } else {
+            strata::Trainer trainer(*net, *optimizer, loss, options);
+            fit(trainer);
         }
-        if (!checkpoint_path.empty()) {
-            trainer.on_epoch_end([&](const strata::EpochStats &s) {
-                strata::CheckpointInfo info;
-                info.step = optimizer->step_count();
-                info.ir = inference_ir(net, batch);
-                info.metadata["epoch"] = std::to_string(s.epoch + 1);
-                strata::save_checkpoint(checkpoint_path, *net, optimizer.get(), info);
-            });
-        }
-        const std::vector<strata::EpochStats> history = trainer.fit(train_set, &test_set);
-        const double compile_seconds = trainer.compile_seconds();
+        if (!lead) return 0;
 
         fmt::print("\n epoch | train loss | train acc | test loss | test acc | images/s | seconds\n");
         fmt::print("-------+------------+-----------+-----------+----------+----------+--------\n");
@@ -149,6 +194,7 @@ int main(int argc, char **argv) {
                                        {"test_accuracy", s.validation_accuracy},
                                        {"images_per_second", s.examples_per_second}, {"seconds", s.seconds}});
             j["compile_seconds"] = compile_seconds;
+            j["ranks"] = group ? group->size() : 1;
             j["final_test_accuracy"] = history.back().validation_accuracy;
             strata::write_file_atomically(metrics_path, j.dump(2) + "\n");
         }
@@ -164,7 +210,13 @@ int main(int argc, char **argv) {
                                    x, {{"train loss", train_loss, "#1f77b4"}, {"test loss", test_loss, "#ff7f0e"},
                                        {"test accuracy", test_acc, "#2ca02c"}});
         }
+    } catch (const strata::distributed::JobError &e) {
+        // Every rank stopped at the same step with the same error: rank 0 reports it.
+        if (lead) fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
     } catch (const strata::Error &e) {
+        // This rank alone failed: end the whole job rather than leave the others waiting.
+        if (group) group->abort(fmt::format("rank {}: {}", group->rank(), e.what()));
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }

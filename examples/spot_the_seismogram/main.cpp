@@ -2,7 +2,7 @@
 // from a 500-sample window alone, a long-period seismogram from a price
 // series, monthly temperatures and Gaussian noise.
 //
-//   spot_the_seismogram train [--epochs 8] [--out MODEL] [--examples 2000] [--seed 0]
+//   spot_the_seismogram train [--epochs 8] [--out MODEL] [--examples 2000] [--seed 0] [--distributed]
 //   spot_the_seismogram classify FILE [--model MODEL] [--format mseed|text|csv] [--column C]
 //                                     [--stride 500] [--json]
 
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 namespace {
 
@@ -65,22 +66,38 @@ size_t best_class(const std::vector<double> &p) {
     return static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
 }
 
-int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &out) {
+/// Trains on this process, or with `group` on every rank of an MPI job (rank 0 prints and saves).
+int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &out,
+          strata::distributed::ProcessGroup *group) {
+    const bool lead = !group || group->is_main();
     strata::manual_seed(seed);
     spot::nn::Sequential net = spot::make_model();
-    fmt::print("{}\nparameters: {} (a fully-connected network of the same widths needs {})\n", net->to_string(),
-               net->parameter_count(), spot::dense_equivalent_parameters());
     const RealWindows real = real_seismogram_windows();
-    if (real.train.empty()) fmt::print("real record {} not found (install libmseed-doc): synthetic data only\n", kRealRecord);
-    else fmt::print("real seismogram windows: {} for training, {} held out\n", real.train.size(), real.held_out.size());
+    if (lead) {
+        fmt::print("{}\nparameters: {} (a fully-connected network of the same widths needs {})\n", net->to_string(),
+                   net->parameter_count(), spot::dense_equivalent_parameters());
+        if (real.train.empty())
+            fmt::print("real record {} not found (install libmseed-doc): synthetic data only\n", kRealRecord);
+        else
+            fmt::print("real seismogram windows: {} for training, {} held out\n", real.train.size(),
+                       real.held_out.size());
+    }
     const strata::Dataset train_set = spot::make_dataset(per_class, seed + 1, real.train);
     const strata::Dataset test_set = spot::make_dataset(std::max<int64_t>(per_class / 4, 13), seed + 2);
     strata::optim::Adam adam(strata::optim::AdamOptions(2e-3));
     auto loss = [](const strata::SymTensor &logits, const strata::SymTensor &labels) {
         return strata::cross_entropy(logits, labels);
     };
-    strata::Trainer trainer(*net, adam, loss, {.epochs = epochs, .batch_size = 50, .seed = seed});
-    const auto history = trainer.fit(train_set, &test_set);
+    strata::TrainerOptions options;
+    options.epochs = epochs;
+    options.batch_size = 50;
+    options.seed = seed;
+    std::vector<strata::EpochStats> history;
+    if (group)
+        history = strata::distributed::DistributedTrainer(*group, *net, adam, loss, options).fit(train_set, &test_set);
+    else
+        history = strata::Trainer(*net, adam, loss, options).fit(train_set, &test_set);
+    if (!lead) return 0;
     fmt::print("accuracy on held-out synthetic windows: {:.4f}\n", history.back().validation_accuracy);
     const strata::CompiledGraph model = compile_classifier(net);
     if (!real.held_out.empty()) {
@@ -159,13 +176,16 @@ int main(int argc, char **argv) {
     int64_t epochs = 8, per_class = 2000, stride = spot::kWindow;
     uint64_t seed = 0;
     std::string out = "spot_model.safetensors", file, model = SPOT_DEFAULT_MODEL, format, column;
-    bool json = false;
+    bool json = false, distributed = false;
     std::string plot_path;
     CLI::App *train_cmd = app.add_subcommand("train", "Train on generated data and save the model");
     train_cmd->add_option("--epochs", epochs, "Training epochs")->check(CLI::PositiveNumber);
     train_cmd->add_option("--examples", per_class, "Generated training windows per class")->check(CLI::PositiveNumber);
     train_cmd->add_option("--seed", seed, "Seed of the data and the weights");
     train_cmd->add_option("--out", out, "Where to save the model");
+    train_cmd->add_flag("--distributed", distributed,
+                        "Data-parallel training over the processes of an MPI job (mpirun -np N ...): each batch of "
+                        "50 windows is split across them");
     CLI::App *classify_cmd = app.add_subcommand("classify", "Classify every window of a recorded series");
     classify_cmd->add_option("file", file, "MiniSEED, text (one value per line) or CSV file")->required();
     classify_cmd->add_option("--model", model, "A model saved by `train` (default: the one shipped with Strata)");
@@ -176,10 +196,24 @@ int main(int argc, char **argv) {
     classify_cmd->add_flag("--json", json, "Print JSON instead of a table");
     classify_cmd->add_option("--plot", plot_path, "Draw the series as SVG, each window coloured by its class");
     CLI11_PARSE(app, argc, argv);
+    strata::distributed::ProcessGroup *group = nullptr;
     try {
-        if (train_cmd->parsed()) return train(epochs, per_class, seed, out);
+        if (train_cmd->parsed() && distributed) {
+            group = &strata::distributed::ProcessGroup::world();
+            // The ranks on this machine share its cores (read when Halide's thread pool starts).
+            const unsigned threads = std::max(1u, std::thread::hardware_concurrency() /
+                                                      static_cast<unsigned>(std::max(1, group->local_size())));
+            setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 0);
+        }
+        if (train_cmd->parsed()) return train(epochs, per_class, seed, out, group);
         return classify(file, model, format, column, stride, json, plot_path);
+    } catch (const strata::distributed::JobError &e) {
+        // Every rank stopped at the same step with the same error: rank 0 reports it.
+        if (group->is_main()) fmt::print(stderr, "error: {}\n", e.what());
+        return 1;
     } catch (const strata::Error &e) {
+        // This rank alone failed: end the whole job rather than leave the others waiting.
+        if (group) group->abort(fmt::format("rank {}: {}", group->rank(), e.what()));
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }
