@@ -3,6 +3,7 @@
 /// Compiling an IR program into a callable `Executable` (JIT, in process).
 /// This header does not include Halide.
 
+#include "codegen/schedule.h"
 #include "ir/program.h"
 #include "runtime/tensor.h"
 
@@ -21,8 +22,18 @@ struct CompileOptions {
     /// "default": the tuned per-class schedules. "simple": every op stored
     /// whole, in plain loop order, no vectors or threads — a second,
     /// structurally different schedule that tests check the default against.
+    /// "mullapudi2016", "li2018", "adams2019": Halide's autoschedulers.
+    /// Anything else is the path of a schedule file (codegen/schedule.h),
+    /// applied on top of the default schedules.
     std::string schedule = "default";
+    /// Rules on top of the default schedule (and of a schedule file).
+    Schedule rules;
 };
+
+/// The schedule in effect for every scheduled node of the program, as a
+/// schedule file: loading it back (`schedule` = its path) gives the same
+/// schedule. For an autoscheduler, the Halide source it wrote, as comments.
+std::string schedule_in_effect(const ir::Program &program, const CompileOptions &options = {});
 
 /// A compiled program. Copies share the compiled code; running is thread-safe.
 class Executable {
@@ -43,8 +54,13 @@ public:
     const ir::Program &program() const;
     /// The resolved Halide target string.
     const std::string &target() const;
-    /// Seconds the first compile of this program took (a cache hit reports that same first compile).
+    /// Seconds the first compile of this program in this process took
+    /// (lowering and LLVM, or loading from the on-disk cache).
     double compile_seconds() const;
+    /// How the on-disk compile cache served this program: "hit" (loaded, no
+    /// LLVM), "miss" (compiled and stored), "rebuilt" (a damaged entry was
+    /// replaced) or "off" (STRATA_NO_CACHE=1: JIT-compiled).
+    std::string cache_status() const;
     bool valid() const { return impl_ != nullptr; }
 
     struct Impl;
@@ -55,8 +71,13 @@ private:
     friend Executable compile(const ir::Program &, const CompileOptions &);
 };
 
-/// Compiles a program. Programs with the same text and target share one
-/// compiled pipeline within the process.
+/// Compiles a program. Programs with the same text, schedule and target share
+/// one compiled pipeline within the process, and across processes through the
+/// on-disk cache (see codegen/disk_cache.h).
 Executable compile(const ir::Program &program, const CompileOptions &options = {});
+
+/// Forgets the pipelines compiled in this process (Executables still held keep
+/// theirs); the next `compile` of a program goes to the on-disk cache.
+void forget_compiled_pipelines();
 
 }  // namespace strata::codegen

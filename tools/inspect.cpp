@@ -47,7 +47,8 @@ int inspect(const InspectOptions &options) {
         codegen::CompileOptions copts;
         copts.target = options.target;
         auto exe = codegen::compile(program, copts);
-        fmt::print("compiled for {} in {:.2f} s\n", exe.target(), exe.compile_seconds());
+        fmt::print("compiled for {} in {:.3f} s (compile cache: {})\n", exe.target(), exe.compile_seconds(),
+                   exe.cache_status());
     }
     return 0;
 }

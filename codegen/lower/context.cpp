@@ -72,7 +72,7 @@ Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &val
 
 int LowerContext::vector_width(DType dtype) const { return target.natural_vector_size(halide_type(dtype)); }
 
-int LowerContext::parallelism() const {
+int thread_count() {
     if (const char *env = std::getenv("HL_NUM_THREADS")) {
         const int n = std::atoi(env);
         if (n > 0) return n;

@@ -6,6 +6,7 @@
 // `define`, which reverse the order once, here. Bool tensors are stored as
 // uint8 0/1, both in buffers and in Funcs.
 
+#include "codegen/schedule.h"
 #include "ir/program.h"
 #include "runtime/tensor.h"
 
@@ -50,6 +51,9 @@ inline Halide::Expr constant(const Halide::Type &t, double value) { return Halid
 /// The lowest / highest value of a type (-inf / +inf for floats).
 Halide::Expr lowest_value(const Halide::Type &t);
 
+/// The CPU threads pipelines run with: $HL_NUM_THREADS, else the core count.
+int thread_count();
+
 /// What lowering and scheduling know about the whole program.
 struct LowerContext {
     const ir::Program &program;
@@ -70,12 +74,24 @@ struct LowerContext {
     const std::map<std::string, Tensor> *constants = nullptr;
     /// Names of the Funcs a schedule has already placed at root.
     mutable std::set<std::string> stored_funcs;
+    /// The user's schedule rules (on top of the defaults), or nullptr.
+    const Schedule *rules = nullptr;
+    /// Lower with no schedule at all, for Halide's autoschedulers.
+    bool autoschedule = false;
+    /// The node being lowered (its rule is the one schedules read).
+    const ir::Node *current = nullptr;
+    /// What the schedules chose for each node, and the directives each could take.
+    struct Chosen {
+        NodeSchedule schedule;
+        std::set<std::string> usable;
+    };
+    mutable std::map<int, Chosen> chosen;
 
     const Halide::Func &func(const ir::Node *n) const { return funcs.at(static_cast<size_t>(n->id)); }
     /// Elements per SIMD vector of the node's type on the target.
     int vector_width(DType dtype) const;
     /// The CPU thread count to plan parallel tasks for.
-    int parallelism() const;
+    int parallelism() const { return thread_count(); }
 };
 
 /// The window of a pooling op or its gradient, read from the node's attributes

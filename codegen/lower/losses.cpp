@@ -44,7 +44,8 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
 }
 
 /// A scalar Func: the sum of value(index) over every index of `shape`.
-template <typename F> Func sum_over(const std::string &name, const Shape &shape, const Type &t, F value) {
+template <typename F>
+Func sum_over(const std::string &name, const Shape &shape, const Type &t, const LowerContext &ctx, F value) {
     Region region;
     for (size_t i = shape.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(shape[i])));
     RDom r(region, "i");
@@ -53,14 +54,14 @@ template <typename F> Func sum_over(const std::string &name, const Shape &shape,
     Func total(name);
     total() = constant(t, 0);
     total() = total() + value(idx);
-    total.compute_root();
+    store_whole(total, ctx);
     return total;
 }
 
 /// The number of targets that are not ignore_index, for "mean".
-Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore) {
+Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, const LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
-    return sum_over(func_name(node, "_count"), ts, t, [&](const Index &i) {
+    return sum_over(func_name(node, "_count"), ts, t, ctx, [&](const Index &i) {
         return select(call(target, i) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
     });
 }
@@ -94,10 +95,10 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     if (reduction == "none") return loss;
 
     schedule_elementwise(loss, ts, node.dtype(), ctx);
-    Func total = sum_over(func_name(node, "_total"), ts, t, [&](const Index &i) { return call(loss, i); });
+    Func total = sum_over(func_name(node, "_total"), ts, t, ctx, [&](const Index &i) { return call(loss, i); });
     Func f(func_name(node));
     if (reduction == "sum") f() = total();
-    else f() = total() / valid_count(node, tgt, ts, ignore)();  // NaN when all are ignored, as PyTorch
+    else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
     return f;
 }
 
@@ -115,7 +116,7 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     Expr scale;
     if (reduction == "none") scale = Expr();  // per element, below
     else if (reduction == "sum") scale = g();
-    else scale = g() / valid_count(node, tgt, ts, ignore)();
+    else scale = g() / valid_count(node, tgt, ts, ignore, ctx)();
 
     auto vars = make_vars(xs.size());
     const Index idx = as_index(vars);

@@ -60,12 +60,41 @@ void constrain_output(Func &f, const Shape &shape) {
     }
 }
 
+/// Node rules must fit their node: each names a node of the program and only
+/// directives its schedule can take (class and op rules apply where they fit).
+void check_node_rules(const LowerContext &ctx) {
+    if (!ctx.rules || ctx.simple_schedules || ctx.autoschedule) return;
+    const bool gpu = ctx.target.has_gpu_feature();
+    for (const auto &[id_text, rule] : ctx.rules->node_rules()) {
+        const int id = std::stoi(id_text.substr(1));
+        const ir::Node *node = nullptr;
+        for (const auto &n : ctx.program.nodes())
+            if (n->id == id) node = n.get();
+        if (!node) fail("schedule: node {} does not exist in the program (`strata schedule dump` lists its nodes)", id_text);
+        auto it = ctx.chosen.find(id);
+        const std::set<std::string> none;
+        const std::set<std::string> &usable = it == ctx.chosen.end() ? none : it->second.usable;
+        for (const std::string &d : rule.directives()) {
+            if (d == "gpu_threads" && !gpu)
+                fail("schedule for {}: gpu_threads needs a GPU target (this is {})", node->label(), ctx.target.to_string());
+            if (d != "gpu_threads" && !usable.count(d)) {
+                std::string can;
+                for (const std::string &u : usable) can += (can.empty() ? "" : ", ") + u;
+                fail("schedule for {}: directive '{}' does not apply to it (it takes: {})", node->label(), d,
+                     can.empty() ? "none; it is a source or is always stored" : can);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 LoweredProgram lower_program(const ir::Program &program, const Target &target, const LowerOptions &options) {
     const size_t n = program.nodes().size();
     LowerContext ctx{program, target, std::vector<Func>(n), std::vector<ImageParam>(n), std::vector<int>(n, 0),
                      std::vector<bool>(n, false), std::vector<bool>(n, false), options.simple_schedules, options.constants, {}};
+    ctx.rules = options.rules;
+    ctx.autoschedule = options.autoschedule;
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));
@@ -85,6 +114,7 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
     LoweredProgram lowered;
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
+        ctx.current = node.get();
         ctx.funcs[id] = lower_node(*node, ctx);
         if ((node->op == Op::input || node->op == Op::parameter) && ctx.params[id].defined()) {
             lowered.sources.push_back(node.get());
@@ -92,18 +122,29 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         }
     }
 
-    // Where each remaining node is computed: stored when it is an output, is
-    // read by several consumers, or feeds an op that rereads its input;
-    // otherwise inlined into its consumer.
+    // Where each remaining node is computed: by default stored when it is an
+    // output, is read by several consumers, or feeds an op that rereads its
+    // input; otherwise inlined into its consumer.
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         Func &f = ctx.funcs[id];
-        if (ctx.stored_funcs.count(f.name())) continue;
-        const bool is_source = node->info().op_class == OpClass::source;
-        const bool store = ctx.is_output[id] ||
-                           (!is_source && (ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id]));
-        if (store) schedule_elementwise(f, node->shape(), node->dtype(), ctx);
+        if (ctx.stored_funcs.count(f.name()) || ctx.autoschedule) continue;
+        if (node->info().op_class == OpClass::source) continue;
+        ctx.current = node.get();
+        bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
+        if (!ctx.is_output[id] && !ctx.simple_schedules) {
+            // Outputs are always stored; for the others the rule decides.
+            const NodeSchedule want = requested_schedule(ctx, {"compute"});
+            if (want.inline_into_consumers) store = !*want.inline_into_consumers;
+            if (!store) record_schedule(ctx, NodeSchedule().compute_inline());
+        }
+        if (store) {
+            record_schedule(ctx, NodeSchedule().compute_root());
+            schedule_elementwise(f, node->shape(), node->dtype(), ctx);
+        }
     }
+    ctx.current = nullptr;
+    check_node_rules(ctx);
 
     std::vector<bool> used(n, false);
     for (const ir::Output &out : program.outputs()) {
@@ -122,6 +163,8 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         lowered.outputs.push_back(f);
     }
     if (lowered.outputs.empty()) fail("cannot compile a program with no outputs");
+    for (const auto &[id, c] : ctx.chosen)
+        if (!c.schedule.empty()) lowered.schedule[id] = c.schedule;
     lowered.pipeline = Pipeline(lowered.outputs);
     return lowered;
 }

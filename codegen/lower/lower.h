@@ -18,6 +18,8 @@ struct LoweredProgram {
     std::vector<Halide::ImageParam> source_params;
     /// One Func per program output, in order.
     std::vector<Halide::Func> outputs;
+    /// The schedule in effect for each scheduled node, by node id.
+    std::map<int, NodeSchedule> schedule;
 };
 
 struct LowerOptions {
@@ -26,6 +28,10 @@ struct LowerOptions {
     /// Parameters baked into the pipeline as constant data (ahead-of-time
     /// libraries with embedded weights); the others stay buffer arguments.
     const std::map<std::string, Tensor> *constants = nullptr;
+    /// The user's schedule rules on top of the defaults (not with simple_schedules).
+    const Schedule *rules = nullptr;
+    /// No schedule at all: the pipeline is for one of Halide's autoschedulers.
+    bool autoschedule = false;
 };
 
 LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target,

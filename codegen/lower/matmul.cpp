@@ -45,7 +45,7 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
         Var o("o"), k("k");
         Func wt(func_name(node, "_wt"));
         wt(o, k) = ctx.func(b)(k, o);
-        wt.compute_root();
+        store_whole(wt, ctx);
         RDom r(0, static_cast<int>(in_features), "k");
         Index x_idx(vars.begin() + (out_shape.size() == 1 ? 1 : 0), vars.end() - 1);
         x_idx.push_back(r);

@@ -31,9 +31,11 @@ struct ChannelSum {
         f(c) = f(c) + value(idx);
         std::vector<RVar> rvars;
         for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
-        f.compute_root();
-        f.update().reorder(rvars.front(), c);
-        if (shape[1] > 1 && !ctx.simple_schedules) f.update().parallel(c);
+        if (!ctx.autoschedule) {
+            f.compute_root();
+            f.update().reorder(rvars.front(), c);
+            if (shape[1] > 1 && !ctx.simple_schedules) f.update().parallel(c);
+        }
         return f;
     }
 };
@@ -51,14 +53,14 @@ Statistics channel_statistics(const ir::Node &node, const Func &x, const Shape &
     Func mean(func_name(node, "_mean"));
     Var c("c");
     mean(c) = sum(c) / constant(t, count);
-    mean.compute_root();
+    store_whole(mean, ctx);
     Func sq = channel_sum(func_name(node, "_sq"), [&](const Index &i) {
         Expr d = call(x, i) - mean(i[1]);
         return d * d;
     });
     Func invstd(func_name(node, "_invstd"));
     invstd(c) = constant(t, 1.0) / sqrt(sq(c) / constant(t, count) + constant(t, node.attrs.get_float("eps")));
-    invstd.compute_root();
+    store_whole(invstd, ctx);
     return {mean, invstd, count};
 }
 

@@ -8,6 +8,15 @@
 
 namespace strata::codegen {
 
+/// The rule the user gave for the node being lowered (class < op < node),
+/// noting which directives the calling schedule honours.
+NodeSchedule requested_schedule(const LowerContext &ctx, std::initializer_list<const char *> usable);
+/// Notes what the schedule chose for the current node (`strata schedule dump`).
+void record_schedule(const LowerContext &ctx, const NodeSchedule &chosen);
+
+/// A helper stage stored whole (no schedule at all when autoscheduling).
+void store_whole(Halide::Func f, const LowerContext &ctx);
+
 /// A loop dimension of a Func together with its (static) extent.
 struct LoopDim {
     Halide::Var var;

@@ -25,20 +25,66 @@ constexpr int64_t kMinParallelWork = 1 << 15;
 /// The least work (elements or multiply-adds) worth one parallel task.
 constexpr int64_t kMinTaskWork = 1 << 14;
 
+/// The user's lane count (1 means scalar: 0 here), or the default.
+int chosen_lanes(const NodeSchedule &want, int default_lanes) {
+    if (!want.vector_lanes) return default_lanes;
+    return *want.vector_lanes == 1 ? 0 : static_cast<int>(*want.vector_lanes);
+}
+
+std::string node_label(const LowerContext &ctx) { return ctx.current ? ctx.current->label() : "a node"; }
+
+/// A directive value that does not fit the node is an error naming both.
+void check_fits(const LowerContext &ctx, bool ok, const std::string &what) {
+    if (!ok) fail("schedule for {}: {}", node_label(ctx), what);
+}
+
 }  // namespace
+
+NodeSchedule requested_schedule(const LowerContext &ctx, std::initializer_list<const char *> usable) {
+    if (!ctx.current) return {};
+    LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
+    for (const char *d : usable) c.usable.insert(d);
+    if (!ctx.rules) return {};
+    const ir::Node &n = *ctx.current;
+    return ctx.rules->resolve(ir::op_class_name(n.info().op_class), n.name(), "%" + std::to_string(n.id));
+}
+
+void record_schedule(const LowerContext &ctx, const NodeSchedule &chosen) {
+    if (!ctx.current) return;
+    // The first stage scheduled for a node speaks for it; later ones (e.g. a
+    // second reduction of the same shape) follow the same rule.
+    NodeSchedule merged = chosen;
+    merged.merge(ctx.chosen[ctx.current->id].schedule);
+    ctx.chosen[ctx.current->id].schedule = merged;
+}
+
+void store_whole(Func f, const LowerContext &ctx) {
+    if (!ctx.autoschedule) f.compute_root();
+}
 
 void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
+    if (ctx.autoschedule) return;
     if (ctx.simple_schedules) {
         out.compute_root();
         acc.compute_root();
         ctx.stored_funcs.insert(out.name());
         return;
     }
-    const int vec = vector_factor(ctx.vector_width(r.dtype), r.x.extent);
-    const int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
-    const int64_t x_vectors = vec == 0 ? 1 : xt / vec;
-    const int64_t ct = std::max<int64_t>(1, std::min<int64_t>(r.c.extent, 16 / x_vectors));
+    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "tile", "parallel", "task"});
+    const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(r.dtype), r.x.extent));
+    check_fits(ctx, vec <= r.x.extent,
+               fmt::format("vectorize={} is wider than the innermost extent {}", vec, r.x.extent));
+    int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
+    if (want.tile_x) xt = *want.tile_x;
+    const int64_t x_vectors = vec == 0 ? 1 : std::max<int64_t>(1, xt / std::max(vec, 1));
+    int64_t ct = std::max<int64_t>(1, std::min<int64_t>(r.c.extent, 16 / x_vectors));
+    if (want.tile_c) ct = *want.tile_c;
+    check_fits(ctx, xt <= r.x.extent && ct <= r.c.extent,
+               fmt::format("tile={}x{} is larger than the output's {}x{} (innermost extent x rows)", xt, ct,
+                           r.x.extent, r.c.extent));
+    check_fits(ctx, vec == 0 || xt % vec == 0,
+               fmt::format("tile={}x{}: X must be a multiple of the {} vector lanes", xt, ct, vec));
 
     Var xo("xo"), xi("xi"), co("co"), ci("ci");
     out.compute_root();
@@ -51,7 +97,17 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
 
     int64_t outputs = r.x.extent * r.c.extent;
     for (const LoopDim &d : r.outer) outputs *= d.extent;
-    if (outputs * r.work_per_output >= kMinParallelWork) {
+    const bool parallel = want.parallel_outer.value_or(outputs * r.work_per_output >= kMinParallelWork);
+    const int64_t work_per_row = r.x.extent * ct * r.work_per_output;
+    // Tasks of at least kMinTaskWork multiply-adds: a parallel loop of tiny
+    // tasks spends more on the thread pool than on the work.
+    const int64_t task_rows =
+        want.task_rows.value_or(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1)));
+    NodeSchedule chosen;
+    chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
+    if (parallel) chosen.task(task_rows);
+    record_schedule(ctx, chosen);
+    if (parallel) {
         // One parallel loop over every tile row: co fused with the outer dims.
         VarOrRVar task = co;
         for (size_t i = 0; i < r.outer.size(); ++i) {
@@ -59,10 +115,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
             out.fuse(task.var, r.outer[i].var, fused);
             task = fused;
         }
-        // Tasks of at least kMinTaskWork multiply-adds: a parallel loop of
-        // tiny tasks spends more on the thread pool than on the work.
-        const int64_t work_per_row = r.x.extent * ct * r.work_per_output;
-        out.parallel(task.var, static_cast<int>(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1))));
+        out.parallel(task.var, static_cast<int>(task_rows));
     }
 
     acc.compute_at(out, xo);
@@ -86,26 +139,39 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
 }
 
 void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
+    if (ctx.autoschedule) return;
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
     if (ctx.simple_schedules) return;
     if (shape.empty()) return;
+    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
-    const int vec = vector_factor(ctx.vector_width(dtype), shape.back());
+    const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(dtype), shape.back()));
+    check_fits(ctx, vec <= shape.back(),
+               fmt::format("vectorize={} is wider than the innermost extent {}", vec, shape.back()));
     if (vec) f.vectorize(args[0], vec);
-    if (args.size() >= 2 && shape_numel(shape) >= kMinParallelWork) {
+    const bool parallel = args.size() >= 2 && want.parallel_outer.value_or(shape_numel(shape) >= kMinParallelWork);
+    check_fits(ctx, args.size() >= 2 || !want.parallel_outer.value_or(false),
+               "parallel=on needs at least two dimensions (threads split the outer ones)");
+    // Tasks of at least kMinTaskWork elements (see schedule_tiled_reduction).
+    const int64_t task_rows = want.task_rows.value_or(std::max<int64_t>(1, kMinTaskWork / shape.back()));
+    NodeSchedule chosen;
+    chosen.vectorize(vec ? vec : 1).parallel(parallel);
+    if (parallel) chosen.task(task_rows);
+    record_schedule(ctx, chosen);
+    if (parallel) {
         Var task = args[1];
         for (size_t i = 2; i < args.size(); ++i) {
             Var fused("task" + std::to_string(i));
             f.fuse(task, args[i], fused);
             task = fused;
         }
-        // Tasks of at least kMinTaskWork elements (see schedule_tiled_reduction).
-        f.parallel(task, static_cast<int>(std::max<int64_t>(1, kMinTaskWork / shape.back())));
+        f.parallel(task, static_cast<int>(task_rows));
     }
 }
 
 void schedule_padded_input(Func padded, const LowerContext &ctx) {
+    if (ctx.autoschedule) return;
     padded.compute_root();
     if (ctx.simple_schedules) return;
     std::vector<Var> args = padded.args();
@@ -115,6 +181,7 @@ void schedule_padded_input(Func padded, const LowerContext &ctx) {
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial;
+    if (ctx.autoschedule) return;
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
     if (ctx.simple_schedules) {
@@ -122,12 +189,17 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
         partial.compute_root();
         return;
     }
+    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel"});
     acc.compute_at(out, st.weight_vars[0]);
     // One task per output channel; inside it the whole per-channel partial
     // sum is vectorised along the output positions (contiguous in memory).
-    out.parallel(st.weight_vars[0]);
+    const bool parallel = want.parallel_outer.value_or(true);
+    if (parallel) out.parallel(st.weight_vars[0]);
     partial.compute_at(out, st.weight_vars[0]);
-    const int vec = vector_factor(ctx.vector_width(dtype), st.ox_extent);
+    const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(dtype), st.ox_extent));
+    check_fits(ctx, vec <= st.ox_extent,
+               fmt::format("vectorize={} is wider than the {} output positions", vec, st.ox_extent));
+    record_schedule(ctx, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
     if (vec) {
         partial.vectorize(st.ox, vec);
         Stage update = partial.update();
@@ -151,12 +223,21 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
 
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
+    if (ctx.autoschedule) return;
     acc.compute_root();
     if (out_shape.empty() || ctx.simple_schedules) return;
+    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel"});
     std::vector<Var> args = acc.args();
     // Tuple reductions (argmax) stay scalar: Halide 14 computes the guarded
     // tail of a vectorised Tuple update wrongly (checked against "simple").
-    const int vec = acc.outputs() > 1 ? 0 : vector_factor(ctx.vector_width(dtype), out_shape.back());
+    const int vec = acc.outputs() > 1 ? 0 : chosen_lanes(want, vector_factor(ctx.vector_width(dtype), out_shape.back()));
+    check_fits(ctx, acc.outputs() == 1 || !want.vector_lanes || *want.vector_lanes == 1,
+               "vectorize: an argmax reduction stays scalar (Halide 14 miscomputes vectorised Tuple updates)");
+    check_fits(ctx, vec <= out_shape.back(),
+               fmt::format("vectorize={} is wider than the innermost extent {}", vec, out_shape.back()));
+    const bool parallel = args.size() >= 2 &&
+                          want.parallel_outer.value_or(shape_numel(out_shape) * reduced_size >= kMinParallelWork);
+    record_schedule(ctx, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
     Stage update = acc.update();
     if (vec) {
         // Vectorise over contiguous outputs with the reduction outside them.
@@ -176,7 +257,7 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
         for (size_t i = 1; i < args.size(); ++i) order.push_back(args[i]);
         update.reorder(order).vectorize(vi);
     }
-    if (shape_numel(out_shape) * reduced_size >= kMinParallelWork && args.size() >= 2) {
+    if (parallel) {
         const Var &outer = args.back();
         acc.parallel(outer);
         update.parallel(outer);

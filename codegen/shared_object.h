@@ -1,0 +1,34 @@
+#pragma once
+/// \file
+/// Linking a compiled object file into a shared object with the system C
+/// compiler, and loading one with dlopen. No Halide in this header.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace strata::codegen {
+
+/// Links object files into the shared object `out` ($CC, else `cc`). Symbols
+/// bind inside it (-Bsymbolic), so every loaded pipeline keeps its own Halide
+/// runtime. Throws strata::Error with the command when it fails.
+void link_shared_object(const std::vector<std::filesystem::path> &objects, const std::filesystem::path &out);
+
+/// A dlopen'ed shared object, closed when the last copy goes.
+class SharedObject {
+public:
+    /// Loads `path` (RTLD_NOW | RTLD_LOCAL); throws strata::Error with dlerror's message.
+    explicit SharedObject(const std::filesystem::path &path);
+    ~SharedObject();
+    SharedObject(const SharedObject &) = delete;
+    SharedObject &operator=(const SharedObject &) = delete;
+
+    /// The address of `name`; throws when the object has no such symbol.
+    void *symbol(const std::string &name) const;
+
+private:
+    void *handle_ = nullptr;
+    std::string path_;
+};
+
+}  // namespace strata::codegen
