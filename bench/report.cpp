@@ -56,11 +56,12 @@ std::string format_table(const SuiteResult &result, const SuiteOptions &options)
     const FmaPeak &peak = result.peak;
     std::string out = fmt::format(
         "Strata bench: schedule '{}', {} thread(s); LibTorch {}; load average {:.2f} on {} CPUs at start\n"
-        "FMA peak measured now ({}, {} f32 lanes): {:.1f} GFLOP/s on 1 thread, {:.1f} on {}; %peak uses the latter\n"
+        "FMA peak, best of {} probes before and between workloads ({}, {} f32 lanes): {:.1f} GFLOP/s on 1 thread, "
+        "{:.1f} on {}; %peak uses the latter\n"
         "{}.\n{}.\n{}.\n{}. matches: max|a-b| <= {:g} x max|ref| per result (with --check).\n\n",
         options.schedule, options.threads,
         result.libtorch_version.empty() ? "not installed" : result.libtorch_version, result.load_average, result.cpus,
-        peak.isa, peak.lanes,
+        result.peak_probes, peak.isa, peak.lanes,
         peak.gflops_one_thread, peak.gflops_all_threads, peak.threads, kFlopConvention, kBytesConvention, kCompileConvention,
         kSpeedupConvention, kTolerance);
     if (result.load_average > 0.5 * result.cpus)
@@ -106,7 +107,8 @@ nlohmann::json to_json(const SuiteResult &result, const SuiteOptions &options) {
                      {"lanes", peak.lanes},
                      {"gflops_one_thread", peak.gflops_one_thread},
                      {"gflops_all_threads", peak.gflops_all_threads},
-                     {"threads", peak.threads}};
+                     {"threads", peak.threads},
+                     {"probes", result.peak_probes}};
     j["conventions"] = {{"flops", kFlopConvention}, {"bytes", kBytesConvention}, {"compile_s", kCompileConvention},
                         {"strata_over_libtorch", kSpeedupConvention}, {"tolerance", kTolerance}};
     j["rows"] = nlohmann::json::array();

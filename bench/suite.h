@@ -41,7 +41,10 @@ struct Row {
 };
 
 struct SuiteResult {
+    /// The best FMA peak of the probes run before and between workloads (other
+    /// processes only ever lower what a probe sees).
     FmaPeak peak;
+    int peak_probes = 0;
     std::string libtorch_version;  ///< "" when not installed
     /// The 1-minute load average when the suite started (-1 when unknown) and
     /// the CPU count: other processes make every number slower.
