@@ -14,6 +14,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
+
 using namespace strata;
 using Catch::Contains;
 
@@ -174,4 +177,25 @@ TEST_CASE("Halide's autoschedulers schedule the whole program and agree with the
         CHECK(mismatch.empty());
         REQUIRE_THAT(codegen::schedule_in_effect(net.g.program(), o), Contains("autoscheduler wrote this schedule"));
     }
+}
+
+TEST_CASE("strata schedule dump writes a file that strata schedule check accepts") {
+    testing::TempDir dir;
+    const std::string strata = std::string(STRATA_BINARY_DIR) + "/bin/strata";
+    const std::string model = std::string(STRATA_SOURCE_DIR) + "/examples/spot_the_seismogram/spot_model.safetensors";
+    const std::string file = dir / "spot.schedule";
+    REQUIRE(std::system((strata + " schedule dump '" + model + "' --out '" + file + "' > /dev/null").c_str()) == 0);
+    const auto schedule = codegen::load_schedule(file);
+    REQUIRE(schedule.node_rules().size() >= 8);
+    const std::string out = dir / "check.txt";
+    REQUIRE(std::system((strata + " schedule check '" + model + "' --schedule '" + file + "' > '" + out + "'").c_str()) == 0);
+    std::ifstream in(out);
+    const std::string text(std::istreambuf_iterator<char>(in), {});
+    REQUIRE_THAT(text, Contains("agrees with the default schedule"));
+    // A schedule that does not fit the model: exit status 1 and the node named, nothing run.
+    const std::string bad = dir.write("bad.schedule", "node %3 compute=inline\n");
+    REQUIRE(std::system((strata + " schedule check '" + model + "' --schedule '" + bad + "' 2> '" + out + "'").c_str()) != 0);
+    std::ifstream err(out);
+    REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(err), {}),
+                 Contains("schedule for %3 (conv1d): directive 'compute' does not apply"));
 }

@@ -45,6 +45,19 @@ struct BenchCommand {
 /// `strata bench [WORKLOAD...]`: times workloads (and LibTorch when built with it); a table and JSON.
 int bench(const BenchCommand &options);
 
+struct ScheduleCommand {
+    std::string model;  ///< an IR text file or a .safetensors checkpoint with its IR
+    std::string schedule = "default";
+    std::string target;
+    int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
+    std::string out;    ///< dump: write here instead of stdout
+};
+
+/// `strata schedule dump MODEL`: the schedule in effect for every node, as a schedule file.
+int schedule_dump(const ScheduleCommand &options);
+/// `strata schedule check MODEL --schedule S`: S against the default schedule on the same inputs.
+int schedule_check(const ScheduleCommand &options);
+
 /// `strata inspect FILE`: what a saved IR program contains.
 int inspect(const InspectOptions &options);
 

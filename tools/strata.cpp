@@ -46,6 +46,20 @@ int main(int argc, char **argv) {
     bench_cmd->add_option("--json", bench.json_path, "Also write the results as JSON");
     bench_cmd->add_flag("--list", bench.list, "List the workloads and exit");
 
+    strata::tools::ScheduleCommand schedule;
+    CLI::App *schedule_cmd = app.add_subcommand("schedule", "Show or check the schedule of a model");
+    schedule_cmd->require_subcommand(1);
+    CLI::App *dump_cmd = schedule_cmd->add_subcommand("dump", "Print the schedule in effect for every node (a schedule file)");
+    CLI::App *check_cmd = schedule_cmd->add_subcommand("check", "Run a schedule and the default on the same inputs; compare");
+    for (CLI::App *cmd : {dump_cmd, check_cmd}) {
+        cmd->add_option("model", schedule.model, "IR text file or .safetensors checkpoint")->required();
+        cmd->add_option("--schedule", schedule.schedule,
+                        "default, simple, mullapudi2016, li2018, adams2019 or a schedule file");
+        cmd->add_option("--target", schedule.target, "Halide target (default: host or $STRATA_TARGET)");
+        cmd->add_option("--batch", schedule.batch, "Batch size (default: as saved)");
+    }
+    dump_cmd->add_option("--out", schedule.out, "Write the schedule file here");
+
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
 
     CLI11_PARSE(app, argc, argv);
@@ -54,6 +68,8 @@ int main(int argc, char **argv) {
         if (ops_cmd->parsed()) return strata::tools::list_ops();
         if (emit_cmd->parsed()) return strata::tools::emit(emit);
         if (bench_cmd->parsed()) return strata::tools::bench(bench);
+        if (dump_cmd->parsed()) return strata::tools::schedule_dump(schedule);
+        if (check_cmd->parsed()) return strata::tools::schedule_check(schedule);
     } catch (const strata::Error &e) {
         fmt::print(stderr, "strata: error: {}\n", e.what());
         return 1;

@@ -84,6 +84,7 @@ struct LowerContext {
     struct Chosen {
         NodeSchedule schedule;
         std::set<std::string> usable;
+        std::string main_stage;  ///< the Func the rules steer
     };
     mutable std::map<int, Chosen> chosen;
 

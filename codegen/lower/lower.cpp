@@ -134,12 +134,12 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
         if (!ctx.is_output[id] && !ctx.simple_schedules) {
             // Outputs are always stored; for the others the rule decides.
-            const NodeSchedule want = requested_schedule(ctx, {"compute"});
+            const NodeSchedule want = requested_schedule(ctx, f, {"compute"});
             if (want.inline_into_consumers) store = !*want.inline_into_consumers;
-            if (!store) record_schedule(ctx, NodeSchedule().compute_inline());
+            if (!store) record_schedule(ctx, f, NodeSchedule().compute_inline());
         }
         if (store) {
-            record_schedule(ctx, NodeSchedule().compute_root());
+            if (!ctx.is_output[id]) record_schedule(ctx, f, NodeSchedule().compute_root());
             schedule_elementwise(f, node->shape(), node->dtype(), ctx);
         }
     }

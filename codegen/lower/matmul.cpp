@@ -51,7 +51,8 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
         x_idx.push_back(r);
         define(acc, vars, node.inputs.size() == 3 ? ctx.func(node.input(2))(vars.back()) : constant(t, 0));
         acc(to_halide_args(as_index(vars))) = call(acc, as_index(vars)) + call(ctx.func(a), x_idx) * wt(vars.back(), r);
-        Func out2(func_name(node, "_2d"));
+        // Batched, the 2-d result is the node's output (and the stage schedule rules steer).
+        Func out2(out_shape.size() == 1 ? func_name(node, "_2d") : func_name(node));
         define(out2, vars, call(acc, as_index(vars)));
         schedule_tiled_reduction(tiles_for(out2, acc, vars, shape2, r, node.dtype(), in_features), ctx);
         if (out_shape.size() == 1) {

@@ -9,10 +9,13 @@
 namespace strata::codegen {
 
 /// The rule the user gave for the node being lowered (class < op < node),
-/// noting which directives the calling schedule honours.
-NodeSchedule requested_schedule(const LowerContext &ctx, std::initializer_list<const char *> usable);
-/// Notes what the schedule chose for the current node (`strata schedule dump`).
-void record_schedule(const LowerContext &ctx, const NodeSchedule &chosen);
+/// noting which directives the calling schedule honours. Rules steer a node's
+/// main stage (its reduction "_acc" when it has one, else its output Func);
+/// helper stages keep their defaults, so this is empty for them.
+NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &stage,
+                                std::initializer_list<const char *> usable);
+/// Notes what the schedule chose for the current node's main stage (`strata schedule dump`).
+void record_schedule(const LowerContext &ctx, const Halide::Func &stage, const NodeSchedule &chosen);
 
 /// A helper stage stored whole (no schedule at all when autoscheduling).
 void store_whole(Halide::Func f, const LowerContext &ctx);

@@ -40,8 +40,23 @@ void check_fits(const LowerContext &ctx, bool ok, const std::string &what) {
 
 }  // namespace
 
-NodeSchedule requested_schedule(const LowerContext &ctx, std::initializer_list<const char *> usable) {
-    if (!ctx.current) return {};
+namespace {
+
+/// True when `stage` is the current node's main stage (see requested_schedule).
+bool is_main_stage(const LowerContext &ctx, const Func &stage) {
+    if (!ctx.current) return false;
+    LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
+    // Halide makes a reused Func name unique with a "$N" suffix.
+    const std::string name = stage.name().substr(0, stage.name().find('$'));
+    if (name == func_name(*ctx.current, "_acc") || (name == func_name(*ctx.current) && c.main_stage.empty()))
+        c.main_stage = name;
+    return c.main_stage == name;
+}
+
+}  // namespace
+
+NodeSchedule requested_schedule(const LowerContext &ctx, const Func &stage, std::initializer_list<const char *> usable) {
+    if (!is_main_stage(ctx, stage)) return {};
     LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
     for (const char *d : usable) c.usable.insert(d);
     if (!ctx.rules) return {};
@@ -49,13 +64,9 @@ NodeSchedule requested_schedule(const LowerContext &ctx, std::initializer_list<c
     return ctx.rules->resolve(ir::op_class_name(n.info().op_class), n.name(), "%" + std::to_string(n.id));
 }
 
-void record_schedule(const LowerContext &ctx, const NodeSchedule &chosen) {
-    if (!ctx.current) return;
-    // The first stage scheduled for a node speaks for it; later ones (e.g. a
-    // second reduction of the same shape) follow the same rule.
-    NodeSchedule merged = chosen;
-    merged.merge(ctx.chosen[ctx.current->id].schedule);
-    ctx.chosen[ctx.current->id].schedule = merged;
+void record_schedule(const LowerContext &ctx, const Func &stage, const NodeSchedule &chosen) {
+    if (!is_main_stage(ctx, stage)) return;
+    ctx.chosen[ctx.current->id].schedule.merge(chosen);
 }
 
 void store_whole(Func f, const LowerContext &ctx) {
@@ -71,7 +82,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
         ctx.stored_funcs.insert(out.name());
         return;
     }
-    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "tile", "parallel", "task"});
+    const NodeSchedule want = requested_schedule(ctx, out, {"vectorize", "tile", "parallel", "task"});
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(r.dtype), r.x.extent));
     check_fits(ctx, vec <= r.x.extent,
                fmt::format("vectorize={} is wider than the innermost extent {}", vec, r.x.extent));
@@ -106,7 +117,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
     if (parallel) chosen.task(task_rows);
-    record_schedule(ctx, chosen);
+    record_schedule(ctx, out, chosen);
     if (parallel) {
         // One parallel loop over every tile row: co fused with the outer dims.
         VarOrRVar task = co;
@@ -144,7 +155,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     ctx.stored_funcs.insert(f.name());
     if (ctx.simple_schedules) return;
     if (shape.empty()) return;
-    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel", "task"});
+    const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(dtype), shape.back()));
     check_fits(ctx, vec <= shape.back(),
@@ -158,7 +169,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).parallel(parallel);
     if (parallel) chosen.task(task_rows);
-    record_schedule(ctx, chosen);
+    record_schedule(ctx, f, chosen);
     if (parallel) {
         Var task = args[1];
         for (size_t i = 2; i < args.size(); ++i) {
@@ -189,7 +200,7 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
         partial.compute_root();
         return;
     }
-    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel"});
+    const NodeSchedule want = requested_schedule(ctx, out, {"vectorize", "parallel"});
     acc.compute_at(out, st.weight_vars[0]);
     // One task per output channel; inside it the whole per-channel partial
     // sum is vectorised along the output positions (contiguous in memory).
@@ -199,7 +210,7 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(dtype), st.ox_extent));
     check_fits(ctx, vec <= st.ox_extent,
                fmt::format("vectorize={} is wider than the {} output positions", vec, st.ox_extent));
-    record_schedule(ctx, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
+    record_schedule(ctx, out, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
     if (vec) {
         partial.vectorize(st.ox, vec);
         Stage update = partial.update();
@@ -226,7 +237,7 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
     if (ctx.autoschedule) return;
     acc.compute_root();
     if (out_shape.empty() || ctx.simple_schedules) return;
-    const NodeSchedule want = requested_schedule(ctx, {"vectorize", "parallel"});
+    const NodeSchedule want = requested_schedule(ctx, acc, {"vectorize", "parallel"});
     std::vector<Var> args = acc.args();
     // Tuple reductions (argmax) stay scalar: Halide 14 computes the guarded
     // tail of a vectorised Tuple update wrongly (checked against "simple").
@@ -237,7 +248,7 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
                fmt::format("vectorize={} is wider than the innermost extent {}", vec, out_shape.back()));
     const bool parallel = args.size() >= 2 &&
                           want.parallel_outer.value_or(shape_numel(out_shape) * reduced_size >= kMinParallelWork);
-    record_schedule(ctx, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
+    record_schedule(ctx, acc, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
     Stage update = acc.update();
     if (vec) {
         // Vectorise over contiguous outputs with the reduction outside them.

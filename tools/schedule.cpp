@@ -1,0 +1,129 @@
+// `strata schedule dump|check MODEL`: the schedule in effect for every node,
+// and a schedule checked against the default one on the same inputs.
+
+#include "tools/commands.h"
+
+#include "codegen/compiler.h"
+#include "frontend/train/checkpoint.h"
+#include "ir/parser.h"
+#include "ir/passes/rebatch.h"
+#include "runtime/atomic_file.h"
+#include "runtime/generator.h"
+
+#include <strata/error.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace strata::tools {
+
+namespace {
+
+bool ends_with(const std::string &s, const std::string &suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// A model: the IR of a checkpoint (with its weights) or of an IR text file.
+struct Model {
+    ir::Program program;
+    std::map<std::string, Tensor> weights;
+};
+
+Model load_model(const ScheduleCommand &options) {
+    Model m;
+    if (ends_with(options.model, ".safetensors")) {
+        const Checkpoint checkpoint = read_checkpoint(options.model);
+        if (checkpoint.info.ir.empty()) fail("{}: the checkpoint holds no model IR", options.model);
+        m.program = ir::parse(checkpoint.info.ir, options.model + " (strata.ir)");
+        for (const auto &[name, tensor] : checkpoint.file.tensors) m.weights[name] = tensor;
+    } else {
+        std::ifstream in(options.model, std::ios::binary);
+        if (!in) fail("{}: cannot open the model (an IR text file or a .safetensors checkpoint)", options.model);
+        std::stringstream text;
+        text << in.rdbuf();
+        m.program = ir::parse(text.str(), options.model);
+    }
+    if (options.batch > 0) m.program = ir::rebatch(m.program, options.batch);
+    return m;
+}
+
+codegen::CompileOptions compile_options(const ScheduleCommand &options) {
+    codegen::CompileOptions o;
+    o.target = options.target;
+    o.schedule = options.schedule;
+    return o;
+}
+
+/// The same random sources for both runs: the checkpoint's weights where it
+/// has them, else normal values (floats) or 0/1 (integers, e.g. labels).
+std::map<std::string, Tensor> sources_for(const Model &m) {
+    Generator gen(2024);
+    std::map<std::string, Tensor> sources;
+    for (const auto &node : m.program.nodes()) {
+        if (node->op != ir::Op::input && node->op != ir::Op::parameter) continue;
+        const std::string &name = node->attrs.get_str("name");
+        if (auto it = m.weights.find(name); it != m.weights.end() && it->second.shape() == node->shape()) {
+            sources[name] = it->second;
+        } else if (node->dtype() == DType::f32 || node->dtype() == DType::f64) {
+            sources[name] = Tensor::randn(node->shape(), gen, node->dtype());
+        } else {
+            Tensor t = Tensor::zeros(node->shape(), node->dtype());
+            for (int64_t i = 0; i < t.numel(); ++i) t.set_flat(i, static_cast<double>(gen.below(2)));
+            sources[name] = t;
+        }
+    }
+    return sources;
+}
+
+/// max |a - b| / max(max |b|, 1e-30), and whether any value is NaN in one only.
+double relative_difference(const Tensor &a, const Tensor &b) {
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+        const double x = a.get_flat(i), y = b.get_flat(i);
+        if (std::isnan(x) != std::isnan(y)) return INFINITY;
+        if (std::isnan(x)) continue;
+        diff = std::max(diff, std::fabs(x - y));
+        scale = std::max(scale, std::fabs(y));
+    }
+    return diff / scale;
+}
+
+}  // namespace
+
+int schedule_dump(const ScheduleCommand &options) {
+    const Model m = load_model(options);
+    const std::string text = codegen::schedule_in_effect(m.program, compile_options(options));
+    if (options.out.empty()) fmt::print("{}", text);
+    else write_file_atomically(options.out, text), fmt::print("wrote {}\n", options.out);
+    return 0;
+}
+
+int schedule_check(const ScheduleCommand &options) {
+    const Model m = load_model(options);
+    const auto sources = sources_for(m);
+    codegen::CompileOptions reference_options;
+    reference_options.target = options.target;
+    const auto reference = codegen::compile(m.program, reference_options);
+    const auto checked = codegen::compile(m.program, compile_options(options));
+    const auto want = reference.run(sources);
+    const auto got = checked.run(sources);
+    bool ok = true;
+    fmt::print("{:<28} {:>14} {:>12}  {}\n", "output", "rel. diff", "tolerance", "agrees");
+    for (size_t i = 0; i < want.size(); ++i) {
+        // f32 sums in another order differ by a few ulps per term; 1e-4 of the
+        // largest magnitude covers reductions of ~10^4 terms.
+        const double tolerance = want[i].dtype() == DType::f64 ? 1e-10 : 1e-4;
+        const double diff = relative_difference(got[i], want[i]);
+        ok = ok && diff <= tolerance;
+        fmt::print("{:<28} {:>14.3e} {:>12.0e}  {}\n", reference.output_names()[i], diff, tolerance,
+                   diff <= tolerance ? "yes" : "NO");
+    }
+    fmt::print("schedule '{}' {} the default schedule\n", options.schedule, ok ? "agrees with" : "DISAGREES with");
+    return ok ? 0 : 1;
+}
+
+}  // namespace strata::tools
