@@ -112,7 +112,7 @@ static inline void @_describe(struct halide_buffer_t *b, halide_dimension_t *dim
     b->device_interface = NULL;
     b->host = (uint8_t *)host;
     b->flags = is_input ? 1 : 0; /* inputs: the host data is current (halide_buffer_flag_host_dirty) */
-    b->type.code = (uint8_t)code;
+    b->type.code = (halide_type_code_t)code;
     b->type.bits = (uint8_t)bits;
     b->type.lanes = 1;
     b->dimensions = rank;

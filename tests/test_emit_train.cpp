@@ -1,0 +1,283 @@
+// `strata emit --train`: the training step compiled into a C library takes
+// the same steps as the in-process TrainStep (fresh momentum and momentum
+// resumed from a checkpoint), its state saves and loads exactly, a bad label
+// is an error code, and bad options write nothing.
+
+#include "frontend/functional.h"
+#include "frontend/nn.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/checkpoint.h"
+#include "frontend/train/data_loader.h"
+#include "frontend/train/train_step.h"
+#include "runtime/random.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/synthetic_images.h"
+#include "tests/support/temp_dir.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace strata;
+namespace fs = std::filesystem;
+using strata::testing::TempDir;
+
+namespace {
+
+// Batch 4 would be smaller, but the JIT aborts on it inside LLVM ("Invalid size request
+// on a scalable vector") while compiling this net's training step.
+constexpr int64_t kBatch = 16;
+constexpr int64_t kBatches = 3;  // the synthetic set has 48 images
+
+struct CommandResult {
+    int status = 0;
+    std::string output;
+};
+
+CommandResult run_command(const std::string &command) {
+    CommandResult r;
+    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[4096];
+    while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
+    r.status = pclose(pipe);
+    return r;
+}
+
+std::string run_ok(const std::string &command) {
+    const CommandResult r = run_command(command);
+    INFO(command << "\n" << r.output);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+
+std::string strata_binary() {
+    const std::string path = std::string(STRATA_BINARY_DIR) + "/bin/strata";
+    INFO("build the strata command line (target strata_cli) before running this test");
+    REQUIRE(fs::exists(path));
+    return path;
+}
+
+nn::Sequential make_net() {
+    manual_seed(7);
+    return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).padding(1)), nn::ReLU(), nn::MaxPool2d(2),
+                          nn::Flatten(), nn::Linear(64, 3));
+}
+
+/// The model's inference IR as the examples save it: softmax over the logits.
+std::string inference_ir(nn::Sequential &net) {
+    net->eval();
+    Graph g;
+    g.output("probabilities", softmax(net->forward(g.input("images", {kBatch, 1, 8, 8})), 1));
+    net->train();
+    return g.to_string();
+}
+
+/// Batch `i` of the synthetic images, in order.
+std::pair<Tensor, Tensor> batch(int64_t i) {
+    static const Dataset data = strata::testing::synthetic_images();
+    const Batch b = DataLoader(data, {kBatch, false, 0, true}).batch(i);
+    return {b.inputs, b.targets};
+}
+
+void write_binary(const std::string &path, const std::vector<Tensor> &tensors) {
+    std::ofstream out(path, std::ios::binary);
+    for (const Tensor &t : tensors) out.write(static_cast<const char *>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
+}
+
+/// A C99 program that takes `steps` steps from the emitted state on batches
+/// from batches.bin, printing each loss and then every state tensor; it also
+/// checks a bad label is refused and that a saved and reloaded state steps
+/// exactly as the original.
+const char *train_program = R"(#include "small.h"
+#include <stdio.h>
+#include <stdlib.h>
+enum { IMAGE = small_BATCH * 1 * 8 * 8, BATCHES = 3 };
+int main(int argc, char **argv) {
+    int steps = atoi(argv[1]), i, k;
+    static float images[BATCHES * IMAGE];
+    static int32_t labels[BATCHES * small_BATCH], bad[small_BATCH];
+    float loss, loss_a, loss_b;
+    char message[512];
+    small_state *s = small_state_new(), *t = NULL;
+    FILE *f = fopen("batches.bin", "rb");
+    if (!s || !f || fread(images, sizeof images, 1, f) != 1 || fread(labels, sizeof labels, 1, f) != 1) return 2;
+    fclose(f);
+    s->lr = 0.1f;
+    for (k = 0; k < steps; ++k) {
+        const int b = argc > 2 ? k + 1 : k; /* "skip": start at batch 1 */
+        if (small_train_step(s, images + b * IMAGE, labels + b * small_BATCH, &loss) != 0) return 3;
+        printf("loss %.9g\n", loss);
+    }
+    for (i = 0; i < small_TENSOR_COUNT; ++i) {
+        printf("tensor %s", small_tensor_names[i]);
+        for (k = 0; k < small_tensor_numel[i]; ++k) printf(" %.9g", s->tensor[i][k]);
+        printf("\n");
+    }
+    for (i = 0; i < small_BATCH; ++i) bad[i] = labels[i];
+    bad[2] = small_CLASSES;
+    printf("bad label: %d\n", small_train_step(s, images, bad, &loss));
+    if (small_state_save(s, "saved.safetensors") != 0) return 4;
+    if (small_state_load("saved.safetensors", &t, message, sizeof message) != 0) {
+        printf("load failed: %s\n", message);
+        return 5;
+    }
+    t->lr = s->lr;
+    if (small_train_step(s, images, labels, &loss_a) != 0 || small_train_step(t, images, labels, &loss_b) != 0) return 6;
+    for (i = 0; i < small_TENSOR_COUNT; ++i)
+        for (k = 0; k < small_tensor_numel[i]; ++k)
+            if (s->tensor[i][k] != t->tensor[i][k]) loss_b = -1;
+    printf("reloaded state steps %s\n", loss_a == loss_b ? "identically" : "differently");
+    small_state_free(s);
+    small_state_free(t);
+    return 0;
+}
+)";
+
+struct EmittedRun {
+    std::vector<double> losses;
+    std::map<std::string, std::vector<double>> tensors;
+    std::string output;
+};
+
+/// Emits `checkpoint` with --train into `dir`, builds the C program and runs `steps` steps
+/// (starting at batch 1 when `skip_first`).
+EmittedRun emit_and_train(const TempDir &dir, const std::string &checkpoint, int steps, bool skip_first) {
+    run_ok(strata_binary() + " emit " + checkpoint + " --out " + dir.path.string() +
+           " --name small --train --lr 0.1 --momentum 0.9");
+    std::ofstream(dir / "main.c") << train_program;
+    run_ok("cd " + dir.path.string() + " && cc -std=c99 -O1 main.c -I . small.a -lpthread -ldl -lm -o main");
+    EmittedRun run;
+    run.output =
+        run_ok("cd " + dir.path.string() + " && ./main " + std::to_string(steps) + (skip_first ? " skip" : ""));
+    std::istringstream lines(run.output);
+    std::string word;
+    while (lines >> word) {
+        if (word == "loss") {
+            double v = 0;
+            lines >> v;
+            run.losses.push_back(v);
+        } else if (word == "tensor") {
+            std::string name, rest;
+            lines >> name;
+            std::getline(lines, rest);
+            std::istringstream values(rest);
+            double v = 0;
+            while (values >> v) run.tensors[name].push_back(v);
+        }
+    }
+    return run;
+}
+
+/// Every value of `expected` (by the C API's tensor names) matches the emitted state.
+void check_state(const EmittedRun &run, const std::map<std::string, Tensor> &expected) {
+    REQUIRE(run.tensors.size() == expected.size());
+    for (const auto &[name, tensor] : expected) {
+        INFO("tensor " << name);
+        REQUIRE(run.tensors.count(name) == 1);
+        const std::vector<double> &got = run.tensors.at(name);
+        REQUIRE(static_cast<int64_t>(got.size()) == tensor.numel());
+        for (int64_t i = 0; i < tensor.numel(); ++i) CHECK(got[static_cast<size_t>(i)] == Approx(tensor.get_flat(i)).margin(1e-5));
+    }
+}
+
+/// The model's parameters and SGD momentum buffers under the names the C API gives them.
+std::map<std::string, Tensor> state_of(nn::Sequential &net, const optim::SGD &sgd) {
+    std::map<std::string, Tensor> out;
+    const auto parameters = net->named_parameters();
+    for (const auto &[name, value] : parameters.items()) {
+        out[name] = value.clone();
+        out["optim." + name + ".momentum_buffer"] = sgd.state().at(name + ".momentum_buffer").clone();
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the emitted training step takes the same steps as the in-process TrainStep", "[emit][train]") {
+    TempDir work, fresh_lib, resumed_lib;
+    nn::Sequential net = make_net();
+    const std::string ir = inference_ir(net);
+    // A checkpoint with no optimizer state: the emitted momentum starts at the first step.
+    save_checkpoint(work / "fresh.safetensors", *net, nullptr, {.ir = ir});
+
+    optim::SGD sgd(optim::SGDOptions(0.1).momentum(0.9));
+    TrainStep step(*net, sgd, {kBatch, 1, 8, 8}, {kBatch}, DType::i32,
+                   [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); });
+    const auto [x0, t0] = batch(0);
+    const auto [x1, t1] = batch(1);
+    const double loss0 = step.step(x0, t0).loss;
+    // A checkpoint after one step: the emitted state resumes its momentum buffers.
+    save_checkpoint(work / "resumed.safetensors", *net, &sgd, {.step = 1, .ir = ir});
+    const double loss1 = step.step(x1, t1).loss;
+    const std::map<std::string, Tensor> after_two = state_of(net, sgd);
+
+    // Every batch's images, then every batch's labels, for the C program.
+    std::vector<Tensor> batches;
+    for (int64_t i = 0; i < kBatches; ++i) batches.push_back(batch(i).first);
+    for (int64_t i = 0; i < kBatches; ++i) batches.push_back(batch(i).second);
+    write_binary(fresh_lib / "batches.bin", batches);
+    write_binary(resumed_lib / "batches.bin", batches);
+
+    SECTION("from fresh weights: the first-step momentum rule, then momentum") {
+        const EmittedRun run = emit_and_train(fresh_lib, work / "fresh.safetensors", 2, false);
+        REQUIRE(run.losses.size() == 2);
+        CHECK(run.losses[0] == Approx(loss0).margin(1e-5));
+        CHECK(run.losses[1] == Approx(loss1).margin(1e-5));
+        check_state(run, after_two);
+        CHECK(run.output.find("bad label: 5") != std::string::npos);
+        CHECK(run.output.find("reloaded state steps identically") != std::string::npos);
+    }
+    SECTION("from a checkpoint with momentum buffers: resumed as saved") {
+        const EmittedRun run = emit_and_train(resumed_lib, work / "resumed.safetensors", 1, true);
+        REQUIRE(run.losses.size() == 1);
+        CHECK(run.losses[0] == Approx(loss1).margin(1e-5));
+        check_state(run, after_two);
+        // Only the C runtime is needed: no Strata, Halide or LLVM.
+        const std::string undefined = run_ok("nm -u " + (resumed_lib / "main"));
+        CHECK(undefined.find("strata") == std::string::npos);
+        CHECK(undefined.find("Halide") == std::string::npos);
+        CHECK(undefined.find("llvm") == std::string::npos);
+        const std::string libraries = run_ok("ldd " + (resumed_lib / "main"));
+        CHECK(libraries.find("Halide") == std::string::npos);
+        CHECK(libraries.find("LLVM") == std::string::npos);
+        CHECK(libraries.find("strata") == std::string::npos);
+    }
+}
+
+TEST_CASE("emit --train errors name the problem and write nothing", "[emit][train][errors]") {
+    TempDir work, out;
+    nn::Sequential net = make_net();
+    save_checkpoint(work / "model.safetensors", *net, nullptr, {.ir = inference_ir(net)});
+    // A model whose output is the logits themselves: not a classifier the step knows how to train.
+    Graph g;
+    net->eval();
+    g.output("logits", net->forward(g.input("images", {kBatch, 1, 8, 8})));
+    save_checkpoint(work / "logits.safetensors", *net, nullptr, {.ir = g.to_string()});
+
+    const std::string emit = strata_binary() + " emit ";
+    const std::string to = " --out " + out.path.string();
+    struct Case {
+        std::string arguments, message;
+    };
+    for (const Case &c : std::vector<Case>{
+             {work / "model.safetensors" + to + " --train --weights inside", "'inside' is not 'embedded' or 'external'"},
+             {work / "model.safetensors" + to + " --train --target no-such-target", "unknown target 'no-such-target'"},
+             {work / "missing.safetensors" + to + " --train", "missing.safetensors"},
+             {work / "model.safetensors" + to + " --train --momentum -1", "--momentum: must be >= 0"},
+             {work / "model.safetensors" + to + " --lr 0.1", "add --train"},
+             {work / "logits.safetensors" + to + " --train", "softmax(logits, 1) or log_softmax(logits, 1)"},
+         }) {
+        const CommandResult r = run_command(emit + c.arguments);
+        INFO(c.arguments << "\n" << r.output);
+        CHECK(r.status != 0);
+        CHECK(r.output.find(c.message) != std::string::npos);
+        CHECK(out.files().empty());
+    }
+}
