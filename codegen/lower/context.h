@@ -111,6 +111,20 @@ Halide::Func constant_outside_spatial(const Halide::Func &x, const Shape &shape,
 Halide::Func stored_zero_padded(const Halide::Func &x, const Shape &shape, const std::string &name,
                                 LowerContext &ctx);
 
+/// The input of a conv with stride S > 1 along its innermost spatial dim,
+/// zero-padded and re-laid by phase: xP(n, c, outer..., b, q) = x(n, c, outer..., q*S + b).
+/// The strided read x(o*S + off) becomes xP(off mod S, o + off div S): unit
+/// stride in the output position o, so vector loads stay plain loads (a
+/// strided vector load is a gather). Stored whole (defined in conv.cpp).
+struct PhaseSplitInput {
+    Halide::Func xp;
+    int64_t stride;
+    /// The index of x(..., o*S + offset) in xp, given x's IR index up to the innermost dim.
+    Index at(Index outer, const Halide::Expr &o, const Halide::Expr &offset) const;
+};
+PhaseSplitInput phase_split_input(const Halide::Func &x, const Shape &shape, int64_t stride, const std::string &name,
+                                  LowerContext &ctx);
+
 /// Lowers one node; defined in the per-class files under lower/.
 Halide::Func lower_source(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pointwise(const ir::Node &node, LowerContext &ctx);

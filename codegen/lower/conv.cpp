@@ -18,6 +18,26 @@ Func stored_zero_padded(const Func &x, const Shape &shape, const std::string &na
     return padded;
 }
 
+PhaseSplitInput phase_split_input(const Func &x, const Shape &shape, int64_t stride, const std::string &name,
+                                  LowerContext &ctx) {
+    const Func bounded = constant_outside_spatial(x, shape, constant(x.value().type(), 0));
+    auto vars = make_vars(shape.size() + 1);  // n, c, outer spatial..., b, q
+    Index source(vars.begin(), vars.end() - 2);
+    source.push_back(vars.back() * static_cast<int>(stride) + vars[vars.size() - 2]);
+    Func xp(name);
+    define(xp, vars, call(bounded, source));
+    schedule_padded_input(xp, ctx);
+    return {xp, stride};
+}
+
+Index PhaseSplitInput::at(Index outer, const Expr &o, const Expr &offset) const {
+    // Halide's integer / and % round towards -infinity, so offset = S*(offset/S) + offset%S for any sign.
+    const Expr s = static_cast<int>(stride);
+    outer.push_back(offset % s);
+    outer.push_back(o + offset / s);
+    return outer;
+}
+
 Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     const ir::Node *in = node.input(0), *w = node.input(1);
     const bool transposed = node.op == Op::conv_transpose1d || node.op == Op::conv_transpose2d;
@@ -47,15 +67,26 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
 
     bool padded = transposed;
     for (int64_t p : padding) padded = padded || p > 0;
-    Func xp = padded ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx) : ctx.func(in);
+    const bool phase_split = !transposed && stride.back() > 1;
+    Func xp = phase_split ? Func()
+              : padded    ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx)
+                          : ctx.func(in);
     Index x_idx = {out_idx[0], channel};
     Index w_idx;
     Expr valid = Internal::const_true();
     bool masked = false;
     if (!transposed) {
-        for (size_t i = 0; i < s; ++i)
-            x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                            tap(i) * static_cast<int>(dilation[i]));
+        auto offset = [&](size_t i) {
+            return tap(i) * static_cast<int>(dilation[i]) - static_cast<int>(padding[i]);
+        };
+        for (size_t i = 0; i + (phase_split ? 1 : 0) < s; ++i)
+            x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) + offset(i));
+        if (phase_split) {
+            const PhaseSplitInput split =
+                phase_split_input(ctx.func(in), xs, stride.back(), func_name(node, "_phases"), ctx);
+            xp = split.xp;
+            x_idx = split.at(x_idx, out_idx.back(), offset(s - 1));
+        }
         w_idx = {co, ci};
     } else {
         // Gather form: out[o] takes in[i] * w[k] where o = i*stride - pad + k*dil.

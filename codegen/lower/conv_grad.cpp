@@ -23,7 +23,13 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
 
     bool padded = false;
     for (int64_t p : padding) padded = padded || p > 0;
-    const Func xp = padded ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx) : ctx.func(in);
+    // With a stride along the vectorised output positions, read the input by phase (see PhaseSplitInput).
+    const bool phase_split = stride.back() > 1;
+    PhaseSplitInput split;
+    if (phase_split) split = phase_split_input(ctx.func(in), xs, stride.back(), func_name(node, "_phases"), ctx);
+    const Func xp = phase_split ? split.xp
+                    : padded    ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx)
+                                : ctx.func(in);
 
     // partial(co, ci, k..., ox) = sum over (n, outer output positions).
     auto wvars = make_vars(ws.size(), "w");  // co, ci, k...
@@ -43,11 +49,14 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
     Index g_idx = {n, co};
     Index x_idx = {n, groups == 1 ? ci : group * static_cast<int>(cin_g) + ci};
+    auto offset = [&](size_t i) {
+        return wvars[2 + i] * static_cast<int>(dilation[i]) - static_cast<int>(padding[i]);
+    };
     for (size_t i = 0; i < s; ++i) {
         g_idx.push_back(out_pos[i]);
-        x_idx.push_back(out_pos[i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                        wvars[2 + i] * static_cast<int>(dilation[i]));
+        if (i + 1 < s || !phase_split) x_idx.push_back(out_pos[i] * static_cast<int>(stride[i]) + offset(i));
     }
+    if (phase_split) x_idx = split.at(x_idx, out_pos[s - 1], offset(s - 1));
     Func partial(func_name(node, "_partial"));
     define(partial, pvars, constant(t, 0));
     partial(to_halide_args(as_index(pvars))) =
