@@ -79,6 +79,14 @@ std::string inference_ir(nn::Sequential &net) {
     return g.to_string();
 }
 
+/// What a checkpoint records besides the tensors: the model's IR and the step.
+CheckpointInfo with_ir(const std::string &ir, int64_t step = 0) {
+    CheckpointInfo info;
+    info.ir = ir;
+    info.step = step;
+    return info;
+}
+
 /// Batch `i` of the synthetic images, in order.
 std::pair<Tensor, Tensor> batch(int64_t i) {
     static const Dataset data = strata::testing::synthetic_images();
@@ -205,7 +213,7 @@ TEST_CASE("the emitted training step takes the same steps as the in-process Trai
     nn::Sequential net = make_net();
     const std::string ir = inference_ir(net);
     // A checkpoint with no optimizer state: the emitted momentum starts at the first step.
-    save_checkpoint(work / "fresh.safetensors", *net, nullptr, {.ir = ir});
+    save_checkpoint(work / "fresh.safetensors", *net, nullptr, with_ir(ir));
 
     optim::SGD sgd(optim::SGDOptions(0.1).momentum(0.9));
     TrainStep step(*net, sgd, {kBatch, 1, 8, 8}, {kBatch}, DType::i32,
@@ -214,7 +222,7 @@ TEST_CASE("the emitted training step takes the same steps as the in-process Trai
     const auto [x1, t1] = batch(1);
     const double loss0 = step.step(x0, t0).loss;
     // A checkpoint after one step: the emitted state resumes its momentum buffers.
-    save_checkpoint(work / "resumed.safetensors", *net, &sgd, {.step = 1, .ir = ir});
+    save_checkpoint(work / "resumed.safetensors", *net, &sgd, with_ir(ir, 1));
     const double loss1 = step.step(x1, t1).loss;
     const std::map<std::string, Tensor> after_two = state_of(net, sgd);
 
@@ -254,12 +262,12 @@ TEST_CASE("the emitted training step takes the same steps as the in-process Trai
 TEST_CASE("emit --train errors name the problem and write nothing", "[emit][train][errors]") {
     TempDir work, out;
     nn::Sequential net = make_net();
-    save_checkpoint(work / "model.safetensors", *net, nullptr, {.ir = inference_ir(net)});
+    save_checkpoint(work / "model.safetensors", *net, nullptr, with_ir(inference_ir(net)));
     // A model whose output is the logits themselves: not a classifier the step knows how to train.
     Graph g;
     net->eval();
     g.output("logits", net->forward(g.input("images", {kBatch, 1, 8, 8})));
-    save_checkpoint(work / "logits.safetensors", *net, nullptr, {.ir = g.to_string()});
+    save_checkpoint(work / "logits.safetensors", *net, nullptr, with_ir(g.to_string()));
 
     const std::string emit = strata_binary() + " emit ";
     const std::string to = " --out " + out.path.string();
