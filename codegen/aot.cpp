@@ -122,23 +122,28 @@ Halide::Pipeline initial_state_pipeline(const std::vector<CTensor> &tensors,
     return Halide::Pipeline(outputs);
 }
 
+/// DIR/README.txt: the files and how to use and link them.
 std::string readme_text(const std::string &name, const std::string &target, bool external, bool train) {
-    std::string text = fmt::format("{0}: a Strata model compiled for {1}.\n\nFiles: {0}.a (code{2}), {0}.h (plain C "
-                                   "API), HalideRuntime.h (types used by {0}.h){3}.\n\nUse:\n    #include \"{0}.h\"\n",
-                                   name, target, external ? "" : " and weights", external ? fmt::format(", {}.safetensors (the weights)", name) : "");
+    std::string text = fmt::format("{0}: a Strata model compiled for {1}.\n\nFiles: {0}.a (code{2}), {0}.h (plain C API), "
+                                   "HalideRuntime.h (types used by {0}.h){3}.\n\nUse:\n    #include \"{0}.h\"\n",
+                                   name, target, external ? "" : " and weights",
+                                   external ? ", " + name + ".safetensors (the weights)" : "");
     if (external)
-        text += fmt::format("    {0}_weights *w; char message[512];\n"
-                            "    if ({0}_load_weights(\"{0}.safetensors\", &w, message, sizeof message) != 0) ... message says why\n"
+        text += fmt::format("    char message[512];\n    {0}_weights *w;\n"
+                            "    if ({0}_load_weights(\"{0}.safetensors\", &w, message, sizeof message) != 0) ... (message says why)\n"
                             "    {0}_predict(w, input, output); /* 0 on success */\n    {0}_weights_free(w);\n",
                             name);
-    else text += fmt::format("    {0}_predict(input, output); /* 0 on success */\n", name);
-    if (train)
-        text += fmt::format("Fine-tuning (SGD):\n    {0}_state *s = {1};\n"
-                            "    {0}_train_step(s, batch, labels, &loss); /* 0 on success */\n"
-                            "    {0}_state_predict(s, input, output); {0}_state_save(s, \"tuned.safetensors\"); "
-                            "{0}_state_free(s);\n",
-                            name, external ? "NULL; " + name + "_state_load(\"" + name + ".safetensors\", &s, message, sizeof message)"
-                                           : name + "_state_new()");
+    else
+        text += fmt::format("    {0}_predict(input, output); /* 0 on success */\n", name);
+    if (train) {
+        text += fmt::format("\nFine-tuning (SGD):\n    {0}_state *s", name);
+        text += external ? fmt::format(";\n    {0}_state_load(\"{0}.safetensors\", &s, message, sizeof message);\n", name)
+                         : fmt::format(" = {0}_state_new();\n", name);
+        text += fmt::format("    {0}_train_step(s, batch, labels, &loss); /* 0 on success */\n"
+                            "    {0}_state_predict(s, input, output);\n"
+                            "    {0}_state_save(s, \"tuned.safetensors\");\n    {0}_state_free(s);\n",
+                            name);
+    }
     text += fmt::format("\nLink with the C runtime only:\n    cc main.c -I DIR DIR/{0}.a -lpthread -ldl -lm\n", name);
     return text;
 }

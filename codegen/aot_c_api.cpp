@@ -418,7 +418,7 @@ bad_json:
 
 /* A zeroed array of `count` floats aligned to 128 bytes, as compiled code
  * may assume of the buffers it writes and reads back; free with @_free. */
-static inline float *@_alloc(int64_t count) {
+static inline float *@_alloc_floats(int64_t count) {
     unsigned char *raw = (unsigned char *)calloc((size_t)count * sizeof(float) + 128 + sizeof(void *), 1), *aligned;
     if (!raw) return NULL;
     aligned = raw + sizeof(void *);
@@ -427,7 +427,7 @@ static inline float *@_alloc(int64_t count) {
     return (float *)aligned;
 }
 
-static inline void @_free(float *data) {
+static inline void @_free_floats(float *data) {
     void *raw;
     if (!data) return;
     memcpy(&raw, (unsigned char *)data - sizeof(void *), sizeof(void *));
@@ -439,10 +439,10 @@ static inline void @_free(float *data) {
 static inline int @_alloc_tensors(float **tensor, float **next, int count) {
     int i;
     for (i = 0; i < count; ++i) {
-        tensor[i] = @_alloc(@_tensor_numel[i]);
+        tensor[i] = @_alloc_floats(@_tensor_numel[i]);
         if (!tensor[i]) return 0;
         if (next && @_tensor_updated[i]) {
-            next[i] = @_alloc(@_tensor_numel[i]);
+            next[i] = @_alloc_floats(@_tensor_numel[i]);
             if (!next[i]) return 0;
         }
     }
@@ -459,7 +459,7 @@ typedef struct @_weights {
 static inline void @_weights_free(@_weights *w) {
     int i;
     if (!w) return;
-    for (i = 0; i < @_PARAMETER_COUNT; ++i) @_free(w->tensor[i]);
+    for (i = 0; i < @_PARAMETER_COUNT; ++i) @_free_floats(w->tensor[i]);
     free(w);
 }
 
@@ -508,8 +508,8 @@ static inline void @_state_free(@_state *s) {
     int i;
     if (!s) return;
     for (i = 0; i < @_TENSOR_COUNT; ++i) {
-        @_free(s->tensor[i]);
-        @_free(s->next[i]);
+        @_free_floats(s->tensor[i]);
+        @_free_floats(s->next[i]);
     }
     free(s);
 }
