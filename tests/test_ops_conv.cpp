@@ -185,6 +185,10 @@ TEST_CASE("conv_transpose1d and conv_transpose2d: stride, padding, output_paddin
                                          .groups = 3,
                                          .dilation = {1, 2}}));
         g.output("t2_up", conv_transpose2d(i2, pw2, {}, {.stride = {2}, .groups = 3}));
+        // Strided, undilated: computed by output phase (taps K=5 not a multiple of S=3 or 4; padding).
+        g.output("t1_phases", conv_transpose1d(i1, pw1, pb1, {.stride = {3}, .padding = {2}, .output_padding = {1},
+                                                             .groups = 2}));
+        g.output("t1_phases4", conv_transpose1d(i1, pw1, {}, {.stride = {4}, .padding = {1}, .groups = 2}));
         auto out = g.compile().run({{"x1", x1}, {"x2", x2}});
         using A = ref::ConvTransposeArgs;
         CHECK_CLOSE(out.at("t1"), ref::conv_transpose1d(x1, w1, b1, A{{3}, {2}, {1}, {2}, 2}), dt,
@@ -195,6 +199,10 @@ TEST_CASE("conv_transpose1d and conv_transpose2d: stride, padding, output_paddin
                     tolerance(dt, 10));
         CHECK_CLOSE(out.at("t2"), ref::conv_transpose2d(x2, w2, b2, A{{2, 3}, {1, 2}, {1, 0}, {1, 2}, 3}), dt,
                     tolerance(dt, 24));
+        CHECK_CLOSE(out.at("t1_phases"), ref::conv_transpose1d(x1, w1, b1, A{{3}, {2}, {1}, {1}, 2}), dt,
+                    tolerance(dt, 10));
+        CHECK_CLOSE(out.at("t1_phases4"), ref::conv_transpose1d(x1, w1, {}, A{{4}, {1}, {0}, {1}, 2}), dt,
+                    tolerance(dt, 10));
         CHECK_CLOSE(out.at("t2_up"), ref::conv_transpose2d(x2, w2, {}, A{{2, 2}, {0, 0}, {0, 0}, {1, 1}, 3}),
                     dt, tolerance(dt, 24));
     }

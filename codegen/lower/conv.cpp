@@ -50,7 +50,16 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     const int64_t cout_g = os[1] / groups;
     const Type t = halide_type(node.dtype());
 
-    auto vars = make_vars(os.size());  // n, co, spatial...
+    // A transposed conv with a stride S along its innermost dim is computed by
+    // output phase: with o + pad = S*q + p, only the taps k = p + S*j reach
+    // output o, from input q - j. phased(n, co, outer..., p, q) sums exactly
+    // those (no masked taps, unit-stride input reads along q); the node's
+    // output interleaves the phases back.
+    const int64_t phase_stride = transposed && dilation.back() == 1 ? stride.back() : 1;
+    const bool by_phase = phase_stride > 1;
+    const int64_t taps = ws.back(), taps_per_phase = (taps + phase_stride - 1) / phase_stride;
+
+    auto vars = make_vars(os.size() + (by_phase ? 1 : 0));  // n, co, spatial... (by phase: ..., p, q)
     const Index out_idx = as_index(vars);
     Expr co = vars[1];
     Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
@@ -58,7 +67,8 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     // Reduction over (input channel in group, kernel taps); RDom innermost first:
     // the last spatial tap varies fastest.
     Region region;
-    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(ws[2 + i])));
+    for (size_t i = s; i-- > 0;)
+        region.push_back(Range(0, static_cast<int>(by_phase && i == s - 1 ? taps_per_phase : ws[2 + i])));
     region.push_back(Range(0, static_cast<int>(cin_g)));
     RDom r(region, "r");
     auto tap = [&](size_t i) { return r[static_cast<int>(s - 1 - i)]; };
@@ -90,7 +100,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
         w_idx = {co, ci};
     } else {
         // Gather form: out[o] takes in[i] * w[k] where o = i*stride - pad + k*dil.
-        for (size_t i = 0; i < s; ++i) {
+        for (size_t i = 0; i + (by_phase ? 1 : 0) < s; ++i) {
             Expr num = out_idx[2 + i] + static_cast<int>(padding[i]) - tap(i) * static_cast<int>(dilation[i]);
             if (stride[i] > 1) {
                 valid = valid && (num % static_cast<int>(stride[i]) == 0);
@@ -99,30 +109,51 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
             }
             x_idx.push_back(num);
         }
+        if (by_phase) x_idx.push_back(out_idx.back() - tap(s - 1));  // input q - j
         w_idx = {channel, groups == 1 ? co : co - group * static_cast<int>(cout_g)};
     }
-    for (size_t i = 0; i < s; ++i) w_idx.push_back(tap(i));
+    Func weight = ctx.func(w);
+    for (size_t i = 0; i + (by_phase ? 1 : 0) < s; ++i) w_idx.push_back(tap(i));
+    if (by_phase) {
+        // Tap p + S*j; past the kernel's end (K not a multiple of S) it is zero.
+        Region bounds(ws.size());
+        bounds[0] = Range(0, static_cast<int>(taps));
+        weight = BoundaryConditions::constant_exterior(weight, constant(t, 0), bounds);
+        w_idx.push_back(out_idx[out_idx.size() - 2] + tap(s - 1) * static_cast<int>(phase_stride));
+    }
 
-    Func acc(func_name(node, "_acc"));
+    Func acc(func_name(node, by_phase ? "_phase_sum" : "_acc"));
     define(acc, vars, node.inputs.size() == 3 ? ctx.func(node.input(2))(co) : constant(t, 0));
-    Expr product = call(ctx.func(w), w_idx) * call(xp, x_idx);
+    Expr product = call(weight, w_idx) * call(xp, x_idx);
     if (masked) product = select(valid, product, constant(t, 0));
     acc(to_halide_args(out_idx)) = call(acc, out_idx) + product;
 
-    Func f(func_name(node));
-    define(f, vars, call(acc, out_idx));
+    // Stored by the tiled schedule: the output itself, or (by phase) its phases.
+    Func tiled(func_name(node, by_phase ? "_acc" : ""));
+    define(tiled, vars, call(acc, out_idx));
 
     TiledReduction tiles;
-    tiles.out = f;
+    tiles.out = tiled;
     tiles.acc = acc;
-    tiles.x = {vars.back(), os.back()};
+    // By phase, q spans about O/S positions (+1 for the phase offset).
+    tiles.x = {vars.back(), by_phase ? os.back() / phase_stride + 1 : os.back()};
     tiles.c = {vars[1], os[1]};
-    for (size_t i = os.size() - 1; i-- > 2;) tiles.outer.push_back({vars[i], os[i]});
+    for (size_t i = vars.size() - 1; i-- > 2;)
+        tiles.outer.push_back({vars[i], by_phase && i == vars.size() - 2 ? phase_stride : os[i]});
     tiles.outer.push_back({vars[0], os[0]});
     for (int i = 0; i < r.dimensions(); ++i) tiles.rvars.push_back(r[i]);
     tiles.dtype = node.dtype();
-    tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end()));
+    tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end())) / (by_phase ? phase_stride : 1);
     schedule_tiled_reduction(tiles, ctx);
+    if (!by_phase) return tiled;
+
+    auto out_vars = make_vars(os.size());
+    Index phase_idx = as_index(out_vars);
+    const Expr shifted = out_vars.back() + static_cast<int>(padding.back());
+    phase_idx.back() = shifted % static_cast<int>(phase_stride);
+    phase_idx.push_back(shifted / static_cast<int>(phase_stride));
+    Func f(func_name(node));
+    define(f, out_vars, call(tiled, phase_idx));
     return f;
 }
 
