@@ -4,13 +4,14 @@
 // holds the global losses. Faults can be injected on one rank.
 //
 //   distributed_driver --out FILE [--steps N] [--optimizer sgd|adam] [--clip X]
-//                      [--resume FILE] [--timeout S] [--fit EPOCHS] [--batch B]
+//                      [--resume FILE] [--timeout S] [--fit EPOCHS] [--batch B] [--batch-norm 1]
 //                      [--fail-rank R --fail-step S]   data loader throws on rank R at step S
 //                      [--die-rank R --die-step S]     rank R exits (status 3) at step S
 //                      [--hang-rank R --hang-step S]   rank R stops answering at step S
 //
 // Each rank seeds its initial weights with its own rank, so only the broadcast from
-// rank 0 makes them equal.
+// rank 0 makes them equal. At the end the ranks compare their parameters, buffers and
+// optimizer state bit for bit ("ranks_agree" in the metadata).
 #include "frontend/distributed/distributed_trainer.h"
 #include "frontend/train/checkpoint.h"
 #include "runtime/random.h"
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
@@ -36,6 +38,18 @@ std::map<std::string, std::string> parse_options(int argc, char **argv) {
         options[key.substr(2)] = argv[i + 1];
     }
     return options;
+}
+
+/// Whether every rank holds exactly rank 0's tensors (they must never diverge).
+bool ranks_agree(distributed::ProcessGroup &group, const std::vector<Tensor> &tensors) {
+    double differing = 0;
+    for (const Tensor &mine : tensors) {
+        Tensor theirs = mine.clone();
+        group.broadcast(theirs, 0);
+        differing += std::memcmp(theirs.raw_data(), mine.raw_data(), mine.nbytes()) != 0;
+    }
+    group.allreduce_sum(&differing, 1);
+    return differing == 0;
 }
 
 std::string join(const std::vector<double> &values) {
@@ -59,7 +73,7 @@ int run(int argc, char **argv) {
     const int rank = group.rank();
 
     manual_seed(100 + static_cast<uint64_t>(rank));
-    nn::Sequential net = setup::make_model();
+    nn::Sequential net = setup::make_model(get_int("batch-norm", 0) != 0);
     auto optimizer = setup::make_optimizer(get("optimizer", "sgd"));
     if (options.count("resume")) load_checkpoint(options["resume"], *net, optimizer.get());
     const Dataset data = testing::synthetic_images();
@@ -109,6 +123,10 @@ int run(int argc, char **argv) {
         }
         info.metadata = {{"losses", join(losses)}, {"grad_norms", join(norms)}};
     }
+    std::vector<Tensor> state = net->parameters();
+    for (const Tensor &b : net->buffers()) state.push_back(b);
+    for (const auto &[key, t] : optimizer->state()) state.push_back(t);
+    info.metadata["ranks_agree"] = ranks_agree(group, state) ? "yes" : "no";
     info.step = optimizer->step_count();
     if (group.is_main()) save_checkpoint(get("out", "distributed.safetensors"), *net, optimizer.get(), info);
     return 0;

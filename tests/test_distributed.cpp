@@ -153,7 +153,23 @@ TEST_CASE("distributed: 1 and 2 ranks give the losses and weights of one process
         REQUIRE(job.status == 0);
         check_same_training(out, dir / "reference.safetensors", "losses");
         check_same_training(out, dir / "reference.safetensors", "grad_norms");
+        CHECK(read_checkpoint(out).info.metadata.at("ranks_agree") == "yes");
     }
+}
+
+TEST_CASE("distributed: ranks keep identical weights and batch-norm statistics from different initial weights") {
+    const std::string mpirun = mpirun_or_skip();
+    if (mpirun.empty()) return;
+    TempDir dir;
+    // Each rank draws other initial weights and sees other shards (so other batch statistics):
+    // the broadcasts from rank 0 and the summed gradients must keep them equal bit for bit.
+    const std::string out = dir / "bn.safetensors";
+    const Job job = run_job(mpirun, 2, fmt::format("--out {} --optimizer adam --steps 5 --batch-norm 1", out));
+    INFO(job.output);
+    REQUIRE(job.status == 0);
+    const Checkpoint saved = read_checkpoint(out);
+    CHECK(saved.info.metadata.at("ranks_agree") == "yes");
+    CHECK(saved.file.find("1.running_mean") != nullptr);
 }
 
 TEST_CASE("distributed: 2 ranks give the losses and weights of one process with Adam") {
@@ -165,6 +181,7 @@ TEST_CASE("distributed: 2 ranks give the losses and weights of one process with 
     INFO(job.output);
     REQUIRE(job.status == 0);
     check_same_training(dir / "ranks2.safetensors", dir / "reference.safetensors", "losses");
+    CHECK(read_checkpoint(dir / "ranks2.safetensors").info.metadata.at("ranks_agree") == "yes");
 }
 
 TEST_CASE("distributed: DistributedTrainer on 2 ranks reports the epoch losses and validation of Trainer") {

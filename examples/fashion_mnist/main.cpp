@@ -171,6 +171,12 @@ int main(int argc, char **argv) {
         if (group) {
             strata::distributed::DistributedTrainer trainer(*group, *net, *optimizer, loss, options);
             fit(trainer);
+            const strata::distributed::DistributedTrainStep &step = *trainer.step();
+            if (lead)
+                fmt::print("MPI on rank 0: {:.2f} s summing the gradients ({} values, {} bytes per step), {:.2f} s "
+                           "waiting for the other ranks\n",
+                           step.allreduce_seconds(), step.gradient_elements(), step.gradient_bytes(),
+                           step.wait_seconds());
         } else {
             strata::Trainer trainer(*net, *optimizer, loss, options);
             fit(trainer);

@@ -2,11 +2,18 @@
 
 #include "frontend/functional.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 namespace strata::distributed {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
 
 DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &model, optim::Optimizer &optimizer,
                                            const Shape &shard_input_shape, const Shape &shard_target_shape,
@@ -112,8 +119,6 @@ void DistributedTrainStep::compute_gradients(const std::function<Batch()> &load_
 
 TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_shard) {
     const int64_t step_number = optimizer_.step_count() + 1;
-    if (group_.size() > 1)
-        for (Tensor &b : buffers_) group_.broadcast(b, 0);
     // Summed over the ranks: [ranks that failed, loss, correct]. Agreeing on the status before
     // the gradients means a failed rank stops every rank at the same step, not a hang.
     double stats[3] = {0, 0, 0};
@@ -124,7 +129,9 @@ TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_
         stats[0] = 1;
         error = *e.what() ? e.what() : "unknown error";
     }
+    const auto agreed = std::chrono::steady_clock::now();
     group_.allreduce_sum(stats, 3);
+    wait_seconds_ += seconds_since(agreed);
     if (stats[0] > 0)
         group_.throw_agreed_failure(std::llround(stats[0]), error, fmt::format("training step {}", step_number));
     TrainStep::Result r;
@@ -135,7 +142,9 @@ TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_
                                    step_number, r.loss));
     r.correct = std::llround(stats[2]);
 
+    const auto summed = std::chrono::steady_clock::now();
     group_.allreduce_sum(flat_gradients_);
+    allreduce_seconds_ += seconds_since(summed);
     const std::map<std::string, Tensor> scalars = optimizer_.next_step_inputs(param_dtype_);
     std::map<std::string, Tensor> inputs{{"gradients", flat_gradients_}};
     for (const std::string &name : optim_inputs_) {
@@ -144,6 +153,9 @@ TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_
         inputs[name] = it->second;
     }
     const auto outputs = update_.run(inputs);
+    // Batch-norm running statistics: rank 0's, on every rank (as PyTorch DDP's broadcast_buffers).
+    if (group_.size() > 1)
+        for (Tensor &b : buffers_) group_.broadcast(b, 0);
     optimizer_.finish_step();
     ++run_count_;
     if (auto it = outputs.find("grad_norm"); it != outputs.end()) r.grad_norm = it->second.item();

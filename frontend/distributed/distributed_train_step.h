@@ -17,10 +17,11 @@
 /// rank's data loader or gradient program fails, every rank stops at that step
 /// with that rank's error (a `JobError`) and no update is applied.
 ///
-/// Batch-norm running statistics (buffers) are each rank's own during a step
-/// and are copied from rank 0 to every rank before the next one, as PyTorch's
-/// DistributedDataParallel does (`broadcast_buffers=True`): what rank 0 saves
-/// is what every rank holds.
+/// Batch-norm running statistics (buffers) are updated by each rank from its own
+/// shard, then rank 0's are copied to every rank at the end of the step, as
+/// PyTorch's DistributedDataParallel does (`broadcast_buffers=True`): what rank 0
+/// saves is what every rank holds. Batch statistics in training mode are each
+/// shard's own (not synchronised across ranks, unlike SyncBatchNorm).
 
 #include "frontend/distributed/process_group.h"
 #include "frontend/train/data_loader.h"
@@ -57,6 +58,11 @@ public:
     void set_run_count(int64_t count) { run_count_ = count; }
     /// Elements of the flat gradient buffer summed each step (all parameters).
     int64_t gradient_elements() const { return flat_gradients_.numel(); }
+    int64_t gradient_bytes() const { return static_cast<int64_t>(flat_gradients_.nbytes()); }
+    /// Seconds spent so far summing the gradients (the transfer: the ranks are in step by then).
+    double allreduce_seconds() const { return allreduce_seconds_; }
+    /// Seconds spent so far agreeing on each step's status: mostly waiting for the slowest rank.
+    double wait_seconds() const { return wait_seconds_; }
 
 private:
     /// This rank's part of the step up to the allreduce; fills `local` and the flat gradients.
@@ -74,6 +80,7 @@ private:
     DType param_dtype_ = DType::f32;
     bool classification_ = false, uses_run_counter_ = false;
     int64_t classes_ = 0, ignore_index_ = -100, run_count_ = 0;
+    double allreduce_seconds_ = 0, wait_seconds_ = 0;
 };
 
 }  // namespace strata::distributed

@@ -20,7 +20,12 @@ namespace strata::testing::distributed_setup {
 constexpr int64_t kGlobalBatch = 16;
 constexpr uint64_t kShuffleSeed = 7;
 
-inline nn::Sequential make_model() {
+/// With `batch_norm`, a BatchNorm2d after the convolution (its running statistics are
+/// per-rank buffers, so only the ranks' agreement is checked, not one process).
+inline nn::Sequential make_model(bool batch_norm = false) {
+    if (batch_norm)
+        return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).padding(1)), nn::BatchNorm2d(4), nn::ReLU(),
+                              nn::MaxPool2d(2), nn::Flatten(), nn::Linear(64, 3));
     return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 4, 3).padding(1)), nn::ReLU(), nn::MaxPool2d(2),
                           nn::Flatten(), nn::Linear(64, 3));
 }
