@@ -3,6 +3,7 @@
 #include "codegen/autoschedule.h"
 #include "codegen/disk_cache.h"
 #include "codegen/lower/lower.h"
+#include "codegen/resolved_schedule.h"
 #include "codegen/shared_object.h"
 #include "codegen/target.h"
 #include "ir/passes/pipeline.h"
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 namespace strata::codegen {
@@ -30,6 +32,13 @@ struct Executable::Impl {
     /// pipeline was JIT-compiled (STRATA_NO_CACHE=1).
     std::shared_ptr<SharedObject> object;
     int (*entry)(void **) = nullptr;
+    /// For GPU targets: the loaded object's Halide runtime calls that bring
+    /// outputs back to the host and release device memory after a run.
+    struct DeviceCalls {
+        int (*copy_to_host)(void *, halide_buffer_t *) = nullptr;
+        int (*device_free)(void *, halide_buffer_t *) = nullptr;
+    };
+    std::optional<DeviceCalls> device;
     CacheOutcome cache_outcome = CacheOutcome::miss;
     // Halide 14's JIT realize is not documented as re-entrant; runs of one
     // pipeline are serialised, different pipelines run concurrently.
@@ -81,40 +90,12 @@ void load_shared_object(Executable::Impl &impl, const std::filesystem::path &pat
     using Handler = void (*)(void *, const char *);
     auto set_handler = reinterpret_cast<Handler (*)(Handler)>(impl.object->symbol("halide_set_error_handler"));
     set_handler(&record_pipeline_error);
-}
-
-/// What a CompileOptions' schedule means: a mode and the rules on top.
-struct ResolvedSchedule {
-    std::string mode;  ///< "default", "simple" or an autoscheduler
-    Schedule rules;
-    std::string key;   ///< what identifies it in cache keys
-};
-
-ResolvedSchedule resolve_schedule(const CompileOptions &options) {
-    ResolvedSchedule r;
-    const std::string &s = options.schedule;
-    if (s == "default" || s == "simple" || is_autoscheduler(s)) {
-        r.mode = s;
-    } else if (std::filesystem::is_regular_file(s)) {
-        r.mode = "default";
-        r.rules = load_schedule(s);
-    } else {
-        fail("unknown schedule '{}': expected default, simple, mullapudi2016, li2018, adams2019 or a schedule file "
-             "(no such file)", s);
+    if (impl.target.has_gpu_feature()) {
+        Executable::Impl::DeviceCalls calls;
+        calls.copy_to_host = reinterpret_cast<decltype(calls.copy_to_host)>(impl.object->symbol("halide_copy_to_host"));
+        calls.device_free = reinterpret_cast<decltype(calls.device_free)>(impl.object->symbol("halide_device_free"));
+        impl.device = calls;
     }
-    r.rules.merge(options.rules);
-    if (r.mode != "default" && !r.rules.empty())
-        fail("schedule rules apply on top of the default schedule, not of '{}'", r.mode);
-    r.key = r.mode + "\n" + r.rules.to_text();
-    return r;
-}
-
-LowerOptions lower_options_for(const ResolvedSchedule &schedule) {
-    LowerOptions o;
-    o.simple_schedules = schedule.mode == "simple";
-    o.autoschedule = is_autoscheduler(schedule.mode);
-    o.rules = schedule.rules.empty() ? nullptr : &schedule.rules;
-    return o;
 }
 
 Halide::Buffer<> wrap(Tensor &t) {
@@ -201,8 +182,11 @@ std::string schedule_in_effect(const ir::Program &input, const CompileOptions &o
 Executable compile(const ir::Program &program, const CompileOptions &options) {
     const std::string target_string = resolve_target(options.target.empty() ? default_target() : options.target);
     const Halide::Target target(target_string);
-    if (target.has_gpu_feature())
-        fail("target '{}': GPU targets cannot be JIT-compiled yet; use a CPU target", target_string);
+    // GPU pipelines go through the shared-object path only (their device
+    // buffers are copied back and freed in run_into), not Halide's JIT.
+    if (target.has_gpu_feature() && !compile_cache_dir())
+        fail("target '{}': GPU targets are compiled ahead of time through the compile cache, which "
+             "STRATA_NO_CACHE=1 turns off; unset it", target_string);
     if (!can_run_in_process(target_string))
         fail("target '{}' cannot run on this machine (host is '{}'); use `strata emit` to cross-compile",
              target_string, Halide::get_host_target().to_string());
@@ -299,9 +283,26 @@ void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vec
         for (auto &b : inputs) args.push_back(b.raw_buffer());
         for (auto &b : buffers) args.push_back(b.raw_buffer());
         last_pipeline_error.clear();
-        if (impl_->entry(args.data()) != 0)
-            fail("run failed: {}", last_pipeline_error.empty() ? "the compiled pipeline reported an error"
-                                                                : last_pipeline_error);
+        const int status = impl_->entry(args.data());
+        // On a GPU target the outputs are still on the device: copy them into
+        // the caller's tensors, then free every device allocation (inputs
+        // were copied up, outputs allocated there) so nothing leaks per run.
+        std::string device_error;
+        if (impl_->device) {
+            if (status == 0)
+                for (auto &b : buffers)
+                    if (impl_->device->copy_to_host(nullptr, b.raw_buffer()) != 0 && device_error.empty())
+                        device_error = "copying an output back from the GPU failed: " + last_pipeline_error;
+            for (auto *list : {&inputs, &buffers})
+                for (auto &b : *list) impl_->device->device_free(nullptr, b.raw_buffer());
+        }
+        if (status != 0)
+            fail("run failed: {}{}",
+                 last_pipeline_error.empty() ? "the compiled pipeline reported an error" : last_pipeline_error,
+                 impl_->device ? fmt::format(" (target {} needs an NVIDIA GPU and its driver, libcuda.so)",
+                                             impl_->target_string)
+                               : "");
+        if (!device_error.empty()) fail("run failed: {}", device_error);
         return;
     }
     Halide::Realization realization(buffers);

@@ -22,6 +22,9 @@ struct CompileOptions {
     /// "default": the tuned per-class schedules. "simple": every op stored
     /// whole, in plain loop order, no vectors or threads — a second,
     /// structurally different schedule that tests check the default against.
+    /// "gpu": the default GPU schedules run on a CPU target (GPU blocks as
+    /// parallel loops, GPU threads as plain loops), to check their numbers
+    /// without a GPU; on a GPU target it is the default.
     /// "mullapudi2016", "li2018", "adams2019": Halide's autoschedulers.
     /// Anything else is the path of a schedule file (codegen/schedule.h),
     /// applied on top of the default schedules.

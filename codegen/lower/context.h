@@ -78,6 +78,12 @@ struct LowerContext {
     const Schedule *rules = nullptr;
     /// Lower with no schedule at all, for Halide's autoschedulers.
     bool autoschedule = false;
+    /// Lay out the GPU schedules (schedules/gpu.cpp): set for GPU targets.
+    bool gpu_schedules = false;
+    /// The GPU schedules run on the CPU (the "gpu" schedule): GPU blocks
+    /// become parallel loops and GPU threads plain ones, to check them
+    /// without a GPU.
+    bool gpu_on_cpu = false;
     /// The node being lowered (its rule is the one schedules read).
     const ir::Node *current = nullptr;
     /// What the schedules chose for each node, and the directives each could take.

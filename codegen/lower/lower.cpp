@@ -95,6 +95,8 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
                      std::vector<bool>(n, false), std::vector<bool>(n, false), options.simple_schedules, options.constants, {}};
     ctx.rules = options.rules;
     ctx.autoschedule = options.autoschedule;
+    ctx.gpu_on_cpu = options.gpu_schedules_on_cpu && !target.has_gpu_feature();
+    ctx.gpu_schedules = target.has_gpu_feature() || ctx.gpu_on_cpu;
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));

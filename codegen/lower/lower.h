@@ -32,6 +32,8 @@ struct LowerOptions {
     const Schedule *rules = nullptr;
     /// No schedule at all: the pipeline is for one of Halide's autoschedulers.
     bool autoschedule = false;
+    /// The GPU schedules on a CPU target (GPU targets always get them).
+    bool gpu_schedules_on_cpu = false;
 };
 
 LoweredProgram lower_program(const ir::Program &program, const Halide::Target &target,

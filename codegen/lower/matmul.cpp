@@ -54,7 +54,9 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
         // Batched, the 2-d result is the node's output (and the stage schedule rules steer).
         Func out2(out_shape.size() == 1 ? func_name(node, "_2d") : func_name(node));
         define(out2, vars, call(acc, as_index(vars)));
-        schedule_tiled_reduction(tiles_for(out2, acc, vars, shape2, r, node.dtype(), in_features), ctx);
+        TiledReduction tiles = tiles_for(out2, acc, vars, shape2, r, node.dtype(), in_features);
+        tiles.broadcast_operand = ctx.func(a);  // one input row serves every output feature
+        schedule_tiled_reduction(tiles, ctx);
         if (out_shape.size() == 1) {
             f(vars.back()) = out2(vars.back(), 0);
             return f;
@@ -77,7 +79,9 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
     define(acc, vars, constant(t, 0));
     acc(to_halide_args(out_idx)) = call(acc, out_idx) + call(ctx.func(a), a_idx) * call(ctx.func(b), b_idx);
     define(f, vars, call(acc, out_idx));
-    schedule_tiled_reduction(tiles_for(f, acc, vars, out_shape, r, node.dtype(), k_extent), ctx);
+    TiledReduction tiles = tiles_for(f, acc, vars, out_shape, r, node.dtype(), k_extent);
+    tiles.broadcast_operand = ctx.func(a);  // one row of a serves every column of the output
+    schedule_tiled_reduction(tiles, ctx);
     return f;
 }
 

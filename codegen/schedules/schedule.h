@@ -1,6 +1,7 @@
 #pragma once
-// Internal to codegen: the default CPU schedules, one function per op class.
-// Lowerings (lower/) say what is computed; these say how.
+// Internal to codegen: the default schedules, one function per op class.
+// Lowerings (lower/) say what is computed; these say how. Each hands over to
+// its GPU variant (gpu.cpp) when ctx.gpu_schedules is set.
 
 #include "codegen/lower/context.h"
 
@@ -39,6 +40,9 @@ struct TiledReduction {
     DType dtype;
     /// Multiply-adds per output element (decides whether threads pay off).
     int64_t work_per_output;
+    /// The operand every output along x reads alike (conv weights, a matmul's
+    /// left rows), or undefined: GPU schedules stage its tiles in shared memory.
+    Halide::Func broadcast_operand;
 };
 
 /// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.
@@ -67,5 +71,15 @@ void schedule_elementwise(Halide::Func f, const Shape &shape, DType dtype, const
 /// `reduces_innermost` says whether the innermost output dim is itself reduced.
 void schedule_reduction(Halide::Func acc, const Shape &out_shape, DType dtype,
                         const std::vector<Halide::RVar> &rvars, int64_t reduced_size, const LowerContext &ctx);
+
+/// The GPU variants (schedules/gpu.cpp): blocks and threads, register tiles,
+/// shared-memory operand tiles, two-stage reductions.
+void store_whole_gpu(Halide::Func f, const LowerContext &ctx);
+void schedule_tiled_reduction_gpu(const TiledReduction &r, const LowerContext &ctx);
+void schedule_conv_grad_weight_gpu(const ConvGradWeightStages &s, DType dtype, const LowerContext &ctx);
+void schedule_padded_input_gpu(Halide::Func padded, const LowerContext &ctx);
+void schedule_elementwise_gpu(Halide::Func f, const Shape &shape, DType dtype, const LowerContext &ctx);
+void schedule_reduction_gpu(Halide::Func acc, const Shape &out_shape, DType dtype,
+                            const std::vector<Halide::RVar> &rvars, int64_t reduced_size, const LowerContext &ctx);
 
 }  // namespace strata::codegen

@@ -70,12 +70,15 @@ void record_schedule(const LowerContext &ctx, const Func &stage, const NodeSched
 }
 
 void store_whole(Func f, const LowerContext &ctx) {
-    if (!ctx.autoschedule) f.compute_root();
+    if (ctx.autoschedule) return;
+    if (ctx.gpu_schedules) return store_whole_gpu(f, ctx);
+    f.compute_root();
 }
 
 void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
     if (ctx.autoschedule) return;
+    if (ctx.gpu_schedules) return schedule_tiled_reduction_gpu(r, ctx);
     if (ctx.simple_schedules) {
         out.compute_root();
         acc.compute_root();
@@ -153,6 +156,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     if (ctx.autoschedule) return;
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
+    if (ctx.gpu_schedules) return schedule_elementwise_gpu(f, shape, dtype, ctx);
     if (ctx.simple_schedules) return;
     if (shape.empty()) return;
     const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
@@ -183,6 +187,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
 
 void schedule_padded_input(Func padded, const LowerContext &ctx) {
     if (ctx.autoschedule) return;
+    if (ctx.gpu_schedules) return schedule_padded_input_gpu(padded, ctx);
     padded.compute_root();
     if (ctx.simple_schedules) return;
     std::vector<Var> args = padded.args();
@@ -193,6 +198,7 @@ void schedule_padded_input(Func padded, const LowerContext &ctx) {
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial;
     if (ctx.autoschedule) return;
+    if (ctx.gpu_schedules) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
     if (ctx.simple_schedules) {
@@ -235,6 +241,7 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
     if (ctx.autoschedule) return;
+    if (ctx.gpu_schedules) return schedule_reduction_gpu(acc, out_shape, dtype, rvars, reduced_size, ctx);
     acc.compute_root();
     if (out_shape.empty() || ctx.simple_schedules) return;
     const NodeSchedule want = requested_schedule(ctx, acc, {"vectorize", "parallel"});

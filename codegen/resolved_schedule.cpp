@@ -1,0 +1,39 @@
+#include "codegen/resolved_schedule.h"
+
+#include "codegen/autoschedule.h"
+
+#include <strata/error.h>
+
+#include <filesystem>
+
+namespace strata::codegen {
+
+ResolvedSchedule resolve_schedule(const CompileOptions &options) {
+    ResolvedSchedule r;
+    const std::string &s = options.schedule;
+    if (s == "default" || s == "simple" || s == "gpu" || is_autoscheduler(s)) {
+        r.mode = s;
+    } else if (std::filesystem::is_regular_file(s)) {
+        r.mode = "default";
+        r.rules = load_schedule(s);
+    } else {
+        fail("unknown schedule '{}': expected default, simple, gpu, mullapudi2016, li2018, adams2019 or a schedule file "
+             "(no such file)", s);
+    }
+    r.rules.merge(options.rules);
+    if (r.mode != "default" && !r.rules.empty())
+        fail("schedule rules apply on top of the default schedule, not of '{}'", r.mode);
+    r.key = r.mode + "\n" + r.rules.to_text();
+    return r;
+}
+
+LowerOptions lower_options_for(const ResolvedSchedule &schedule) {
+    LowerOptions o;
+    o.simple_schedules = schedule.mode == "simple";
+    o.autoschedule = is_autoscheduler(schedule.mode);
+    o.gpu_schedules_on_cpu = schedule.mode == "gpu";
+    o.rules = schedule.rules.empty() ? nullptr : &schedule.rules;
+    return o;
+}
+
+}  // namespace strata::codegen

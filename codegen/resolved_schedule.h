@@ -1,0 +1,26 @@
+#pragma once
+// Internal to codegen: what a CompileOptions' schedule means (a mode and the
+// rules on top) and the lowering options it gives. Shared by compile(),
+// schedule_in_effect() and cuda_device_code().
+
+#include "codegen/compiler.h"
+#include "codegen/lower/lower.h"
+
+#include <string>
+
+namespace strata::codegen {
+
+struct ResolvedSchedule {
+    std::string mode;  ///< "default", "simple", "gpu" or an autoscheduler
+    Schedule rules;
+    std::string key;   ///< what identifies it in cache keys
+};
+
+/// Reads a schedule file when options.schedule names one; throws strata::Error
+/// for an unknown schedule or rules on top of a non-default one.
+ResolvedSchedule resolve_schedule(const CompileOptions &options);
+
+/// The lowering options for a schedule (rules point into `schedule`).
+LowerOptions lower_options_for(const ResolvedSchedule &schedule);
+
+}  // namespace strata::codegen
