@@ -158,7 +158,7 @@ void write_raw_safetensors(const fs::path &path, const std::string &header, size
 
 }  // namespace
 
-TEST_CASE("external weights give the embedded library's outputs; bad files give error codes", "[emit][weights]") {
+TEST_CASE("external weights give the embedded library's outputs and bad files give error codes", "[emit][weights]") {
     SmallNet net;
     const Tensor expected = net.g.compile().run(net.input);
     const fs::path dir = fresh_dir("external");
