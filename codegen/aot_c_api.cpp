@@ -751,7 +751,12 @@ std::string c_header(const CApi &api) {
                          "    return result;\n}}\n",
                          name, name, params, pipeline_call(name, name + "_params_pipeline", api.params_predict));
     }
-    if (api.external_weights) h += replace(replace(with_name(weights_api, name), "%PARAMS%", params), "%ARGS%", args);
+    if (api.external_weights) {
+        h += fmt::format("\n/* The weights are in {0}.safetensors, read at run time (no {0}_state_new). */\n"
+                         "#define {0}_WEIGHTS_EXTERNAL 1\n",
+                         name);
+        h += replace(replace(with_name(weights_api, name), "%PARAMS%", params), "%ARGS%", args);
+    }
     if (training) {
         h += replace(replace(with_name(state_api, name), "%PARAMS%", params), "%ARGS%", args);
         if (!api.initial.empty())

@@ -1,7 +1,8 @@
 // `strata emit --train`: the training step compiled into a C library takes
-// the same steps as the in-process TrainStep (fresh momentum and momentum
-// resumed from a checkpoint), its state saves and loads exactly, a bad label
-// is an error code, and bad options write nothing.
+// the same steps as the in-process TrainStep (fresh momentum, momentum resumed
+// from a checkpoint, weights and momentum read from DIR/NAME.safetensors), its
+// state saves and loads exactly, a bad label is an error code, and bad options
+// write nothing.
 
 #include "frontend/functional.h"
 #include "frontend/nn.h"
@@ -113,8 +114,16 @@ int main(int argc, char **argv) {
     static int32_t labels[BATCHES * small_BATCH], bad[small_BATCH];
     float loss, loss_a, loss_b;
     char message[512];
-    small_state *s = small_state_new(), *t = NULL;
+    small_state *s = NULL, *t = NULL;
     FILE *f = fopen("batches.bin", "rb");
+#ifdef small_WEIGHTS_EXTERNAL
+    if (small_state_load("small.safetensors", &s, message, sizeof message) != 0) {
+        printf("load failed: %s\n", message);
+        return 7;
+    }
+#else
+    s = small_state_new();
+#endif
     if (!s || !f || fread(images, sizeof images, 1, f) != 1 || fread(labels, sizeof labels, 1, f) != 1) return 2;
     fclose(f);
     s->lr = 0.1f;
@@ -154,11 +163,12 @@ struct EmittedRun {
     std::string output;
 };
 
-/// Emits `checkpoint` with --train into `dir`, builds the C program and runs `steps` steps
-/// (starting at batch 1 when `skip_first`).
-EmittedRun emit_and_train(const TempDir &dir, const std::string &checkpoint, int steps, bool skip_first) {
+/// Emits `checkpoint` with --train (and `options`) into `dir`, builds the C program and runs
+/// `steps` steps (starting at batch 1 when `skip_first`).
+EmittedRun emit_and_train(const TempDir &dir, const std::string &checkpoint, int steps, bool skip_first,
+                          const std::string &options = "") {
     run_ok(strata_binary() + " emit " + checkpoint + " --out " + dir.path.string() +
-           " --name small --train --lr 0.1 --momentum 0.9");
+           " --name small --train --lr 0.1 --momentum 0.9 " + options);
     std::ofstream(dir / "main.c") << train_program;
     run_ok("cd " + dir.path.string() + " && cc -std=c99 -O1 main.c -I . small.a -lpthread -ldl -lm -o main");
     EmittedRun run;
@@ -209,7 +219,7 @@ std::map<std::string, Tensor> state_of(nn::Sequential &net, const optim::SGD &sg
 }  // namespace
 
 TEST_CASE("the emitted training step takes the same steps as the in-process TrainStep", "[emit][train]") {
-    TempDir work, fresh_lib, resumed_lib;
+    TempDir work, fresh_lib, resumed_lib, external_lib;
     nn::Sequential net = make_net();
     const std::string ir = inference_ir(net);
     // A checkpoint with no optimizer state: the emitted momentum starts at the first step.
@@ -232,6 +242,7 @@ TEST_CASE("the emitted training step takes the same steps as the in-process Trai
     for (int64_t i = 0; i < kBatches; ++i) batches.push_back(batch(i).second);
     write_binary(fresh_lib / "batches.bin", batches);
     write_binary(resumed_lib / "batches.bin", batches);
+    write_binary(external_lib / "batches.bin", batches);
 
     SECTION("from fresh weights: the first-step momentum rule, then momentum") {
         const EmittedRun run = emit_and_train(fresh_lib, work / "fresh.safetensors", 2, false);
@@ -256,6 +267,12 @@ TEST_CASE("the emitted training step takes the same steps as the in-process Trai
         CHECK(libraries.find("Halide") == std::string::npos);
         CHECK(libraries.find("LLVM") == std::string::npos);
         CHECK(libraries.find("strata") == std::string::npos);
+    }
+    SECTION("with --weights external: the state loads the weights and momentum written beside the library") {
+        const EmittedRun run = emit_and_train(external_lib, work / "resumed.safetensors", 1, true, "--weights external");
+        REQUIRE(run.losses.size() == 1);
+        CHECK(run.losses[0] == Approx(loss1).margin(1e-5));
+        check_state(run, after_two);
     }
 }
 
