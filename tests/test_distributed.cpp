@@ -255,10 +255,10 @@ TEST_CASE("distributed: a rank that hangs makes the others end the job after the
     if (mpirun.empty()) return;
     TempDir dir;
     const Job job = run_job(mpirun, 2,
-                            fmt::format("--out {} --steps 6 --hang-rank 1 --hang-step 2 --timeout 3",
+                            fmt::format("--out {} --steps 6 --hang-rank 1 --hang-step 2 --timeout 5",
                                         dir / "out.safetensors"));
     CHECK(job.status != 0);
-    CHECK_THAT(job.output, Catch::Contains("rank 0 of 2: no answer from the other ranks for 3 s in MPI allreduce"));
+    CHECK_THAT(job.output, Catch::Contains("rank 0 of 2: no answer from the other ranks for 5 s in MPI allreduce"));
     CHECK(job.seconds < 60);  // the hung rank sleeps 10 minutes
 }
 
