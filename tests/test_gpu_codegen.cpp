@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <memory>
+#include <regex>
 
 using namespace strata;
 using Catch::Contains;
@@ -163,6 +164,31 @@ std::string why_no_gpu() {
     return "";
 }
 
+/// The PTX of one kernel: from its entry to the next (or the end).
+std::string kernel_body(const std::string &ptx, const std::string &kernel) {
+    const size_t at = ptx.find(".entry " + kernel + "(");
+    if (at == std::string::npos) return "";
+    return ptx.substr(at, ptx.find(".entry ", at + 1) - at);
+}
+
+/// The kernels computing the first stage of an op's output Func: Halide names
+/// them _kernel_n<id>_<op>[__<k>]_s0_... (the __<k> when a program is lowered
+/// twice in one process).
+std::vector<std::string> output_kernels(const codegen::DeviceCode &code, const std::string &op) {
+    const std::regex name("_kernel_n[0-9]+_" + op + "(__[0-9]+)?_s0_.*");
+    std::vector<std::string> found;
+    for (const std::string &k : code.kernels)
+        if (std::regex_match(k, name)) found.push_back(k);
+    return found;
+}
+
+/// How many kernels' names contain every one of `parts`.
+size_t count_kernels(const codegen::DeviceCode &code, const std::vector<std::string> &parts) {
+    return static_cast<size_t>(std::count_if(code.kernels.begin(), code.kernels.end(), [&](const std::string &k) {
+        return std::all_of(parts.begin(), parts.end(), [&](const std::string &p) { return k.find(p) != std::string::npos; });
+    }));
+}
+
 /// The kernels of each case for a CUDA target, compiled once.
 const codegen::DeviceCode &device_code(size_t i) {
     static std::map<size_t, codegen::DeviceCode> code;
@@ -201,6 +227,23 @@ TEST_CASE("CUDA: every op's kernel is in the PTX, for the requested compute capa
         }
         // Each kernel's body is in the PTX (an entry without code would not link on the device).
         for (const std::string &k : code.kernels) CHECK(code.ptx.find(".entry " + k + "(") != std::string::npos);
+        // conv and matmul stage their broadcast operand in shared memory; a
+        // pointwise kernel needs none.
+        const auto staged = output_kernels(code, c.name == "cnn" ? "conv2d" : "matmul");
+        CHECK(!staged.empty());
+        for (const std::string &k : staged) {
+            INFO("kernel " << k);
+            CHECK_THAT(kernel_body(code.ptx, k), Contains("st.shared") && Contains("bar.sync"));
+        }
+        if (c.name == "cnn") {
+            const auto relu = output_kernels(code, "relu");
+            REQUIRE(relu.size() == 1);
+            CHECK(kernel_body(code.ptx, relu[0]).find(".shared") == std::string::npos);
+        } else {
+            // Long reductions into few outputs run in two stages (rfactor's "_intm").
+            CHECK(count_kernels(code, {"_batch_norm_train_sum", "_intm_"}) == 2);
+            CHECK(count_kernels(code, {"_sum_acc", "_intm_"}) >= 2);
+        }
         WARN("PTX for " << c.name << ": " << code.kernels.size() << " kernels, " << code.ptx.size() << " bytes");
     }
 }
@@ -266,6 +309,11 @@ TEST_CASE("CUDA schedules: gpu_threads rules are honoured and checked") {
     INFO(ruled);
     CHECK_THAT(ruled, Contains("tile=32x4 gpu_threads=64  # conv2d") &&
                           Contains("compute=root gpu_threads=128  # relu"));
+    // At this size the conv stages chunks of 2 input channels of weights; Halide accepts it.
+    const codegen::DeviceCode code = codegen::cuda_device_code(g.program(), o);
+    const auto conv = output_kernels(code, "conv2d");
+    REQUIRE(conv.size() == 1);
+    CHECK_THAT(kernel_body(code.ptx, conv[0]), Contains("ld.shared") && Contains("bar.sync"));
     o.rules.for_op("conv2d").gpu(2048);
     REQUIRE_THROWS_WITH(codegen::schedule_in_effect(g.program(), o), Contains("gpu_threads=2048 is more than CUDA's 1024"));
 }
