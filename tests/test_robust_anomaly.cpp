@@ -4,8 +4,13 @@
 #include "frontend/debug/anomaly.h"
 #include "frontend/functional.h"
 #include "frontend/graph.h"
+#include "frontend/nn.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/train_step.h"
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/error_message.h"
 
 #include <cmath>
 #include <limits>
@@ -73,4 +78,90 @@ TEST_CASE("A program whose values are all finite reports nothing", "[robust][ano
     auto x = g.input("x", {2, 2}, DType::f64);
     g.output("y", log(exp(x) + 1.0));
     CHECK_FALSE(find_first_non_finite(g, {{"x", Tensor::from_vector<double>({-3, 0, 2, 700}, {2, 2})}}));
+}
+
+namespace {
+
+/// Linear(3, 2) with weight [[1, 1, 1], [1, -1, 1]] and bias 0: for the batch [[1, 2, 3], [1, 4, 1]]
+/// its output is [[6, 2], [6, -2]], so sqrt(output) is NaN at element 3 (and only there).
+nn::Linear linear_with_a_negative_output() {
+    nn::Linear net(3, 2);
+    const auto params = net->named_parameters();  // kept alive: items() refers into it
+    for (const auto &[name, t] : params.items()) {
+        Tensor p = t;
+        const std::vector<double> values = name == "weight" ? std::vector<double>{1, 1, 1, 1, -1, 1}
+                                                            : std::vector<double>{0, 0};
+        for (int64_t i = 0; i < p.numel(); ++i) p.set_flat(i, values[static_cast<size_t>(i)]);
+    }
+    return net;
+}
+
+Tensor batch_with_a_negative_output() { return Tensor::from_vector<float>({1, 2, 3, 1, 4, 1}, {2, 3}); }
+
+/// A step whose loss is mean(sqrt(model(x))) (the target is not read). Where the loss is NaN, so
+/// is sqrt's gradient, and the update makes the weights NaN too.
+std::unique_ptr<TrainStep> sqrt_loss_step(nn::Module &net, optim::Optimizer &opt, bool detect_anomaly) {
+    TrainStepOptions options;
+    options.detect_anomaly = detect_anomaly;
+    return std::make_unique<TrainStep>(
+        net, opt, Shape{2, 3}, Shape{2}, DType::f32,
+        [](const SymTensor &y, const SymTensor &) { return mean(sqrt(y)); }, options);
+}
+
+}  // namespace
+
+TEST_CASE("A training step with detect_anomaly names the op that made its loss NaN", "[robust][anomaly][train]") {
+    nn::Linear net = linear_with_a_negative_output();
+    optim::SGD sgd(optim::SGDOptions(0.1).momentum(0.9));
+    auto step = sqrt_loss_step(*net, sgd, true);
+    const std::string message =
+        strata::testing::error_message([&] { step->step(batch_with_a_negative_output(), Tensor::zeros({2})); });
+    CHECK_THAT(message, Contains("training step 1: the loss is") && Contains("nan"));
+    CHECK_THAT(message, Contains("(sqrt) produced") && Contains("nan at element 3") && Contains("f32[2,2]"));
+    // The step's update has made the weights of output 1 NaN, so naming sqrt (not 'weight') shows
+    // the search ran on the values from before the step.
+    CHECK(std::isnan(net->named_parameters()["weight"].get_flat(3)));
+    CHECK_THAT(message, !Contains("parameter"));
+}
+
+TEST_CASE("A training step with detect_anomaly names an infinity in the batch", "[robust][anomaly][train]") {
+    nn::Linear net = linear_with_a_negative_output();
+    optim::SGD sgd(optim::SGDOptions(0.1));
+    TrainStepOptions options;
+    options.detect_anomaly = true;
+    TrainStep step(*net, sgd, Shape{2, 3}, Shape{2, 2}, DType::f32,
+                   [](const SymTensor &y, const SymTensor &t) { return mse_loss(y, t); }, options);
+    Tensor batch = batch_with_a_negative_output();
+    batch.set_flat(4, std::numeric_limits<double>::infinity());
+    const std::string message = strata::testing::error_message([&] { step.step(batch, Tensor::zeros({2, 2})); });
+    CHECK_THAT(message, Contains("loss is inf") && Contains("input 'input' (f32[2,3]) holds inf at element 4"));
+}
+
+TEST_CASE("Without detect_anomaly a non-finite loss says how to find its source", "[robust][anomaly][train]") {
+    nn::Linear net = linear_with_a_negative_output();
+    optim::SGD sgd(optim::SGDOptions(0.1));
+    auto step = sqrt_loss_step(*net, sgd, false);
+    const std::string message =
+        strata::testing::error_message([&] { step->step(batch_with_a_negative_output(), Tensor::zeros({2})); });
+    CHECK_THAT(message, Contains("training step 1: the loss is") && Contains("nan") && Contains("detect_anomaly"));
+    CHECK_THAT(message, !Contains("(sqrt)"));
+}
+
+TEST_CASE("detect_anomaly leaves finite training steps unchanged, bit for bit", "[robust][anomaly][train]") {
+    // Both runs start from the same weights; the batch keeps every output positive.
+    const Tensor batch = Tensor::from_vector<float>({1, 2, 3, 1, 1, 4}, {2, 3});
+    std::vector<double> losses[2];
+    std::vector<double> weights[2];
+    for (const bool detect : {false, true}) {
+        nn::Linear net = linear_with_a_negative_output();
+        optim::SGD sgd(optim::SGDOptions(0.01).momentum(0.9));
+        auto step = sqrt_loss_step(*net, sgd, detect);
+        for (int i = 0; i < 3; ++i) losses[detect].push_back(step->step(batch, Tensor::zeros({2})).loss);
+        const auto params = net->named_parameters();
+        for (const auto &[name, t] : params.items())
+            for (int64_t i = 0; i < t.numel(); ++i) weights[detect].push_back(t.get_flat(i));
+    }
+    CHECK(losses[0] == losses[1]);
+    CHECK(weights[0] == weights[1]);
+    CHECK(losses[0][2] < losses[0][0]);  // it did train
 }

@@ -1,5 +1,6 @@
 #include "frontend/train/train_step.h"
 
+#include "frontend/debug/anomaly.h"
 #include "frontend/functional.h"
 
 #include <cmath>
@@ -41,6 +42,8 @@ TrainStep::TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape
     classification_ = output.dim() == 2 && target_dtype == DType::i32 && target.dim() == 1;
     classes_ = output.dim() >= 2 ? output.size(1) : 0;
     ignore_index_ = options.ignore_index;
+    detect_anomaly_ = options.detect_anomaly;
+    compile_options_ = options.compile;
     if (classification_) g.output("correct", sum(cast(eq(argmax(output, 1), target), DType::i32)));
     compiled_ = g.compile(options.compile);
 }
@@ -66,16 +69,40 @@ TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
     }
     inputs["input"] = input;
     inputs["target"] = target;
+    // The step updates parameters and optimizer state in place: anomaly detection needs them as they were.
+    std::map<std::string, Tensor> before_step;
+    if (detect_anomaly_) {
+        before_step = inputs;
+        for (const auto &[name, value] : graph_->parameter_values()) before_step[name] = value.clone();
+        for (const ir::Node *in : graph_->program().inputs())  // dropout's seed, as this run gets it
+            if (in->attrs.get_str("name") == "rng.step")
+                before_step["rng.step"] = Tensor::full({}, static_cast<double>(run_count() & 0x7fffffff), DType::i32);
+    }
     const auto outputs = compiled_.run(inputs);
     optimizer_.finish_step();
     Result r;
     r.loss = outputs.at("loss").item();
-    if (!std::isfinite(r.loss))
-        fail("training step {}: the loss is {}; stopping (check the learning rate and the input data)", step_number,
-             r.loss);
+    if (!std::isfinite(r.loss)) {
+        if (!detect_anomaly_)
+            fail("training step {}: the loss is {}; stopping (check the learning rate and the input data; "
+                 "TrainStepOptions::detect_anomaly names the op that made the first NaN or infinity)",
+                 step_number, r.loss);
+        fail("training step {}: the loss is {}; stopping. {}", step_number, r.loss, locate_non_finite(before_step));
+    }
     if (classification_) r.correct = static_cast<int64_t>(outputs.at("correct").item());
     if (auto it = outputs.find("grad_norm"); it != outputs.end()) r.grad_norm = it->second.item();
     return r;
+}
+
+std::string TrainStep::locate_non_finite(const std::map<std::string, Tensor> &sources) const {
+    try {
+        if (auto where = find_first_non_finite(graph_->program(), sources, compile_options_))
+            return fmt::format("detect_anomaly: {}", where->message);
+        return "detect_anomaly: running the step again unfused gave only finite values (a non-deterministic "
+               "op, or a difference between the fused and unfused programs)";
+    } catch (const Error &e) {
+        return fmt::format("detect_anomaly could not run the step again: {}", e.what());
+    }
 }
 
 }  // namespace strata

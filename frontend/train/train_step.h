@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ struct TrainStepOptions {
     /// A class label equal to this is allowed (cross_entropy ignores it); any
     /// other label outside [0, classes) is an error.
     int64_t ignore_index = -100;
+    /// When the loss is NaN or infinite, also name the input, parameter or first op that made
+    /// the non-finite value (frontend/debug/anomaly.h). Each step then keeps a copy of the
+    /// parameters and optimizer state, and a failing step compiles an unfused program: slow,
+    /// for debugging (PyTorch's detect_anomaly).
+    bool detect_anomaly = false;
 };
 
 class TrainStep {
@@ -44,7 +50,8 @@ public:
         double grad_norm = std::numeric_limits<double>::quiet_NaN();
     };
     /// Runs one step on a batch and applies the update. A class label outside
-    /// [0, classes) and a non-finite loss are errors naming the step.
+    /// [0, classes) and a non-finite loss are errors naming the step (and, with
+    /// `detect_anomaly`, where the first NaN or infinity came from).
     Result step(const Tensor &input, const Tensor &target);
 
     const CompiledGraph &compiled() const { return compiled_; }
@@ -56,6 +63,10 @@ public:
     std::string ir() const { return graph_->to_string(); }
 
 private:
+    /// Where the step's first non-finite value came from, found by running it again unfused
+    /// on `sources` (the values before the update); one sentence for the error message.
+    std::string locate_non_finite(const std::map<std::string, Tensor> &sources) const;
+
     std::unique_ptr<Graph> graph_;
     CompiledGraph compiled_;
     optim::Optimizer &optimizer_;
@@ -65,6 +76,8 @@ private:
     int64_t ignore_index_ = -100;
     /// The optimizer's scalar inputs this graph reads (plain SGD has no "optim.first").
     std::vector<std::string> optim_inputs_;
+    bool detect_anomaly_ = false;
+    codegen::CompileOptions compile_options_;  ///< also for detect_anomaly's unfused program
 };
 
 }  // namespace strata
