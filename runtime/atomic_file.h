@@ -4,6 +4,8 @@
 /// folder, is flushed to disk (fsync), and only then renamed over the
 /// destination. A crash, a full disk or an exception mid-write leaves the old
 /// file (or no file) in place, never a half-written one, and no temporary file.
+/// A killed writer (kill -9, power loss) does leave its temporary file,
+/// `NAME.tmp<pid>.<n>`; the next writer of NAME removes it once that pid is gone.
 ///
 ///     AtomicFileWriter out("model.safetensors");
 ///     out.write(header.data(), header.size());
@@ -18,6 +20,7 @@ namespace strata {
 class AtomicFileWriter {
 public:
     /// Creates the temporary file beside `path`; throws `strata::Error` when it cannot.
+    /// First removes stale temporary files of `path` (see `remove_stale_temp_files`).
     explicit AtomicFileWriter(std::string path);
     /// Removes the temporary file unless `commit` succeeded.
     ~AtomicFileWriter();
@@ -46,6 +49,14 @@ private:
     size_t written_ = 0;
     bool committed_ = false;
 };
+
+/// Removes the temporary files `path.tmp<pid>.<n>` left beside `path` by writers whose
+/// process no longer exists (`kill(pid, 0)` fails with ESRCH), and those named with this
+/// process's pid that none of its writers has open (left by an earlier process with the same
+/// pid). Files of other live processes and every other file are kept. Best effort: never throws.
+/// Pids are those of this pid namespace: a writer in another container sharing the folder
+/// would look gone, and its save would then fail at the rename (with an error, no damage).
+void remove_stale_temp_files(const std::string &path);
 
 /// Writes `contents` to `path` atomically (see `AtomicFileWriter`).
 void write_file_atomically(const std::string &path, const std::string &contents);
