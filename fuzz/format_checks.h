@@ -32,5 +32,9 @@ void check_idx(const uint8_t *data, size_t size);
 void check_miniseed(const uint8_t *data, size_t size);
 /// A text or CSV series (runtime/series_text); the first byte picks the reader and the column.
 void check_series_text(const uint8_t *data, size_t size);
+/// A schedule file (codegen/schedule): parses or is rejected; what parses writes (`to_text`) a file
+/// that parses back to the same text. Implemented in schedule_check.cpp, apart from the readers
+/// above, because parse_schedule lives in the codegen library.
+void check_schedule_text(const uint8_t *data, size_t size);
 
 }  // namespace strata::fuzz

@@ -4,6 +4,9 @@
 // regression test in the ordinary suite, without clang or libFuzzer.
 #include "fuzz/format_checks.h"
 
+#include "codegen/schedule.h"
+#include "support/error_message.h"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -53,4 +56,29 @@ TEST_CASE("MiniSEED corpus: every file reads or is rejected with an error", "[ro
 
 TEST_CASE("Series text corpus: every file reads or is rejected with an error", "[robust][fuzz]") {
     CHECK(run_corpus("fuzz_series_text", strata::fuzz::check_series_text) >= 4);
+}
+
+TEST_CASE("Schedule corpus: every file parses and round-trips, or is rejected with an error", "[robust][fuzz]") {
+    CHECK(run_corpus("fuzz_schedule", strata::fuzz::check_schedule_text) >= 8);
+}
+
+TEST_CASE("Schedule corpus: the valid seeds parse and each bad_* seed is rejected at line 1", "[robust][fuzz]") {
+    // So the seeds start the fuzzer on both paths: accepted rules and each kind of rejection.
+    const fs::path folder = fs::path(STRATA_SOURCE_DIR) / "fuzz" / "corpus" / "fuzz_schedule";
+    size_t valid = 0, bad = 0;
+    for (const auto &entry : fs::directory_iterator(folder)) {
+        const std::string name = entry.path().filename().string();
+        INFO(name);
+        if (name.rfind("bad_", 0) == 0) {
+            const std::string message =
+                strata::testing::error_message([&] { strata::codegen::load_schedule(entry.path().string()); });
+            CHECK_THAT(message, Catch::Matchers::Contains(name + ":1"));
+            ++bad;
+        } else {
+            CHECK_FALSE(strata::codegen::load_schedule(entry.path().string()).empty());
+            ++valid;
+        }
+    }
+    CHECK(valid >= 3);
+    CHECK(bad >= 5);
 }
