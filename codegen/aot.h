@@ -21,6 +21,10 @@ struct EmitOptions {
     /// Write the parameters to DIR/NAME.safetensors, which the library loads at run
     /// time (`NAME_load_weights`), instead of compiling them into NAME.a.
     bool external_weights = false;
+    /// The schedule of the model's pipelines, as CompileOptions::schedule: "default",
+    /// "simple", an autoscheduler or a schedule file (`strata schedule dump` of the
+    /// same model and batch). A --train step keeps the default schedules.
+    std::string schedule = "default";
 };
 
 /// A training step to emit beside the model (`strata emit --train`; see

@@ -199,3 +199,20 @@ TEST_CASE("strata schedule dump writes a file that strata schedule check accepts
     REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(err), {}),
                  Contains("schedule for %3 (conv1d): directive 'compute' does not apply"));
 }
+
+TEST_CASE("strata emit --schedule compiles the model with a schedule file, and refuses one that does not fit") {
+    testing::TempDir dir;
+    const std::string strata = std::string(STRATA_BINARY_DIR) + "/bin/strata";
+    const std::string model = std::string(STRATA_SOURCE_DIR) + "/examples/spot_the_seismogram/spot_model.safetensors";
+    const std::string good = dir.write("good.schedule", "op conv1d tile=16x4 vectorize=8\nclass pointwise compute=root\n");
+    REQUIRE(std::system((strata + " emit '" + model + "' --out '" + (dir / "lib") + "' --name spot --schedule '" + good +
+                         "' > /dev/null").c_str()) == 0);
+    REQUIRE(std::filesystem::exists(dir.path / "lib" / "spot.a"));
+    const std::string bad = dir.write("bad.schedule", "node %3 tile=999x1\n");
+    const std::string err = dir / "err.txt";
+    REQUIRE(std::system((strata + " emit '" + model + "' --out '" + (dir / "nothing") + "' --schedule '" + bad +
+                         "' 2> '" + err + "'").c_str()) != 0);
+    REQUIRE_FALSE(std::filesystem::exists(dir.path / "nothing"));
+    std::ifstream in(err);
+    REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(in), {}), Contains("tile=999x1 is larger than the output"));
+}

@@ -36,8 +36,6 @@ int emit(const EmitCommand &options) {
     if (options.momentum < 0) fail("emit --momentum: must be >= 0, got {}", options.momentum);
     if (!options.train && (options.lr != 0 || options.momentum != 0.9))
         fail("emit: --lr and --momentum set the training step; add --train");
-    if (!options.schedule.empty())
-        fail("emit --schedule: schedule files are not supported yet (the default schedules are used)");
 
     const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
     if (checkpoint.info.ir.empty())
@@ -53,6 +51,7 @@ int emit(const EmitCommand &options) {
     emit_options.name = options.name;
     emit_options.out_dir = options.out_dir;
     emit_options.external_weights = options.weights == "external";
+    if (!options.schedule.empty()) emit_options.schedule = options.schedule;
 
     TrainingProgram training;
     codegen::EmitTrainStep step;

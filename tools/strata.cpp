@@ -31,7 +31,8 @@ int main(int argc, char **argv) {
     emit_cmd->add_option("--momentum", emit.momentum, "--train: SGD momentum (default 0.9; 0 for plain SGD)");
     emit_cmd->add_option("--weights", emit.weights,
                          "embedded (in NAME.a, the default) or external (DIR/NAME.safetensors, loaded at run time)");
-    emit_cmd->add_option("--schedule", emit.schedule, "Schedule file (not implemented yet)");
+    emit_cmd->add_option("--schedule", emit.schedule,
+                         "The model's schedule: default, simple, an autoscheduler, or a file from `strata schedule dump`");
 
     strata::tools::BenchCommand bench;
     CLI::App *bench_cmd = app.add_subcommand("bench", "Time workloads under a schedule, beside LibTorch when built with it");
