@@ -12,6 +12,7 @@ struct InspectOptions {
     bool run_passes = false;
     bool compile = false;
     std::string target;
+    std::string schedule = "default";
 };
 
 struct EmitCommand {

@@ -46,6 +46,7 @@ int inspect(const InspectOptions &options) {
     if (options.compile) {
         codegen::CompileOptions copts;
         copts.target = options.target;
+        copts.schedule = options.schedule;
         auto exe = codegen::compile(program, copts);
         fmt::print("compiled for {} in {:.3f} s (compile cache: {})\n", exe.target(), exe.compile_seconds(),
                    exe.cache_status());

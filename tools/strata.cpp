@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
     inspect_cmd->add_flag("--passes", inspect.run_passes, "Run the IR passes and print the result");
     inspect_cmd->add_flag("--compile", inspect.compile, "Compile for the target and report the time");
     inspect_cmd->add_option("--target", inspect.target, "Halide target (default: host or $STRATA_TARGET)");
+    inspect_cmd->add_option("--schedule", inspect.schedule, "--compile with this schedule (as strata schedule dump takes)");
 
     strata::tools::EmitCommand emit;
     CLI::App *emit_cmd = app.add_subcommand("emit", "Compile a checkpoint into NAME.a + NAME.h (plain C, weights inside)");
