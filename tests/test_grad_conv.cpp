@@ -130,3 +130,23 @@ TEST_CASE("grad: conv_transpose2d with stride, padding, output_padding and group
         return {conv_transpose2d(x, w, b, o), conv_transpose2d(x, w, {}, plain)};
     });
 }
+
+TEST_CASE("grad: weight gradients with a vector or more of output channels (the blocked CPU form)", "[grad][conv]") {
+    // 8 (AVX-512) or 4 (AVX2) f64 lanes: 20 output channels are two vectors and a
+    // tail; 1-d runs past one 128-position block; strides, padding, dilation.
+    Generator gen(211);
+    const std::vector<GradSource> sources = {{"x1", testing::randn64({2, 3, 141}, gen)},
+                                             {"w1", testing::randn64({20, 3, 4}, gen, 0.5)},
+                                             {"x2", testing::randn64({2, 2, 7, 9}, gen)},
+                                             {"w2", testing::randn64({20, 2, 3, 2}, gen, 0.5)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        ConvOptions strided;
+        strided.stride = {3};
+        strided.padding = 2;
+        strided.dilation = {2};
+        ConvOptions strided2;
+        strided2.stride = {2, 1};
+        strided2.padding = 1;
+        return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2)};
+    });
+}

@@ -140,6 +140,10 @@ Halide::Func lower_conv(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_layout(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx);
+/// The channel-vectorised, blocked CPU form of an ungrouped conv weight gradient
+/// (conv_grad_weight_blocked.cpp), where it applies.
+bool blocked_conv_grad_weight_applies(const ir::Node &node, const LowerContext &ctx);
+Halide::Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);

@@ -12,6 +12,7 @@ namespace strata::codegen {
 using namespace Halide;
 
 Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
+    if (blocked_conv_grad_weight_applies(node, ctx)) return lower_conv_grad_weight_blocked(node, ctx);
     const ir::Node *in = node.input(0), *gout = node.input(1);
     const Shape &xs = in->shape(), &gs = gout->shape(), &ws = node.shape();
     const size_t s = xs.size() - 2;
