@@ -10,49 +10,29 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lenet_train.h"
 
+#include "fashion_mnist_gz.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { PIXELS = 28 * 28, HEADER_IMAGES = 16, HEADER_LABELS = 8, TRAIN = 60000, TEST = 10000, WINDOW = 50 };
-
-/* Reads a gzip-compressed IDX file through `gzip -dc` (no zlib needed). */
-static unsigned char *read_gz(const char *dir, const char *name, long expected) {
-    char command[4096];
-    snprintf(command, sizeof command, "gzip -dc '%s/%s'", dir, name);
-    FILE *pipe = popen(command, "r");
-    unsigned char *data = malloc((size_t)expected);
-    if (!pipe || !data) return NULL;
-    long got = (long)fread(data, 1, (size_t)expected, pipe);
-    if (pclose(pipe) != 0 || got != expected) {
-        fprintf(stderr, "%s/%s: expected %ld bytes, read %ld\n", dir, name, expected, got);
-        free(data);
-        return NULL;
-    }
-    return data;
-}
-
-/* Image `index` normalised as in training: (x / 255 - mean) / std. */
-static void normalise(const unsigned char *images, long index, float *out) {
-    for (int p = 0; p < PIXELS; ++p)
-        out[p] = ((float)images[HEADER_IMAGES + index * PIXELS + p] / 255.0f - 0.2860f) / 0.3530f;
-}
+enum { TRAIN = 60000, TEST = 10000, WINDOW = 50 };
 
 /* Mean cross-entropy and accuracy of the state's model on the test set (whole batches). */
 static int evaluate(const lenet_train_state *s, const unsigned char *images, const unsigned char *labels,
                     double *loss, double *accuracy) {
-    static float batch[lenet_train_BATCH * PIXELS], probabilities[lenet_train_BATCH * lenet_train_CLASSES];
+    static float batch[lenet_train_BATCH * FMNIST_PIXELS], probabilities[lenet_train_BATCH * lenet_train_CLASSES];
     const long batches = TEST / lenet_train_BATCH;
     double total = 0;
     long correct = 0;
     for (long b = 0; b < batches; ++b) {
-        for (int i = 0; i < lenet_train_BATCH; ++i) normalise(images, b * lenet_train_BATCH + i, batch + i * PIXELS);
+        for (int i = 0; i < lenet_train_BATCH; ++i) fmnist_normalise(images, b * lenet_train_BATCH + i, batch + i * FMNIST_PIXELS);
         if (lenet_train_state_predict(s, batch, probabilities) != 0) return 1;
         for (int i = 0; i < lenet_train_BATCH; ++i) {
             const float *p = probabilities + i * lenet_train_CLASSES;
-            const int label = labels[HEADER_LABELS + b * lenet_train_BATCH + i];
+            const int label = labels[FMNIST_HEADER_LABELS + b * lenet_train_BATCH + i];
             int best = 0;
             for (int c = 1; c < lenet_train_CLASSES; ++c)
                 if (p[c] > p[best]) best = c;
@@ -69,10 +49,10 @@ int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
     const long steps = argc > 2 ? atol(argv[2]) : 300;
     const char *save = argc > 3 ? argv[3] : NULL;
-    unsigned char *train_images = read_gz(dir, "train-images-idx3-ubyte.gz", HEADER_IMAGES + (long)TRAIN * PIXELS);
-    unsigned char *train_labels = read_gz(dir, "train-labels-idx1-ubyte.gz", HEADER_LABELS + TRAIN);
-    unsigned char *test_images = read_gz(dir, "t10k-images-idx3-ubyte.gz", HEADER_IMAGES + (long)TEST * PIXELS);
-    unsigned char *test_labels = read_gz(dir, "t10k-labels-idx1-ubyte.gz", HEADER_LABELS + TEST);
+    unsigned char *train_images = fmnist_read_gz(dir, "train-images-idx3-ubyte.gz", FMNIST_HEADER_IMAGES + (long)TRAIN * FMNIST_PIXELS);
+    unsigned char *train_labels = fmnist_read_gz(dir, "train-labels-idx1-ubyte.gz", FMNIST_HEADER_LABELS + TRAIN);
+    unsigned char *test_images = fmnist_read_gz(dir, "t10k-images-idx3-ubyte.gz", FMNIST_HEADER_IMAGES + (long)TEST * FMNIST_PIXELS);
+    unsigned char *test_labels = fmnist_read_gz(dir, "t10k-labels-idx1-ubyte.gz", FMNIST_HEADER_LABELS + TEST);
     if (!train_images || !train_labels || !test_images || !test_labels) return 1;
 
     lenet_train_state *s = lenet_train_state_new();
@@ -85,7 +65,7 @@ int main(int argc, char **argv) {
     printf("before: test loss %.4f, accuracy %.4f\n", test_loss, test_accuracy);
     printf("fine-tuning %ld steps of %d images, learning rate %g\n", steps, lenet_train_BATCH, (double)s->lr);
 
-    static float batch[lenet_train_BATCH * PIXELS];
+    static float batch[lenet_train_BATCH * FMNIST_PIXELS];
     int32_t labels[lenet_train_BATCH];
     uint32_t random = 12345; /* a fixed LCG: the same batches on every run */
     double window = 0, first_window = -1, last_window = -1;
@@ -95,8 +75,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < lenet_train_BATCH; ++i) {
             random = random * 1664525u + 1013904223u;
             const long index = (long)(random >> 8) % TRAIN;
-            normalise(train_images, index, batch + i * PIXELS);
-            labels[i] = train_labels[HEADER_LABELS + index];
+            fmnist_normalise(train_images, index, batch + i * FMNIST_PIXELS);
+            labels[i] = train_labels[FMNIST_HEADER_LABELS + index];
         }
         float loss;
         const int result = lenet_train_train_step(s, batch, labels, &loss);
