@@ -32,7 +32,7 @@ std::pair<double, Tensor> linear_step(int64_t b, const std::string &schedule) {
 
 }  // namespace
 
-TEST_CASE("a training step whose [b,3] gradient is transposed into a matmul compiles for b = 4..6") {
+TEST_CASE("a training step whose b x 3 gradient is transposed into a matmul compiles for b = 4..6") {
     // LLVM 14 aborted the process ("Invalid size request on a scalable vector") on the
     // 4-lane transposing copy this makes on AVX-512 targets.
     for (int64_t b : {4, 5, 6}) {

@@ -261,7 +261,7 @@ TEST_CASE("ptx_from_host_assembly: unescapes the embedded string and finds entri
     REQUIRE(codegen::ptx_from_host_assembly("\t.asciz\t\"x86 only\"\n").empty());
 }
 
-TEST_CASE("CUDA: programs compile to a loaded shared object; a run needs a GPU or says why not") {
+TEST_CASE("CUDA: programs compile to a loaded shared object, and a run needs a GPU or says why not") {
     Case &c = cases()[0];
     const auto exe = codegen::compile(c.graph->program(), with("host-cuda"));
     REQUIRE(exe.target().find("cuda") != std::string::npos);
