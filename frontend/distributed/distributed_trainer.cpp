@@ -68,26 +68,10 @@ std::vector<EpochStats> DistributedTrainer::fit(const Dataset &train, const Data
             bar.update(i + 1, {{"loss", loss_sum / static_cast<double>(i + 1)},
                                {"acc", static_cast<double>(correct) / static_cast<double>(seen)}});
         }
-        EpochStats stats;
-        stats.epoch = epochs_done_;
-        stats.train_loss = loss_sum / static_cast<double>(batches);
-        stats.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-        stats.seconds = bar.elapsed_seconds();
-        stats.examples_per_second = stats.seconds > 0 ? static_cast<double>(seen) / stats.seconds : 0;
-        stats.lr = optimizer_.lr();
-        stats.validation_loss = stats.validation_accuracy = NAN;
-        std::vector<std::pair<std::string, double>> shown = {{"loss", stats.train_loss}, {"acc", stats.train_accuracy}};
-        if (validation) {
-            const EvalStats v = evaluate(*validation);
-            stats.validation_loss = v.loss;
-            stats.validation_accuracy = v.accuracy;
-            shown.push_back({"val_loss", v.loss});
-            shown.push_back({"val_acc", v.accuracy});
-        }
-        bar.finish(shown);
-        history.push_back(stats);
-        for (auto &cb : epoch_callbacks_) cb(stats);
-        if (scheduler_) scheduler_->step();
+        std::function<EvalStats()> validate;
+        if (validation) validate = [&] { return evaluate(*validation); };
+        history.push_back(finish_epoch(epochs_done_, {loss_sum, batches, correct, seen}, bar, optimizer_, validate,
+                                       epoch_callbacks_, scheduler_));
     }
     return history;
 }

@@ -57,28 +57,38 @@ std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *valida
             bar.update(i + 1, {{"loss", loss_sum / static_cast<double>(i + 1)},
                                {"acc", static_cast<double>(correct) / static_cast<double>(seen)}});
         }
-        EpochStats stats;
-        stats.epoch = epochs_done_;
-        stats.train_loss = batches ? loss_sum / static_cast<double>(batches) : NAN;
-        stats.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : NAN;
-        stats.seconds = bar.elapsed_seconds();
-        stats.examples_per_second = stats.seconds > 0 ? static_cast<double>(seen) / stats.seconds : 0;
-        stats.lr = optimizer_.lr();
-        stats.validation_loss = stats.validation_accuracy = NAN;
-        std::vector<std::pair<std::string, double>> shown = {{"loss", stats.train_loss}, {"acc", stats.train_accuracy}};
-        if (validation) {
-            const EvalStats v = evaluate(*validation);
-            stats.validation_loss = v.loss;
-            stats.validation_accuracy = v.accuracy;
-            shown.push_back({"val_loss", v.loss});
-            shown.push_back({"val_acc", v.accuracy});
-        }
-        bar.finish(shown);
-        history.push_back(stats);
-        for (auto &cb : epoch_callbacks_) cb(stats);
-        if (scheduler_) scheduler_->step();
+        std::function<EvalStats()> validate;
+        if (validation) validate = [&] { return evaluate(*validation); };
+        history.push_back(finish_epoch(epochs_done_, {loss_sum, batches, correct, seen}, bar, optimizer_, validate,
+                                       epoch_callbacks_, scheduler_));
     }
     return history;
+}
+
+EpochStats finish_epoch(int64_t epoch, const EpochSums &sums, ProgressBar &bar, const optim::Optimizer &optimizer,
+                        const std::function<EvalStats()> &validate,
+                        const std::vector<std::function<void(const EpochStats &)>> &callbacks,
+                        optim::LRScheduler *scheduler) {
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.train_loss = sums.batches ? sums.loss_sum / static_cast<double>(sums.batches) : NAN;
+    stats.train_accuracy = sums.seen ? static_cast<double>(sums.correct) / static_cast<double>(sums.seen) : NAN;
+    stats.seconds = bar.elapsed_seconds();
+    stats.examples_per_second = stats.seconds > 0 ? static_cast<double>(sums.seen) / stats.seconds : 0;
+    stats.lr = optimizer.lr();
+    stats.validation_loss = stats.validation_accuracy = NAN;
+    std::vector<std::pair<std::string, double>> shown = {{"loss", stats.train_loss}, {"acc", stats.train_accuracy}};
+    if (validate) {
+        const EvalStats v = validate();
+        stats.validation_loss = v.loss;
+        stats.validation_accuracy = v.accuracy;
+        shown.push_back({"val_loss", v.loss});
+        shown.push_back({"val_acc", v.accuracy});
+    }
+    bar.finish(shown);
+    for (auto &cb : callbacks) cb(stats);
+    if (scheduler) scheduler->step();
+    return stats;
 }
 
 EvalStats Trainer::evaluate(const Dataset &data) {

@@ -28,6 +28,22 @@ struct EvalStats {
     int64_t examples = 0;
 };
 
+class ProgressBar;
+
+/// What one training epoch summed over its batches.
+struct EpochSums {
+    double loss_sum = 0;
+    int64_t batches = 0, correct = 0, seen = 0;
+};
+
+/// Ends a training epoch (Trainer and distributed::DistributedTrainer): the statistics from
+/// `sums`, the validation pass when `validate` is set, the progress bar's last line, the epoch
+/// callbacks, then the LR scheduler's step (when there is one).
+EpochStats finish_epoch(int64_t epoch, const EpochSums &sums, ProgressBar &bar, const optim::Optimizer &optimizer,
+                        const std::function<EvalStats()> &validate,
+                        const std::vector<std::function<void(const EpochStats &)>> &callbacks,
+                        optim::LRScheduler *scheduler);
+
 struct TrainerOptions {
     int64_t epochs = 1;
     int64_t batch_size = 64;
