@@ -161,12 +161,13 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     if (shape.empty()) return;
     const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
-    // By default no vectors of a quarter of the AVX-512 width or less: LLVM 14 aborts
-    // ("Invalid size request on a scalable vector") on some 4-lane transposing copies
-    // (a [4,3] -> [3,4] permute feeding a matmul), and 4 elements gain nothing from them.
+    // Layout copies get no vectors of a quarter of the AVX-512 width or less by default:
+    // LLVM 14 aborts ("Invalid size request on a scalable vector") on some 4-lane
+    // transposing copies (a [4,3] -> [3,4] permute feeding a matmul).
     const int natural = ctx.vector_width(dtype);
     int default_vec = vector_factor(natural, shape.back());
-    if (default_vec > 0 && default_vec * 4 <= natural) default_vec = 0;
+    const bool layout = ctx.current && ctx.current->info().op_class == ir::OpClass::layout;
+    if (layout && default_vec > 0 && default_vec * 4 <= natural) default_vec = 0;
     const int vec = chosen_lanes(want, default_vec);
     check_fits(ctx, vec <= shape.back(),
                fmt::format("vectorize={} is wider than the innermost extent {}", vec, shape.back()));
