@@ -1,7 +1,6 @@
 #include "codegen/aot.h"
 
 #include "codegen/aot_c_api.h"
-#include "codegen/autoschedule.h"
 #include "codegen/lower/lower.h"
 #include "codegen/resolved_schedule.h"
 #include "codegen/target.h"
@@ -202,22 +201,15 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
     CompileOptions schedule_options;
     schedule_options.schedule = options.schedule;
     const ResolvedSchedule schedule = resolve_schedule(schedule_options);
-    auto lower_model = [&](const std::map<std::string, Tensor> *constants) {
-        LowerOptions lower_options = lower_options_for(schedule);
-        lower_options.constants = constants;
-        LoweredProgram lowered = lower_program(optimized, target, lower_options);
-        if (is_autoscheduler(schedule.mode)) autoschedule(schedule.mode, lowered, optimized, target, thread_count());
-        return lowered;
-    };
 
     std::vector<PipelineObject> objects;
     if (!options.external_weights) {
-        LoweredProgram lowered = lower_model(&weights);
+        LoweredProgram lowered = lower_scheduled(optimized, target, schedule, &weights);
         api.embedded_predict = c_buffers(lowered, optimized, io_buffer, io_buffer);
         objects.push_back({lowered.pipeline, arguments(lowered), options.name + "_pipeline"});
     }
     if (train || options.external_weights) {
-        LoweredProgram lowered = lower_model(nullptr);
+        LoweredProgram lowered = lower_scheduled(optimized, target, schedule);
         api.params_predict = c_buffers(
             lowered, optimized,
             [&](const std::string &name, const ir::Node &node) {

@@ -1,6 +1,5 @@
 #include "codegen/compiler.h"
 
-#include "codegen/autoschedule.h"
 #include "codegen/disk_cache.h"
 #include "codegen/lower/lower.h"
 #include "codegen/resolved_schedule.h"
@@ -145,25 +144,22 @@ CompiledCache &compiled_cache() {
 }  // namespace
 
 std::string schedule_in_effect(const ir::Program &input, const CompileOptions &options) {
-    const std::string target_string = resolve_target(options.target.empty() ? default_target() : options.target);
+    const std::string target_string = resolve_target_or_default(options.target);
     const Halide::Target target(target_string);
     const ResolvedSchedule schedule = resolve_schedule(options);
     const ir::Program program = options.optimize ? ir::run_passes(input) : ir::clone(input);
     LoweredProgram lowered;
-    std::string auto_source;
     try {
-        lowered = lower_program(program, target, lower_options_for(schedule));
-        if (is_autoscheduler(schedule.mode))
-            auto_source = autoschedule(schedule.mode, lowered, program, target, thread_count());
+        lowered = lower_scheduled(program, target, schedule);
     } catch (const Halide::CompileError &e) {
         fail("Halide rejected the schedule for target {}: {}", target_string, e.what());
     }
     std::string text = fmt::format("# strata schedule in effect: schedule '{}', target {}\n", options.schedule,
                                    target_string);
-    if (!auto_source.empty()) {
+    if (!lowered.autoscheduler_source.empty()) {
         text += "# Halide's autoscheduler wrote this schedule (Halide C++; not a Strata schedule file):\n";
         std::string line;
-        for (char c : auto_source) {
+        for (char c : lowered.autoscheduler_source) {
             if (c != '\n') { line += c; continue; }
             text += "# " + line + "\n";
             line.clear();
@@ -196,7 +192,7 @@ void keep_freed_memory_for_reuse() {
 
 Executable compile(const ir::Program &program, const CompileOptions &options) {
     keep_freed_memory_for_reuse();
-    const std::string target_string = resolve_target(options.target.empty() ? default_target() : options.target);
+    const std::string target_string = resolve_target_or_default(options.target);
     const Halide::Target target(target_string);
     // GPU pipelines go through the shared-object path only (their device
     // buffers are copied back and freed in run_into), not Halide's JIT.
@@ -220,9 +216,7 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
     impl->target_string = target_string;
     impl->target = target;
     try {
-        impl->lowered = lower_program(impl->program, target, lower_options_for(schedule));
-        if (is_autoscheduler(schedule.mode))
-            autoschedule(schedule.mode, impl->lowered, impl->program, target, thread_count());
+        impl->lowered = lower_scheduled(impl->program, target, schedule);
         if (const auto dir = compile_cache_dir()) {
             const std::string versions =
                 fmt::format("strata codegen {}\nhalide {}", codegen_fingerprint(), STRATA_HALIDE_VERSION);
@@ -257,8 +251,8 @@ std::vector<Tensor> Executable::run(const std::map<std::string, Tensor> &sources
 void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vector<Tensor> &outputs) const {
     if (!impl_) fail("Executable::run: the executable is empty (compile a program first)");
     const auto &lowered = impl_->lowered;
-    Halide::ParamMap params;
     std::vector<Tensor> keep_alive;
+    std::vector<Halide::Buffer<>> inputs;  // views of keep_alive, in the order of lowered.sources
     size_t matched = 0;
     for (size_t i = 0; i < lowered.sources.size(); ++i) {
         const ir::Node *node = lowered.sources[i];
@@ -272,7 +266,7 @@ void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vec
         if (t.dtype() != node->dtype() || t.shape() != node->shape())
             fail("run: {} '{}' must be {}, got {}", kind, name, ir::type_str(node->type), describe(t));
         keep_alive.push_back(t.contiguous());
-        params.set(lowered.source_params[i], wrap(keep_alive.back()));
+        inputs.push_back(wrap(keep_alive.back()));
     }
     if (matched != sources.size()) {
         for (const auto &[name, t] : sources)
@@ -293,8 +287,6 @@ void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vec
     }
     if (impl_->entry) {
         // A cached shared object: arguments are the sources, then the outputs.
-        std::vector<Halide::Buffer<>> inputs;
-        for (const Tensor &t : keep_alive) inputs.push_back(wrap(const_cast<Tensor &>(t)));
         std::vector<void *> args;
         for (auto &b : inputs) args.push_back(b.raw_buffer());
         for (auto &b : buffers) args.push_back(b.raw_buffer());
@@ -321,6 +313,8 @@ void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vec
         if (!device_error.empty()) fail("run failed: {}", device_error);
         return;
     }
+    Halide::ParamMap params;
+    for (size_t i = 0; i < inputs.size(); ++i) params.set(lowered.source_params[i], inputs[i]);
     Halide::Realization realization(buffers);
     try {
         std::lock_guard<std::mutex> lock(impl_->run_mutex);

@@ -100,7 +100,7 @@ std::vector<std::string> ptx_kernel_names(const std::string &ptx) {
 
 DeviceCode cuda_device_code(const ir::Program &input, const CompileOptions &options) {
     DeviceCode code;
-    code.target = resolve_target(options.target.empty() ? default_target() : options.target);
+    code.target = resolve_target_or_default(options.target);
     const Halide::Target target(code.target);
     if (!target.has_feature(Halide::Target::CUDA))
         fail("cuda_device_code: target '{}' has no CUDA feature (use e.g. 'host-cuda')", code.target);

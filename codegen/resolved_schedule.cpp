@@ -36,4 +36,14 @@ LowerOptions lower_options_for(const ResolvedSchedule &schedule) {
     return o;
 }
 
+LoweredProgram lower_scheduled(const ir::Program &program, const Halide::Target &target,
+                               const ResolvedSchedule &schedule, const std::map<std::string, Tensor> *constants) {
+    LowerOptions options = lower_options_for(schedule);
+    options.constants = constants;
+    LoweredProgram lowered = lower_program(program, target, options);
+    if (is_autoscheduler(schedule.mode))
+        lowered.autoscheduler_source = autoschedule(schedule.mode, lowered, program, target, thread_count());
+    return lowered;
+}
+
 }  // namespace strata::codegen

@@ -23,4 +23,10 @@ ResolvedSchedule resolve_schedule(const CompileOptions &options);
 /// The lowering options for a schedule (rules point into `schedule`).
 LowerOptions lower_options_for(const ResolvedSchedule &schedule);
 
+/// Lowers `program` under `schedule` and, when it names an autoscheduler, lets
+/// that schedule the whole pipeline. `constants` as in LowerOptions.
+LoweredProgram lower_scheduled(const ir::Program &program, const Halide::Target &target,
+                               const ResolvedSchedule &schedule,
+                               const std::map<std::string, Tensor> *constants = nullptr);
+
 }  // namespace strata::codegen

@@ -65,4 +65,8 @@ bool can_run_in_process(const std::string &resolved) {
     return true;
 }
 
+std::string resolve_target_or_default(const std::string &name) {
+    return resolve_target(name.empty() ? default_target() : name);
+}
+
 }  // namespace strata::codegen

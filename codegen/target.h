@@ -15,6 +15,9 @@ std::string default_target();
 /// this CPU's features. Throws strata::Error for an unknown target.
 std::string resolve_target(const std::string &name);
 
+/// resolve_target of `name`, or of `default_target()` when `name` is empty.
+std::string resolve_target_or_default(const std::string &name);
+
 /// True when a target can be JIT-compiled and run in this process.
 bool can_run_in_process(const std::string &resolved_target);
 

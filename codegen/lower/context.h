@@ -56,6 +56,9 @@ int thread_count();
 
 /// What lowering and scheduling know about the whole program.
 struct LowerContext {
+    /// Per-node tables sized for `program`; the schedule settings below keep their defaults.
+    LowerContext(const ir::Program &program, const Halide::Target &target);
+
     const ir::Program &program;
     Halide::Target target;
     /// The Func computing each node, by node id.

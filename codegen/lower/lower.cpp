@@ -91,8 +91,9 @@ void check_node_rules(const LowerContext &ctx) {
 
 LoweredProgram lower_program(const ir::Program &program, const Target &target, const LowerOptions &options) {
     const size_t n = program.nodes().size();
-    LowerContext ctx{program, target, std::vector<Func>(n), std::vector<ImageParam>(n), std::vector<int>(n, 0),
-                     std::vector<bool>(n, false), std::vector<bool>(n, false), options.simple_schedules, options.constants, {}};
+    LowerContext ctx(program, target);
+    ctx.simple_schedules = options.simple_schedules;
+    ctx.constants = options.constants;
     ctx.rules = options.rules;
     ctx.autoschedule = options.autoschedule;
     ctx.gpu_on_cpu = options.gpu_schedules_on_cpu && !target.has_gpu_feature();

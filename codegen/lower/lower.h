@@ -7,6 +7,7 @@
 #include "runtime/tensor.h"
 
 #include <map>
+#include <string>
 #include <vector>
 
 namespace strata::codegen {
@@ -20,6 +21,8 @@ struct LoweredProgram {
     std::vector<Halide::Func> outputs;
     /// The schedule in effect for each scheduled node, by node id.
     std::map<int, NodeSchedule> schedule;
+    /// The schedule an autoscheduler wrote (Halide C++), when one scheduled the pipeline.
+    std::string autoscheduler_source;
 };
 
 struct LowerOptions {

@@ -38,6 +38,11 @@ void check_fits(const LowerContext &ctx, bool ok, const std::string &what) {
     if (!ok) fail("schedule for {}: {}", node_label(ctx), what);
 }
 
+/// `lanes` must fit in the innermost extent they vectorise.
+void check_lanes_fit(const LowerContext &ctx, int lanes, int64_t extent) {
+    check_fits(ctx, lanes <= extent, fmt::format("vectorize={} is wider than the innermost extent {}", lanes, extent));
+}
+
 }  // namespace
 
 namespace {
@@ -87,8 +92,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     }
     const NodeSchedule want = requested_schedule(ctx, out, {"vectorize", "tile", "parallel", "task"});
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(r.dtype), r.x.extent));
-    check_fits(ctx, vec <= r.x.extent,
-               fmt::format("vectorize={} is wider than the innermost extent {}", vec, r.x.extent));
+    check_lanes_fit(ctx, vec, r.x.extent);
     int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
     if (want.tile_x) xt = *want.tile_x;
     const int64_t x_vectors = vec == 0 ? 1 : std::max<int64_t>(1, xt / std::max(vec, 1));
@@ -169,8 +173,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     const bool layout = ctx.current && ctx.current->info().op_class == ir::OpClass::layout;
     if (layout && default_vec > 0 && default_vec * 4 <= natural) default_vec = 0;
     const int vec = chosen_lanes(want, default_vec);
-    check_fits(ctx, vec <= shape.back(),
-               fmt::format("vectorize={} is wider than the innermost extent {}", vec, shape.back()));
+    check_lanes_fit(ctx, vec, shape.back());
     if (vec) f.vectorize(args[0], vec);
     const bool parallel = args.size() >= 2 && want.parallel_outer.value_or(shape_numel(shape) >= kMinParallelWork);
     check_fits(ctx, args.size() >= 2 || !want.parallel_outer.value_or(false),
@@ -258,8 +261,7 @@ void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std
     const int vec = acc.outputs() > 1 ? 0 : chosen_lanes(want, vector_factor(ctx.vector_width(dtype), out_shape.back()));
     check_fits(ctx, acc.outputs() == 1 || !want.vector_lanes || *want.vector_lanes == 1,
                "vectorize: an argmax reduction stays scalar (Halide 14 miscomputes vectorised Tuple updates)");
-    check_fits(ctx, vec <= out_shape.back(),
-               fmt::format("vectorize={} is wider than the innermost extent {}", vec, out_shape.back()));
+    check_lanes_fit(ctx, vec, out_shape.back());
     const bool parallel = args.size() >= 2 &&
                           want.parallel_outer.value_or(shape_numel(out_shape) * reduced_size >= kMinParallelWork);
     record_schedule(ctx, acc, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
