@@ -2,8 +2,7 @@
 
 #include "codegen/aot.h"
 #include "frontend/train/checkpoint.h"
-#include "ir/parser.h"
-#include "ir/passes/rebatch.h"
+#include "tools/model_files.h"
 #include "tools/training_program.h"
 
 #include <strata/error.h>
@@ -38,11 +37,7 @@ int emit(const EmitCommand &options) {
         fail("emit: --lr and --momentum set the training step; add --train");
 
     const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
-    if (checkpoint.info.ir.empty())
-        fail("{}: the checkpoint holds no model IR (save it with CheckpointInfo::ir set, as the examples do)",
-             options.checkpoint);
-    ir::Program program = ir::parse(checkpoint.info.ir, options.checkpoint + " (strata.ir)");
-    if (options.batch > 0) program = ir::rebatch(program, options.batch);
+    const ir::Program program = checkpoint_program(checkpoint, options.checkpoint, options.batch);
 
     std::map<std::string, Tensor> weights;
     for (const auto &[name, tensor] : checkpoint.file.tensors) weights[name] = tensor;

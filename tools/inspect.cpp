@@ -1,5 +1,7 @@
 #include "tools/commands.h"
 
+#include "tools/model_files.h"
+
 #include "codegen/compiler.h"
 #include "ir/parser.h"
 #include "ir/passes/pipeline.h"
@@ -9,24 +11,13 @@
 
 #include <fmt/core.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 namespace strata::tools {
 
-namespace {
-std::string read_file(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open the file", path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-}  // namespace
 
 int inspect(const InspectOptions &options) {
-    ir::Program program = ir::parse(read_file(options.path), options.path);
+    ir::Program program = ir::parse(read_text_file(options.path), options.path);
     std::map<std::string, int> per_class;
     int64_t parameter_elements = 0;
     for (const auto &node : program.nodes()) per_class[ir::op_class_name(node->info().op_class)]++;

@@ -3,8 +3,9 @@
 
 #include "tools/commands.h"
 
+#include "tools/model_files.h"
+
 #include "codegen/compiler.h"
-#include "frontend/train/checkpoint.h"
 #include "ir/parser.h"
 #include "ir/passes/rebatch.h"
 #include "runtime/atomic_file.h"
@@ -16,8 +17,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 namespace strata::tools {
 
@@ -37,17 +36,12 @@ Model load_model(const ScheduleCommand &options) {
     Model m;
     if (ends_with(options.model, ".safetensors")) {
         const Checkpoint checkpoint = read_checkpoint(options.model);
-        if (checkpoint.info.ir.empty()) fail("{}: the checkpoint holds no model IR", options.model);
-        m.program = ir::parse(checkpoint.info.ir, options.model + " (strata.ir)");
+        m.program = checkpoint_program(checkpoint, options.model, options.batch);
         for (const auto &[name, tensor] : checkpoint.file.tensors) m.weights[name] = tensor;
     } else {
-        std::ifstream in(options.model, std::ios::binary);
-        if (!in) fail("{}: cannot open the model (an IR text file or a .safetensors checkpoint)", options.model);
-        std::stringstream text;
-        text << in.rdbuf();
-        m.program = ir::parse(text.str(), options.model);
+        m.program = ir::parse(read_text_file(options.model), options.model);
+        if (options.batch > 0) m.program = ir::rebatch(m.program, options.batch);
     }
-    if (options.batch > 0) m.program = ir::rebatch(m.program, options.batch);
     return m;
 }
 
