@@ -123,27 +123,21 @@ GpuTiling gpu_tile_pure(Stage s, const std::vector<Var> &vars, const std::vector
         s.split(vars[2], bz, tz, static_cast<int>(fz), tail);
         thread_vars.push_back(tz);
         order.push_back(tz);
-        Var z = bz;
         outer = (extents[2] + fz - 1) / fz;
+        std::vector<Var> zs = {bz};
         for (size_t i = 3; i < vars.size(); ++i) {
-            Var fused("bz" + std::to_string(i));
-            s.fuse(z, vars[i], fused);
-            z = fused;
+            zs.push_back(vars[i]);
             outer *= extents[i];
         }
-        block_vars.push_back(z);
+        block_vars.push_back(fuse_loops(s, zs, "bz"));
     }
     for (const VarOrRVar &b : block_vars) order.push_back(b);
     s.reorder(order);
     if ((extents[1] + fy - 1) / fy > kMaxGridYZ || outer > kMaxGridYZ) {
         // Grid y and z are short in CUDA: one long grid x instead.
-        Var b = bx;
-        for (size_t i = 1; i < block_vars.size(); ++i) {
-            Var fused("bf" + std::to_string(i));
-            s.fuse(b, block_vars[i].var, fused);
-            b = fused;
-        }
-        block_vars = {b};
+        std::vector<Var> bs = {bx};
+        for (size_t i = 1; i < block_vars.size(); ++i) bs.push_back(block_vars[i].var);
+        block_vars = {fuse_loops(s, bs, "bf")};
     }
     gpu.blocks(s, block_vars);
     gpu.threads(s, thread_vars);
@@ -325,24 +319,17 @@ void schedule_tiled_reduction_gpu(const TiledReduction &r, const LowerContext &c
     std::vector<VarOrRVar> blocks = {xo, co};
     int64_t outer = 1;
     if (!r.outer.empty()) {
-        Var z = r.outer[0].var;
-        outer = r.outer[0].extent;
-        for (size_t i = 1; i < r.outer.size(); ++i) {
-            Var fused("bz" + std::to_string(i));
-            out.fuse(z, r.outer[i].var, fused);
-            z = fused;
-            outer *= r.outer[i].extent;
+        std::vector<Var> zs;
+        for (const LoopDim &d : r.outer) {
+            zs.push_back(d.var);
+            outer *= d.extent;
         }
-        blocks.push_back(z);
+        blocks.push_back(fuse_loops(out, zs, "bz"));
     }
     if ((r.c.extent + block_c - 1) / block_c > kMaxGridYZ || outer > kMaxGridYZ) {
-        Var b = xo;
-        for (size_t i = 1; i < blocks.size(); ++i) {
-            Var fused("bf" + std::to_string(i));
-            out.fuse(b, blocks[i].var, fused);
-            b = fused;
-        }
-        blocks = {b};
+        std::vector<Var> bs = {xo};
+        for (size_t i = 1; i < blocks.size(); ++i) bs.push_back(blocks[i].var);
+        blocks = {fuse_loops(out, bs, "bf")};
     }
     gpu.blocks(out, blocks);
     gpu.threads(out, {xt, ct});
@@ -396,13 +383,7 @@ void schedule_tiled_reduction_gpu(const TiledReduction &r, const LowerContext &c
     staged.compute_at(acc, ko);
     gpu.store_in(staged, MemoryType::GPUShared);
     // The block's threads copy the tile together, as one flat range.
-    std::vector<Var> sv = staged.args();
-    Var flat = sv[0];
-    for (size_t i = 1; i < sv.size(); ++i) {
-        Var fused("sf" + std::to_string(i));
-        staged.fuse(flat, sv[i], fused);
-        flat = fused;
-    }
+    Var flat = fuse_loops(staged, staged.args(), "sf");
     Var so("so"), si("si");
     staged.split(flat, so, si, static_cast<int>(tx * tc), TailStrategy::GuardWithIf);
     gpu.threads(staged, {si});

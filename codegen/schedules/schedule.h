@@ -18,6 +18,10 @@ NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &sta
 /// Notes what the schedule chose for the current node's main stage (`strata schedule dump`).
 void record_schedule(const LowerContext &ctx, const Halide::Func &stage, const NodeSchedule &chosen);
 
+/// Fuses the loops `vars` (innermost first) of `stage` into one, named
+/// `prefix` + the index of each var fused in; returns it (vars[0] when alone).
+Halide::Var fuse_loops(Halide::Stage stage, const std::vector<Halide::Var> &vars, const std::string &prefix);
+
 /// A helper stage stored whole (no schedule at all when autoscheduling).
 void store_whole(Halide::Func f, const LowerContext &ctx);
 

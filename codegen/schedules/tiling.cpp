@@ -74,6 +74,16 @@ void record_schedule(const LowerContext &ctx, const Func &stage, const NodeSched
     ctx.chosen[ctx.current->id].schedule.merge(chosen);
 }
 
+Var fuse_loops(Stage stage, const std::vector<Var> &vars, const std::string &prefix) {
+    Var fused = vars.at(0);
+    for (size_t i = 1; i < vars.size(); ++i) {
+        Var next(prefix + std::to_string(i));
+        stage.fuse(fused, vars[i], next);
+        fused = next;
+    }
+    return fused;
+}
+
 void store_whole(Func f, const LowerContext &ctx) {
     if (ctx.autoschedule) return;
     if (ctx.gpu_schedules) return store_whole_gpu(f, ctx);
@@ -127,13 +137,9 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     record_schedule(ctx, out, chosen);
     if (parallel) {
         // One parallel loop over every tile row: co fused with the outer dims.
-        VarOrRVar task = co;
-        for (size_t i = 0; i < r.outer.size(); ++i) {
-            Var fused("task" + std::to_string(i));
-            out.fuse(task.var, r.outer[i].var, fused);
-            task = fused;
-        }
-        out.parallel(task.var, static_cast<int>(task_rows));
+        std::vector<Var> rows = {co};
+        for (const LoopDim &d : r.outer) rows.push_back(d.var);
+        out.parallel(fuse_loops(out, rows, "task"), static_cast<int>(task_rows));
     }
 
     acc.compute_at(out, xo);
@@ -185,13 +191,8 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     if (parallel) chosen.task(task_rows);
     record_schedule(ctx, f, chosen);
     if (parallel) {
-        Var task = args[1];
-        for (size_t i = 2; i < args.size(); ++i) {
-            Var fused("task" + std::to_string(i));
-            f.fuse(task, args[i], fused);
-            task = fused;
-        }
-        f.parallel(task, static_cast<int>(task_rows));
+        f.parallel(fuse_loops(f, std::vector<Var>(args.begin() + 1, args.end()), "task"),
+                   static_cast<int>(task_rows));
     }
 }
 
