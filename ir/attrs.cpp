@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 namespace strata::ir {
@@ -33,6 +34,24 @@ const std::string &Attrs::get_str(const std::string &n) const {
 const Ints &Attrs::get_ints(const std::string &n) const { return std::get<Ints>(get(n, AttrKind::ints)); }
 DType Attrs::get_dtype(const std::string &n) const { return std::get<DType>(get(n, AttrKind::dtype)); }
 
+namespace {
+uint64_t bits_of(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+}  // namespace
+
+bool Attrs::operator==(const Attrs &other) const {
+    if (map_.size() != other.map_.size()) return false;
+    for (auto a = map_.begin(), b = other.map_.begin(); a != map_.end(); ++a, ++b) {
+        if (a->first != b->first || a->second.index() != b->second.index()) return false;
+        const double *x = std::get_if<double>(&a->second);
+        if (x ? bits_of(*x) != bits_of(std::get<double>(b->second)) : a->second != b->second) return false;
+    }
+    return true;
+}
+
 size_t Attrs::hash() const {
     size_t h = 0x51ed27;
     auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
@@ -46,6 +65,8 @@ size_t Attrs::hash() const {
                     for (int64_t x : v) mix(std::hash<int64_t>()(x));
                 } else if constexpr (std::is_same_v<T, DType>) {
                     mix(static_cast<size_t>(v));
+                } else if constexpr (std::is_same_v<T, double>) {
+                    mix(std::hash<uint64_t>()(bits_of(v)));
                 } else {
                     mix(std::hash<T>()(v));
                 }

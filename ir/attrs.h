@@ -41,7 +41,8 @@ public:
     DType get_dtype(const std::string &name) const;
 
     const std::map<std::string, AttrValue> &map() const { return map_; }
-    bool operator==(const Attrs &other) const { return map_ == other.map_; }
+    /// Floats compare by bit pattern: full(-0.0) is not full(0.0), and a NaN equals itself.
+    bool operator==(const Attrs &other) const;
     size_t hash() const;
 
 private:

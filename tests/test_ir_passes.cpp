@@ -238,12 +238,51 @@ TEST_CASE("constant_folding leaves dropout, non-constant inputs and i32 overflow
     REQUIRE(run_pass(constant_folding, input) == input);
 }
 
+TEST_CASE("constant_folding drops exact identities: x*1, 1*x, x/1, x-(+0)") {
+    const std::string input = ir_text(R"(
+        %0 = input() {name="x"} : f32[2,3]
+        %1 = full() {value=1.0} : f32[2,3]
+        %2 = full() {value=0.0} : f32[]
+        %3 = full() {value=-0.0} : f32[]
+        %4 = full() {value=1.0} : f32[4,2,3]
+        %5 = mul(%1, %0) : f32[2,3]
+        %6 = div(%5, %1) : f32[2,3]
+        %7 = sub(%6, %2) : f32[2,3]
+        %8 = sub(%7, %3) : f32[2,3]
+        %9 = mul(%0, %4) : f32[4,2,3]
+        %10 = add(%0, %2) : f32[2,3]
+        %11 = div(%1, %0) : f32[2,3]
+        output "same" = %7
+        output "minus_neg_zero" = %8
+        output "broadcast" = %9
+        output "plus_zero" = %10
+        output "reciprocal" = %11
+    )");
+    // x - (-0) and x + 0 turn -0 into +0, and x * ones([4,2,3]) broadcasts: all kept.
+    REQUIRE(run_pass(constant_folding, input) == ir_text(R"(
+        %0 = input() {name="x"} : f32[2,3]
+        %1 = full() {value=1.0} : f32[2,3]
+        %2 = full() {value=0.0} : f32[]
+        %3 = full() {value=-0.0} : f32[]
+        %4 = full() {value=1.0} : f32[4,2,3]
+        %5 = sub(%0, %3) : f32[2,3]
+        %6 = mul(%0, %4) : f32[4,2,3]
+        %7 = add(%0, %2) : f32[2,3]
+        %8 = div(%1, %0) : f32[2,3]
+        output "same" = %0
+        output "minus_neg_zero" = %5
+        output "broadcast" = %6
+        output "plus_zero" = %7
+        output "reciprocal" = %8
+    )"));
+}
+
 TEST_CASE("the default pipeline simplifies and cleans up") {
     const std::string input = ir_text(R"(
         %0 = input() {name="x"} : f32[2,3]
         %1 = parameter() {name="unused"} : f32[1]
         %2 = full() {value=2.0} : f32[]
-        %3 = full() {value=0.5} : f32[]
+        %3 = full() {value=0.25} : f32[]
         %4 = mul(%2, %3) : f32[]
         %5 = reshape(%0) {shape=[6]} : f32[6]
         %6 = reshape(%5) {shape=[2,3]} : f32[2,3]
@@ -254,7 +293,7 @@ TEST_CASE("the default pipeline simplifies and cleans up") {
     REQUIRE(print(run_passes(parse(input))) == ir_text(R"(
         %0 = input() {name="x"} : f32[2,3]
         %1 = parameter() {name="unused"} : f32[1]
-        %2 = full() {value=1.0} : f32[]
+        %2 = full() {value=0.5} : f32[]
         %3 = mul(%0, %2) : f32[2,3]
         output "y" = %3
     )"));

@@ -94,10 +94,35 @@ const Node *fold_pointwise(Rebuilder &b, const Node &old, const std::vector<cons
     return b.target().full(*rounded, type);
 }
 
+/// Whether `n` is a `full` of exactly `value`.
+bool is_full_of(const Node *n, double value) { return n->op == Op::full && n->attrs.get_float("value") == value; }
+
+/// x * 1, 1 * x, x / 1 and x - 0 as x itself when x already has the result's
+/// type (no broadcast, no promotion): exact in IEEE arithmetic, NaN and -0
+/// included. (x + 0 is not: -0 + 0 is +0.) The gradient of sum(y * g) is
+/// 1 * g, which otherwise costs a whole copy of g.
+const Node *fold_identity(const Node &old, const std::vector<const Node *> &inputs) {
+    if (inputs.size() != 2) return nullptr;
+    const Type type = infer_type(old.op, inputs, old.attrs);
+    const auto unchanged = [&](const Node *x) { return x->type == type ? x : nullptr; };
+    switch (old.op) {
+    case Op::mul:
+        if (is_full_of(inputs[0], 1.0)) return unchanged(inputs[1]);
+        if (is_full_of(inputs[1], 1.0)) return unchanged(inputs[0]);
+        return nullptr;
+    case Op::div: return is_full_of(inputs[1], 1.0) ? unchanged(inputs[0]) : nullptr;
+    case Op::sub:  // x - (+0) only: x - (-0) turns -0 into +0
+        return is_full_of(inputs[1], 0.0) && !std::signbit(inputs[1]->attrs.get_float("value")) ? unchanged(inputs[0])
+                                                                                                 : nullptr;
+    default: return nullptr;
+    }
+}
+
 const Node *fold(Rebuilder &b, const Node &old) {
     const std::vector<const Node *> inputs = b.mapped_inputs(old);
     if (old.info().op_class == OpClass::pointwise) {
         if (const Node *folded = fold_pointwise(b, old, inputs)) return folded;
+        if (const Node *same = fold_identity(old, inputs)) return same;
     } else if ((old.op == Op::reshape || old.op == Op::expand || old.op == Op::permute) &&
                inputs[0]->op == Op::full) {
         // Every element of a full is the same, so moving elements around changes only the shape.
