@@ -75,6 +75,33 @@ TEST_CASE("linear with and without bias, on 1-d, 2-d and 3-d inputs", "[ops][mat
     }
 }
 
+TEST_CASE("linear on a few rows (dot-product form): chunks, tails, short outputs, threads", "[ops][matmul]") {
+    // Up to 4 rows take the dot-product form: in-feature chunks of one vector
+    // plus a tail, output tiles of 8 (the last shifted inwards), and threads
+    // once the work is large (2 x 300 x 500).
+    Generator gen(44);
+    struct Case {
+        Shape x;
+        int64_t out;
+    };
+    const std::vector<Case> cases = {{{40}, 29}, {{3, 32}, 5}, {{1, 17}, 8}, {{4, 70}, 13}, {{2, 300}, 500}};
+    for (DType dt : float_dtypes) {
+        for (const Case &c : cases) {
+            INFO(dtype_name(dt) << " x " << fmt::format("{}", fmt::join(c.x, "x")) << " -> " << c.out);
+            const int64_t in = c.x.back();
+            const Tensor x = testing::randn(c.x, dt, gen), w = testing::randn({c.out, in}, dt, gen),
+                         b = testing::randn({c.out}, dt, gen);
+            Graph g;
+            auto ix = g.input("x", c.x, dt);
+            g.output("y", linear(ix, g.parameter("w", w), g.parameter("b", b)));
+            g.output("y_nobias", linear(ix, g.parameter("w2", w)));
+            auto out = g.compile().run({{"x", x}});
+            CHECK_CLOSE(out.at("y"), ref::linear(x, w, b), dt, tolerance(dt, in));
+            CHECK_CLOSE(out.at("y_nobias"), ref::linear(x, w), dt, tolerance(dt, in));
+        }
+    }
+}
+
 TEST_CASE("large products are tiled and parallelised with the same numbers", "[ops][matmul]") {
     // 65 x 97 outputs of 129 terms, and a batched 2 x 33 x 35: over the thread threshold.
     Generator gen(42);

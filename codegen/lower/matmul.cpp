@@ -36,6 +36,7 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
     Func f(func_name(node)), acc(func_name(node, "_acc"));
 
     if (node.op == Op::linear) {
+        if (linear_few_rows_applies(node, ctx)) return lower_linear_few_rows(node, ctx);
         // out[..., o] = sum_k x[..., k] * w[o, k] + bias[o]. A [k][o] copy of
         // the weight makes the vectorised o loop read contiguous memory.
         const int64_t in_features = a->shape().back();
