@@ -105,9 +105,15 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     check_lanes_fit(ctx, vec, r.x.extent);
     int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
     if (want.tile_x) xt = *want.tile_x;
-    const int64_t x_vectors = vec == 0 ? 1 : std::max<int64_t>(1, xt / std::max(vec, 1));
+    int64_t x_vectors = vec == 0 ? 1 : std::max<int64_t>(1, xt / std::max(vec, 1));
     int64_t ct = std::max<int64_t>(1, std::min<int64_t>(r.c.extent, 16 / x_vectors));
     if (want.tile_c) ct = *want.tile_c;
+    // Few rows (the input gradient of a conv with 3 input channels): widen the
+    // tile along x instead, so that 12-16 accumulators hide the FMA latency.
+    if (vec && !want.tile_x && ct * x_vectors < 12) {
+        x_vectors = std::max(x_vectors, std::min<int64_t>(r.x.extent / vec, 16 / ct));
+        xt = x_vectors * vec;
+    }
     check_fits(ctx, xt <= r.x.extent && ct <= r.c.extent,
                fmt::format("tile={}x{} is larger than the output's {}x{} (innermost extent x rows)", xt, ct,
                            r.x.extent, r.c.extent));
