@@ -5,6 +5,9 @@
 // tie and no difference step changes which element wins.
 
 #include "tests/grad_test_helpers.h"
+#include "tests/reference/reference.h"
+
+#include <limits>
 
 using namespace strata;
 using testing::GradSource;
@@ -115,4 +118,63 @@ TEST_CASE("grad: pools after a conv and activation, as in a CNN", "[grad][pool]"
         pool.ceil_mode = true;
         return {adaptive_avg_pool2d(max_pool2d(h, {3}, pool), {2, 2}), avg_pool2d(h, {3})};
     });
+}
+
+namespace {
+
+/// PyTorch's max_pool2d backward, naively: each window's gradient goes to its
+/// first maximum in window order (rows, then columns; a later equal value
+/// does not win). No padding taps win here: the data has no -inf.
+Tensor max_pool2d_grad_reference(const Tensor &x, const Tensor &grad_out, int64_t k, int64_t stride, int64_t pad) {
+    const Shape &xs = x.shape(), &gs = grad_out.shape();
+    Tensor dx = Tensor::zeros(xs, DType::f64);
+    for (int64_t n = 0; n < xs[0]; ++n)
+        for (int64_t c = 0; c < xs[1]; ++c)
+            for (int64_t oy = 0; oy < gs[2]; ++oy)
+                for (int64_t ox = 0; ox < gs[3]; ++ox) {
+                    double best = -std::numeric_limits<double>::infinity();
+                    int64_t at = -1;
+                    for (int64_t ky = 0; ky < k; ++ky)
+                        for (int64_t kx = 0; kx < k; ++kx) {
+                            const int64_t y = oy * stride - pad + ky, xx = ox * stride - pad + kx;
+                            if (y < 0 || y >= xs[2] || xx < 0 || xx >= xs[3]) continue;
+                            const int64_t flat = ((n * xs[1] + c) * xs[2] + y) * xs[3] + xx;
+                            const double v = x.data<double>()[flat];
+                            if (at < 0 || v > best) best = v, at = flat;
+                        }
+                    const int64_t o = ((n * gs[1] + c) * gs[2] + oy) * gs[3] + ox;
+                    dx.data<double>()[at] += grad_out.data<double>()[o];
+                }
+    return dx;
+}
+
+}  // namespace
+
+TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum, as PyTorch", "[grad][pool]") {
+    // Values from {0, 1, 2}: most windows hold ties. 2x2, an overlapping 3x3
+    // with padding (9 taps, unrolled) and a 5x5 (25 taps, a reduction).
+    Generator gen(305);
+    Tensor x = Tensor::empty({2, 3, 9, 10}, DType::f64);
+    for (int64_t i = 0; i < x.numel(); ++i) x.set_flat(i, static_cast<double>(gen.below(3)));
+    struct Case {
+        int64_t k, stride, pad;
+    };
+    for (const Case c : {Case{2, 2, 0}, Case{3, 1, 1}, Case{5, 2, 2}}) {
+        for (const std::string &schedule : reference::grad_schedules()) {
+            INFO("kernel " << c.k << " stride " << c.stride << " pad " << c.pad << ", schedule " << schedule);
+            Graph g;
+            const SymTensor in = g.input("x", x.shape(), DType::f64);
+            MaxPoolOptions o;
+            o.stride = {c.stride};
+            o.padding = {c.pad};
+            const SymTensor y = max_pool2d(in, {c.k}, o);
+            const Tensor adjoint = testing::randn64(y.shape(), gen);
+            g.output("dx", grad(sum(y * g.input("adjoint", y.shape(), DType::f64)), {in})[0]);
+            const Tensor dx = g.compile(testing::schedule_options(schedule)).run({{"x", x}, {"adjoint", adjoint}}).at("dx");
+            const Tensor expected = max_pool2d_grad_reference(x, adjoint, c.k, c.stride, c.pad);
+            const std::string mismatch = reference::mismatch(dx, expected, 1e-12);
+            INFO(mismatch);
+            CHECK(mismatch.empty());
+        }
+    }
 }

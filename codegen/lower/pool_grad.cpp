@@ -43,32 +43,73 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
 
     // For max pooling: the flat spatial position of each window's first maximum.
     Func argmax_pos(func_name(node, "_argmax"));
+    bool argmax_is_tuple = false;
     if (is_max) {
         const ir::Node *in = node.input(0);
         Func xp = constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
         auto ovars = make_vars(gs.size(), "o");
         const Index oidx = as_index(ovars);
-        Region region;
-        for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
-        RDom r(region, "r");
-        Index x_idx = {oidx[0], oidx[1]};
-        Expr flat = 0;
-        for (size_t i = 0; i < s; ++i) {
-            Expr pos = oidx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                       r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]);
-            x_idx.push_back(pos);
-            flat = flat * static_cast<int>(xs[2 + i]) + pos;
+        // The window's taps in order, the last spatial dim fastest.
+        int64_t taps = 1;
+        for (int64_t k : kernel) taps *= k;
+        std::vector<Index> tap_index;
+        std::vector<Expr> tap_flat;
+        for (int64_t tap = 0; tap < taps; ++tap) {
+            Index x_idx = {oidx[0], oidx[1]};
+            Expr flat = 0;
+            int64_t rest = tap, inner = taps;
+            for (size_t i = 0; i < s; ++i) {
+                inner /= kernel[i];
+                const int64_t k = rest / inner;
+                rest %= inner;
+                Expr pos = oidx[2 + i] * static_cast<int>(stride[i]) -
+                           static_cast<int>(padding[i] - k * dilation[i]);
+                x_idx.push_back(pos);
+                flat = flat * static_cast<int>(xs[2 + i]) + pos;
+            }
+            tap_index.push_back(x_idx);
+            tap_flat.push_back(flat);
         }
+        // A strictly greater value wins, so ties keep the first maximum in
+        // window order, as PyTorch does. Small windows unroll into a chain of
+        // selects (a pure Func that vectorises); larger ones reduce over an
+        // RDom, as a scalar Tuple reduction (Halide 14 miscomputes vectorised
+        // Tuple updates).
+        constexpr int64_t kMaxUnrolledTaps = 16;
         const std::vector<Expr> args = to_halide_args(oidx);
-        // (position, value): a strictly greater value wins, so ties keep the
-        // first maximum in window order, as PyTorch does.
-        argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_value(t));
-        Expr v = call(xp, x_idx);
-        Expr better = v > argmax_pos(args)[1] || argmax_pos(args)[0] < 0;
-        argmax_pos(args) = Tuple(select(better, flat, argmax_pos(args)[0]), select(better, v, argmax_pos(args)[1]));
-        std::vector<RVar> window;
-        for (int i = 0; i < r.dimensions(); ++i) window.push_back(r[i]);
-        schedule_reduction(argmax_pos, gs, node.dtype(), window, 0, ctx);
+        if (taps <= kMaxUnrolledTaps) {
+            Expr best = call(xp, tap_index[0]), pos = tap_flat[0];
+            for (int64_t tap = 1; tap < taps; ++tap) {
+                Expr v = call(xp, tap_index[static_cast<size_t>(tap)]);
+                Expr better = v > best;
+                pos = select(better, tap_flat[static_cast<size_t>(tap)], pos);
+                best = select(better, v, best);
+            }
+            argmax_pos(args) = pos;
+            schedule_elementwise(argmax_pos, gs, node.dtype(), ctx);
+        } else {
+            Region region;
+            for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
+            RDom r(region, "r");
+            Index x_idx = {oidx[0], oidx[1]};
+            Expr flat = 0;
+            for (size_t i = 0; i < s; ++i) {
+                Expr pos = oidx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
+                           r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]);
+                x_idx.push_back(pos);
+                flat = flat * static_cast<int>(xs[2 + i]) + pos;
+            }
+            // (position, value); the first tap always wins over the initial value.
+            argmax_is_tuple = true;
+            argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_value(t));
+            Expr v = call(xp, x_idx);
+            Expr better = v > argmax_pos(args)[1] || argmax_pos(args)[0] < 0;
+            argmax_pos(args) =
+                Tuple(select(better, flat, argmax_pos(args)[0]), select(better, v, argmax_pos(args)[1]));
+            std::vector<RVar> window;
+            for (int i = 0; i < r.dimensions(); ++i) window.push_back(r[i]);
+            schedule_reduction(argmax_pos, gs, node.dtype(), window, 0, ctx);
+        }
     }
 
     Region region;
@@ -101,8 +142,11 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         o_idx.push_back(clamp(o, 0, static_cast<int>(gs[2 + i] - 1)));
         flat = flat * static_cast<int>(len) + idx[2 + i];
     }
+    auto argmax_at = [&](const Index &at) -> Expr {
+        return argmax_is_tuple ? Expr(call(argmax_pos, at)[0]) : Expr(call(argmax_pos, at));
+    };
     Expr g = call(ctx.func(gout), o_idx);
-    Expr contribution = is_max ? select(valid && call(argmax_pos, o_idx)[0] == flat, g, constant(t, 0))
+    Expr contribution = is_max ? select(valid && argmax_at(o_idx) == flat, g, constant(t, 0))
                                : select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
     Func acc(func_name(node, "_acc")), f(func_name(node));
     define(acc, vars, constant(t, 0));
