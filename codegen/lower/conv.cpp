@@ -145,6 +145,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     tiles.dtype = node.dtype();
     tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end())) / (by_phase ? phase_stride : 1);
     tiles.broadcast_operand = weight;  // the same for every output position
+    if (padded || phase_split) tiles.staged_input = xp;
     schedule_tiled_reduction(tiles, ctx);
     if (!by_phase) return tiled;
 

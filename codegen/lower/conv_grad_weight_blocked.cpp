@@ -114,7 +114,9 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     const bool unroll_outer_taps = co_vectors * taps_x * taps_outer <= kMaxAccumulators;
     const bool unroll_x_taps = co_vectors * taps_x <= kMaxAccumulators;
 
-    dyt.compute_root().vectorize(tv.back(), vec, TailStrategy::GuardWithIf).parallel(tv[0]);
+    // Per (channel block, image), in cache: computing it whole sent 2 x |dY|
+    // through memory (1.6 ms of a 9 ms conv1d fwd+bwd).
+    dyt.compute_at(dwt, rbn.y).vectorize(tv.back(), vec, TailStrategy::GuardWithIf);
     ctx.stored_funcs.insert(f.name());
     f.compute_root();
     dwt.compute_root();

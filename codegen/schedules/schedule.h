@@ -47,6 +47,11 @@ struct TiledReduction {
     /// The operand every output along x reads alike (conv weights, a matmul's
     /// left rows), or undefined: GPU schedules stage its tiles in shared memory.
     Halide::Func broadcast_operand;
+    /// A stored copy of the input the reduction reads (zero-padded or split by
+    /// phase), or undefined. On CPUs, when one channel tile covers every row,
+    /// each parallel task computes the part it reads: it stays in cache
+    /// instead of going to memory and back.
+    Halide::Func staged_input;
 };
 
 /// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.

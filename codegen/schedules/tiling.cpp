@@ -145,7 +145,12 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
         // One parallel loop over every tile row: co fused with the outer dims.
         std::vector<Var> rows = {co};
         for (const LoopDim &d : r.outer) rows.push_back(d.var);
-        out.parallel(fuse_loops(out, rows, "task"), static_cast<int>(task_rows));
+        const Var task = fuse_loops(out, rows, "task");
+        out.parallel(task, static_cast<int>(task_rows));
+        if (r.staged_input.defined() && ct >= r.c.extent) {
+            Func staged = r.staged_input;
+            staged.compute_at(out, task).serial(staged.args().back());
+        }
     }
 
     acc.compute_at(out, xo);
