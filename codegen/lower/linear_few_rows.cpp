@@ -74,7 +74,7 @@ Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx) {
     const NodeSchedule want = requested_schedule(ctx, f, {"parallel"});
     const bool parallel =
         want.parallel_outer.value_or(rows_of(out_shape) * in_features * out_features >= kMinParallelWork);
-    record_schedule(ctx, f, NodeSchedule().vectorize(lanes).tile(lanes, kFeatureTile).parallel(parallel));
+    record_schedule(ctx, f, NodeSchedule().parallel(parallel));
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
     const int tile = static_cast<int>(std::min<int64_t>(kFeatureTile, out_features));
