@@ -4,6 +4,8 @@
 #include "codegen/lower/lower.h"
 #include "codegen/resolved_schedule.h"
 #include "codegen/shared_object.h"
+#include "codegen/stage_schedule.h"
+#include "codegen/autoschedule.h"
 #include "codegen/target.h"
 #include "ir/passes/pipeline.h"
 #include "ir/printer.h"
@@ -143,37 +145,99 @@ CompiledCache &compiled_cache() {
 
 }  // namespace
 
-std::string schedule_in_effect(const ir::Program &input, const CompileOptions &options) {
-    const std::string target_string = resolve_target_or_default(options.target);
-    const Halide::Target target(target_string);
-    const ResolvedSchedule schedule = resolve_schedule(options);
-    const ir::Program program = options.optimize ? ir::run_passes(input) : ir::clone(input);
+namespace {
+
+/// "Halide rejected ...": what Halide said, and which stage lines it was given.
+[[noreturn]] void halide_rejected(const std::string &target, const ResolvedSchedule &schedule, const CompileOptions &options,
+                                  const Halide::Error &e) {
+    fail("Halide rejected the pipeline for target {}: {}{}", target, e.what(),
+         schedule.mode == "stages" ? fmt::format(" (under the stage lines of schedule '{}')", options.schedule) : "");
+}
+
+struct LoweredForDump {
+    ir::Program program;
+    std::string target;
+    ResolvedSchedule schedule;
     LoweredProgram lowered;
+    PipelineNames names;
+};
+
+LoweredForDump lower_for_dump(const ir::Program &input, const CompileOptions &options) {
+    LoweredForDump d;
+    d.target = resolve_target_or_default(options.target);
+    d.schedule = resolve_schedule(options);
+    d.program = options.optimize ? ir::run_passes(input) : ir::clone(input);
     try {
-        lowered = lower_scheduled(program, target, schedule);
-    } catch (const Halide::CompileError &e) {
-        fail("Halide rejected the schedule for target {}: {}", target_string, e.what());
+        d.lowered = lower_scheduled(d.program, Halide::Target(d.target), d.schedule, nullptr, &d.names);
+    } catch (const Halide::Error &e) {
+        halide_rejected(d.target, d.schedule, options, e);
     }
-    std::string text = fmt::format("# strata schedule in effect: schedule '{}', target {}\n", options.schedule,
-                                   target_string);
+    return d;
+}
+
+/// The "algorithm" line of a stage schedule: which lowering its Funcs come from.
+std::string stage_algorithm(const ResolvedSchedule &schedule) {
+    if (schedule.mode == "default") return "default";
+    if (schedule.mode == "simple") return "simple";
+    if (schedule.mode == "stages")
+        return schedule.rules.stage_algorithm().empty() ? "plain" : schedule.rules.stage_algorithm();
+    if (is_autoscheduler(schedule.mode)) return "plain";
+    fail("the '{}' schedule cannot be written as stage lines (its algorithm is the GPU one; use default, simple, an "
+         "autoscheduler or a stage schedule)", schedule.mode);
+}
+
+std::string stage_lines(const LoweredForDump &d) {
+    return "algorithm " + stage_algorithm(d.schedule) + "\n" + read_stage_schedule(d.lowered, &d.names);
+}
+
+std::string as_comments(const std::string &text) {
+    std::string out, line;
+    for (char c : text) {
+        if (c != '\n') { line += c; continue; }
+        out += "# " + line + "\n";
+        line.clear();
+    }
+    if (!line.empty()) out += "# " + line + "\n";
+    return out;
+}
+
+}  // namespace
+
+std::string schedule_in_effect(const ir::Program &input, const CompileOptions &options) {
+    const LoweredForDump d = lower_for_dump(input, options);
+    const LoweredProgram &lowered = d.lowered;
+    std::string text = fmt::format("# strata schedule in effect: schedule '{}', target {}\n", options.schedule, d.target);
     if (!lowered.autoscheduler_source.empty()) {
-        text += "# Halide's autoscheduler wrote this schedule (Halide C++; not a Strata schedule file):\n";
-        std::string line;
-        for (char c : lowered.autoscheduler_source) {
-            if (c != '\n') { line += c; continue; }
-            text += "# " + line + "\n";
-            line.clear();
+        text += "# Halide's autoscheduler wrote this schedule; as stage lines (loads back with --schedule FILE, and\n"
+                "# can be edited by hand):\n";
+        try {
+            text += stage_lines(d);
+        } catch (const Error &e) {
+            text += fmt::format("# (not as stage lines: {})\n", e.what());
         }
+        text += "# The Halide C++ it wrote:\n" + as_comments(lowered.autoscheduler_source);
         return text;
     }
+    if (d.schedule.mode == "stages") {
+        text += "# Stage lines (Halide primitives per stage); loads back with --schedule FILE.\n";
+        return text + stage_lines(d);
+    }
     text += "# One line per scheduled node; unlisted nodes are sources. Loads back with --schedule FILE.\n";
-    for (const auto &node : program.nodes()) {
+    for (const auto &node : d.program.nodes()) {
         auto it = lowered.schedule.find(node->id);
         if (it == lowered.schedule.end()) continue;
         text += fmt::format("node %{} {}  # {} {}\n", node->id, it->second.to_string(), node->name(),
                             ir::type_str(node->type));
     }
     return text;
+}
+
+std::string stage_schedule_in_effect(const ir::Program &input, const CompileOptions &options) {
+    const LoweredForDump d = lower_for_dump(input, options);
+    std::string text = fmt::format("# strata stage schedule: schedule '{}', target {}\n"
+                                   "# Halide primitives per stage of the lowered pipeline; loads back with --schedule FILE.\n",
+                                   options.schedule, d.target);
+    return text + stage_lines(d);
 }
 
 /// Compiled pipelines allocate their intermediate buffers on every run. glibc
@@ -229,8 +293,8 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
         } else {
             impl->lowered.pipeline.compile_jit(target);
         }
-    } catch (const Halide::CompileError &e) {
-        fail("Halide rejected the pipeline for target {}: {}", target_string, e.what());
+    } catch (const Halide::Error &e) {
+        halide_rejected(target_string, schedule, options, e);
     }
     for (const ir::Output &out : impl->program.outputs()) impl->output_names.push_back(out.name);
     impl->compile_seconds =

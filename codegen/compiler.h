@@ -38,6 +38,13 @@ struct CompileOptions {
 /// schedule. For an autoscheduler, the Halide source it wrote, as comments.
 std::string schedule_in_effect(const ir::Program &program, const CompileOptions &options = {});
 
+/// The schedule in effect as stage lines: Halide's primitives on every
+/// scheduled stage of the lowered pipeline, read back from Halide's schedule
+/// objects (codegen/schedule.h). Works for the default and simple schedules,
+/// the autoschedulers and stage schedules; loading it back (`schedule` = its
+/// path) gives the same schedule, and it can be edited by hand.
+std::string stage_schedule_in_effect(const ir::Program &program, const CompileOptions &options = {});
+
 /// A compiled program. Copies share the compiled code; running is thread-safe.
 class Executable {
 public:

@@ -108,11 +108,11 @@ DeviceCode cuda_device_code(const ir::Program &input, const CompileOptions &opti
     const ir::Program program = options.optimize ? ir::run_passes(input) : ir::clone(input);
     TempPath assembly;
     try {
-        LoweredProgram lowered = lower_program(program, target, lower_options_for(schedule));
+        LoweredProgram lowered = lower_scheduled(program, target, schedule);
         std::vector<Halide::Argument> args(lowered.source_params.begin(), lowered.source_params.end());
         lowered.pipeline.compile_to_assembly(assembly.path.string(), args, "strata_pipeline",
                                              target.with_feature(Halide::Target::NoRuntime));
-    } catch (const Halide::CompileError &e) {
+    } catch (const Halide::Error &e) {
         fail("Halide rejected the pipeline for target {}: {}", code.target, e.what());
     }
     std::ifstream in(assembly.path, std::ios::binary);

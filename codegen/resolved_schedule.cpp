@@ -1,6 +1,7 @@
 #include "codegen/resolved_schedule.h"
 
 #include "codegen/autoschedule.h"
+#include "codegen/stage_schedule.h"
 
 #include <strata/error.h>
 
@@ -23,24 +24,40 @@ ResolvedSchedule resolve_schedule(const CompileOptions &options) {
     r.rules.merge(options.rules);
     if (r.mode != "default" && !r.rules.empty())
         fail("schedule rules apply on top of the default schedule, not of '{}'", r.mode);
+    if (r.rules.has_stages()) {
+        if (r.rules.has_rules())
+            fail("schedule '{}': stage lines (stage ...) schedule the Halide stages themselves and cannot be mixed "
+                 "with op, class or node rules; keep one kind per schedule", s);
+        r.mode = "stages";
+    }
     r.key = r.mode + "\n" + r.rules.to_text();
     return r;
 }
 
 LowerOptions lower_options_for(const ResolvedSchedule &schedule) {
     LowerOptions o;
-    o.simple_schedules = schedule.mode == "simple";
-    o.autoschedule = is_autoscheduler(schedule.mode);
+    // Stage lines start from a pipeline with no schedule, lowered as for an
+    // autoscheduler ("plain") or with the default or simple schedule's algorithm.
+    const std::string &algorithm = schedule.rules.stage_algorithm();
+    const bool stages = schedule.mode == "stages";
+    o.simple_schedules = schedule.mode == "simple" || (stages && algorithm == "simple");
+    o.autoschedule = is_autoscheduler(schedule.mode) || (stages && (algorithm.empty() || algorithm == "plain"));
     o.gpu_schedules_on_cpu = schedule.mode == "gpu";
-    o.rules = schedule.rules.empty() ? nullptr : &schedule.rules;
+    o.rules = schedule.rules.has_rules() ? &schedule.rules : nullptr;
     return o;
 }
 
 LoweredProgram lower_scheduled(const ir::Program &program, const Halide::Target &target,
-                               const ResolvedSchedule &schedule, const std::map<std::string, Tensor> *constants) {
+                               const ResolvedSchedule &schedule, const std::map<std::string, Tensor> *constants,
+                               PipelineNames *names) {
     LowerOptions options = lower_options_for(schedule);
     options.constants = constants;
     LoweredProgram lowered = lower_program(program, target, options);
+    if (names) *names = pipeline_names(lowered);
+    if (schedule.mode == "stages") {
+        if (!options.autoschedule) reset_schedules(lowered);
+        apply_stage_rules(lowered, schedule.rules, target);
+    }
     if (is_autoscheduler(schedule.mode))
         lowered.autoscheduler_source = autoschedule(schedule.mode, lowered, program, target, thread_count());
     return lowered;

@@ -11,7 +11,7 @@
 namespace strata::codegen {
 
 struct ResolvedSchedule {
-    std::string mode;  ///< "default", "simple", "gpu" or an autoscheduler
+    std::string mode;  ///< "default", "simple", "gpu", an autoscheduler or "stages" (stage lines)
     Schedule rules;
     std::string key;   ///< what identifies it in cache keys
 };
@@ -23,10 +23,15 @@ ResolvedSchedule resolve_schedule(const CompileOptions &options);
 /// The lowering options for a schedule (rules point into `schedule`).
 LowerOptions lower_options_for(const ResolvedSchedule &schedule);
 
+struct PipelineNames;
+
 /// Lowers `program` under `schedule` and, when it names an autoscheduler, lets
-/// that schedule the whole pipeline. `constants` as in LowerOptions.
+/// that schedule the whole pipeline; applies stage lines. `constants` as in
+/// LowerOptions. `names`, when given, receives the Funcs' stage-line names as
+/// lowered (codegen/stage_schedule.h), before any autoscheduler ran.
 LoweredProgram lower_scheduled(const ir::Program &program, const Halide::Target &target,
                                const ResolvedSchedule &schedule,
-                               const std::map<std::string, Tensor> *constants = nullptr);
+                               const std::map<std::string, Tensor> *constants = nullptr,
+                               PipelineNames *names = nullptr);
 
 }  // namespace strata::codegen

@@ -27,8 +27,35 @@
 ///   parallel=on|off        threads over the outer loops
 ///   task=N                 rows of outer loops per parallel task
 ///   gpu_threads=N          threads per GPU block (GPU targets only)
+///
+/// Stage lines schedule the Halide stages of the lowered pipeline directly,
+/// with Halide's own primitives, in the syntax of Halide C++ (a schedule has
+/// either rules like those above or stage lines, not both):
+///
+///     algorithm default       # which lowering the Funcs come from: plain (the
+///                             # default: as Halide's autoschedulers see it),
+///                             # default or simple (those schedules' algorithms)
+///     stage n2_conv1d compute_root() split(d2, xo, xi, 32) vectorize(xi, 16) parallel(d0)
+///     stage n2_conv1d_acc compute_at(n2_conv1d, xo) vectorize(d2)
+///     stage n2_conv1d_acc.update(0) reorder(d2, d1, r$x, r$y, d0) unroll(d1)
+///
+/// A stage is a Func (its pure definition) or `Func.update(K)`; Funcs are
+/// named as the lowering names them (`strata schedule dump --stages` lists
+/// every scheduled one), and Funcs that no line names are inlined as in
+/// Halide. Lines apply in order. Directives (Func ones on a Func's line only):
+///   compute_root() compute_inline() compute_at(F, v[, stage]) store_root() store_at(F, v[, stage])
+///   reorder_storage(v, ...) bound(v, min, extent) store_in(Stack|Heap|Register|...)
+///   split(v, outer, inner, factor[, tail]) fuse(inner, outer, fused) rename(v, new)
+///   tile(x, y, xo, yo, xi, yi, fx, fy[, tail]) reorder(v, ...) serial(v)
+///   vectorize(v[, lanes]) unroll(v[, factor]) parallel(v[, task])
+///   gpu_blocks(v, ...) gpu_threads(v, ...) gpu_lanes(v) gpu_tile(x, bx, tx, n[, tail])
+///   gpu_tile(x, y, bx, by, tx, ty, nx, ny[, tail])       (GPU targets only)
+/// `tail` is a Halide TailStrategy (RoundUp, GuardWithIf, ShiftInwards, ...).
+///
+///     s.for_stage("n2_conv1d_acc.update(0)").reorder({"d2", "d1", "r$x"}).unroll("d1");
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +93,59 @@ struct NodeSchedule {
     std::vector<std::string> directives() const;
 };
 
+/// One directive of a stage line: `split(x, xo, xi, 8)` is {"split", {"x", "xo", "xi", "8"}}.
+struct StageDirective {
+    std::string name;
+    std::vector<std::string> args;
+    std::string to_string() const;
+};
+
+/// One stage line: Halide scheduling primitives for one stage of the lowered
+/// pipeline, applied in order. Builders check arguments as the parser does.
+class StageRule {
+public:
+    /// `stage` is "Func" or "Func.update(K)".
+    explicit StageRule(const std::string &stage, const std::string &where = "");
+
+    const std::string &stage() const { return stage_; }
+    /// The Func the line names, and its stage: -1 for "Func", K for "Func.update(K)".
+    const std::string &func() const { return func_; }
+    int update_index() const { return update_; }
+    /// Where it came from ("file:3"), for error messages.
+    const std::string &where() const { return where_; }
+    const std::vector<StageDirective> &directives() const { return directives_; }
+    /// "stage NAME d(a, b) ..." (the file syntax).
+    std::string to_string() const;
+
+    /// Adds a directive by name; throws strata::Error for an unknown one or bad arguments.
+    StageRule &add(const std::string &name, const std::vector<std::string> &args);
+
+    StageRule &compute_root() { return add("compute_root", {}); }
+    StageRule &compute_inline() { return add("compute_inline", {}); }
+    StageRule &compute_at(const std::string &func, const std::string &var) { return add("compute_at", {func, var}); }
+    StageRule &store_root() { return add("store_root", {}); }
+    StageRule &store_at(const std::string &func, const std::string &var) { return add("store_at", {func, var}); }
+    StageRule &split(const std::string &var, const std::string &outer, const std::string &inner, int64_t factor,
+                     const std::string &tail = "");
+    StageRule &fuse(const std::string &inner, const std::string &outer, const std::string &fused) {
+        return add("fuse", {inner, outer, fused});
+    }
+    StageRule &reorder(const std::vector<std::string> &vars) { return add("reorder", vars); }
+    StageRule &vectorize(const std::string &var, int64_t lanes = 0);
+    StageRule &unroll(const std::string &var, int64_t factor = 0);
+    StageRule &parallel(const std::string &var, int64_t task = 0);
+    StageRule &serial(const std::string &var) { return add("serial", {var}); }
+    StageRule &reorder_storage(const std::vector<std::string> &vars) { return add("reorder_storage", vars); }
+    StageRule &bound(const std::string &var, int64_t min, int64_t extent);
+    StageRule &gpu_blocks(const std::vector<std::string> &vars) { return add("gpu_blocks", vars); }
+    StageRule &gpu_threads(const std::vector<std::string> &vars) { return add("gpu_threads", vars); }
+
+private:
+    std::string stage_, func_, where_;
+    int update_ = -1;
+    std::vector<StageDirective> directives_;
+};
+
 /// Rules for a whole program: by op class ("conv", "pointwise", ...), by op
 /// ("conv2d") and by node ("%12").
 class Schedule {
@@ -74,10 +154,24 @@ public:
     /// An op name or, when it names one, an op class.
     NodeSchedule &for_op(const std::string &op);
     NodeSchedule &for_node(const std::string &node);
+    /// A new stage line for a Halide stage ("n2_conv1d" or "n2_conv1d_acc.update(0)").
+    StageRule &for_stage(const std::string &stage);
+    /// Parses and appends one stage line ("stage NAME directives..." or "NAME directives...").
+    StageRule &add_stage_line(const std::string &line);
+    /// Appends a stage line built elsewhere.
+    void add_stage(StageRule rule) { stages_.push_back(std::move(rule)); }
+    /// Which lowering stage lines refer to: "plain" (unset), "default" or "simple".
+    void set_stage_algorithm(const std::string &algorithm);
+    const std::string &stage_algorithm() const { return stage_algorithm_; }
 
     /// The rule for a node: class, then op, then node rules merged.
     NodeSchedule resolve(const std::string &op_class, const std::string &op, const std::string &node) const;
-    bool empty() const { return by_class_.empty() && by_op_.empty() && by_node_.empty(); }
+    bool empty() const { return !has_rules() && !has_stages(); }
+    /// Rules by class, op or node (the knobs of the default schedules).
+    bool has_rules() const { return !by_class_.empty() || !by_op_.empty() || !by_node_.empty(); }
+    /// Stage lines (Halide primitives on the stages of the pipeline).
+    bool has_stages() const { return !stages_.empty() || !stage_algorithm_.empty(); }
+    const std::deque<StageRule> &stage_rules() const { return stages_; }
     /// The node rules, to check that each names a node of the program.
     const std::map<std::string, NodeSchedule> &node_rules() const { return by_node_; }
 
@@ -89,6 +183,8 @@ public:
 
 private:
     std::map<std::string, NodeSchedule> by_class_, by_op_, by_node_;
+    std::deque<StageRule> stages_;  ///< a deque: for_stage's references stay valid
+    std::string stage_algorithm_;
 };
 
 /// Parses a schedule file's text; errors name the line and the directive.

@@ -52,6 +52,7 @@ struct ScheduleCommand {
     std::string target;
     int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
     std::string out;    ///< dump: write here instead of stdout
+    bool stages = false;  ///< dump: as stage lines (Halide primitives per stage)
 };
 
 /// `strata schedule dump MODEL`: the schedule in effect for every node, as a schedule file.

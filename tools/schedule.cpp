@@ -90,7 +90,8 @@ double relative_difference(const Tensor &a, const Tensor &b) {
 
 int schedule_dump(const ScheduleCommand &options) {
     const Model m = load_model(options);
-    const std::string text = codegen::schedule_in_effect(m.program, compile_options(options));
+    const std::string text = options.stages ? codegen::stage_schedule_in_effect(m.program, compile_options(options))
+                                            : codegen::schedule_in_effect(m.program, compile_options(options));
     if (options.out.empty()) fmt::print("{}", text);
     else write_file_atomically(options.out, text), fmt::print("wrote {}\n", options.out);
     return 0;

@@ -61,6 +61,8 @@ int main(int argc, char **argv) {
         cmd->add_option("--batch", schedule.batch, "Batch size (default: as saved)");
     }
     dump_cmd->add_option("--out", schedule.out, "Write the schedule file here");
+    dump_cmd->add_flag("--stages", schedule.stages,
+                       "Write it as stage lines (Halide primitives on each stage), e.g. to edit the default by hand");
 
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
 
