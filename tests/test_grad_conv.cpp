@@ -133,7 +133,8 @@ TEST_CASE("grad: conv_transpose2d with stride, padding, output_padding and group
 
 TEST_CASE("grad: weight gradients with a vector or more of output channels (the blocked CPU form)", "[grad][conv]") {
     // 8 (AVX-512) or 4 (AVX2) f64 lanes: 20 output channels are two vectors and a
-    // tail; 1-d runs past one 128-position block; strides, padding, dilation.
+    // tail; 1-d runs past one 128-position block, 2-d blocks of two rows;
+    // strides, padding, dilation.
     Generator gen(211);
     const std::vector<GradSource> sources = {{"x1", testing::randn64({2, 3, 141}, gen)},
                                              {"w1", testing::randn64({20, 3, 4}, gen, 0.5)},
@@ -147,6 +148,8 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
         ConvOptions strided2;
         strided2.stride = {2, 1};
         strided2.padding = 1;
-        return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2)};
+        // Unstrided, 5 output rows: the last two-row block runs past the end.
+        return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2),
+                conv2d(in[2], in[3], {}, {})};
     });
 }

@@ -7,7 +7,7 @@
 //   dWt(co, k..., ci)        = sum over (b, n) of blk
 //   dW[co, ci, k...]         = dWt
 //
-// A block is one output row (2-d) or a run of positions (1-d). blk is
+// A block is two output rows (2-d) or a run of positions (1-d). blk is
 // computed per (ci, block, image) as a register tile of channel vectors by
 // kernel taps; the block of dYt it reads stays in L1 while every input channel
 // uses it. Output channels are vectorised, so the input is read as scalars
@@ -24,6 +24,9 @@ namespace {
 
 /// Positions per block of a 1-d conv (a multiple of any vector width).
 constexpr int kBlock1d = 128;
+/// Rows per block of a 2-d conv: each block ends in a store and an add of
+/// its tile, so longer blocks spend less on them.
+constexpr int64_t kRows2d = 2;
 /// Most accumulators a register tile may hold before LLVM spills (HALIDE-NOTES).
 constexpr int64_t kMaxAccumulators = 24;
 
@@ -59,16 +62,18 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
         define(dyt, tv, call(g, src));
     }
 
-    // Blocks: a row of a 2-d output, or kBlock1d positions of a 1-d one.
+    // Blocks: kRows2d rows of a 2-d output, or kBlock1d positions of a 1-d one
+    // (rows past the end read zeros).
     const int64_t row = gs.back();
+    const int64_t rows = s == 1 ? 1 : std::min<int64_t>(kRows2d, gs[2]);
     const int64_t block = s == 1 ? kBlock1d : row;
-    const int64_t blocks = s == 1 ? (row + kBlock1d - 1) / kBlock1d : gs[2];
-    RDom rpos(0, static_cast<int>(block), "rpos");
+    const int64_t blocks = s == 1 ? (row + kBlock1d - 1) / kBlock1d : (gs[2] + rows - 1) / rows;
+    RDom rpos(0, static_cast<int>(block), 0, static_cast<int>(rows), "rpos");
     Var co("co"), ci("ci"), b("b"), n("n");
     std::vector<Var> k = make_vars(s, "k");  // taps, outermost first
     auto position = [&](size_t i) -> Expr {  // output position along spatial dim i
-        if (s == 1) return b * static_cast<int>(block) + rpos;
-        return i == 0 ? Expr(b) : Expr(rpos);
+        if (s == 1) return b * static_cast<int>(block) + rpos.x;
+        return i == 0 ? b * static_cast<int>(rows) + rpos.y : Expr(rpos.x);
     };
     Index dy_idx = {n};
     Index x_idx = {n, ci};
@@ -140,7 +145,8 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     std::vector<VarOrRVar> border = {bci, bco};
     if (unroll_x_taps) border.push_back(k[s - 1]);
     if (s == 2 && unroll_outer_taps) border.push_back(k[0]);
-    border.push_back(rpos);
+    border.push_back(rpos.x);
+    border.push_back(rpos.y);
     if (!unroll_x_taps) border.push_back(k[s - 1]);
     if (s == 2 && !unroll_outer_taps) border.push_back(k[0]);
     border.push_back(ci);
