@@ -23,7 +23,10 @@
 ///   compute=root|inline    store the node whole, or fold it into its consumers
 ///   vectorize=N            SIMD lanes on the innermost dimension (1: scalar)
 ///   tile=XxC               register tile: X outputs along the innermost dim
-///                          (a multiple of the lanes) by C unrolled rows/channels
+///                          (a multiple of the lanes) by C unrolled rows/channels.
+///                          A stride-1 conv2d whose rows are not whole tiles on
+///                          the CPU runs over its rows laid end to end (with the
+///                          padding columns): X counts along those.
 ///   parallel=on|off        threads over the outer loops
 ///   task=N                 rows of outer loops per parallel task
 ///   gpu_threads=N          threads per GPU block (GPU targets only)

@@ -148,14 +148,16 @@ TEST_CASE("schedules that do not fit are errors naming the node and the directiv
                         Contains("node %999 does not exist"));
     REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(relu_node).tile(8, 2); })),
                         Contains("directive 'tile' does not apply") && Contains("relu"));
-    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(conv).tile(12, 2); })),
-                        Contains("tile=12x2 is larger than the output's 10x8") && Contains("conv2d"));
+    // The 10x10 conv's rows of 10 are not whole vector tiles: it tiles its
+    // rows laid end to end with their 2 padding columns, 10 x 12 = 120 positions.
+    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(conv).tile(128, 2); })),
+                        Contains("tile=128x2 is larger than the output's 120x8") && Contains("conv2d"));
     REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(conv).tile(6, 2).vectorize(4); })),
                         Contains("X must be a multiple of the 4 vector lanes"));
     REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(conv).gpu(128); })),
                         Contains("gpu_threads needs a GPU target"));
-    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_op("conv").vectorize(64); })),
-                        Contains("vectorize=64 is wider than the innermost extent 10"));
+    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_op("conv").vectorize(256); })),
+                        Contains("vectorize=256 is wider than the innermost extent 120"));
     codegen::CompileOptions simple_plus_rules = with([](auto &r) { r.for_op("conv2d").parallel(false); });
     simple_plus_rules.schedule = "simple";
     REQUIRE_THROWS_WITH(codegen::compile(p, simple_plus_rules), Contains("on top of the default schedule"));

@@ -153,3 +153,22 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
                 conv2d(in[2], in[3], {}, {})};
     });
 }
+
+TEST_CASE("grad: stride-1 conv2d and conv_transpose2d in the flattened-rows form", "[grad][conv]") {
+    // Rows of 17-19 outputs are not whole vector tiles: the forward convs and
+    // the input gradients (stride-1 transposed convs) run over rows laid end to end.
+    Generator gen(212);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({1, 2, 4, 17}, gen)},
+                                             {"w", testing::randn64({4, 2, 2, 3}, gen, 0.5)},
+                                             {"b", testing::randn64({4}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x = in[0], &w = in[1], &b = in[2];
+        ConvOptions padded;
+        padded.padding = 1;
+        ConvTransposeOptions grouped;
+        grouped.padding = {0, 1};
+        grouped.groups = 2;
+        const SymTensor y = conv2d(x, w, b, padded);  // [1, 4, 5, 17]
+        return {y, conv_transpose2d(tanh(y), w, {}, grouped)};
+    });
+}

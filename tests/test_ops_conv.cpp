@@ -157,6 +157,39 @@ TEST_CASE("long 1-d convs with a 16-tap kernel are tiled and parallelised", "[op
     }
 }
 
+TEST_CASE("stride-1 conv2d and conv_transpose2d over rows laid end to end (the flattened-rows form)",
+          "[ops][conv]") {
+    // Rows of 19-23 outputs are not a whole number of vector tiles, so the CPU
+    // default computes over the padded rows flattened: padding, dilation,
+    // groups, bias, odd kernels.
+    Generator gen(15);
+    for (DType dt : float_dtypes) {
+        INFO(dtype_name(dt));
+        const Tensor xv = testing::randn({2, 6, 9, 21}, dt, gen);
+        const Tensor w = testing::randn({4, 3, 3, 4}, dt, gen), b = testing::randn({4}, dt, gen);
+        const Tensor wt = testing::randn({6, 2, 2, 3}, dt, gen), bt = testing::randn({6}, dt, gen);
+        Graph g;
+        auto x = g.input("x", {2, 6, 9, 21}, dt);
+        auto pw = g.parameter("w", w), pb = g.parameter("b", b), pwt = g.parameter("wt", wt),
+             pbt = g.parameter("bt", bt);
+        g.output("conv", conv2d(x, pw, pb, {.padding = {1, 2}, .dilation = {2, 1}, .groups = 2}));
+        g.output("conv_valid", conv2d(x, pw, {}, {.groups = 2}));
+        g.output("transposed", conv_transpose2d(x, pwt, pbt, {.padding = {1, 2}, .groups = 3, .dilation = {2, 1}}));
+        g.output("transposed_plain", conv_transpose2d(x, pwt, {}, {.groups = 3}));
+        auto out = g.compile().run({{"x", xv}});
+        using A = ref::ConvArgs;
+        using T = ref::ConvTransposeArgs;
+        CHECK_CLOSE(out.at("conv"), ref::conv2d(xv, w, b, A{{1, 1}, {1, 2}, {1, 2}, {2, 1}, 2, "zeros"}), dt,
+                    tolerance(dt, 36));
+        CHECK_CLOSE(out.at("conv_valid"), ref::conv2d(xv, w, {}, A{{1, 1}, {0, 0}, {0, 0}, {1, 1}, 2, "zeros"}),
+                    dt, tolerance(dt, 36));
+        CHECK_CLOSE(out.at("transposed"), ref::conv_transpose2d(xv, wt, bt, T{{1, 1}, {1, 2}, {0, 0}, {2, 1}, 3}),
+                    dt, tolerance(dt, 12));
+        CHECK_CLOSE(out.at("transposed_plain"),
+                    ref::conv_transpose2d(xv, wt, {}, T{{1, 1}, {0, 0}, {0, 0}, {1, 1}, 3}), dt, tolerance(dt, 12));
+    }
+}
+
 TEST_CASE("conv_transpose1d and conv_transpose2d: stride, padding, output_padding, dilation, groups",
           "[ops][conv]") {
     Generator gen(14);

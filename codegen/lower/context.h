@@ -147,6 +147,9 @@ Halide::Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx);
 /// (conv_grad_weight_blocked.cpp), where it applies.
 bool blocked_conv_grad_weight_applies(const ir::Node &node, const LowerContext &ctx);
 Halide::Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx);
+/// The flattened-rows CPU form of stride-1 2-d convs (conv_flat_rows.cpp), where it applies.
+bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx);
+Halide::Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx);
 /// The dot-product CPU form of linear for a few rows (linear_few_rows.cpp), where it applies.
 bool linear_few_rows_applies(const ir::Node &node, const LowerContext &ctx);
 Halide::Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx);

@@ -39,6 +39,7 @@ Index PhaseSplitInput::at(Index outer, const Expr &o, const Expr &offset) const 
 }
 
 Func lower_conv(const ir::Node &node, LowerContext &ctx) {
+    if (conv_flat_rows_applies(node, ctx)) return lower_conv_flat_rows(node, ctx);
     const ir::Node *in = node.input(0), *w = node.input(1);
     const bool transposed = node.op == Op::conv_transpose1d || node.op == Op::conv_transpose2d;
     const Shape &xs = in->shape(), &ws = w->shape(), &os = node.shape();

@@ -26,7 +26,7 @@ namespace {
 constexpr int kBlock1d = 128;
 /// Rows per block of a 2-d conv: each block ends in a store and an add of
 /// its tile, so longer blocks spend less on them.
-constexpr int64_t kRows2d = 2;
+constexpr int64_t kRows2d = 4;
 /// Most accumulators a register tile may hold before LLVM spills (HALIDE-NOTES).
 constexpr int64_t kMaxAccumulators = 24;
 

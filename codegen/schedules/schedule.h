@@ -69,8 +69,9 @@ struct ConvGradWeightStages {
 };
 void schedule_conv_grad_weight(const ConvGradWeightStages &s, DType dtype, const LowerContext &ctx);
 
-/// A zero-padded copy of a conv input, stored whole.
-void schedule_padded_input(Halide::Func padded, const LowerContext &ctx);
+/// A zero-padded copy of a conv input, stored whole. `row_pitch` > 0: the
+/// copy's innermost dim holds rows of that length end to end.
+void schedule_padded_input(Halide::Func padded, const LowerContext &ctx, int row_pitch = 0);
 
 /// A materialised pointwise or layout node: vectorised along the innermost
 /// dimension, parallel over the outer ones when it is big enough.

@@ -207,13 +207,20 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     }
 }
 
-void schedule_padded_input(Func padded, const LowerContext &ctx) {
+void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) {
     if (ctx.autoschedule) return;
     if (ctx.gpu_schedules) return schedule_padded_input_gpu(padded, ctx);
     padded.compute_root();
     if (ctx.simple_schedules) return;
     std::vector<Var> args = padded.args();
-    padded.vectorize(args[0], ctx.vector_width(DType::f32) / 2, TailStrategy::GuardWithIf);
+    Var inner = args[0];
+    if (row_pitch > 0) {
+        // Loops over whole rows, so i / pitch and i % pitch simplify away.
+        Var row("row"), col("col");
+        padded.split(args[0], row, col, row_pitch, TailStrategy::GuardWithIf);
+        inner = col;
+    }
+    padded.vectorize(inner, ctx.vector_width(DType::f32) / 2, TailStrategy::GuardWithIf);
     padded.parallel(args.back());
 }
 

@@ -1,0 +1,128 @@
+// The CPU form of a stride-1 conv2d / conv_transpose2d whose output rows are
+// not a whole number of register tiles (56 positions are 3.5 vectors of 16:
+// the last tile of every row recomputed 8 positions, 14% of the work).
+//
+// The input is stored zero-padded with its rows laid end to end, pitch P (the
+// padded row length), so the tap (ky, kx) of output position i = y*P + x
+// reads input position i + ky'*P + kx' (primed: offsets into the padded
+// rows). The conv is then a 1-d reduction over the flattened positions; each
+// output row carries P - W garbage positions (the taps wrapping into the next
+// row), computed and never read:
+//
+//   flat(i, ci, n)       = x[n, ci, i / P + lo_y, i % P + lo_x]   (0 outside)
+//   acc(i, co, n)        = bias[co] + sum over (ci, ky, kx) of w * flat(i + ky'*P + kx')
+//   y[n, co, row, col]   = acc(row*P + col, co, n)
+//
+// The tiled schedule then sees one long innermost dim and tiles it whole.
+
+#include "codegen/lower/context.h"
+#include "codegen/schedules/schedule.h"
+
+namespace strata::codegen {
+
+using namespace Halide;
+using ir::Op;
+
+namespace {
+
+/// The input position an output position o reads at tap k along one spatial
+/// dim, as o + offset(k): forward o - pad + k*dil, transposed o + pad - k*dil.
+int64_t tap_offset(bool transposed, int64_t k, int64_t pad, int64_t dil) {
+    return transposed ? pad - k * dil : k * dil - pad;
+}
+
+struct FlatGeometry {
+    int64_t lo_y, lo_x;  ///< the lowest input row / column any tap reads
+    int64_t pitch;       ///< P: input columns lo_x .. lo_x + P - 1 per flattened row
+};
+
+FlatGeometry geometry(const ir::Node &node) {
+    const bool transposed = node.op == Op::conv_transpose2d;
+    const Shape &ws = node.input(1)->shape(), &os = node.shape();
+    const ir::Ints &padding = node.attrs.get_ints("padding"), &dilation = node.attrs.get_ints("dilation");
+    auto lowest = [&](size_t d) {
+        return std::min(tap_offset(transposed, 0, padding[d], dilation[d]),
+                        tap_offset(transposed, ws[2 + d] - 1, padding[d], dilation[d]));
+    };
+    const int64_t span_x = (ws[3] - 1) * dilation[1];
+    return {lowest(0), lowest(1), os[3] + span_x};
+}
+
+}  // namespace
+
+bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx) {
+    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (node.op != Op::conv2d && node.op != Op::conv_transpose2d) return false;
+    for (int64_t s : node.attrs.get_ints("stride"))
+        if (s != 1) return false;
+    // The positions the row-by-row tiles compute per row (the default tile:
+    // two vectors when the row holds them, else one; the last shifted
+    // inwards) against the flattened rows' P per row.
+    const int64_t width = node.shape().back();
+    int vec = ctx.vector_width(node.dtype());
+    while (vec > 4 && vec > width) vec /= 2;
+    if (vec > width) return false;
+    const int64_t tile = width >= 2 * vec ? 2 * vec : vec;
+    const int64_t computed = (width + tile - 1) / tile * tile;
+    return static_cast<double>(computed) > 1.05 * static_cast<double>(geometry(node).pitch);
+}
+
+Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
+    const bool transposed = node.op == Op::conv_transpose2d;
+    const ir::Node *in = node.input(0), *w = node.input(1);
+    const Shape &xs = in->shape(), &ws = w->shape(), &os = node.shape();
+    const ir::Ints &padding = node.attrs.get_ints("padding"), &dilation = node.attrs.get_ints("dilation");
+    const int64_t groups = node.attrs.get_int("groups");
+    const int64_t cin_g = xs[1] / groups, cout_g = os[1] / groups;
+    const Type t = halide_type(node.dtype());
+    const FlatGeometry g = geometry(node);
+    const int pitch = static_cast<int>(g.pitch);
+
+    // The padded input, rows end to end.
+    const Func bounded = constant_outside_spatial(ctx.func(in), xs, constant(t, 0));
+    Var i("i"), c("c"), n("n");
+    Func flat(func_name(node, "_padded"));
+    flat(i, c, n) = bounded(i % pitch + static_cast<int>(g.lo_x), i / pitch + static_cast<int>(g.lo_y), c, n);
+    schedule_padded_input(flat, ctx, pitch);
+
+    // acc(i, co, n) over (kx, ky, ci), innermost first.
+    RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, static_cast<int>(cin_g), "r");
+    Var co("co");
+    Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
+    Expr channel = groups == 1 ? Expr(r.z) : group * static_cast<int>(cin_g) + r.z;
+    auto offset = [&](size_t d, const Expr &k) {  // into the padded rows: offset(k) - lo
+        const int lo = static_cast<int>(d == 0 ? g.lo_y : g.lo_x);
+        const int pad = static_cast<int>(padding[d]), dil = static_cast<int>(dilation[d]);
+        return transposed ? pad - k * dil - lo : k * dil - pad - lo;
+    };
+    Expr position = i + offset(0, r.y) * pitch + offset(1, r.x);
+    // Weights in IR order [co, ci, ky, kx] (transposed: [ci, co, ky, kx]), Halide order reversed.
+    Expr weight = transposed ? ctx.func(w)(r.x, r.y, groups == 1 ? co : co - group * static_cast<int>(cout_g), channel)
+                             : ctx.func(w)(r.x, r.y, r.z, co);
+    Func sum(func_name(node, "_flat_sum"));
+    sum(i, co, n) = node.inputs.size() == 3 ? Expr(ctx.func(node.input(2))(co)) : constant(t, 0);
+    sum(i, co, n) += weight * flat(position, channel, n);
+
+    // Stored by the tiled schedule (the node's main stage, as rules see it).
+    Func tiled(func_name(node, "_acc"));
+    tiled(i, co, n) = sum(i, co, n);
+    TiledReduction tiles;
+    tiles.out = tiled;
+    tiles.acc = sum;
+    tiles.x = {i, os[2] * g.pitch};
+    tiles.c = {co, os[1]};
+    tiles.outer.push_back({n, os[0]});
+    for (int d = 0; d < r.dimensions(); ++d) tiles.rvars.push_back(r[d]);
+    tiles.dtype = node.dtype();
+    tiles.work_per_output = cin_g * ws[2] * ws[3];
+    tiles.broadcast_operand = ctx.func(w);
+    tiles.staged_input = flat;
+    schedule_tiled_reduction(tiles, ctx);
+
+    Var x("x"), y("y");
+    Func f(func_name(node));
+    f(x, y, co, n) = tiled(y * pitch + x, co, n);
+    return f;
+}
+
+}  // namespace strata::codegen
