@@ -117,11 +117,29 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     tiles.work_per_output = cin_g * ws[2] * ws[3];
     tiles.broadcast_operand = ctx.func(w);
     tiles.staged_input = flat;
-    schedule_tiled_reduction(tiles, ctx);
+    // A stored node (an output, or read twice) copies its rows out of the
+    // flattened ones: the tiles are computed per task of that copy, in cache.
+    const size_t id = static_cast<size_t>(node.id);
+    tiles.nested = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
+    const bool parallel = schedule_tiled_reduction(tiles, ctx);
 
     Var x("x"), y("y");
     Func f(func_name(node));
     f(x, y, co, n) = tiled(y * pitch + x, co, n);
+    if (!tiles.nested) return f;  // inlined into its consumer, which reads the stored tiles
+    f.compute_root();
+    ctx.stored_funcs.insert(f.name());
+    const int vec = ctx.vector_width(node.dtype());
+    if (os[3] >= vec) f.vectorize(x, vec, TailStrategy::ShiftInwards);
+    // Tasks of kChannelBlock channels of one image: their tiles (16 x 3.2k
+    // positions for a 56x56 output) stay in L2 until copied out.
+    constexpr int kChannelBlock = 16;
+    Var cb("cb"), cbi("cbi");
+    const int block = static_cast<int>(std::min<int64_t>(kChannelBlock, os[1]));
+    f.split(co, cb, cbi, block, TailStrategy::GuardWithIf).reorder(x, y, cbi, cb, n);
+    const Var task = fuse_loops(f, {cb, n}, "task");
+    if (parallel) f.parallel(task);
+    tiled.compute_at(f, task);
     return f;
 }
 

@@ -52,10 +52,15 @@ struct TiledReduction {
     /// each parallel task computes the part it reads: it stays in cache
     /// instead of going to memory and back.
     Halide::Func staged_input;
+    /// CPU: `out` is computed inside the tasks of a consumer that stores the
+    /// node (not stored whole, no threads of its own); the caller places it.
+    bool nested = false;
 };
 
-/// Conv, matmul and pool: register-tiled, vectorised, parallel over outer tiles.
-void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
+/// Conv, matmul and pool: register-tiled, vectorised, parallel over outer
+/// tiles. Returns whether the outer loops are parallel (when nested: whether
+/// the caller's should be).
+bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
 
 /// The stages of a conv weight gradient: `partial` keeps the innermost
 /// output position `ox` as a pure dim; `acc` sums it away into `out`.

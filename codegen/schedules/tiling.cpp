@@ -90,15 +90,18 @@ void store_whole(Func f, const LowerContext &ctx) {
     f.compute_root();
 }
 
-void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
+bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_tiled_reduction_gpu(r, ctx);
+    if (ctx.autoschedule) return false;
+    if (ctx.gpu_schedules) {
+        schedule_tiled_reduction_gpu(r, ctx);
+        return false;
+    }
     if (ctx.simple_schedules) {
         out.compute_root();
         acc.compute_root();
         ctx.stored_funcs.insert(out.name());
-        return;
+        return false;
     }
     const NodeSchedule want = requested_schedule(ctx, out, {"vectorize", "tile", "parallel", "task"});
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(r.dtype), r.x.extent));
@@ -121,8 +124,10 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
                fmt::format("tile={}x{}: X must be a multiple of the {} vector lanes", xt, ct, vec));
 
     Var xo("xo"), xi("xi"), co("co"), ci("ci");
-    out.compute_root();
-    ctx.stored_funcs.insert(out.name());
+    if (!r.nested) {
+        out.compute_root();
+        ctx.stored_funcs.insert(out.name());
+    }
     out.split(r.x.var, xo, xi, static_cast<int>(xt)).split(r.c.var, co, ci, static_cast<int>(ct));
     std::vector<VarOrRVar> order = {xi, ci, xo, co};
     for (const LoopDim &d : r.outer) order.push_back(d.var);
@@ -139,9 +144,9 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
         want.task_rows.value_or(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1)));
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
-    if (parallel) chosen.task(task_rows);
+    if (parallel && !r.nested) chosen.task(task_rows);
     record_schedule(ctx, out, chosen);
-    if (parallel) {
+    if (parallel && !r.nested) {
         // One parallel loop over every tile row: co fused with the outer dims.
         std::vector<Var> rows = {co};
         for (const LoopDim &d : r.outer) rows.push_back(d.var);
@@ -171,6 +176,7 @@ void schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     if (vec) update.vectorize(uxi).unroll(uxo);
     else if (r.x.extent <= 8) update.unroll(r.x.var);
     update.unroll(r.c.var);
+    return parallel;
 }
 
 void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
