@@ -36,7 +36,7 @@ ReductionDomain reduction_domain(const Shape &in_shape, const ir::Ints &dims, bo
     }
     Region region;
     for (auto &[mn, ext] : ranges) region.push_back(Range(mn, ext));
-    rd.r = RDom(region);
+    rd.r = RDom(region, "r");  // named: stage schedule lines refer to r$x, r$y, ...
     for (int i = 0; i < rd.r.dimensions(); ++i) rd.rvars.push_back(rd.r[i]);
     size_t out_pos = 0;
     for (size_t d = 0; d < in_shape.size(); ++d) {
