@@ -124,7 +124,8 @@ namespace {
 
 /// PyTorch's max_pool2d backward, naively: each window's gradient goes to its
 /// first maximum in window order (rows, then columns; a later equal value
-/// does not win). No padding taps win here: the data has no -inf.
+/// does not win), or to its last NaN. No padding taps win here: the data has
+/// no -inf.
 Tensor max_pool2d_grad_reference(const Tensor &x, const Tensor &grad_out, int64_t k, int64_t stride, int64_t pad) {
     const Shape &xs = x.shape(), &gs = grad_out.shape();
     Tensor dx = Tensor::zeros(xs, DType::f64);
@@ -140,7 +141,7 @@ Tensor max_pool2d_grad_reference(const Tensor &x, const Tensor &grad_out, int64_
                             if (y < 0 || y >= xs[2] || xx < 0 || xx >= xs[3]) continue;
                             const int64_t flat = ((n * xs[1] + c) * xs[2] + y) * xs[3] + xx;
                             const double v = x.data<double>()[flat];
-                            if (at < 0 || v > best) best = v, at = flat;
+                            if (at < 0 || v > best || std::isnan(v)) best = v, at = flat;
                         }
                     const int64_t o = ((n * gs[1] + c) * gs[2] + oy) * gs[3] + ox;
                     dx.data<double>()[at] += grad_out.data<double>()[o];
@@ -150,12 +151,17 @@ Tensor max_pool2d_grad_reference(const Tensor &x, const Tensor &grad_out, int64_
 
 }  // namespace
 
-TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum, as PyTorch", "[grad][pool]") {
-    // Values from {0, 1, 2}: most windows hold ties. 2x2, an overlapping 3x3
-    // with padding (9 taps, unrolled) and a 5x5 (25 taps, a reduction).
+TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum and a NaN's to the last NaN, as PyTorch",
+          "[grad][pool]") {
+    // Values from {0, 1, 2} and one in 12 a NaN: most windows hold ties, some
+    // NaNs, a few two. 2x2, an overlapping 3x3 with padding (9 taps,
+    // unrolled) and a 5x5 (25 taps, a reduction).
     Generator gen(305);
     Tensor x = Tensor::empty({2, 3, 9, 10}, DType::f64);
-    for (int64_t i = 0; i < x.numel(); ++i) x.set_flat(i, static_cast<double>(gen.below(3)));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const uint64_t v = gen.below(36);
+        x.set_flat(i, v < 3 ? std::nan("") : static_cast<double>(v % 3));
+    }
     struct Case {
         int64_t k, stride, pad;
     };

@@ -65,6 +65,27 @@ Func lower_adaptive(const ir::Node &node, LowerContext &ctx) {
     return f;
 }
 
+/// Windows of at most this many taps are spelled out rather than reduced.
+constexpr int64_t kMaxUnrolledWindow = 16;
+
+/// PyTorch's avg_pool divisor for the window at `out_idx`: the window clipped
+/// to the padded input, or, without count_include_pad, to the input itself.
+Expr avg_divisor(const ir::Node &node, const Shape &xs, const Index &out_idx) {
+    const size_t s = xs.size() - 2;
+    const PoolWindow w = pool_window(node, s);
+    const bool include_pad = node.attrs.get_bool("count_include_pad");
+    Expr divisor = 1;
+    for (size_t i = 0; i < s; ++i) {
+        const int len = static_cast<int>(xs[2 + i]), pad = static_cast<int>(w.padding[i]);
+        Expr start = out_idx[2 + i] * static_cast<int>(w.stride[i]) - pad;
+        Expr end = min(start + static_cast<int>(w.kernel[i]), len + pad);
+        Expr size = end - start;
+        if (!include_pad) size = min(end, len) - max(start, 0);
+        divisor = divisor * size;
+    }
+    return divisor;
+}
+
 }  // namespace
 
 Func lower_pool(const ir::Node &node, LowerContext &ctx) {
@@ -88,8 +109,14 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     }
     RDom r(region, "r");
 
-    // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg).
-    Func xp = constant_outside_spatial(ctx.func(in), xs, is_max ? lowest_value(t) : constant(t, 0));
+    // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg);
+    // when no window leaves the input, they read it directly (no bounds tests).
+    bool windows_inside = true;
+    for (size_t i = 0; i < s; ++i)
+        windows_inside = windows_inside && padding[i] == 0 &&
+                         (os[2 + i] - 1) * stride[i] + (kernel[i] - 1) * dilation[i] < xs[2 + i];
+    Func xp = windows_inside ? ctx.func(in)
+                             : constant_outside_spatial(ctx.func(in), xs, is_max ? lowest_value(t) : constant(t, 0));
 
     Index x_idx = {out_idx[0], out_idx[1]};
     for (size_t i = 0; i < s; ++i)
@@ -97,6 +124,29 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
                         r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]));
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
+    if (window <= kMaxUnrolledWindow) {
+        // Small windows: every tap spelled out in one pure, vectorised
+        // expression; pooling is memory-bound, and a register-tiled
+        // reduction only recomputed overlapping tile edges.
+        Expr value;
+        for (int64_t tap = 0; tap < window; ++tap) {
+            Index at = {out_idx[0], out_idx[1]};
+            int64_t rest = tap;
+            std::vector<int64_t> k(s);
+            for (size_t i = s; i-- > 0;) {
+                k[i] = rest % kernel[i];
+                rest /= kernel[i];
+            }
+            for (size_t i = 0; i < s; ++i)
+                at.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) -
+                             static_cast<int>(padding[i] - k[i] * dilation[i]));
+            Expr v = call(xp, at);
+            value = !value.defined() ? v : is_max ? nan_max(value, v) : value + v;
+        }
+        define(f, vars, is_max ? value : value / cast(t, avg_divisor(node, xs, out_idx)));
+        schedule_elementwise(f, os, node.dtype(), ctx);
+        return f;
+    }
     if (is_max) {
         define(acc, vars, lowest_value(t));
         acc(to_halide_args(out_idx)) = nan_max(call(acc, out_idx), call(xp, x_idx));  // NaN propagates, as in PyTorch
@@ -104,19 +154,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     } else {
         define(acc, vars, constant(t, 0));
         acc(to_halide_args(out_idx)) = call(acc, out_idx) + call(xp, x_idx);
-        // PyTorch's divisor: the window clipped to the padded input, or, without
-        // count_include_pad, to the input itself.
-        const bool include_pad = node.attrs.get_bool("count_include_pad");
-        Expr divisor = 1;
-        for (size_t i = 0; i < s; ++i) {
-            const int len = static_cast<int>(xs[2 + i]), pad = static_cast<int>(padding[i]);
-            Expr start = out_idx[2 + i] * static_cast<int>(stride[i]) - pad;
-            Expr end = min(start + static_cast<int>(kernel[i]), len + pad);
-            Expr size = end - start;
-            if (!include_pad) size = min(end, len) - max(start, 0);
-            divisor = divisor * size;
-        }
-        define(f, vars, call(acc, out_idx) / cast(t, divisor));
+        define(f, vars, call(acc, out_idx) / cast(t, avg_divisor(node, xs, out_idx)));
     }
     schedule_pool(f, acc, vars, os, r, node.dtype(), window, ctx);
     return f;

@@ -7,6 +7,8 @@
 
 #include <strata/error.h>
 
+#include <limits>
+
 namespace strata::codegen {
 
 using namespace Halide;
@@ -21,6 +23,36 @@ struct Candidates {
     int64_t count;
     Expr first;
 };
+
+/// Windows (and candidate windows) of at most this many taps are spelled out
+/// in one pure, vectorised expression rather than reduced over an RDom.
+constexpr int64_t kMaxUnrolledTaps = 16;
+
+/// The order in which a max-pool window's taps compete, as integers: the
+/// value's order (+0 and -0 equal), and every NaN above every number. PyTorch
+/// moves a window's index to a strictly greater value or to any NaN, so ties
+/// keep the first maximum and NaNs the last NaN. Integers because Halide
+/// compiles float comparisons with LLVM's fast-math flags, under which a NaN
+/// test or a comparison with a NaN may be folded away.
+struct TapRank {
+    Expr key;   ///< compares like the value; NaN highest
+    Expr nan;   ///< the value is a NaN
+};
+
+TapRank rank_of(const Expr &v) {
+    if (!v.type().is_float()) return {v, Internal::const_false()};
+    const int bits = v.type().bits();
+    const Type it = Int(bits);
+    const Expr all = bits == 64 ? Expr(std::numeric_limits<int64_t>::max()) : Expr(std::numeric_limits<int32_t>::max());
+    const Expr inf = bits == 64 ? Expr(int64_t{0x7ff0000000000000}) : Expr(int32_t{0x7f800000});
+    Expr raw = reinterpret(it, v);
+    Expr magnitude = raw & all;
+    Expr nan = magnitude > inf;
+    return {select(nan, all, select(raw < 0, -magnitude, magnitude)), nan};
+}
+
+/// Whether a tap of rank `v` takes the window from the best so far.
+Expr takes_over(const TapRank &v, const Expr &best_key) { return v.nan || v.key > best_key; }
 
 Candidates candidates(Expr i, int64_t stride, int64_t pad, int64_t span) {
     // o*stride - pad <= i  and  i < o*stride - pad + span
@@ -70,20 +102,20 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             tap_index.push_back(x_idx);
             tap_flat.push_back(flat);
         }
-        // A strictly greater value wins, so ties keep the first maximum in
-        // window order, as PyTorch does. Small windows unroll into a chain of
+        // A strictly greater value or a NaN wins, as in PyTorch: ties keep
+        // the first maximum in window order, NaNs the last NaN. Small windows unroll into a chain of
         // selects (a pure Func that vectorises); larger ones reduce over an
         // RDom, as a scalar Tuple reduction (Halide 14 miscomputes vectorised
         // Tuple updates).
-        constexpr int64_t kMaxUnrolledTaps = 16;
         const std::vector<Expr> args = to_halide_args(oidx);
         if (taps <= kMaxUnrolledTaps) {
-            Expr best = call(xp, tap_index[0]), pos = tap_flat[0];
+            Expr best = rank_of(call(xp, tap_index[0])).key, pos = tap_flat[0];
             for (int64_t tap = 1; tap < taps; ++tap) {
                 Expr v = call(xp, tap_index[static_cast<size_t>(tap)]);
-                Expr better = v > best;
+                const TapRank rank = rank_of(v);
+                Expr better = takes_over(rank, best);
                 pos = select(better, tap_flat[static_cast<size_t>(tap)], pos);
-                best = select(better, v, best);
+                best = select(better, rank.key, best);
             }
             argmax_pos(args) = pos;
             schedule_elementwise(argmax_pos, gs, node.dtype(), ctx);
@@ -99,58 +131,87 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
                 x_idx.push_back(pos);
                 flat = flat * static_cast<int>(xs[2 + i]) + pos;
             }
-            // (position, value); the first tap always wins over the initial value.
+            // (position, rank key); the first tap always wins over the initial value.
             argmax_is_tuple = true;
-            argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_value(t));
+            const Expr lowest_key = t.is_float() ? Int(t.bits()).min() : lowest_value(t);
+            argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_key);
             Expr v = call(xp, x_idx);
-            Expr better = v > argmax_pos(args)[1] || argmax_pos(args)[0] < 0;
+            const TapRank rank = rank_of(v);
+            Expr better = takes_over(rank, argmax_pos(args)[1]) || argmax_pos(args)[0] < 0;
             argmax_pos(args) =
-                Tuple(select(better, flat, argmax_pos(args)[0]), select(better, v, argmax_pos(args)[1]));
+                Tuple(select(better, flat, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));
             std::vector<RVar> window;
             for (int i = 0; i < r.dimensions(); ++i) window.push_back(r[i]);
             schedule_reduction(argmax_pos, gs, node.dtype(), window, 0, ctx);
         }
     }
 
-    Region region;
     std::vector<Candidates> cands(s);
-    for (size_t i = 0; i < s; ++i)
-        cands[i] = candidates(idx[2 + i], stride[i], padding[i], dilation[i] * (kernel[i] - 1) + 1);
-    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(cands[i].count)));
-    RDom r(region, "c");
-
-    Index o_idx = {idx[0], idx[1]};
-    Expr valid = Internal::const_true();
-    Expr flat = 0;
-    Expr divisor = 1;
+    int64_t candidates_total = 1;
     for (size_t i = 0; i < s; ++i) {
-        Expr o = cands[i].first + r[static_cast<int>(s - 1 - i)];
-        valid = valid && o >= 0 && o < static_cast<int>(gs[2 + i]);
-        const int64_t pad = padding[i], len = xs[2 + i];
-        Expr start = o * static_cast<int>(stride[i]) - static_cast<int>(pad);
-        if (!is_max) {
-            // Dilation 1 here: i is inside window o iff start <= i < start + kernel.
-            valid = valid && idx[2 + i] >= start && idx[2 + i] < start + static_cast<int>(kernel[i]);
-            Expr end = min(start + static_cast<int>(kernel[i]), static_cast<int>(len + pad));
-            Expr size = node.attrs.get_bool("count_include_pad") ? end - start
-                                                                  : min(end, static_cast<int>(len)) - max(start, 0);
-            divisor = divisor * size;
-        } else {
-            // The tap must land on i itself (dilation may skip it).
-            valid = valid && (idx[2 + i] - start) % static_cast<int>(dilation[i]) == 0;
-        }
-        o_idx.push_back(clamp(o, 0, static_cast<int>(gs[2 + i] - 1)));
-        flat = flat * static_cast<int>(len) + idx[2 + i];
+        cands[i] = candidates(idx[2 + i], stride[i], padding[i], dilation[i] * (kernel[i] - 1) + 1);
+        candidates_total *= cands[i].count;
     }
+    Expr flat = 0;
+    for (size_t i = 0; i < s; ++i) flat = flat * static_cast<int>(xs[2 + i]) + idx[2 + i];
     auto argmax_at = [&](const Index &at) -> Expr {
         return argmax_is_tuple ? Expr(call(argmax_pos, at)[0]) : Expr(call(argmax_pos, at));
     };
-    Expr g = call(ctx.func(gout), o_idx);
-    Expr contribution = is_max ? select(valid && argmax_at(o_idx) == flat, g, constant(t, 0))
-                               : select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
-    Func acc(func_name(node, "_acc")), f(func_name(node));
+    // What the candidate window `pick[i]` along each dim (first + pick) gives this element.
+    auto contribution = [&](const std::vector<Expr> &pick) {
+        Index o_idx = {idx[0], idx[1]};
+        Expr valid = Internal::const_true();
+        Expr divisor = 1;
+        for (size_t i = 0; i < s; ++i) {
+            Expr o = cands[i].first + pick[i];
+            valid = valid && o >= 0 && o < static_cast<int>(gs[2 + i]);
+            const int64_t pad = padding[i], len = xs[2 + i];
+            Expr start = o * static_cast<int>(stride[i]) - static_cast<int>(pad);
+            if (!is_max) {
+                // Dilation 1 here: i is inside window o iff start <= i < start + kernel.
+                valid = valid && idx[2 + i] >= start && idx[2 + i] < start + static_cast<int>(kernel[i]);
+                Expr end = min(start + static_cast<int>(kernel[i]), static_cast<int>(len + pad));
+                Expr size = node.attrs.get_bool("count_include_pad") ? end - start
+                                                                      : min(end, static_cast<int>(len)) - max(start, 0);
+                divisor = divisor * size;
+            } else {
+                // The tap must land on i itself (dilation may skip it).
+                valid = valid && (idx[2 + i] - start) % static_cast<int>(dilation[i]) == 0;
+            }
+            o_idx.push_back(clamp(o, 0, static_cast<int>(gs[2 + i] - 1)));
+        }
+        Expr g = call(ctx.func(gout), o_idx);
+        return is_max ? select(valid && argmax_at(o_idx) == flat, g, constant(t, 0))
+                      : select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
+    };
+
+    Func f(func_name(node));
+    if (candidates_total <= kMaxUnrolledTaps) {
+        // Few candidate windows (one, for windows that do not overlap): the
+        // sum spelled out in one pure, vectorised expression.
+        Expr total;
+        for (int64_t c = 0; c < candidates_total; ++c) {
+            std::vector<Expr> pick(s);
+            int64_t rest = c;
+            for (size_t i = s; i-- > 0;) {
+                pick[i] = static_cast<int>(rest % cands[i].count);
+                rest /= cands[i].count;
+            }
+            Expr term = contribution(pick);
+            total = total.defined() ? total + term : term;
+        }
+        define(f, vars, total);
+        schedule_elementwise(f, xs, node.dtype(), ctx);
+        return f;
+    }
+    Region region;
+    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(cands[i].count)));
+    RDom r(region, "c");
+    std::vector<Expr> pick(s);
+    for (size_t i = 0; i < s; ++i) pick[i] = r[static_cast<int>(s - 1 - i)];
+    Func acc(func_name(node, "_acc"));
     define(acc, vars, constant(t, 0));
-    acc(to_halide_args(idx)) = call(acc, idx) + contribution;
+    acc(to_halide_args(idx)) = call(acc, idx) + contribution(pick);
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
