@@ -9,11 +9,11 @@
 #include "codegen/target.h"
 #include "ir/passes/pipeline.h"
 #include "ir/printer.h"
+#include "runtime/buffer_pool.h"
 
 #include <strata/error.h>
 
 #include <chrono>
-#include <malloc.h>
 #include <cstdio>
 #include <filesystem>
 #include <deque>
@@ -240,22 +240,7 @@ std::string stage_schedule_in_effect(const ir::Program &input, const CompileOpti
     return text + stage_lines(d);
 }
 
-/// Compiled pipelines allocate their intermediate buffers on every run. glibc
-/// serves big ones with mmap and trims the heap after each free, so every run
-/// page-faults its buffers in afresh (LeNet-5's training step: 5.3 ms instead
-/// of 3.5 ms). Keep freed memory in the heap for the next run instead, as deep-
-/// learning frameworks' caching allocators do; the cost is that memory returns
-/// to the system at exit rather than between runs.
-void keep_freed_memory_for_reuse() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        mallopt(M_MMAP_THRESHOLD, 1 << 30);
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    });
-}
-
 Executable compile(const ir::Program &program, const CompileOptions &options) {
-    keep_freed_memory_for_reuse();
     const std::string target_string = resolve_target_or_default(options.target);
     const Halide::Target target(target_string);
     // GPU pipelines go through the shared-object path only (their device
@@ -291,6 +276,10 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
             impl->cache_outcome = cached.outcome;
             load_shared_object(*impl, cached.path);
         } else {
+            // Intermediate buffers come from the pool of reused blocks (runtime/buffer_pool.h).
+            Halide::JITHandlers &handlers = impl->lowered.pipeline.jit_handlers();
+            handlers.custom_malloc = [](Halide::JITUserContext *, size_t bytes) { return pool_allocate(bytes); };
+            handlers.custom_free = [](Halide::JITUserContext *, void *block) { pool_release(block); };
             impl->lowered.pipeline.compile_jit(target);
         }
     } catch (const Halide::Error &e) {

@@ -1,5 +1,7 @@
 #include "codegen/shared_object.h"
 
+#include "runtime/buffer_pool.h"
+
 #include <strata/error.h>
 
 #include <cerrno>
@@ -40,6 +42,16 @@ SharedObject::SharedObject(const std::filesystem::path &path) : path_(path.strin
     if (!handle_) {
         const char *why = dlerror();
         fail("cannot load the compiled pipeline {}: {}", path_, why ? why : "unknown dlopen error");
+    }
+    // The object carries its own Halide runtime: its intermediate buffers come
+    // from the pool of reused blocks (runtime/buffer_pool.h) too.
+    using Malloc = void *(*)(void *, size_t);
+    using Free = void (*)(void *, void *);
+    auto set_malloc = reinterpret_cast<Malloc (*)(Malloc)>(dlsym(handle_, "halide_set_custom_malloc"));
+    auto set_free = reinterpret_cast<Free (*)(Free)>(dlsym(handle_, "halide_set_custom_free"));
+    if (set_malloc && set_free) {
+        set_malloc([](void *, size_t bytes) { return pool_allocate(bytes); });
+        set_free([](void *, void *block) { pool_release(block); });
     }
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/tensor.h"
 
+#include "runtime/buffer_pool.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -29,12 +31,10 @@ Tensor Tensor::empty(const Shape &shape, DType dtype) {
         fail("tensor of shape {} and dtype {} is too large to allocate", shape_str(shape),
              dtype_name(dtype));
     const size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
-    // Round up so that vectorised kernels may touch whole cache lines.
-    const size_t alloc = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-    void *p = std::aligned_alloc(64, alloc);
+    void *p = pool_allocate(bytes);
     if (!p) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_str(shape), bytes);
-    std::memset(p, 0, alloc);
-    t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t *>(p), [](uint8_t *q) { std::free(q); });
+    std::memset(p, 0, bytes);
+    t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t *>(p), [](uint8_t *q) { pool_release(q); });
     t.ptr_ = t.storage_.get();
     return t;
 }

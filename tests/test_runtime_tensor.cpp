@@ -1,5 +1,6 @@
 // strata::Tensor: factories, element access, views, copies, printing and user errors.
 #include "runtime/tensor.h"
+#include "runtime/buffer_pool.h"
 
 #include <catch2/catch.hpp>
 
@@ -199,4 +200,30 @@ TEST_CASE("bad reshapes say what did not fit", "[runtime][tensor][error]") {
     CHECK_THAT(error_message([&] { t.reshape({-1, -1}); }), Contains("only one extent may be -1"));
     CHECK_THAT(error_message([&] { t.reshape({-2, -3}); }), Contains("invalid extent -2"));
     CHECK_THAT(error_message([] { Tensor::zeros({2, -1}); }), Contains("extents must be >= 0"));
+}
+
+TEST_CASE("the buffer pool hands a freed large block out again and keeps small ones out", "[runtime][tensor]") {
+    using strata::pool_allocate, strata::pool_cached_bytes, strata::pool_release;
+    const size_t before = pool_cached_bytes();
+    void *big = pool_allocate(3 << 20);
+    REQUIRE(big != nullptr);
+    CHECK(reinterpret_cast<uintptr_t>(big) % 128 == 0);
+    pool_release(big);
+    CHECK(pool_cached_bytes() > before);
+    void *again = pool_allocate(3 << 20);
+    CHECK(again == big);  // the same block, already paged in
+    CHECK(pool_cached_bytes() == before);
+    void *small = pool_allocate(1000);
+    pool_release(small);
+    CHECK(pool_cached_bytes() == before);  // small blocks go straight back to malloc
+    pool_release(again);
+    // Tensors draw on the pool: a freed tensor's storage serves the next of its size, zeroed.
+    const void *storage = nullptr;
+    {
+        Tensor t = Tensor::full({512, 1024}, 7.0);
+        storage = t.data<float>();
+    }
+    const Tensor u = Tensor::zeros({512, 1024});
+    CHECK(static_cast<const void *>(u.data<float>()) == storage);
+    CHECK(u.data<float>()[12345] == 0.0f);
 }

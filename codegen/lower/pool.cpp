@@ -124,10 +124,11 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
                         r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]));
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
-    if (window <= kMaxUnrolledWindow) {
-        // Small windows: every tap spelled out in one pure, vectorised
+    if (window <= kMaxUnrolledWindow && !ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules) {
+        // Small windows on CPUs: every tap spelled out in one pure, vectorised
         // expression; pooling is memory-bound, and a register-tiled
-        // reduction only recomputed overlapping tile edges.
+        // reduction only recomputed overlapping tile edges. (The reduction
+        // stays the reference the "simple" schedule checks against.)
         Expr value;
         for (int64_t tap = 0; tap < window; ++tap) {
             Index at = {out_idx[0], out_idx[1]};
