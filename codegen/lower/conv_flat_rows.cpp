@@ -27,8 +27,11 @@ namespace {
 
 /// The input position an output position o reads at tap k along one spatial
 /// dim, as o + offset(k): forward o - pad + k*dil, transposed o + pad - k*dil.
-int64_t tap_offset(bool transposed, int64_t k, int64_t pad, int64_t dil) {
-    return transposed ? pad - k * dil : k * dil - pad;
+/// (int64_t for the geometry, Expr for the taps of the reduction.)
+template <typename K>
+K tap_offset(bool transposed, const K &k, int64_t pad, int64_t dil) {
+    const int p = static_cast<int>(pad), d = static_cast<int>(dil);
+    return transposed ? p - k * d : k * d - p;
 }
 
 struct FlatGeometry {
@@ -41,8 +44,8 @@ FlatGeometry geometry(const ir::Node &node) {
     const Shape &ws = node.input(1)->shape(), &os = node.shape();
     const ir::Ints &padding = node.attrs.get_ints("padding"), &dilation = node.attrs.get_ints("dilation");
     auto lowest = [&](size_t d) {
-        return std::min(tap_offset(transposed, 0, padding[d], dilation[d]),
-                        tap_offset(transposed, ws[2 + d] - 1, padding[d], dilation[d]));
+        return std::min(tap_offset<int64_t>(transposed, 0, padding[d], dilation[d]),
+                        tap_offset<int64_t>(transposed, ws[2 + d] - 1, padding[d], dilation[d]));
     };
     const int64_t span_x = (ws[3] - 1) * dilation[1];
     return {lowest(0), lowest(1), os[3] + span_x};
@@ -55,14 +58,12 @@ bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx) {
     if (node.op != Op::conv2d && node.op != Op::conv_transpose2d) return false;
     for (int64_t s : node.attrs.get_ints("stride"))
         if (s != 1) return false;
-    // The positions the row-by-row tiles compute per row (the default tile:
-    // two vectors when the row holds them, else one; the last shifted
-    // inwards) against the flattened rows' P per row.
+    // The positions the row-by-row default tiles compute per row against the
+    // flattened rows' P per row.
     const int64_t width = node.shape().back();
-    int vec = ctx.vector_width(node.dtype());
-    while (vec > 4 && vec > width) vec /= 2;
-    if (vec > width) return false;
-    const int64_t tile = width >= 2 * vec ? 2 * vec : vec;
+    const int vec = vector_factor(ctx.vector_width(node.dtype()), width);
+    if (vec == 0) return false;
+    const int64_t tile = default_tile_width(vec, width);
     const int64_t computed = (width + tile - 1) / tile * tile;
     return static_cast<double>(computed) > 1.05 * static_cast<double>(geometry(node).pitch);
 }
@@ -91,9 +92,7 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
     Expr channel = groups == 1 ? Expr(r.z) : group * static_cast<int>(cin_g) + r.z;
     auto offset = [&](size_t d, const Expr &k) {  // into the padded rows: offset(k) - lo
-        const int lo = static_cast<int>(d == 0 ? g.lo_y : g.lo_x);
-        const int pad = static_cast<int>(padding[d]), dil = static_cast<int>(dilation[d]);
-        return transposed ? pad - k * dil - lo : k * dil - pad - lo;
+        return tap_offset<Expr>(transposed, k, padding[d], dilation[d]) - static_cast<int>(d == 0 ? g.lo_y : g.lo_x);
     };
     Expr position = i + offset(0, r.y) * pitch + offset(1, r.x);
     // Weights in IR order [co, ci, ky, kx] (transposed: [ci, co, ky, kx]), Halide order reversed.

@@ -57,6 +57,14 @@ struct TiledReduction {
     bool nested = false;
 };
 
+/// The widest power-of-two vector (at most the natural width, at least 4
+/// lanes) that fits in `extent`; 0 when even 4 lanes do not fit.
+int vector_factor(int natural, int64_t extent);
+/// The default width of a tiled reduction's register tile along its
+/// innermost dim: two vectors when the extent holds them, else one (the
+/// whole extent when scalar). The last tile is shifted inwards.
+int64_t default_tile_width(int lanes, int64_t extent);
+
 /// Conv, matmul and pool: register-tiled, vectorised, parallel over outer
 /// tiles. Returns whether the outer loops are parallel (when nested: whether
 /// the caller's should be).

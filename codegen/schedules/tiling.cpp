@@ -10,15 +10,18 @@ namespace strata::codegen {
 
 using namespace Halide;
 
-namespace {
-
-/// The widest power-of-two vector (at most the natural width, at least 4
-/// lanes) that fits in `extent`; 0 when even 4 lanes do not fit.
 int vector_factor(int natural, int64_t extent) {
     int v = natural;
     while (v > 4 && v > extent) v /= 2;
     return v <= extent ? v : 0;
 }
+
+int64_t default_tile_width(int lanes, int64_t extent) {
+    if (lanes == 0) return extent;
+    return extent >= 2 * lanes ? 2 * lanes : lanes;
+}
+
+namespace {
 
 /// Below this many multiply-adds, waking the thread pool costs more than it saves.
 constexpr int64_t kMinParallelWork = 1 << 15;
@@ -106,7 +109,7 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     const NodeSchedule want = requested_schedule(ctx, out, {"vectorize", "tile", "parallel", "task"});
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(r.dtype), r.x.extent));
     check_lanes_fit(ctx, vec, r.x.extent);
-    int64_t xt = vec == 0 ? r.x.extent : (r.x.extent >= 2 * vec ? 2 * vec : vec);
+    int64_t xt = default_tile_width(vec, r.x.extent);
     if (want.tile_x) xt = *want.tile_x;
     int64_t x_vectors = vec == 0 ? 1 : std::max<int64_t>(1, xt / std::max(vec, 1));
     int64_t ct = std::max<int64_t>(1, std::min<int64_t>(r.c.extent, 16 / x_vectors));
