@@ -62,6 +62,36 @@ PoolWindow pool_window(const ir::Node &node, size_t spatial_rank) {
     return w;
 }
 
+Expr PoolWindow::input_position(size_t d, const Expr &o, const Expr &k) const {
+    return o * static_cast<int>(stride[d]) - static_cast<int>(padding[d]) + k * static_cast<int>(dilation[d]);
+}
+
+int64_t PoolWindow::taps() const {
+    int64_t n = 1;
+    for (int64_t k : kernel) n *= k;
+    return n;
+}
+
+Expr PoolWindow::avg_divisor(const std::vector<Expr> &o, const Shape &xs, bool count_include_pad) const {
+    Expr divisor = 1;
+    for (size_t d = 0; d < o.size(); ++d) {
+        const int len = static_cast<int>(xs[2 + d]), pad = static_cast<int>(padding[d]);
+        Expr start = o[d] * static_cast<int>(stride[d]) - pad;
+        Expr end = min(start + static_cast<int>(kernel[d]), len + pad);
+        divisor = divisor * (count_include_pad ? end - start : min(end, len) - max(start, 0));
+    }
+    return divisor;
+}
+
+std::vector<int64_t> unflatten(int64_t index, const std::vector<int64_t> &extents) {
+    std::vector<int64_t> at(extents.size());
+    for (size_t d = extents.size(); d-- > 0;) {
+        at[d] = index % extents[d];
+        index /= extents[d];
+    }
+    return at;
+}
+
 Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &value) {
     Region bounds;  // Halide order: spatial dims (innermost first), then C and N unbounded
     for (size_t i = shape.size(); i-- > 2;) bounds.push_back(Range(0, static_cast<int>(shape[i])));

@@ -108,8 +108,21 @@ struct LowerContext {
 /// (avg pooling has no dilation attribute: it is 1).
 struct PoolWindow {
     ir::Ints kernel, stride, padding, dilation;
+
+    /// The input position along spatial dim d that tap k of output window o reads.
+    Halide::Expr input_position(size_t d, const Halide::Expr &o, const Halide::Expr &k) const;
+    /// Taps per window.
+    int64_t taps() const;
+    /// PyTorch's avg_pool divisor for the window at output position `o` (one per
+    /// spatial dim) of an input `xs`: the window clipped to the padded input,
+    /// or, without count_include_pad, to the input itself.
+    Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad) const;
 };
 PoolWindow pool_window(const ir::Node &node, size_t spatial_rank);
+
+/// Index `index` of a row-major grid of `extents` (the last fastest) as one
+/// coordinate per dim: a window's taps, a gradient's candidate windows.
+std::vector<int64_t> unflatten(int64_t index, const std::vector<int64_t> &extents);
 
 /// x, an [N, C, spatial...] tensor, extended by `value` outside [0, extent)
 /// of its spatial dims (N and C are unbounded).

@@ -68,24 +68,6 @@ Func lower_adaptive(const ir::Node &node, LowerContext &ctx) {
 /// Windows of at most this many taps are spelled out rather than reduced.
 constexpr int64_t kMaxUnrolledWindow = 16;
 
-/// PyTorch's avg_pool divisor for the window at `out_idx`: the window clipped
-/// to the padded input, or, without count_include_pad, to the input itself.
-Expr avg_divisor(const ir::Node &node, const Shape &xs, const Index &out_idx) {
-    const size_t s = xs.size() - 2;
-    const PoolWindow w = pool_window(node, s);
-    const bool include_pad = node.attrs.get_bool("count_include_pad");
-    Expr divisor = 1;
-    for (size_t i = 0; i < s; ++i) {
-        const int len = static_cast<int>(xs[2 + i]), pad = static_cast<int>(w.padding[i]);
-        Expr start = out_idx[2 + i] * static_cast<int>(w.stride[i]) - pad;
-        Expr end = min(start + static_cast<int>(w.kernel[i]), len + pad);
-        Expr size = end - start;
-        if (!include_pad) size = min(end, len) - max(start, 0);
-        divisor = divisor * size;
-    }
-    return divisor;
-}
-
 }  // namespace
 
 Func lower_pool(const ir::Node &node, LowerContext &ctx) {
@@ -102,12 +84,9 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     auto vars = make_vars(os.size());
     const Index out_idx = as_index(vars);
     Region region;
-    int64_t window = 1;
-    for (size_t i = s; i-- > 0;) {
-        region.push_back(Range(0, static_cast<int>(kernel[i])));
-        window *= kernel[i];
-    }
+    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
     RDom r(region, "r");
+    const int64_t window = window_attrs.taps();
 
     // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg);
     // when no window leaves the input, they read it directly (no bounds tests).
@@ -119,9 +98,9 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
                              : constant_outside_spatial(ctx.func(in), xs, is_max ? lowest_value(t) : constant(t, 0));
 
     Index x_idx = {out_idx[0], out_idx[1]};
-    for (size_t i = 0; i < s; ++i)
-        x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                        r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]));
+    for (size_t i = 0; i < s; ++i) x_idx.push_back(window_attrs.input_position(i, out_idx[2 + i], r[static_cast<int>(s - 1 - i)]));
+    const Expr divisor = is_max ? Expr() : window_attrs.avg_divisor(Index(out_idx.begin() + 2, out_idx.end()), xs,
+                                                                    node.attrs.get_bool("count_include_pad"));
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
     if (window <= kMaxUnrolledWindow && !ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules) {
@@ -131,20 +110,14 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
         // stays the reference the "simple" schedule checks against.)
         Expr value;
         for (int64_t tap = 0; tap < window; ++tap) {
+            const std::vector<int64_t> k = unflatten(tap, kernel);
             Index at = {out_idx[0], out_idx[1]};
-            int64_t rest = tap;
-            std::vector<int64_t> k(s);
-            for (size_t i = s; i-- > 0;) {
-                k[i] = rest % kernel[i];
-                rest /= kernel[i];
-            }
             for (size_t i = 0; i < s; ++i)
-                at.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) -
-                             static_cast<int>(padding[i] - k[i] * dilation[i]));
+                at.push_back(window_attrs.input_position(i, out_idx[2 + i], static_cast<int>(k[i])));
             Expr v = call(xp, at);
             value = !value.defined() ? v : is_max ? nan_max(value, v) : value + v;
         }
-        define(f, vars, is_max ? value : value / cast(t, avg_divisor(node, xs, out_idx)));
+        define(f, vars, is_max ? value : value / cast(t, divisor));
         schedule_elementwise(f, os, node.dtype(), ctx);
         return f;
     }
@@ -155,7 +128,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     } else {
         define(acc, vars, constant(t, 0));
         acc(to_halide_args(out_idx)) = call(acc, out_idx) + call(xp, x_idx);
-        define(f, vars, call(acc, out_idx) / cast(t, avg_divisor(node, xs, out_idx)));
+        define(f, vars, call(acc, out_idx) / cast(t, divisor));
     }
     schedule_pool(f, acc, vars, os, r, node.dtype(), window, ctx);
     return f;

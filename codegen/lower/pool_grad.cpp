@@ -54,6 +54,13 @@ TapRank rank_of(const Expr &v) {
 /// Whether a tap of rank `v` takes the window from the best so far.
 Expr takes_over(const TapRank &v, const Expr &best_key) { return v.nan || v.key > best_key; }
 
+/// Small whole numbers as 32-bit index expressions.
+std::vector<Expr> int_exprs(const std::vector<int64_t> &values) {
+    std::vector<Expr> out;
+    for (int64_t v : values) out.push_back(static_cast<int>(v));
+    return out;
+}
+
 Candidates candidates(Expr i, int64_t stride, int64_t pad, int64_t span) {
     // o*stride - pad <= i  and  i < o*stride - pad + span
     //   =>  (i + pad - span) / stride < o <= (i + pad) / stride
@@ -81,40 +88,39 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         Func xp = constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
         auto ovars = make_vars(gs.size(), "o");
         const Index oidx = as_index(ovars);
-        // The window's taps in order, the last spatial dim fastest.
-        int64_t taps = 1;
-        for (int64_t k : kernel) taps *= k;
-        std::vector<Index> tap_index;
-        std::vector<Expr> tap_flat;
-        for (int64_t tap = 0; tap < taps; ++tap) {
-            Index x_idx = {oidx[0], oidx[1]};
-            Expr flat = 0;
-            int64_t rest = tap, inner = taps;
+        // The input element tap k (one offset per dim) of window oidx reads, and its flat spatial position.
+        struct Tap {
+            Index at;
+            Expr flat;
+        };
+        auto window_tap = [&](const std::vector<Expr> &k) {
+            Tap tap{{oidx[0], oidx[1]}, 0};
             for (size_t i = 0; i < s; ++i) {
-                inner /= kernel[i];
-                const int64_t k = rest / inner;
-                rest %= inner;
-                Expr pos = oidx[2 + i] * static_cast<int>(stride[i]) -
-                           static_cast<int>(padding[i] - k * dilation[i]);
-                x_idx.push_back(pos);
-                flat = flat * static_cast<int>(xs[2 + i]) + pos;
+                Expr pos = window_attrs.input_position(i, oidx[2 + i], k[i]);
+                tap.at.push_back(pos);
+                tap.flat = tap.flat * static_cast<int>(xs[2 + i]) + pos;
             }
-            tap_index.push_back(x_idx);
-            tap_flat.push_back(flat);
-        }
+            return tap;
+        };
         // A strictly greater value or a NaN wins, as in PyTorch: ties keep
-        // the first maximum in window order, NaNs the last NaN. Small windows unroll into a chain of
-        // selects (a pure Func that vectorises); larger ones reduce over an
-        // RDom, as a scalar Tuple reduction (Halide 14 miscomputes vectorised
-        // Tuple updates).
+        // the first maximum in window order, NaNs the last NaN. Small windows
+        // unroll into a chain of selects over the taps in window order (a pure
+        // Func that vectorises); larger ones reduce over an RDom, as a scalar
+        // Tuple reduction (Halide 14 miscomputes vectorised Tuple updates).
         const std::vector<Expr> args = to_halide_args(oidx);
+        const int64_t taps = window_attrs.taps();
         if (taps <= kMaxUnrolledTaps) {
-            Expr best = rank_of(call(xp, tap_index[0])).key, pos = tap_flat[0];
-            for (int64_t tap = 1; tap < taps; ++tap) {
-                Expr v = call(xp, tap_index[static_cast<size_t>(tap)]);
-                const TapRank rank = rank_of(v);
+            Expr best, pos;
+            for (int64_t tap = 0; tap < taps; ++tap) {
+                const Tap here = window_tap(int_exprs(unflatten(tap, kernel)));
+                const TapRank rank = rank_of(call(xp, here.at));
+                if (tap == 0) {
+                    best = rank.key;
+                    pos = here.flat;
+                    continue;
+                }
                 Expr better = takes_over(rank, best);
-                pos = select(better, tap_flat[static_cast<size_t>(tap)], pos);
+                pos = select(better, here.flat, pos);
                 best = select(better, rank.key, best);
             }
             argmax_pos(args) = pos;
@@ -123,23 +129,17 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             Region region;
             for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
             RDom r(region, "r");
-            Index x_idx = {oidx[0], oidx[1]};
-            Expr flat = 0;
-            for (size_t i = 0; i < s; ++i) {
-                Expr pos = oidx[2 + i] * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                           r[static_cast<int>(s - 1 - i)] * static_cast<int>(dilation[i]);
-                x_idx.push_back(pos);
-                flat = flat * static_cast<int>(xs[2 + i]) + pos;
-            }
+            std::vector<Expr> k(s);
+            for (size_t i = 0; i < s; ++i) k[i] = r[static_cast<int>(s - 1 - i)];
+            const Tap tap = window_tap(k);
             // (position, rank key); the first tap always wins over the initial value.
             argmax_is_tuple = true;
             const Expr lowest_key = t.is_float() ? Int(t.bits()).min() : lowest_value(t);
             argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_key);
-            Expr v = call(xp, x_idx);
-            const TapRank rank = rank_of(v);
+            const TapRank rank = rank_of(call(xp, tap.at));
             Expr better = takes_over(rank, argmax_pos(args)[1]) || argmax_pos(args)[0] < 0;
             argmax_pos(args) =
-                Tuple(select(better, flat, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));
+                Tuple(select(better, tap.flat, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));
             std::vector<RVar> window;
             for (int i = 0; i < r.dimensions(); ++i) window.push_back(r[i]);
             schedule_reduction(argmax_pos, gs, node.dtype(), window, 0, ctx);
@@ -147,9 +147,11 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     }
 
     std::vector<Candidates> cands(s);
+    std::vector<int64_t> candidate_counts(s);
     int64_t candidates_total = 1;
     for (size_t i = 0; i < s; ++i) {
         cands[i] = candidates(idx[2 + i], stride[i], padding[i], dilation[i] * (kernel[i] - 1) + 1);
+        candidate_counts[i] = cands[i].count;
         candidates_total *= cands[i].count;
     }
     Expr flat = 0;
@@ -160,20 +162,15 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     // What the candidate window `pick[i]` along each dim (first + pick) gives this element.
     auto contribution = [&](const std::vector<Expr> &pick) {
         Index o_idx = {idx[0], idx[1]};
+        std::vector<Expr> window(s);
         Expr valid = Internal::const_true();
-        Expr divisor = 1;
         for (size_t i = 0; i < s; ++i) {
-            Expr o = cands[i].first + pick[i];
+            Expr o = window[i] = cands[i].first + pick[i];
             valid = valid && o >= 0 && o < static_cast<int>(gs[2 + i]);
-            const int64_t pad = padding[i], len = xs[2 + i];
-            Expr start = o * static_cast<int>(stride[i]) - static_cast<int>(pad);
+            Expr start = window_attrs.input_position(i, o, 0);
             if (!is_max) {
                 // Dilation 1 here: i is inside window o iff start <= i < start + kernel.
                 valid = valid && idx[2 + i] >= start && idx[2 + i] < start + static_cast<int>(kernel[i]);
-                Expr end = min(start + static_cast<int>(kernel[i]), static_cast<int>(len + pad));
-                Expr size = node.attrs.get_bool("count_include_pad") ? end - start
-                                                                      : min(end, static_cast<int>(len)) - max(start, 0);
-                divisor = divisor * size;
             } else {
                 // The tap must land on i itself (dilation may skip it).
                 valid = valid && (idx[2 + i] - start) % static_cast<int>(dilation[i]) == 0;
@@ -181,8 +178,9 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             o_idx.push_back(clamp(o, 0, static_cast<int>(gs[2 + i] - 1)));
         }
         Expr g = call(ctx.func(gout), o_idx);
-        return is_max ? select(valid && argmax_at(o_idx) == flat, g, constant(t, 0))
-                      : select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
+        if (is_max) return select(valid && argmax_at(o_idx) == flat, g, constant(t, 0));
+        const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"));
+        return select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
     };
 
     Func f(func_name(node));
@@ -191,13 +189,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         // sum spelled out in one pure, vectorised expression.
         Expr total;
         for (int64_t c = 0; c < candidates_total; ++c) {
-            std::vector<Expr> pick(s);
-            int64_t rest = c;
-            for (size_t i = s; i-- > 0;) {
-                pick[i] = static_cast<int>(rest % cands[i].count);
-                rest /= cands[i].count;
-            }
-            Expr term = contribution(pick);
+            Expr term = contribution(int_exprs(unflatten(c, candidate_counts)));
             total = total.defined() ? total + term : term;
         }
         define(f, vars, total);
