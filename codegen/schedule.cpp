@@ -211,12 +211,6 @@ bool one_of(const std::string &s, const std::vector<std::string> &names) {
     return std::find(names.begin(), names.end(), s) != names.end();
 }
 
-std::string join(const std::vector<std::string> &items, const char *sep = ", ") {
-    std::string out;
-    for (const std::string &i : items) out += (out.empty() ? "" : sep) + i;
-    return out;
-}
-
 /// Checks a directive's arguments; returns "" when they fit, else what is wrong.
 std::string check_stage_directive(const StageDirective &d, bool update_stage) {
     const size_t n = d.args.size();
@@ -242,7 +236,7 @@ std::string check_stage_directive(const StageDirective &d, bool update_stage) {
     };
     auto tail = [&](size_t i) -> std::string {
         if (i < n && !one_of(d.args[i], kTailStrategies))
-            return fmt::format("'{}' is not a tail strategy ({})", d.args[i], join(kTailStrategies));
+            return fmt::format("'{}' is not a tail strategy ({})", d.args[i], fmt::join(kTailStrategies, ", "));
         return "";
     };
     const std::string &k = d.name;
@@ -270,7 +264,7 @@ std::string check_stage_directive(const StageDirective &d, bool update_stage) {
              if (k == "store_in")
                  return {arity(1, 1, "(memory type)"),
                          n == 1 && !one_of(d.args[0], kMemoryTypes)
-                             ? fmt::format("'{}' is not a memory type ({})", d.args[0], join(kMemoryTypes))
+                             ? fmt::format("'{}' is not a memory type ({})", d.args[0], fmt::join(kMemoryTypes, ", "))
                              : ""};
              if (k == "split") return {arity(4, 5, "(var, outer, inner, factor[, tail])"), vars(0, 3), positive(3, "factor"), tail(4)};
              if (k == "fuse") return {arity(3, 3, "(inner, outer, fused)"), vars(0, 3)};
@@ -330,7 +324,7 @@ std::vector<StageDirective> parse_stage_directives(const std::string &text, cons
 
 }  // namespace
 
-std::string StageDirective::to_string() const { return name + "(" + join(args) + ")"; }
+std::string StageDirective::to_string() const { return fmt::format("{}({})", name, fmt::join(args, ", ")); }
 
 StageRule::StageRule(const std::string &stage, const std::string &where) : stage_(stage), where_(where) {
     const std::string at = where.empty() ? "schedule" : where;

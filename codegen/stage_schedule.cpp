@@ -43,12 +43,6 @@ std::string tail_name(TailStrategy t) {
     return "Auto";
 }
 
-std::string join(const std::vector<std::string> &items) {
-    std::string out;
-    for (const std::string &i : items) out += (out.empty() ? "" : ", ") + i;
-    return out;
-}
-
 std::string trimmed(std::string s) {
     if (s.rfind("Error: ", 0) == 0) s = s.substr(7);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -122,7 +116,7 @@ struct PipelineFuncs {
         std::vector<std::string> all;
         for (const std::string &a : order) all.push_back(canonical(a));
         if (all.size() > 40) all.resize(40), all.push_back("...");
-        return join(all);
+        return fmt::format("{}", fmt::join(all, ", "));
     }
 };
 
@@ -168,7 +162,7 @@ std::string loops_of(const Definition &def, const RDomAlias &alias) {
     std::vector<std::string> names;
     for (const Dim &d : def.schedule().dims())
         if (d.var != Var::outermost().name()) names.push_back(alias.to_line(d.var));
-    return join(names);
+    return fmt::format("{}", fmt::join(names, ", "));
 }
 
 /// The loops of a stage before any scheduling, innermost first (as Halide
@@ -262,7 +256,7 @@ void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const 
             auto pure_dim = [&](const std::string &token) {
                 const std::vector<std::string> &args = function.args();
                 if (std::find(args.begin(), args.end(), token) == args.end())
-                    fail("{}: {} has no dimension '{}' (its dimensions: {})", what, rule.func(), token, join(args));
+                    fail("{}: {} has no dimension '{}' (its dimensions: {})", what, rule.func(), token, fmt::join(args, ", "));
                 return Var(token);
             };
             auto level = [&]() {
