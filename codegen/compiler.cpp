@@ -296,7 +296,7 @@ std::vector<Tensor> Executable::run(const std::map<std::string, Tensor> &sources
     STRATA_ASSERT(impl_, "run on an empty Executable");
     std::vector<Tensor> outputs;
     for (const ir::Output &out : impl_->program.outputs())
-        outputs.push_back(Tensor::empty(out.node->shape(), out.node->dtype()));
+        outputs.push_back(Tensor::uninitialized(out.node->shape(), out.node->dtype()));  // written whole by the run
     run_into(sources, outputs);
     return outputs;
 }

@@ -13,6 +13,12 @@
 namespace strata {
 
 Tensor Tensor::empty(const Shape &shape, DType dtype) {
+    Tensor t = uninitialized(shape, dtype);
+    if (t.nbytes() > 0) std::memset(t.ptr_, 0, t.nbytes());
+    return t;
+}
+
+Tensor Tensor::uninitialized(const Shape &shape, DType dtype) {
     Tensor t;
     t.dtype_ = dtype;
     t.shape_ = shape;
@@ -33,7 +39,6 @@ Tensor Tensor::empty(const Shape &shape, DType dtype) {
     const size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
     void *p = pool_allocate(bytes);
     if (!p) fail("out of memory allocating a tensor of shape {} ({} bytes)", shape_str(shape), bytes);
-    std::memset(p, 0, bytes);
     t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t *>(p), [](uint8_t *q) { pool_release(q); });
     t.ptr_ = t.storage_.get();
     return t;

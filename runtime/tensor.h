@@ -25,8 +25,13 @@ public:
     /// An undefined tensor (no storage); `defined()` is false.
     Tensor() = default;
 
-    /// Uninitialised storage of the given shape and dtype.
+    /// Zero-filled storage of the given shape and dtype (like zeros(): a
+    /// recycled buffer never shows an earlier tensor's values).
     static Tensor empty(const Shape &shape, DType dtype = DType::f32);
+    /// Storage with unspecified contents, for a tensor that is about to be
+    /// overwritten whole (a compiled program's outputs): skips empty()'s fill,
+    /// which costs as much as a memory-bound kernel's own writes.
+    static Tensor uninitialized(const Shape &shape, DType dtype = DType::f32);
     static Tensor zeros(const Shape &shape, DType dtype = DType::f32);
     static Tensor ones(const Shape &shape, DType dtype = DType::f32);
     static Tensor full(const Shape &shape, double value, DType dtype = DType::f32);

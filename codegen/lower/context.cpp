@@ -72,6 +72,14 @@ int64_t PoolWindow::taps() const {
     return n;
 }
 
+bool PoolWindow::windows_inside(const Shape &xs, const Shape &os) const {
+    for (size_t d = 0; d < kernel.size(); ++d) {
+        const int64_t last_tap = (os[2 + d] - 1) * stride[d] + (kernel[d] - 1) * dilation[d];
+        if (padding[d] != 0 || last_tap >= xs[2 + d]) return false;
+    }
+    return true;
+}
+
 Expr PoolWindow::avg_divisor(const std::vector<Expr> &o, const Shape &xs, bool count_include_pad) const {
     Expr divisor = 1;
     for (size_t d = 0; d < o.size(); ++d) {

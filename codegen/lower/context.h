@@ -113,6 +113,9 @@ struct PoolWindow {
     Halide::Expr input_position(size_t d, const Halide::Expr &o, const Halide::Expr &k) const;
     /// Taps per window.
     int64_t taps() const;
+    /// Whether every tap of every window of output `os` lies inside input `xs`
+    /// (no padding, no ceil_mode overhang), so taps read x without bounds tests.
+    bool windows_inside(const Shape &xs, const Shape &os) const;
     /// PyTorch's avg_pool divisor for the window at output position `o` (one per
     /// spatial dim) of an input `xs`: the window clipped to the padded input,
     /// or, without count_include_pad, to the input itself.

@@ -77,8 +77,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     const size_t s = xs.size() - 2;
     const bool is_max = node.op == Op::max_pool1d || node.op == Op::max_pool2d;
     const PoolWindow window_attrs = pool_window(node, s);
-    const ir::Ints &kernel = window_attrs.kernel, &stride = window_attrs.stride, &padding = window_attrs.padding,
-                   &dilation = window_attrs.dilation;
+    const ir::Ints &kernel = window_attrs.kernel;
     const Type t = halide_type(node.dtype());
 
     auto vars = make_vars(os.size());
@@ -90,11 +89,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
 
     // Out-of-range taps read the reduction's identity (-inf for max, 0 for avg);
     // when no window leaves the input, they read it directly (no bounds tests).
-    bool windows_inside = true;
-    for (size_t i = 0; i < s; ++i)
-        windows_inside = windows_inside && padding[i] == 0 &&
-                         (os[2 + i] - 1) * stride[i] + (kernel[i] - 1) * dilation[i] < xs[2 + i];
-    Func xp = windows_inside ? ctx.func(in)
+    Func xp = window_attrs.windows_inside(xs, os) ? ctx.func(in)
                              : constant_outside_spatial(ctx.func(in), xs, is_max ? lowest_value(t) : constant(t, 0));
 
     Index x_idx = {out_idx[0], out_idx[1]};

@@ -85,7 +85,9 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     bool argmax_is_tuple = false;
     if (is_max) {
         const ir::Node *in = node.input(0);
-        Func xp = constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
+        // Out-of-range taps read the lowest value, and no bounds tests when no window leaves x.
+        Func xp = window_attrs.windows_inside(xs, gs) ? ctx.func(in)
+                                                      : constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
         auto ovars = make_vars(gs.size(), "o");
         const Index oidx = as_index(ovars);
         // The input element tap k (one offset per dim) of window oidx reads, and its flat spatial position.
