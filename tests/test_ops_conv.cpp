@@ -161,15 +161,17 @@ TEST_CASE("stride-1 conv2d and conv_transpose2d over rows laid end to end (the f
           "[ops][conv]") {
     // Rows of 19-23 outputs are not a whole number of vector tiles, so the CPU
     // default computes over the padded rows flattened: padding, dilation,
-    // groups, bias, odd kernels.
+    // groups, bias, odd kernels. A batch of 64 images (more than two per
+    // thread) gives each image its own task, which pads it in cache.
     Generator gen(15);
+    for (const int64_t batch : {2, 64})
     for (DType dt : float_dtypes) {
-        INFO(dtype_name(dt));
-        const Tensor xv = testing::randn({2, 6, 9, 21}, dt, gen);
+        INFO(dtype_name(dt) << " batch " << batch);
+        const Tensor xv = testing::randn({batch, 6, 9, 21}, dt, gen);
         const Tensor w = testing::randn({4, 3, 3, 4}, dt, gen), b = testing::randn({4}, dt, gen);
         const Tensor wt = testing::randn({6, 2, 2, 3}, dt, gen), bt = testing::randn({6}, dt, gen);
         Graph g;
-        auto x = g.input("x", {2, 6, 9, 21}, dt);
+        auto x = g.input("x", {batch, 6, 9, 21}, dt);
         auto pw = g.parameter("w", w), pb = g.parameter("b", b), pwt = g.parameter("wt", wt),
              pbt = g.parameter("bt", bt);
         g.output("conv", conv2d(x, pw, pb, {.padding = {1, 2}, .dilation = {2, 1}, .groups = 2}));
