@@ -50,8 +50,19 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     const int64_t channels_out = gs[1];
 
     // Zero outside the input and past the last output position (1-d blocks may overhang).
-    const Func x = constant_outside_spatial(ctx.func(in), xs, constant(t, 0));
+    const Func x_bounded = constant_outside_spatial(ctx.func(in), xs, constant(t, 0));
     const Func g = constant_outside_spatial(ctx.func(gout), gs, constant(t, 0));
+
+    // The input shifted by the padding and copied per block (below), so the
+    // block's loops read it without bounds tests: read through the boundary
+    // condition, Halide left one loop of every block with a test per position.
+    std::vector<Var> pv = make_vars(xs.size(), "p");  // Halide order: spatial innermost first, then ci, n
+    Func x(func_name(node, "_x"));
+    {
+        std::vector<Expr> from(pv.begin(), pv.end());
+        for (size_t i = 0; i < s; ++i) from[i] = pv[i] - static_cast<int>(padding[s - 1 - i]);
+        x(pv) = x_bounded(from);
+    }
 
     // dYt(n, o..., co): channels innermost.
     std::vector<Var> tv = make_vars(s + 2, "t");  // n, o..., co
@@ -79,8 +90,7 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     Index x_idx = {n, ci};
     for (size_t i = 0; i < s; ++i) {
         dy_idx.push_back(position(i));
-        x_idx.push_back(position(i) * static_cast<int>(stride[i]) - static_cast<int>(padding[i]) +
-                        k[i] * static_cast<int>(dilation[i]));
+        x_idx.push_back(position(i) * static_cast<int>(stride[i]) + k[i] * static_cast<int>(dilation[i]));
     }
     dy_idx.push_back(co);
 
@@ -138,6 +148,7 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     dwt.vectorize(co, vec, TailStrategy::GuardWithIf);
 
     blk.compute_at(dwt, rbn.x);  // one (channel block, ci, block, image) at a time
+    x.compute_at(dwt, rbn.x).vectorize(pv[0], vec, TailStrategy::GuardWithIf);
     blk.vectorize(co, vec, TailStrategy::GuardWithIf);
     Stage bu = blk.update();
     Var bco("bco"), bci("bci");
