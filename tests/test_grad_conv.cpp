@@ -139,7 +139,8 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
     const std::vector<GradSource> sources = {{"x1", testing::randn64({2, 3, 141}, gen)},
                                              {"w1", testing::randn64({20, 3, 4}, gen, 0.5)},
                                              {"x2", testing::randn64({2, 2, 7, 9}, gen)},
-                                             {"w2", testing::randn64({20, 2, 3, 2}, gen, 0.5)}};
+                                             {"w2", testing::randn64({20, 2, 3, 2}, gen, 0.5)},
+                                             {"w3", testing::randn64({8, 2, 3, 3}, gen, 0.5)}};
     CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
         ConvOptions strided;
         strided.stride = {3};
@@ -149,8 +150,11 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
         strided2.stride = {2, 1};
         strided2.padding = 1;
         // Unstrided, 5 output rows: the last two-row block runs past the end.
+        // One block of 8 output channels: threads share (input channel, block) pairs.
+        ConvOptions padded;
+        padded.padding = 1;
         return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2),
-                conv2d(in[2], in[3], {}, {})};
+                conv2d(in[2], in[3], {}, {}), conv2d(in[2], in[4], {}, padded)};
     });
 }
 

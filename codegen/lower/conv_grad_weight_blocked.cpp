@@ -140,11 +140,23 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     update.split(co, coo, coi, lanes, TailStrategy::GuardWithIf);
     std::vector<VarOrRVar> order = {coi};
     for (size_t i = s; i-- > 0;) order.push_back(k[i]);
-    order.push_back(ci);
+    // Threads take channel blocks; with fewer blocks than threads (LeNet-5's
+    // conv2: one block of 16), they take (input channel, block) pairs instead,
+    // each transposing its images' dY again (a small copy, in cache).
+    const int64_t co_blocks = (channels_out + lanes - 1) / lanes;
+    const bool by_input_channel = co_blocks < ctx.parallelism() && xs[1] > 1;
+    if (!by_input_channel) order.push_back(ci);
     order.push_back(rbn.x);
     order.push_back(rbn.y);
+    if (by_input_channel) order.push_back(ci);
     order.push_back(coo);
-    update.reorder(order).vectorize(coi, vec).parallel(coo);
+    update.reorder(order).vectorize(coi, vec);
+    if (by_input_channel) {
+        Var task("task");
+        update.fuse(ci, coo, task).parallel(task);
+    } else {
+        update.parallel(coo);
+    }
     dwt.vectorize(co, vec, TailStrategy::GuardWithIf);
 
     blk.compute_at(dwt, rbn.x);  // one (channel block, ci, block, image) at a time
