@@ -123,6 +123,30 @@ Halide::Pipeline initial_state_pipeline(const std::vector<CTensor> &tensors,
     return Halide::Pipeline(outputs);
 }
 
+/// Lowers one pipeline of the library under its schedule. A schedule that does not
+/// fit the program, or that Halide rejects, is a strata::Error naming the pipeline
+/// and the schedule as well as the node or stage and directive.
+LoweredProgram lower_for_emit(const std::string &pipeline, const ir::Program &program, const Halide::Target &target,
+                              const ResolvedSchedule &schedule, const std::string &schedule_name,
+                              const std::string &hint, const std::map<std::string, Tensor> *constants = nullptr) {
+    try {
+        return lower_scheduled(program, target, schedule, constants);
+    } catch (const Halide::Error &e) {
+        fail("emit: Halide rejected {} under schedule '{}': {}{}", pipeline, schedule_name, e.what(), hint);
+    } catch (const Error &e) {
+        fail("emit: {} under schedule '{}': {}{}", pipeline, schedule_name, e.what(), hint);
+    }
+}
+
+/// How the header names a schedule: its name, or a schedule file's name and kind.
+std::string schedule_description(const std::string &name, const ResolvedSchedule &schedule) {
+    if (name == schedule.mode) return name;
+    std::string file = fs::path(name).filename().string();
+    // It goes into a C comment.
+    for (size_t at = file.find("*/"); at != std::string::npos; at = file.find("*/")) file.replace(at, 2, "*_/");
+    return fmt::format("file {} ({})", file, schedule.mode == "stages" ? "stage lines" : "rules on the default");
+}
+
 /// DIR/README.txt: the files and how to use and link them.
 std::string readme_text(const std::string &name, const std::string &target, bool external, bool train) {
     std::string text = fmt::format("{0}: a Strata model compiled for {1}.\n\nFiles: {0}.a (code{2}), {0}.h (plain C API), "
@@ -197,19 +221,30 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
         return b;
     };
 
-    // The model's schedule (checked here, before anything is written).
-    CompileOptions schedule_options;
-    schedule_options.schedule = options.schedule;
-    const ResolvedSchedule schedule = resolve_schedule(schedule_options);
+    // The model's and the training step's schedules (checked here, before anything is written).
+    auto resolved = [](const std::string &name, const char *option) {
+        CompileOptions schedule_options;
+        schedule_options.schedule = name;
+        try {
+            return resolve_schedule(schedule_options);
+        } catch (const Error &e) {
+            fail("emit {}: {}", option, e.what());
+        }
+    };
+    const ResolvedSchedule schedule = resolved(options.schedule, "--schedule");
+    const ResolvedSchedule train_schedule =
+        train ? resolved(options.train_schedule, "--train-schedule") : ResolvedSchedule{};
+    api.schedule = schedule_description(options.schedule, schedule);
+    if (train) api.train_schedule = schedule_description(options.train_schedule, train_schedule);
 
     std::vector<PipelineObject> objects;
     if (!options.external_weights) {
-        LoweredProgram lowered = lower_scheduled(optimized, target, schedule, &weights);
+        LoweredProgram lowered = lower_for_emit("the model", optimized, target, schedule, options.schedule, "", &weights);
         api.embedded_predict = c_buffers(lowered, optimized, io_buffer, io_buffer);
         objects.push_back({lowered.pipeline, arguments(lowered), options.name + "_pipeline"});
     }
     if (train || options.external_weights) {
-        LoweredProgram lowered = lower_scheduled(optimized, target, schedule);
+        LoweredProgram lowered = lower_for_emit("the model", optimized, target, schedule, options.schedule, "");
         api.params_predict = c_buffers(
             lowered, optimized,
             [&](const std::string &name, const ir::Node &node) {
@@ -230,7 +265,13 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
             start[name] = it->second;
         }
         const ir::Program optimized_step = ir::run_passes(step_program);
-        LoweredProgram lowered = lower_program(optimized_step, target);
+        // A file's node ids and stage names are the training program's, not the model's.
+        const std::string hint = train_schedule.rules.empty()
+                                     ? ""
+                                     : " (the training step's nodes and stages are those `strata schedule dump "
+                                       "CHECKPOINT --train [--stages]` lists, for the same --batch and --momentum)";
+        LoweredProgram lowered =
+            lower_for_emit("the training step", optimized_step, target, train_schedule, options.train_schedule, hint);
         const std::string model_input = program.inputs().front()->attrs.get_str("name");
         api.updated.assign(state.tensors.size(), false);
         api.train = c_buffers(
@@ -296,19 +337,22 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
 
     // One object per pipeline without the runtime, plus one copy of the runtime.
     std::vector<std::string> object_files;
+    std::string compiling = "the runtime";
     try {
         const Halide::Target object_target = target.with_feature(Halide::Target::NoRuntime);
         for (PipelineObject &o : objects) {
+            compiling = o.function;
             const std::string file = (work / (o.function + ".o")).string();
             o.pipeline.compile_to_object(file, o.args, o.function, object_target);
             object_files.push_back(file);
         }
+        compiling = "the runtime";
         const std::string runtime = (work / (options.name + "_runtime.o")).string();
         Halide::compile_standalone_runtime(runtime, target);
         object_files.push_back(runtime);
         Halide::create_static_library(object_files, target, (work / (options.name + ".a")).string());
     } catch (const Halide::Error &e) {
-        fail("emit: Halide could not compile for target {}: {}", target_string, e.what());
+        fail("emit: Halide could not compile {} for target {}: {}", compiling, target_string, e.what());
     }
     {
         std::ofstream h(work / (options.name + ".h"));

@@ -23,8 +23,13 @@ struct EmitOptions {
     bool external_weights = false;
     /// The schedule of the model's pipelines, as CompileOptions::schedule: "default",
     /// "simple", an autoscheduler or a schedule file (`strata schedule dump` of the
-    /// same model and batch). A --train step keeps the default schedules.
+    /// same model and batch). The training step has its own, `train_schedule`.
     std::string schedule = "default";
+    /// The schedule of the training step's pipeline (with `train`), taken as `schedule`
+    /// is; a file names the training program's nodes and stages, as
+    /// `strata schedule dump CHECKPOINT --train [--stages]` writes them for the same
+    /// batch and momentum (the model's own schedule file does not fit it).
+    std::string train_schedule = "default";
 };
 
 /// A training step to emit beside the model (`strata emit --train`; see

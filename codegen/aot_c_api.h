@@ -28,6 +28,8 @@ struct CBuffer {
 /// Everything NAME.h declares. Pipelines are declared as `int NAME_<suffix>(buffers...)`.
 struct CApi {
     std::string name, target;
+    /// The schedules the pipelines were compiled with, as the header's comment names them.
+    std::string schedule, train_schedule;
     std::vector<CTensor> inputs, outputs;  ///< the model's, in program order
     /// `NAME_predict(inputs..., outputs...)` with the weights compiled in ("" when external).
     std::vector<CBuffer> embedded_predict;
