@@ -2,7 +2,9 @@
 // the same steps as the in-process TrainStep (fresh momentum, momentum resumed
 // from a checkpoint, weights and momentum read from DIR/NAME.safetensors), its
 // state saves and loads exactly, a bad label is an error code, and bad options
-// write nothing.
+// write nothing. `--train-schedule` compiles the step with the schedule
+// `strata schedule dump --train` writes (or a hand-edited one) and refuses one
+// that does not fit the training program.
 
 #include "frontend/functional.h"
 #include "frontend/nn.h"
@@ -28,6 +30,7 @@
 using namespace strata;
 namespace fs = std::filesystem;
 using strata::testing::TempDir;
+using Catch::Matchers::Contains;
 
 namespace {
 
@@ -216,6 +219,66 @@ std::map<std::string, Tensor> state_of(nn::Sequential &net, const optim::SGD &sg
     return out;
 }
 
+std::string read_text(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    INFO(path);
+    REQUIRE(in);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// The lines of `text` that contain `part`.
+std::vector<std::string> lines_with(const std::string &text, const std::string &part) {
+    std::vector<std::string> out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find(part) != std::string::npos) out.push_back(line);
+    return out;
+}
+
+/// The Func of the first stage line whose Func name ends with `suffix` ("_relu": "n4_relu").
+std::string stage_func(const std::string &stages, const std::string &suffix) {
+    std::istringstream lines(stages);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string keyword, func;
+        words >> keyword >> func;
+        if (keyword == "stage" && func.size() > suffix.size() &&
+            func.compare(func.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return func;
+    }
+    FAIL("no stage line for a Func named *" << suffix << " in\n" << stages);
+    return "";
+}
+
+/// The stage line of `func` in a stage schedule ("" when it has none).
+std::string stage_line(const std::string &stages, const std::string &func) {
+    for (const std::string &line : lines_with(stages, "stage " + func + " "))
+        if (line.rfind("stage " + func + " ", 0) == 0) return line;
+    return "";
+}
+
+/// A checksum of the training step's object in the library in `dir`: Halide compiles the
+/// same schedule to the same bytes, so it changes when the step's schedule does.
+std::string train_object_checksum(const TempDir &dir) {
+    return run_ok("cd " + dir.path.string() + " && ar p small.a small_train_pipeline.o | cksum");
+}
+
+/// Both runs took the same steps: every loss and state value within `margin` (no relative slack).
+void check_same_steps(const EmittedRun &got, const EmittedRun &want, double margin) {
+    REQUIRE(got.losses.size() == want.losses.size());
+    for (size_t i = 0; i < want.losses.size(); ++i)
+        CHECK(got.losses[i] == Approx(want.losses[i]).epsilon(0).margin(margin));
+    REQUIRE(got.tensors.size() == want.tensors.size());
+    for (const auto &[name, values] : want.tensors) {
+        INFO("tensor " << name);
+        REQUIRE(got.tensors.count(name) == 1);
+        const std::vector<double> &g = got.tensors.at(name);
+        REQUIRE(g.size() == values.size());
+        for (size_t i = 0; i < values.size(); ++i) CHECK(g[i] == Approx(values[i]).epsilon(0).margin(margin));
+    }
+    CHECK(got.output.find("reloaded state steps identically") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("the emitted training step takes the same steps as the in-process TrainStep", "[emit][train]") {
@@ -303,6 +366,128 @@ TEST_CASE("emit --train errors name the problem and write nothing", "[emit][trai
         INFO(c.arguments << "\n" << r.output);
         CHECK(r.status != 0);
         CHECK(r.output.find(c.message) != std::string::npos);
+        CHECK(out.files().empty());
+    }
+}
+
+TEST_CASE("emit --train-schedule: the dumped training-step schedule and hand-edited ones take the default's steps",
+          "[emit][train][schedule]") {
+    TempDir work, default_lib, dumped_lib, rules_lib, stages_lib;
+    nn::Sequential net = make_net();
+    const std::string checkpoint = work / "model.safetensors";
+    save_checkpoint(checkpoint, *net, nullptr, with_ir(inference_ir(net)));
+    std::vector<Tensor> batches;
+    for (int64_t i = 0; i < kBatches; ++i) batches.push_back(batch(i).first);
+    for (int64_t i = 0; i < kBatches; ++i) batches.push_back(batch(i).second);
+    for (const TempDir *dir : {&default_lib, &dumped_lib, &rules_lib, &stages_lib})
+        write_binary(*dir / "batches.bin", batches);
+    // The schedule of the step `emit --train --momentum 0.9` compiles (emit_and_train's options).
+    const std::string dump = strata_binary() + " schedule dump " + checkpoint + " --train --momentum 0.9";
+
+    // One default run, then each schedule in turn (not SECTIONs: each would emit the default again).
+    const EmittedRun want = emit_and_train(default_lib, checkpoint, 2, false);
+    REQUIRE(want.losses.size() == 2);
+    CHECK_THAT(read_text(default_lib / "small.h"), Contains("training step default"));
+    const std::string default_object = train_object_checksum(default_lib);
+
+    {  // the default schedule, dumped as stage lines and loaded back
+        const std::string file = work / "train.stages";
+        run_ok(dump + " --stages --out " + file);
+        const std::string stages = read_text(file);
+        REQUIRE_THAT(stages, Contains("algorithm default") && Contains("_conv2d_grad_weight") &&
+                                 Contains("_max_pool2d_grad"));
+        const EmittedRun got = emit_and_train(dumped_lib, checkpoint, 2, false, "--train-schedule " + file);
+        check_same_steps(got, want, 1e-6);
+        CHECK_THAT(read_text(dumped_lib / "small.h"), Contains("training step file train.stages (stage lines)"));
+    }
+    {  // rules on two gradient ops
+        const std::string file =
+            work.write("train.rules", "op max_pool2d_grad vectorize=4\nop conv2d_grad_weight vectorize=4 parallel=off\n");
+        // The rules are in effect on those nodes of the step, as the dump shows.
+        const std::string before = run_ok(dump), after = run_ok(dump + " --schedule " + file);
+        for (const char *op : {"# max_pool2d_grad ", "# conv2d_grad_weight "}) {
+            INFO(op << "\ndefault:\n" << before << "\nwith the rules:\n" << after);
+            const std::vector<std::string> old_lines = lines_with(before, op), new_lines = lines_with(after, op);
+            REQUIRE(new_lines.size() == 1);
+            REQUIRE(old_lines.size() == 1);
+            CHECK_THAT(new_lines[0], Contains(" vectorize=4 "));
+            CHECK(new_lines[0] != old_lines[0]);
+        }
+        CHECK_THAT(lines_with(after, "# conv2d_grad_weight ")[0], Contains("parallel=off"));
+        CHECK_THAT(run_ok(strata_binary() + " schedule check " + checkpoint + " --train --schedule " + file),
+                   Contains("agrees with the default schedule") && Contains("update:0.weight") && Contains("loss"));
+        const EmittedRun got = emit_and_train(rules_lib, checkpoint, 2, false, "--train-schedule " + file);
+        check_same_steps(got, want, 1e-6);
+        CHECK(train_object_checksum(rules_lib) != default_object);
+        CHECK_THAT(read_text(rules_lib / "small.h"), Contains("training step file train.rules (rules on the default)"));
+    }
+    {  // a stage line rewritten by hand
+        const std::string stages = run_ok(dump + " --stages");
+        const std::string relu = stage_func(stages, "_relu");
+        const std::string old_line = stage_line(stages, relu);
+        REQUIRE(!old_line.empty());
+        const std::string new_line = "stage " + relu +
+                                     " compute_root() split(d3, d3, xi, 4, ShiftInwards) reorder(xi, d3, d2, d1, d0) "
+                                     "vectorize(xi) parallel(d0)";
+        std::string edited = stages;
+        edited.replace(edited.find(old_line), old_line.size(), new_line);
+        const std::string file = work.write("edited.stages", edited);
+        // Read back from Halide's schedule of the lowered step: the new split and loop order.
+        const std::string read_back = stage_line(run_ok(dump + " --stages --schedule " + file), relu);
+        INFO("default: " << old_line << "\nedited: " << new_line << "\nread back: " << read_back);
+        CHECK_THAT(read_back, Contains(", 4, ShiftInwards)") && Contains("parallel(d0)"));
+        CHECK(read_back != old_line);
+        const EmittedRun got = emit_and_train(stages_lib, checkpoint, 2, false, "--train-schedule " + file);
+        check_same_steps(got, want, 1e-6);
+        CHECK(train_object_checksum(stages_lib) != default_object);
+    }
+}
+
+TEST_CASE("emit --train-schedule refuses a schedule that does not fit the training step, naming the node or stage",
+          "[emit][train][schedule][errors]") {
+    TempDir work, out;
+    nn::Sequential net = make_net();
+    const std::string checkpoint = work / "model.safetensors";
+    save_checkpoint(checkpoint, *net, nullptr, with_ir(inference_ir(net)));
+    const std::string strata = strata_binary();
+    const std::string dump = strata + " schedule dump " + checkpoint + " --train";
+    // The step's relu node (by id) and Func (by stage name), as the dumps name them.
+    const std::vector<std::string> relu_lines = lines_with(run_ok(dump), "# relu ");
+    REQUIRE(relu_lines.size() == 1);
+    const std::string relu_node = relu_lines[0].substr(5, relu_lines[0].find(' ', 5) - 5);
+    REQUIRE(relu_node.rfind('%', 0) == 0);
+    const std::string relu_func = stage_func(run_ok(dump + " --stages"), "_relu");
+
+    struct Case {
+        std::string schedule, message;
+    };
+    for (const Case &c : std::vector<Case>{
+             {"node %9999 compute=root\n", "node %9999 does not exist"},
+             {"node " + relu_node + " tile=16x2\n", "schedule for " + relu_node + " (relu): directive 'tile' does not apply"},
+             {"algorithm default\nstage n9999_missing compute_root()\n", "there is no Func 'n9999_missing'"},
+             {"algorithm default\nstage " + relu_func + " compute_root() vectorize(no_such_loop)\n",
+              relu_func + " has no loop 'no_such_loop'"},
+         }) {
+        const std::string file = work.write("bad.schedule", c.schedule);
+        const CommandResult r = run_command(strata + " emit " + checkpoint + " --out " + out.path.string() +
+                                            " --train --train-schedule " + file);
+        INFO(c.schedule << "\n" << r.output);
+        CHECK(r.status != 0);
+        CHECK_THAT(r.output, Contains("strata: error: emit: the training step under schedule '" + file + "'") &&
+                                 Contains(c.message) && Contains("strata schedule dump CHECKPOINT --train"));
+        CHECK(out.files().empty());
+    }
+    for (const Case &c : std::vector<Case>{
+             {" emit " + checkpoint + " --out " + out.path.string() + " --train-schedule simple", "add --train"},
+             {" emit " + checkpoint + " --out " + out.path.string() + " --train --train-schedule " + work / "none",
+              "emit --train-schedule: unknown schedule"},
+             {" schedule dump " + work.write("model.ir", inference_ir(net)) + " --train", "is not a checkpoint"},
+             {" schedule dump " + checkpoint + " --momentum 0", "add --train"},
+         }) {
+        const CommandResult r = run_command(strata + c.schedule);
+        INFO(c.schedule << "\n" << r.output);
+        CHECK(r.status != 0);
+        CHECK_THAT(r.output, Contains(c.message));
         CHECK(out.files().empty());
     }
 }

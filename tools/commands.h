@@ -23,6 +23,9 @@ struct EmitCommand {
     int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
     bool train = false;
     std::string schedule;
+    /// --train: the training step's schedule (default, simple, an autoscheduler or a file
+    /// from `strata schedule dump CHECKPOINT --train`); "" is the default.
+    std::string train_schedule;
     /// "embedded" (inside NAME.a) or "external" (DIR/NAME.safetensors, loaded at run time).
     std::string weights = "embedded";
     /// --train: SGD's learning rate (0: the checkpoint's initial one) and momentum.
@@ -53,9 +56,14 @@ struct ScheduleCommand {
     int64_t batch = 0;  ///< 0 keeps the batch size of the saved IR
     std::string out;    ///< dump: write here instead of stdout
     bool stages = false;  ///< dump: as stage lines (Halide primitives per stage)
+    /// The training step `strata emit --train` compiles for the checkpoint (with this
+    /// SGD momentum) instead of the model.
+    bool train = false;
+    double momentum = 0.9;
 };
 
-/// `strata schedule dump MODEL`: the schedule in effect for every node, as a schedule file.
+/// `strata schedule dump MODEL`: the schedule in effect for every node, as a schedule file;
+/// with `train`, for the training step of `strata emit --train` (its --train-schedule).
 int schedule_dump(const ScheduleCommand &options);
 /// `strata schedule check MODEL --schedule S`: S against the default schedule on the same inputs.
 int schedule_check(const ScheduleCommand &options);

@@ -33,8 +33,8 @@ int emit(const EmitCommand &options) {
     if (options.batch < 0) fail("emit --batch: {} is not a batch size (>= 1)", options.batch);
     if (options.lr < 0) fail("emit --lr: the learning rate must be > 0, got {}", options.lr);
     if (options.momentum < 0) fail("emit --momentum: must be >= 0, got {}", options.momentum);
-    if (!options.train && (options.lr != 0 || options.momentum != 0.9))
-        fail("emit: --lr and --momentum set the training step; add --train");
+    if (!options.train && (options.lr != 0 || options.momentum != 0.9 || !options.train_schedule.empty()))
+        fail("emit: --lr, --momentum and --train-schedule set the training step; add --train");
 
     const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
     const ir::Program program = checkpoint_program(checkpoint, options.checkpoint, options.batch);
@@ -47,10 +47,12 @@ int emit(const EmitCommand &options) {
     emit_options.out_dir = options.out_dir;
     emit_options.external_weights = options.weights == "external";
     if (!options.schedule.empty()) emit_options.schedule = options.schedule;
+    if (!options.train_schedule.empty()) emit_options.train_schedule = options.train_schedule;
 
     TrainingProgram training;
     codegen::EmitTrainStep step;
     if (options.train) {
+        // The same program `strata schedule dump CHECKPOINT --train` schedules (tools/schedule.cpp).
         training = build_training_program(program, checkpoint, {.momentum = options.momentum});
         step.program = &training.graph->program();
         step.state = training.graph->parameter_values();
@@ -58,11 +60,12 @@ int emit(const EmitCommand &options) {
         step.learning_rate = learning_rate(options, checkpoint, lr_source);
         step.classes = training.classes;
         step.momentum_ready = training.momentum_from_checkpoint;
-        fmt::print("training step: SGD, learning rate {} ({}), momentum {}{}\n", step.learning_rate, lr_source,
-                   options.momentum,
+        fmt::print("training step: SGD, learning rate {} ({}), momentum {}{}, schedule '{}'\n", step.learning_rate,
+                   lr_source, options.momentum,
                    options.momentum == 0 ? ""
                    : step.momentum_ready ? " (buffers resumed from the checkpoint)"
-                                         : " (buffers start at the first step)");
+                                         : " (buffers start at the first step)",
+                   emit_options.train_schedule);
     }
     const codegen::EmittedLibrary lib =
         codegen::emit_library(program, weights, emit_options, options.train ? &step : nullptr);

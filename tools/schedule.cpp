@@ -1,9 +1,11 @@
 // `strata schedule dump|check MODEL`: the schedule in effect for every node,
-// and a schedule checked against the default one on the same inputs.
+// and a schedule checked against the default one on the same inputs; with
+// --train, of the training step `strata emit --train` compiles.
 
 #include "tools/commands.h"
 
 #include "tools/model_files.h"
+#include "tools/training_program.h"
 
 #include "codegen/compiler.h"
 #include "ir/parser.h"
@@ -26,7 +28,8 @@ bool ends_with(const std::string &s, const std::string &suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-/// A model: the IR of a checkpoint (with its weights) or of an IR text file.
+/// A model: the IR of a checkpoint (with its weights) or of an IR text file, or
+/// the training step of a checkpoint (with the start value of its parameters).
 struct Model {
     ir::Program program;
     std::map<std::string, Tensor> weights;
@@ -34,6 +37,22 @@ struct Model {
 
 Model load_model(const ScheduleCommand &options) {
     Model m;
+    if (!options.train && options.momentum != 0.9)
+        fail("schedule: --momentum sets the training step's SGD momentum; add --train");
+    if (options.train) {
+        if (!ends_with(options.model, ".safetensors"))
+            fail("schedule --train: {} is not a checkpoint; the training step is built from a checkpoint (.safetensors) "
+                 "saved with its model IR, as `strata emit --train` builds it",
+                 options.model);
+        if (options.momentum < 0) fail("schedule --momentum: must be >= 0, got {}", options.momentum);
+        // The program `strata emit --train` compiles (tools/emit.cpp): same nodes, ids and stage names.
+        const Checkpoint checkpoint = read_checkpoint(options.model);
+        const ir::Program inference = checkpoint_program(checkpoint, options.model, options.batch);
+        const TrainingProgram training = build_training_program(inference, checkpoint, {.momentum = options.momentum});
+        m.program = ir::clone(training.graph->program());
+        m.weights = training.graph->parameter_values();
+        return m;
+    }
     if (ends_with(options.model, ".safetensors")) {
         const Checkpoint checkpoint = read_checkpoint(options.model);
         m.program = checkpoint_program(checkpoint, options.model, options.batch);
@@ -90,8 +109,14 @@ double relative_difference(const Tensor &a, const Tensor &b) {
 
 int schedule_dump(const ScheduleCommand &options) {
     const Model m = load_model(options);
-    const std::string text = options.stages ? codegen::stage_schedule_in_effect(m.program, compile_options(options))
-                                            : codegen::schedule_in_effect(m.program, compile_options(options));
+    std::string text = options.stages ? codegen::stage_schedule_in_effect(m.program, compile_options(options))
+                                      : codegen::schedule_in_effect(m.program, compile_options(options));
+    if (options.train)
+        text = fmt::format("# the training step of {} (strata emit --train{} --momentum {}): load it with "
+                           "--train-schedule FILE\n",
+                           options.model, options.batch > 0 ? fmt::format(" --batch {}", options.batch) : "",
+                           options.momentum) +
+               text;
     if (options.out.empty()) fmt::print("{}", text);
     else write_file_atomically(options.out, text), fmt::print("wrote {}\n", options.out);
     return 0;

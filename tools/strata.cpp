@@ -34,6 +34,9 @@ int main(int argc, char **argv) {
                          "embedded (in NAME.a, the default) or external (DIR/NAME.safetensors, loaded at run time)");
     emit_cmd->add_option("--schedule", emit.schedule,
                          "The model's schedule: default, simple, an autoscheduler, or a file from `strata schedule dump`");
+    emit_cmd->add_option("--train-schedule", emit.train_schedule,
+                         "--train: the training step's schedule: default, simple, an autoscheduler, or a file from "
+                         "`strata schedule dump CHECKPOINT --train` (same --batch and --momentum)");
 
     strata::tools::BenchCommand bench;
     CLI::App *bench_cmd = app.add_subcommand("bench", "Time workloads under a schedule, beside LibTorch when built with it");
@@ -59,6 +62,11 @@ int main(int argc, char **argv) {
                         "default, simple, mullapudi2016, li2018, adams2019 or a schedule file");
         cmd->add_option("--target", schedule.target, "Halide target (default: host or $STRATA_TARGET)");
         cmd->add_option("--batch", schedule.batch, "Batch size (default: as saved)");
+        cmd->add_flag("--train", schedule.train,
+                      "The training step `strata emit --train` compiles for this checkpoint, not the model "
+                      "(its --train-schedule)");
+        cmd->add_option("--momentum", schedule.momentum,
+                        "--train: the SGD momentum of the training step, as given to emit (default 0.9)");
     }
     dump_cmd->add_option("--out", schedule.out, "Write the schedule file here");
     dump_cmd->add_flag("--stages", schedule.stages,
