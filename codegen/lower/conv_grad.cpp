@@ -32,6 +32,21 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
                     : padded    ? stored_zero_padded(ctx.func(in), xs, func_name(node, "_padded"), ctx)
                                 : ctx.func(in);
 
+    // CPU default: the partial sums' output positions are rounded up to whole
+    // vectors, reading zeros past the end (grad_output staged with zero
+    // columns; the stored padded or phase-split input is zero there), so no
+    // load is predicated: predicated loads kept LLVM from holding the
+    // accumulators in registers (every tap loaded and stored its partial sum
+    // per position).
+    Func gsrc = ctx.func(gout), staged_grad;
+    if (!ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules && (padded || phase_split)) {
+        const Func bounded = constant_outside_spatial(ctx.func(gout), gs, constant(t, 0));
+        staged_grad = Func(func_name(node, "_gy"));
+        auto gvars = make_vars(gs.size(), "g");
+        define(staged_grad, gvars, call(bounded, as_index(gvars)));
+        gsrc = staged_grad;
+    }
+
     // partial(co, ci, k..., ox) = sum over (n, outer output positions).
     auto wvars = make_vars(ws.size(), "w");  // co, ci, k...
     Var ox("ox");
@@ -61,7 +76,7 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     Func partial(func_name(node, "_partial"));
     define(partial, pvars, constant(t, 0));
     partial(to_halide_args(as_index(pvars))) =
-        call(partial, as_index(pvars)) + call(ctx.func(gout), g_idx) * call(xp, x_idx);
+        call(partial, as_index(pvars)) + call(gsrc, g_idx) * call(xp, x_idx);
 
     RDom rx(0, static_cast<int>(gs.back()), "rx");
     Index p_idx = as_index(wvars);
@@ -71,7 +86,7 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     acc(to_halide_args(as_index(wvars))) = call(acc, as_index(wvars)) + call(partial, p_idx);
     define(f, wvars, call(acc, as_index(wvars)));
 
-    ConvGradWeightStages stages{f, acc, partial, ox, gs.back(), wvars, ws, {}};
+    ConvGradWeightStages stages{f, acc, partial, ox, gs.back(), wvars, ws, {}, staged_grad};
     for (int i = 0; i < r.dimensions(); ++i) stages.rvars.push_back(r[i]);
     schedule_conv_grad_weight(stages, node.dtype(), ctx);
     return f;

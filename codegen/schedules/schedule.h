@@ -79,6 +79,9 @@ struct ConvGradWeightStages {
     std::vector<Halide::Var> weight_vars;  ///< IR order: co, ci, k...
     Shape weight_shape;
     std::vector<Halide::RVar> rvars;  ///< partial's reduction, innermost first
+    /// grad_output extended by zeros past its last position, or undefined:
+    /// when defined, partial may round its positions up to whole vectors.
+    Halide::Func staged_grad_output;
 };
 void schedule_conv_grad_weight(const ConvGradWeightStages &s, DType dtype, const LowerContext &ctx);
 

@@ -234,7 +234,7 @@ void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) 
 }
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
-    Func out = st.out, acc = st.acc, partial = st.partial;
+    Func out = st.out, acc = st.acc, partial = st.partial, staged = st.staged_grad_output;
     if (ctx.autoschedule) return;
     if (ctx.gpu_schedules) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
     out.compute_root();
@@ -251,6 +251,7 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
     const bool parallel = want.parallel_outer.value_or(true);
     if (parallel) out.parallel(st.weight_vars[0]);
     partial.compute_at(out, st.weight_vars[0]);
+    if (staged.defined()) staged.compute_at(out, st.weight_vars[0]);
     const int vec = chosen_lanes(want, vector_factor(ctx.vector_width(dtype), st.ox_extent));
     check_fits(ctx, vec <= st.ox_extent,
                fmt::format("vectorize={} is wider than the {} output positions", vec, st.ox_extent));
@@ -259,8 +260,11 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
         partial.vectorize(st.ox, vec);
         Stage update = partial.update();
         Var oxo("oxo"), oxi("oxi");
-        // Rounding the last vector up would read past the input: predicate those loads.
-        update.split(st.ox, oxo, oxi, vec, TailStrategy::PredicateLoads);
+        // Rounding the last vector up reads past the end: fine where the
+        // inputs read zeros there (staged per channel), else predicate those loads.
+        const bool round_up = staged.defined();
+        update.split(st.ox, oxo, oxi, vec, round_up ? TailStrategy::RoundUp : TailStrategy::PredicateLoads);
+        if (round_up) staged.vectorize(staged.args()[0], vec, TailStrategy::GuardWithIf);
         std::vector<VarOrRVar> order = {oxi};
         // Weight taps and the reduction outside the vector; channels outermost.
         for (size_t i = st.weight_vars.size(); i-- > 2;) order.push_back(st.weight_vars[i]);
