@@ -182,7 +182,8 @@ void parse_directive(const std::string &item, NodeSchedule &rule, const std::str
 namespace {
 
 const char *kStageDirectives =
-    "compute_root, compute_inline, compute_at, store_root, store_at, reorder_storage, bound, store_in, split, fuse, "
+    "compute_root, compute_inline, compute_at, store_root, store_at, reorder_storage, bound, store_in, compute_with, "
+    "split, fuse, "
     "rename, tile, reorder, serial, vectorize, unroll, parallel, gpu_blocks, gpu_threads, gpu_lanes, gpu_tile";
 
 const std::vector<std::string> kTailStrategies = {"RoundUp",         "GuardWithIf",  "Predicate", "PredicateLoads",
@@ -246,7 +247,7 @@ std::string check_stage_directive(const StageDirective &d, bool update_stage) {
         return "schedules the whole Func; put it on the Func's own line (stage NAME, not NAME.update(K))";
     for (const std::string &e : [&]() -> std::vector<std::string> {
              if (k == "compute_root" || k == "compute_inline" || k == "store_root") return {arity(0, 0, "no arguments")};
-             if (k == "compute_at" || k == "store_at") {
+             if (k == "compute_at" || k == "store_at" || k == "compute_with") {
                  int64_t stage = 0;
                  return {arity(2, 3, "(Func, var[, stage index])"), var(0), var(1),
                          n == 3 && (!parse_int(d.args[2], stage) || stage < 0)

@@ -47,6 +47,7 @@
 /// every scheduled one), and Funcs that no line names are inlined as in
 /// Halide. Lines apply in order. Directives (Func ones on a Func's line only):
 ///   compute_root() compute_inline() compute_at(F, v[, stage]) store_root() store_at(F, v[, stage])
+///   compute_with(F, v[, stage])   (this stage's loops down to v fused with those of F's stage)
 ///   reorder_storage(v, ...) bound(v, min, extent) store_in(Stack|Heap|Register|...)
 ///   split(v, outer, inner, factor[, tail]) fuse(inner, outer, fused) rename(v, new)
 ///   tile(x, y, xo, yo, xi, yi, fx, fy[, tail]) reorder(v, ...) serial(v)
@@ -128,6 +129,7 @@ public:
     StageRule &compute_at(const std::string &func, const std::string &var) { return add("compute_at", {func, var}); }
     StageRule &store_root() { return add("store_root", {}); }
     StageRule &store_at(const std::string &func, const std::string &var) { return add("store_at", {func, var}); }
+    StageRule &compute_with(const std::string &func, const std::string &var) { return add("compute_with", {func, var}); }
     StageRule &split(const std::string &var, const std::string &outer, const std::string &inner, int64_t factor,
                      const std::string &tail = "");
     StageRule &fuse(const std::string &inner, const std::string &outer, const std::string &fused) {

@@ -219,6 +219,8 @@ void reset_schedules(LoweredProgram &lowered) {
             StageSchedule &ss = definition(f, k).schedule();
             ss.splits().clear();
             ss.dims() = initial_dims(f, k);
+            ss.fuse_level() = FuseLoopLevel();
+            ss.fused_pairs().clear();
             ss.touched() = false;
         }
     }
@@ -289,6 +291,8 @@ void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const 
                     func.compute_inline();
                 } else if (d.name == "compute_at") {
                     func.compute_at(level());
+                } else if (d.name == "compute_with") {
+                    stage.compute_with(level());
                 } else if (d.name == "store_root") {
                     func.store_root();
                 } else if (d.name == "store_at") {
@@ -402,16 +406,14 @@ std::string level_text(const LoopLevel &stored, const PipelineFuncs &funcs) {
 }
 
 /// The directives that give one stage its schedule.
-std::vector<StageDirective> stage_directives(const Function &f, int update, const std::string &name) {
+std::vector<StageDirective> stage_directives(const Function &f, int update, const std::string &name,
+                                             const PipelineFuncs &funcs) {
     const Definition &def = definition(f, update);
     const StageSchedule &s = def.schedule();
     const RDomAlias alias(def);
     std::vector<StageDirective> out;
     if (!s.prefetches().empty()) cannot_write(name, "prefetch");
     if (s.atomic() || s.allow_race_conditions()) cannot_write(name, "atomic() or allow_race_conditions()");
-    LoopLevel fused = s.fuse_level().level;
-    fused.lock();
-    if (fused.defined() && !fused.is_inlined()) cannot_write(name, "compute_with");
     for (const Split &split : s.splits()) {
         if (split.is_split()) {
             const int64_t *factor = Internal::as_const_int(split.factor);
@@ -438,6 +440,10 @@ std::vector<StageDirective> stage_directives(const Function &f, int update, cons
         for (const std::string &v : now) order.push_back(alias.to_line(v));
         out.push_back({"reorder", order});
     }
+    for (const auto &[var, align] : s.fuse_level().align)
+        if (align != LoopAlignStrategy::Auto) cannot_write(name, "compute_with with a loop alignment");
+    if (const std::string with = level_text(s.fuse_level().level, funcs); !with.empty() && with != "root")
+        out.push_back({"compute_with", {with}});  // "F, var[, stage]", as compute_at
     for (const Dim &d : s.dims()) {
         const std::string v = alias.to_line(d.var);
         switch (d.for_type) {
@@ -514,10 +520,10 @@ std::string read_stages(const LoweredProgram &lowered, const PipelineNames *name
         if (s.memory_type() != MemoryType::Auto)
             for (size_t i = 0; i < std::size(kMemoryTypes); ++i)
                 if (s.memory_type() == kMemoryTypes[i]) directives.push_back({"store_in", {kMemoryNames[i]}});
-        for (StageDirective &d : stage_directives(f, -1, name)) directives.push_back(std::move(d));
+        for (StageDirective &d : stage_directives(f, -1, name, funcs)) directives.push_back(std::move(d));
         line(name, directives);
         for (int k = 0; k < static_cast<int>(f.updates().size()); ++k)
-            line(fmt::format("{}.update({})", name, k), stage_directives(f, k, name));
+            line(fmt::format("{}.update({})", name, k), stage_directives(f, k, name, funcs));
     }
     return text;
 }

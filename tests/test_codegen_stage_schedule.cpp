@@ -128,6 +128,39 @@ TEST_CASE("the default schedule as stage lines loads back to the same schedule a
     REQUIRE(reference::mismatch(got.at(0), want.at(0), 0.0).empty());
 }
 
+TEST_CASE("a max pool and its gradient: the argmax shares the forward's loops (compute_with) and reads back") {
+    // The default computes the gradient's argmax in the forward pool's loops,
+    // vector by vector; as stage lines that is compute_with, which loads back.
+    Graph g;
+    Generator gen(17);
+    SymTensor x = g.input("x", {2, 3, 8, 40});
+    SymTensor y = max_pool2d(x, {2, 2});
+    g.output("y", y);
+    g.output("dx", g.gradients(sum(y * y), {x})[0]);
+    const ir::Program &p = g.program();
+    std::map<std::string, Tensor> sources = {{"x", Tensor::randn({2, 3, 8, 40}, gen, DType::f32)}};
+
+    const std::string dumped = codegen::stage_schedule_in_effect(p);
+    INFO(dumped);
+    const std::string argmax = stage_line(dumped, "_max_pool2d_grad_argmax ");
+    REQUIRE_THAT(argmax, Contains("compute_with(n") && Contains("_max_pool2d, d3"));
+    testing::TempDir dir;
+    const std::string file = dir.write("pool.stages", dumped);
+    REQUIRE(lines_of(codegen::stage_schedule_in_effect(p, with_schedule(file))) == lines_of(dumped));
+    const auto want = run(p, sources, with_schedule("simple"));
+    const auto got = run(p, sources, with_schedule(file));
+    for (size_t i = 0; i < want.size(); ++i) CHECK(reference::mismatch(got[i], want[i], 0.0).empty());
+
+    // Without it (the line edited away) the argmax gets its own loops: the same numbers.
+    std::string unfused = dumped;
+    const size_t at = unfused.find(argmax);
+    unfused.replace(at, argmax.size(), argmax.substr(0, argmax.find(" compute_with(")) + " " +
+                                           argmax.substr(argmax.find(')', argmax.find(" compute_with(")) + 2));
+    REQUIRE(unfused.find("compute_with") == std::string::npos);
+    const auto separate = run(p, sources, with_schedule(dir.write("unfused.stages", unfused)));
+    for (size_t i = 0; i < want.size(); ++i) CHECK(reference::mismatch(separate[i], want[i], 0.0).empty());
+}
+
 TEST_CASE("an autoscheduler's result saved as stage lines loads back without the autoscheduler") {
     ConvPoolNet net;
     const auto sources = net.sources();

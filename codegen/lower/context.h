@@ -96,6 +96,14 @@ struct LowerContext {
         std::string main_stage;  ///< the Func the rules steer
     };
     mutable std::map<int, Chosen> chosen;
+    /// CPU default: the stored small-window max pools by input node id, so
+    /// that a gradient's argmax over the same windows can share their loops
+    /// (x read from memory once).
+    struct StoredMaxPool {
+        const ir::Node *node;
+        Halide::Func f;
+    };
+    std::map<int, std::vector<StoredMaxPool>> max_pools_of_input;
 
     const Halide::Func &func(const ir::Node *n) const { return funcs.at(static_cast<size_t>(n->id)); }
     /// Elements per SIMD vector of the node's type on the target.

@@ -114,6 +114,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
         }
         define(f, vars, is_max ? value : value / cast(t, divisor));
         schedule_elementwise(f, os, node.dtype(), ctx);
+        if (is_max) ctx.max_pools_of_input[in->id].push_back({&node, f});
         return f;
     }
     if (is_max) {

@@ -61,6 +61,37 @@ std::vector<Expr> int_exprs(const std::vector<int64_t> &values) {
     return out;
 }
 
+/// The narrowest signed type that holds every tap index of a window and -1:
+/// the argmax is stored and read back per window, so 1 byte instead of 4
+/// moves a quarter of the memory.
+Type tap_index_type(int64_t taps) {
+    if (taps <= 127) return Int(8);
+    if (taps <= 32767) return Int(16);
+    return Int(32);
+}
+
+/// The stored forward max pool of the same input and windows, if the
+/// gradient's argmax (scheduled alike) can share its loops.
+const LowerContext::StoredMaxPool *same_windows_forward(const ir::Node &grad, const PoolWindow &window,
+                                                        const Shape &windows_shape, const LowerContext &ctx) {
+    auto it = ctx.max_pools_of_input.find(grad.input(0)->id);
+    if (it == ctx.max_pools_of_input.end()) return nullptr;
+    // The argmax always takes the default elementwise schedule; a rule on the
+    // forward node may have changed its loops.
+    auto has_rule = [&](const ir::Node &n) {
+        return ctx.rules &&
+               !ctx.rules->resolve(ir::op_class_name(n.info().op_class), n.name(), "%" + std::to_string(n.id)).empty();
+    };
+    for (const LowerContext::StoredMaxPool &pool : it->second) {
+        const PoolWindow w = pool_window(*pool.node, window.kernel.size());
+        if (pool.node->shape() == windows_shape && pool.node->dtype() == grad.dtype() && w.kernel == window.kernel &&
+            w.stride == window.stride && w.padding == window.padding && w.dilation == window.dilation &&
+            !has_rule(*pool.node))
+            return &pool;
+    }
+    return nullptr;
+}
+
 Candidates candidates(Expr i, int64_t stride, int64_t pad, int64_t span) {
     // o*stride - pad <= i  and  i < o*stride - pad + span
     //   =>  (i + pad - span) / stride < o <= (i + pad) / stride
@@ -80,28 +111,31 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     auto vars = make_vars(xs.size());
     const Index idx = as_index(vars);
 
-    // For max pooling: the flat spatial position of each window's first maximum.
+    // For max pooling: the index of each window's first maximum among its taps.
     Func argmax_pos(func_name(node, "_argmax"));
+    const Type tap_type = tap_index_type(window_attrs.taps());
+    std::vector<int64_t> tap_strides(s, 1);  // taps are numbered row-major, the last dim fastest
+    for (size_t i = s - 1; i-- > 0;) tap_strides[i] = tap_strides[i + 1] * kernel[i + 1];
     bool argmax_is_tuple = false;
     if (is_max) {
         const ir::Node *in = node.input(0);
         // Out-of-range taps read the lowest value, and no bounds tests when no window leaves x.
         Func xp = window_attrs.windows_inside(xs, gs) ? ctx.func(in)
                                                       : constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
-        auto ovars = make_vars(gs.size(), "o");
+        auto ovars = make_vars(gs.size());  // named as the forward pool's, so their loops can fuse
         const Index oidx = as_index(ovars);
-        // The input element tap k (one offset per dim) of window oidx reads, and its flat spatial position.
+        // The input element tap k (one offset per dim) of window oidx reads, and the tap's index.
         struct Tap {
             Index at;
-            Expr flat;
+            Expr index;
         };
         auto window_tap = [&](const std::vector<Expr> &k) {
             Tap tap{{oidx[0], oidx[1]}, 0};
             for (size_t i = 0; i < s; ++i) {
-                Expr pos = window_attrs.input_position(i, oidx[2 + i], k[i]);
-                tap.at.push_back(pos);
-                tap.flat = tap.flat * static_cast<int>(xs[2 + i]) + pos;
+                tap.at.push_back(window_attrs.input_position(i, oidx[2 + i], k[i]));
+                tap.index = tap.index + k[i] * static_cast<int>(tap_strides[i]);
             }
+            tap.index = cast(tap_type, tap.index);
             return tap;
         };
         // A strictly greater value or a NaN wins, as in PyTorch: ties keep
@@ -118,15 +152,19 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
                 const TapRank rank = rank_of(call(xp, here.at));
                 if (tap == 0) {
                     best = rank.key;
-                    pos = here.flat;
+                    pos = here.index;
                     continue;
                 }
                 Expr better = takes_over(rank, best);
-                pos = select(better, here.flat, pos);
+                pos = select(better, here.index, pos);
                 best = select(better, rank.key, best);
             }
             argmax_pos(args) = pos;
             schedule_elementwise(argmax_pos, gs, node.dtype(), ctx);
+            // In the forward pool's loops, vector by vector: x is read from
+            // memory once, by the forward, and from L1 here.
+            if (const auto *forward = same_windows_forward(node, window_attrs, gs, ctx))
+                argmax_pos.compute_with(forward->f, forward->f.args()[0]);
         } else {
             Region region;
             for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
@@ -137,11 +175,11 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             // (position, rank key); the first tap always wins over the initial value.
             argmax_is_tuple = true;
             const Expr lowest_key = t.is_float() ? Int(t.bits()).min() : lowest_value(t);
-            argmax_pos(args) = Tuple(cast<int32_t>(-1), lowest_key);
+            argmax_pos(args) = Tuple(cast(tap_type, -1), lowest_key);
             const TapRank rank = rank_of(call(xp, tap.at));
             Expr better = takes_over(rank, argmax_pos(args)[1]) || argmax_pos(args)[0] < 0;
             argmax_pos(args) =
-                Tuple(select(better, tap.flat, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));
+                Tuple(select(better, tap.index, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));
             std::vector<RVar> window;
             for (int i = 0; i < r.dimensions(); ++i) window.push_back(r[i]);
             schedule_reduction(argmax_pos, gs, node.dtype(), window, 0, ctx);
@@ -156,8 +194,6 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         candidate_counts[i] = cands[i].count;
         candidates_total *= cands[i].count;
     }
-    Expr flat = 0;
-    for (size_t i = 0; i < s; ++i) flat = flat * static_cast<int>(xs[2 + i]) + idx[2 + i];
     auto argmax_at = [&](const Index &at) -> Expr {
         return argmax_is_tuple ? Expr(call(argmax_pos, at)[0]) : Expr(call(argmax_pos, at));
     };
@@ -166,6 +202,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         Index o_idx = {idx[0], idx[1]};
         std::vector<Expr> window(s);
         Expr valid = Internal::const_true();
+        Expr tap = 0;  // max pooling: the index of the tap of window o that lands on this element
         for (size_t i = 0; i < s; ++i) {
             Expr o = window[i] = cands[i].first + pick[i];
             valid = valid && o >= 0 && o < static_cast<int>(gs[2 + i]);
@@ -174,13 +211,18 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
                 // Dilation 1 here: i is inside window o iff start <= i < start + kernel.
                 valid = valid && idx[2 + i] >= start && idx[2 + i] < start + static_cast<int>(kernel[i]);
             } else {
-                // The tap must land on i itself (dilation may skip it).
-                valid = valid && (idx[2 + i] - start) % static_cast<int>(dilation[i]) == 0;
+                // The tap must land on i itself: inside the window (the last
+                // candidate may start past i), not skipped by the dilation.
+                const int dil = static_cast<int>(dilation[i]);
+                const Expr offset = idx[2 + i] - start;
+                valid = valid && offset >= 0 && offset < static_cast<int>(dilation[i] * (kernel[i] - 1) + 1) &&
+                        offset % dil == 0;
+                tap = tap + offset / dil * static_cast<int>(tap_strides[i]);
             }
             o_idx.push_back(clamp(o, 0, static_cast<int>(gs[2 + i] - 1)));
         }
         Expr g = call(ctx.func(gout), o_idx);
-        if (is_max) return select(valid && argmax_at(o_idx) == flat, g, constant(t, 0));
+        if (is_max) return select(valid && cast<int>(argmax_at(o_idx)) == tap, g, constant(t, 0));
         const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"));
         return select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
     };

@@ -90,7 +90,8 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &s, DType dtype, const
 void schedule_padded_input(Halide::Func padded, const LowerContext &ctx, int row_pitch = 0);
 
 /// A materialised pointwise or layout node: vectorised along the innermost
-/// dimension, parallel over the outer ones when it is big enough.
+/// dimension, parallel over the outer ones when it is big enough. Two Funcs
+/// of one shape get loops of the same names (they can share them).
 void schedule_elementwise(Halide::Func f, const Shape &shape, DType dtype, const LowerContext &ctx);
 
 /// A plain reduction `acc` (pure init + one update over `rvars`) computed at root.

@@ -187,8 +187,7 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
     if (ctx.gpu_schedules) return schedule_elementwise_gpu(f, shape, dtype, ctx);
-    if (ctx.simple_schedules) return;
-    if (shape.empty()) return;
+    if (ctx.simple_schedules || shape.empty()) return;
     const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
     // Layout copies get no vectors of a quarter of the AVX-512 width or less by default:
@@ -210,10 +209,13 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
     chosen.vectorize(vec ? vec : 1).parallel(parallel);
     if (parallel) chosen.task(task_rows);
     record_schedule(ctx, f, chosen);
-    if (parallel) {
-        f.parallel(fuse_loops(f, std::vector<Var>(args.begin() + 1, args.end()), "task"),
-                   static_cast<int>(task_rows));
-    }
+    if (!parallel) return;
+    const Var task = fuse_loops(f, std::vector<Var>(args.begin() + 1, args.end()), "task");
+    // Split by hand (Func::parallel(var, factor) names the inner loop
+    // uniquely), so that two Funcs of one shape have the same loop names and
+    // can share their loops (compute_with).
+    const Var rows(task.name() + "_rows");
+    f.split(task, task, rows, static_cast<int>(task_rows)).parallel(task);
 }
 
 void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) {
