@@ -150,7 +150,13 @@ TEST_CASE("long 1-d convs with a 16-tap kernel are tiled and parallelised", "[op
         g.output("s1", conv1d(x, pw, pb, {.padding = "same"}));
         g.output("s4", conv1d(x, pw, {}, {.stride = {4}, .padding = 5}));
         g.output("c1", conv1d(i1, pw1, {}, {.stride = {2}, .dilation = {3}}));
-        auto out = g.compile().run({{"x", xv}, {"x1", x1}});
+        // Several channel tiles and many images: one task per image, which
+        // splits its samples by phase in cache.
+        const Tensor xb = testing::randn({64, 4, 259}, dt, gen), wb = testing::randn({32, 4, 16}, dt, gen);
+        auto ib = g.input("xb", {64, 4, 259}, dt);
+        g.output("s4_batch", conv1d(ib, g.parameter("wb", wb), {}, {.stride = {4}, .padding = 5}));
+        auto out = g.compile().run({{"x", xv}, {"x1", x1}, {"xb", xb}});
+        CHECK_CLOSE(out.at("s4_batch"), ref::conv1d(xb, wb, {}, args1(4, 5, 5, 1)), dt, tolerance(dt, 64));
         CHECK_CLOSE(out.at("s1"), ref::conv1d(xv, w, b, args1(1, 7, 8, 1)), dt, tolerance(dt, 64));
         CHECK_CLOSE(out.at("s4"), ref::conv1d(xv, w, {}, args1(4, 5, 5, 1)), dt, tolerance(dt, 64));
         CHECK_CLOSE(out.at("c1"), ref::conv1d(x1, w1, {}, args1(2, 0, 0, 3)), dt, tolerance(dt, 16));

@@ -145,11 +145,21 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     // tasks spends more on the thread pool than on the work.
     const int64_t task_rows =
         want.task_rows.value_or(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1)));
+    // A 1-d input copy (split by phase) for several channel tiles, with two or
+    // more images per thread: one task per image, which makes its image's copy
+    // in cache for all the channel tiles (a whole copy went to memory and back).
+    const bool task_per_image = parallel && !r.nested && r.staged_input.defined() && ct < r.c.extent &&
+                                r.outer.size() == 1 && !want.task_rows &&
+                                r.outer[0].extent >= 2 * ctx.parallelism();
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
-    if (parallel && !r.nested) chosen.task(task_rows);
+    if (parallel && !r.nested && !task_per_image) chosen.task(task_rows);
     record_schedule(ctx, out, chosen);
-    if (parallel && !r.nested) {
+    if (task_per_image) {
+        out.parallel(r.outer[0].var);
+        Func staged = r.staged_input;
+        staged.compute_at(out, r.outer[0].var).serial(staged.args().back());
+    } else if (parallel && !r.nested) {
         // One parallel loop over every tile row: co fused with the outer dims.
         std::vector<Var> rows = {co};
         for (const LoopDim &d : r.outer) rows.push_back(d.var);
