@@ -253,8 +253,9 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
              target_string, Halide::get_host_target().to_string());
 
     const ResolvedSchedule schedule = resolve_schedule(options);
-    const std::string key = fmt::format("target {}\noptimize {}\nschedule {}\n{}", target_string, options.optimize,
-                                        schedule.key, ir::print(program));
+    // The default schedules plan tasks for the thread count (thread_count()), so it is part of the key.
+    const std::string key = fmt::format("target {}\nthreads {}\noptimize {}\nschedule {}\n{}", target_string,
+                                        thread_count(), options.optimize, schedule.key, ir::print(program));
     CompiledCache &cache = compiled_cache();
     std::lock_guard<std::mutex> lock(cache.mutex);
     if (auto hit = cache.find(key)) return Executable(hit);

@@ -47,7 +47,8 @@
 /// every scheduled one), and Funcs that no line names are inlined as in
 /// Halide. Lines apply in order. Directives (Func ones on a Func's line only):
 ///   compute_root() compute_inline() compute_at(F, v[, stage]) store_root() store_at(F, v[, stage])
-///   compute_with(F, v[, stage])   (this stage's loops down to v fused with those of F's stage)
+///   compute_with(F, v[, stage])   (this stage's loops down to v fused with those of F's stage,
+///                                  by default its last)
 ///   reorder_storage(v, ...) bound(v, min, extent) store_in(Stack|Heap|Register|...)
 ///   split(v, outer, inner, factor[, tail]) fuse(inner, outer, fused) rename(v, new)
 ///   tile(x, y, xo, yo, xi, yi, fx, fy[, tail]) reorder(v, ...) serial(v)

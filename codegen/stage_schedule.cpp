@@ -266,7 +266,11 @@ void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const 
                 if (target_func == funcs.actual_of.end())
                     fail("{}: there is no Func '{}' in this pipeline (its Funcs: {})", what, a[0], funcs.names());
                 const Function &g = funcs.by_actual.at(target_func->second);
-                const int stage_index = a.size() > 2 ? static_cast<int>(std::stoll(a[2])) : -1;
+                // Without a stage: the last one (compute_with needs it spelled out to Halide).
+                const int last = static_cast<int>(g.updates().size());
+                const int stage_index = a.size() > 2        ? static_cast<int>(std::stoll(a[2]))
+                                        : d.name == "compute_with" ? last
+                                                                   : -1;
                 if (stage_index > static_cast<int>(g.updates().size()))
                     fail("{}: {} has stages 0 to {}", what, a[0], g.updates().size());
                 const Definition &gdef = definition(g, stage_index < 0 ? static_cast<int>(g.updates().size()) - 1 : stage_index - 1);

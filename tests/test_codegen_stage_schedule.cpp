@@ -131,19 +131,25 @@ TEST_CASE("the default schedule as stage lines loads back to the same schedule a
 TEST_CASE("a max pool and its gradient: the argmax shares the forward's loops (compute_with) and reads back") {
     // The default computes the gradient's argmax in the forward pool's loops,
     // vector by vector; as stage lines that is compute_with, which loads back.
+    // Big enough for parallel tasks; a plain 2x2 pool and a padded 3x3 one.
     Graph g;
     Generator gen(17);
-    SymTensor x = g.input("x", {2, 3, 8, 40});
+    SymTensor x = g.input("x", {4, 16, 32, 64});
     SymTensor y = max_pool2d(x, {2, 2});
+    MaxPoolOptions padded;
+    padded.stride = {2};
+    padded.padding = {1};
+    SymTensor y3 = max_pool2d(x, {3, 3}, padded);
     g.output("y", y);
-    g.output("dx", g.gradients(sum(y * y), {x})[0]);
+    g.output("y3", y3);
+    g.output("dx", g.gradients(sum(y * y) + sum(y3 * y3), {x})[0]);
     const ir::Program &p = g.program();
-    std::map<std::string, Tensor> sources = {{"x", Tensor::randn({2, 3, 8, 40}, gen, DType::f32)}};
+    std::map<std::string, Tensor> sources = {{"x", Tensor::randn({4, 16, 32, 64}, gen, DType::f32)}};
 
     const std::string dumped = codegen::stage_schedule_in_effect(p);
     INFO(dumped);
     const std::string argmax = stage_line(dumped, "_max_pool2d_grad_argmax ");
-    REQUIRE_THAT(argmax, Contains("compute_with(n") && Contains("_max_pool2d, d3"));
+    REQUIRE_THAT(argmax, Contains("compute_with(n") && Contains("_max_pool2d, d3, 0)") && Contains("parallel("));
     testing::TempDir dir;
     const std::string file = dir.write("pool.stages", dumped);
     REQUIRE(lines_of(codegen::stage_schedule_in_effect(p, with_schedule(file))) == lines_of(dumped));
@@ -151,14 +157,20 @@ TEST_CASE("a max pool and its gradient: the argmax shares the forward's loops (c
     const auto got = run(p, sources, with_schedule(file));
     for (size_t i = 0; i < want.size(); ++i) CHECK(reference::mismatch(got[i], want[i], 0.0).empty());
 
-    // Without it (the line edited away) the argmax gets its own loops: the same numbers.
+    // Without it (edited away) each argmax gets its own loops: the same numbers.
     std::string unfused = dumped;
-    const size_t at = unfused.find(argmax);
-    unfused.replace(at, argmax.size(), argmax.substr(0, argmax.find(" compute_with(")) + " " +
-                                           argmax.substr(argmax.find(')', argmax.find(" compute_with(")) + 2));
+    for (size_t at; (at = unfused.find(" compute_with(")) != std::string::npos;)
+        unfused.erase(at, unfused.find(')', at) + 1 - at);
     REQUIRE(unfused.find("compute_with") == std::string::npos);
     const auto separate = run(p, sources, with_schedule(dir.write("unfused.stages", unfused)));
     for (size_t i = 0; i < want.size(); ++i) CHECK(reference::mismatch(separate[i], want[i], 0.0).empty());
+
+    // Written by hand without the stage index: the forward's last (here, only) stage.
+    std::string short_form = dumped;
+    const size_t index_at = short_form.find("d3, 0)", short_form.find(argmax));
+    short_form.replace(index_at, 6, "d3)");
+    REQUIRE(lines_of(codegen::stage_schedule_in_effect(p, with_schedule(dir.write("short.stages", short_form)))) ==
+            lines_of(dumped));
 }
 
 TEST_CASE("an autoscheduler's result saved as stage lines loads back without the autoscheduler") {

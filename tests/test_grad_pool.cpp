@@ -124,8 +124,8 @@ namespace {
 
 /// PyTorch's max_pool2d backward, naively: each window's gradient goes to its
 /// first maximum in window order (rows, then columns; a later equal value
-/// does not win), or to its last NaN. No padding taps win here: the data has
-/// no -inf.
+/// does not win), or to its last NaN. Padding taps never win: a window of
+/// -inf sends it to its first element inside the input.
 Tensor max_pool2d_grad_reference(const Tensor &x, const Tensor &grad_out, int64_t k, int64_t stride, int64_t pad) {
     const Shape &xs = x.shape(), &gs = grad_out.shape();
     Tensor dx = Tensor::zeros(xs, DType::f64);
@@ -155,13 +155,16 @@ TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum and a Na
           "[grad][pool]") {
     // Values from {0, 1, 2} and one in 12 a NaN: most windows hold ties, some
     // NaNs, a few two. 2x2, an overlapping 3x3 with padding (9 taps,
-    // unrolled) and a 5x5 (25 taps, a reduction).
+    // unrolled) and a 5x5 (25 taps, a reduction). A corner of -inf: the
+    // padded windows there tie with their padding, which must not win.
     Generator gen(305);
     Tensor x = Tensor::empty({2, 3, 9, 10}, DType::f64);
     for (int64_t i = 0; i < x.numel(); ++i) {
         const uint64_t v = gen.below(36);
         x.set_flat(i, v < 3 ? std::nan("") : static_cast<double>(v % 3));
     }
+    for (int64_t r = 0; r < 3; ++r)
+        for (int64_t col = 0; col < 3; ++col) x.at<double>({1, 2, r, col}) = -std::numeric_limits<double>::infinity();
     struct Case {
         int64_t k, stride, pad;
     };
@@ -175,6 +178,7 @@ TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum and a Na
             o.padding = {c.pad};
             const SymTensor y = max_pool2d(in, {c.k}, o);
             const Tensor adjoint = testing::randn64(y.shape(), gen);
+            g.output("y", y);  // the forward stays: the default computes the argmax in its loops
             g.output("dx", grad(sum(y * g.input("adjoint", y.shape(), DType::f64)), {in})[0]);
             const Tensor dx = g.compile(testing::schedule_options(schedule)).run({{"x", x}, {"adjoint", adjoint}}).at("dx");
             const Tensor expected = max_pool2d_grad_reference(x, adjoint, c.k, c.stride, c.pad);

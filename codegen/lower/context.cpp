@@ -110,7 +110,7 @@ Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &val
 
 LowerContext::LowerContext(const ir::Program &p, const Target &t)
     : program(p), target(t), funcs(p.nodes().size()), params(p.nodes().size()), consumers(p.nodes().size(), 0),
-      feeds_heavy_op(p.nodes().size(), false), is_output(p.nodes().size(), false) {}
+      feeds_heavy_op(p.nodes().size(), false), is_output(p.nodes().size(), false), live(p.nodes().size(), false) {}
 
 int LowerContext::vector_width(DType dtype) const { return target.natural_vector_size(halide_type(dtype)); }
 

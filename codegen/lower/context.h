@@ -71,6 +71,9 @@ struct LowerContext {
     std::vector<bool> feeds_heavy_op;
     /// True for nodes that are program outputs.
     std::vector<bool> is_output;
+    /// True for nodes an output depends on (without the IR passes, dead nodes
+    /// are lowered too, but their Funcs are not in the pipeline).
+    std::vector<bool> live;
     /// The "simple" schedule: every stage stored whole, no vectors, no threads.
     bool simple_schedules = false;
     /// Parameters to embed as constants (by name), or nullptr.

@@ -113,6 +113,15 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         ctx.consumers[static_cast<size_t>(out.node->id)]++;
         ctx.is_output[static_cast<size_t>(out.node->id)] = true;
     }
+    std::vector<const ir::Node *> pending;
+    for (const ir::Output &out : program.outputs()) pending.push_back(out.node);
+    while (!pending.empty()) {
+        const ir::Node *n = pending.back();
+        pending.pop_back();
+        if (ctx.live[static_cast<size_t>(n->id)]) continue;
+        ctx.live[static_cast<size_t>(n->id)] = true;
+        for (const ir::Node *in : n->inputs) pending.push_back(in);
+    }
 
     LoweredProgram lowered;
     for (const auto &node : program.nodes()) {

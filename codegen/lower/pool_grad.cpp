@@ -86,7 +86,7 @@ const LowerContext::StoredMaxPool *same_windows_forward(const ir::Node &grad, co
         const PoolWindow w = pool_window(*pool.node, window.kernel.size());
         if (pool.node->shape() == windows_shape && pool.node->dtype() == grad.dtype() && w.kernel == window.kernel &&
             w.stride == window.stride && w.padding == window.padding && w.dilation == window.dilation &&
-            !has_rule(*pool.node))
+            !has_rule(*pool.node) && ctx.live[static_cast<size_t>(pool.node->id)])
             return &pool;
     }
     return nullptr;
@@ -120,22 +120,35 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     if (is_max) {
         const ir::Node *in = node.input(0);
         // Out-of-range taps read the lowest value, and no bounds tests when no window leaves x.
-        Func xp = window_attrs.windows_inside(xs, gs) ? ctx.func(in)
-                                                      : constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
+        const bool inside = window_attrs.windows_inside(xs, gs);
+        Func xp = inside ? ctx.func(in) : constant_outside_spatial(ctx.func(in), xs, lowest_value(t));
         auto ovars = make_vars(gs.size());  // named as the forward pool's, so their loops can fuse
         const Index oidx = as_index(ovars);
         // The input element tap k (one offset per dim) of window oidx reads, and the tap's index.
         struct Tap {
             Index at;
             Expr index;
+            TapRank rank;
         };
         auto window_tap = [&](const std::vector<Expr> &k) {
-            Tap tap{{oidx[0], oidx[1]}, 0};
+            Tap tap{{oidx[0], oidx[1]}, 0, {}};
+            Expr in_x = Internal::const_true();
             for (size_t i = 0; i < s; ++i) {
-                tap.at.push_back(window_attrs.input_position(i, oidx[2 + i], k[i]));
+                Expr pos = window_attrs.input_position(i, oidx[2 + i], k[i]);
+                tap.at.push_back(pos);
                 tap.index = tap.index + k[i] * static_cast<int>(tap_strides[i]);
+                in_x = in_x && pos >= 0 && pos < static_cast<int>(xs[2 + i]);
             }
             tap.index = cast(tap_type, tap.index);
+            tap.rank = rank_of(call(xp, tap.at));
+            // A padding tap ranks just below -inf, so it never wins (PyTorch
+            // considers only taps inside the input). Not the key type's
+            // minimum: comparisons with it came out wrong in compiled code.
+            if (!inside && t.is_float()) {
+                const Expr below_all = t.bits() == 64 ? Expr(-int64_t{0x7ff0000000000000} - 1) : Expr(-int32_t{0x7f800000} - 1);
+                tap.rank.key = select(in_x, tap.rank.key, below_all);
+                tap.rank.nan = in_x && tap.rank.nan;
+            }
             return tap;
         };
         // A strictly greater value or a NaN wins, as in PyTorch: ties keep
@@ -149,7 +162,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             Expr best, pos;
             for (int64_t tap = 0; tap < taps; ++tap) {
                 const Tap here = window_tap(int_exprs(unflatten(tap, kernel)));
-                const TapRank rank = rank_of(call(xp, here.at));
+                const TapRank &rank = here.rank;
                 if (tap == 0) {
                     best = rank.key;
                     pos = here.index;
@@ -176,7 +189,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             argmax_is_tuple = true;
             const Expr lowest_key = t.is_float() ? Int(t.bits()).min() : lowest_value(t);
             argmax_pos(args) = Tuple(cast(tap_type, -1), lowest_key);
-            const TapRank rank = rank_of(call(xp, tap.at));
+            const TapRank &rank = tap.rank;
             Expr better = takes_over(rank, argmax_pos(args)[1]) || argmax_pos(args)[0] < 0;
             argmax_pos(args) =
                 Tuple(select(better, tap.index, argmax_pos(args)[0]), select(better, rank.key, argmax_pos(args)[1]));

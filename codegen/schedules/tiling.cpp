@@ -269,12 +269,13 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
                fmt::format("vectorize={} is wider than the {} output positions", vec, st.ox_extent));
     record_schedule(ctx, out, NodeSchedule().vectorize(vec ? vec : 1).parallel(parallel));
     if (vec) {
-        partial.vectorize(st.ox, vec);
+        // Rounding the last vector up reads past the end: fine where the
+        // inputs read zeros there (staged per channel), else predicate those
+        // loads. The pure init then covers the rounded-up positions too.
+        const bool round_up = staged.defined();
+        partial.vectorize(st.ox, vec, round_up ? TailStrategy::RoundUp : TailStrategy::Auto);
         Stage update = partial.update();
         Var oxo("oxo"), oxi("oxi");
-        // Rounding the last vector up reads past the end: fine where the
-        // inputs read zeros there (staged per channel), else predicate those loads.
-        const bool round_up = staged.defined();
         update.split(st.ox, oxo, oxi, vec, round_up ? TailStrategy::RoundUp : TailStrategy::PredicateLoads);
         if (round_up) staged.vectorize(staged.args()[0], vec, TailStrategy::GuardWithIf);
         std::vector<VarOrRVar> order = {oxi};
