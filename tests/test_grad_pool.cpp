@@ -188,3 +188,18 @@ TEST_CASE("grad: max_pool2d sends a tie's gradient to the first maximum and a Na
         }
     }
 }
+
+TEST_CASE("a max-pool gradient whose forward pool is dead compiles without the IR passes", "[grad][pool]") {
+    // The default computes the argmax in the forward pool's loops; without dead-code
+    // removal the forward is lowered but not in the pipeline, so it must not be used.
+    Generator gen(307);
+    const Tensor xv = testing::distinct64({2, 3, 8, 8}, gen), av = testing::randn64({2, 3, 4, 4}, gen);
+    Graph g;
+    const SymTensor x = g.input("x", xv.shape(), DType::f64), a = g.input("a", av.shape(), DType::f64);
+    g.output("dx", grad(sum(max_pool2d(x, {2}) * a), {x})[0]);
+    codegen::CompileOptions raw;
+    raw.optimize = false;
+    const auto got = g.compile(raw).run({{"x", xv}, {"a", av}}).at("dx");
+    const auto want = g.compile().run({{"x", xv}, {"a", av}}).at("dx");
+    CHECK(reference::mismatch(got, want, 0.0).empty());
+}
