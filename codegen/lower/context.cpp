@@ -74,7 +74,7 @@ int64_t PoolWindow::taps() const {
 
 bool PoolWindow::windows_inside(const Shape &xs, const Shape &os) const {
     for (size_t d = 0; d < kernel.size(); ++d) {
-        const int64_t last_tap = (os[2 + d] - 1) * stride[d] + (kernel[d] - 1) * dilation[d];
+        const int64_t last_tap = (os[2 + d] - 1) * stride[d] + span(d) - 1;
         if (padding[d] != 0 || last_tap >= xs[2 + d]) return false;
     }
     return true;

@@ -124,6 +124,8 @@ struct PoolWindow {
     Halide::Expr input_position(size_t d, const Halide::Expr &o, const Halide::Expr &k) const;
     /// Taps per window.
     int64_t taps() const;
+    /// The input positions one window spans along spatial dim d (dilated).
+    int64_t span(size_t d) const { return dilation[d] * (kernel[d] - 1) + 1; }
     /// Whether every tap of every window of output `os` lies inside input `xs`
     /// (no padding, no ceil_mode overhang), so taps read x without bounds tests.
     bool windows_inside(const Shape &xs, const Shape &os) const;
@@ -133,6 +135,10 @@ struct PoolWindow {
     Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad) const;
 };
 PoolWindow pool_window(const ir::Node &node, size_t spatial_rank);
+/// Pool windows (and a gradient's candidate windows) of at most this many taps
+/// are spelled out in one pure, vectorised expression rather than reduced
+/// over an RDom (CPU default schedules).
+constexpr int64_t kMaxUnrolledPoolTaps = 16;
 
 /// Index `index` of a row-major grid of `extents` (the last fastest) as one
 /// coordinate per dim: a window's taps, a gradient's candidate windows.

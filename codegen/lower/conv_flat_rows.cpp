@@ -141,13 +141,13 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     Var cb("cb"), cbi("cbi");
     const int block = static_cast<int>(std::min<int64_t>(kChannelBlock, os[1]));
     f.split(co, cb, cbi, block, TailStrategy::GuardWithIf).reorder(x, y, cbi, cb, n);
-    if (parallel && os[0] >= 2 * ctx.parallelism()) {
+    if (parallel && task_per_image(os[0], ctx)) {
         // Enough images for the threads: one task per image, which pads its
         // image into L2 and reads it there for every channel block (a whole
         // padded batch went to memory and back).
         f.parallel(n);
         tiled.compute_at(f, cb);
-        flat.compute_at(f, n).serial(n);
+        stage_in_task(flat, f, n);
         return f;
     }
     const Var task = fuse_loops(f, {cb, n}, "task");

@@ -65,9 +65,6 @@ Func lower_adaptive(const ir::Node &node, LowerContext &ctx) {
     return f;
 }
 
-/// Windows of at most this many taps are spelled out rather than reduced.
-constexpr int64_t kMaxUnrolledWindow = 16;
-
 }  // namespace
 
 Func lower_pool(const ir::Node &node, LowerContext &ctx) {
@@ -98,7 +95,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
                                                                     node.attrs.get_bool("count_include_pad"));
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
-    if (window <= kMaxUnrolledWindow && !ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules) {
+    if (window <= kMaxUnrolledPoolTaps && !ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules) {
         // Small windows on CPUs: every tap spelled out in one pure, vectorised
         // expression; pooling is memory-bound, and a register-tiled
         // reduction only recomputed overlapping tile edges. (The reduction

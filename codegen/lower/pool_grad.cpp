@@ -24,10 +24,6 @@ struct Candidates {
     Expr first;
 };
 
-/// Windows (and candidate windows) of at most this many taps are spelled out
-/// in one pure, vectorised expression rather than reduced over an RDom.
-constexpr int64_t kMaxUnrolledTaps = 16;
-
 /// The order in which a max-pool window's taps compete, as integers: the
 /// value's order (+0 and -0 equal), and every NaN above every number. PyTorch
 /// moves a window's index to a strictly greater value or to any NaN, so ties
@@ -39,12 +35,15 @@ struct TapRank {
     Expr nan;   ///< the value is a NaN
 };
 
+/// The bit pattern of +inf as an integer of the float's width.
+Expr infinity_bits(int bits) { return bits == 64 ? Expr(int64_t{0x7ff0000000000000}) : Expr(int32_t{0x7f800000}); }
+
 TapRank rank_of(const Expr &v) {
     if (!v.type().is_float()) return {v, Internal::const_false()};
     const int bits = v.type().bits();
     const Type it = Int(bits);
     const Expr all = bits == 64 ? Expr(std::numeric_limits<int64_t>::max()) : Expr(std::numeric_limits<int32_t>::max());
-    const Expr inf = bits == 64 ? Expr(int64_t{0x7ff0000000000000}) : Expr(int32_t{0x7f800000});
+    const Expr inf = infinity_bits(bits);
     Expr raw = reinterpret(it, v);
     Expr magnitude = raw & all;
     Expr nan = magnitude > inf;
@@ -78,15 +77,11 @@ const LowerContext::StoredMaxPool *same_windows_forward(const ir::Node &grad, co
     if (it == ctx.max_pools_of_input.end()) return nullptr;
     // The argmax always takes the default elementwise schedule; a rule on the
     // forward node may have changed its loops.
-    auto has_rule = [&](const ir::Node &n) {
-        return ctx.rules &&
-               !ctx.rules->resolve(ir::op_class_name(n.info().op_class), n.name(), "%" + std::to_string(n.id)).empty();
-    };
     for (const LowerContext::StoredMaxPool &pool : it->second) {
         const PoolWindow w = pool_window(*pool.node, window.kernel.size());
         if (pool.node->shape() == windows_shape && pool.node->dtype() == grad.dtype() && w.kernel == window.kernel &&
             w.stride == window.stride && w.padding == window.padding && w.dilation == window.dilation &&
-            !has_rule(*pool.node) && ctx.live[static_cast<size_t>(pool.node->id)])
+            node_rule(ctx, *pool.node).empty() && ctx.live[static_cast<size_t>(pool.node->id)])
             return &pool;
     }
     return nullptr;
@@ -145,8 +140,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             // considers only taps inside the input). Not the key type's
             // minimum: comparisons with it came out wrong in compiled code.
             if (!inside && t.is_float()) {
-                const Expr below_all = t.bits() == 64 ? Expr(-int64_t{0x7ff0000000000000} - 1) : Expr(-int32_t{0x7f800000} - 1);
-                tap.rank.key = select(in_x, tap.rank.key, below_all);
+                tap.rank.key = select(in_x, tap.rank.key, -infinity_bits(t.bits()) - 1);
                 tap.rank.nan = in_x && tap.rank.nan;
             }
             return tap;
@@ -158,7 +152,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         // Tuple reduction (Halide 14 miscomputes vectorised Tuple updates).
         const std::vector<Expr> args = to_halide_args(oidx);
         const int64_t taps = window_attrs.taps();
-        if (taps <= kMaxUnrolledTaps) {
+        if (taps <= kMaxUnrolledPoolTaps) {
             Expr best, pos;
             for (int64_t tap = 0; tap < taps; ++tap) {
                 const Tap here = window_tap(int_exprs(unflatten(tap, kernel)));
@@ -203,7 +197,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     std::vector<int64_t> candidate_counts(s);
     int64_t candidates_total = 1;
     for (size_t i = 0; i < s; ++i) {
-        cands[i] = candidates(idx[2 + i], stride[i], padding[i], dilation[i] * (kernel[i] - 1) + 1);
+        cands[i] = candidates(idx[2 + i], stride[i], padding[i], window_attrs.span(i));
         candidate_counts[i] = cands[i].count;
         candidates_total *= cands[i].count;
     }
@@ -228,7 +222,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
                 // candidate may start past i), not skipped by the dilation.
                 const int dil = static_cast<int>(dilation[i]);
                 const Expr offset = idx[2 + i] - start;
-                valid = valid && offset >= 0 && offset < static_cast<int>(dilation[i] * (kernel[i] - 1) + 1) &&
+                valid = valid && offset >= 0 && offset < static_cast<int>(window_attrs.span(i)) &&
                         offset % dil == 0;
                 tap = tap + offset / dil * static_cast<int>(tap_strides[i]);
             }
@@ -241,7 +235,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     };
 
     Func f(func_name(node));
-    if (candidates_total <= kMaxUnrolledTaps) {
+    if (candidates_total <= kMaxUnrolledPoolTaps) {
         // Few candidate windows (one, for windows that do not overlap): the
         // sum spelled out in one pure, vectorised expression.
         Expr total;

@@ -15,6 +15,8 @@ namespace strata::codegen {
 /// helper stages keep their defaults, so this is empty for them.
 NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &stage,
                                 std::initializer_list<const char *> usable);
+/// The user's rules for node `n` (class < op < node merged); empty without rules.
+NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n);
 /// Notes what the schedule chose for the current node's main stage (`strata schedule dump`).
 void record_schedule(const LowerContext &ctx, const Halide::Func &stage, const NodeSchedule &chosen);
 
@@ -88,6 +90,13 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &s, DType dtype, const
 /// A zero-padded copy of a conv input, stored whole. `row_pitch` > 0: the
 /// copy's innermost dim holds rows of that length end to end.
 void schedule_padded_input(Halide::Func padded, const LowerContext &ctx, int row_pitch = 0);
+/// CPU: such a copy made inside each parallel task of `consumer` instead, for
+/// the part the task reads: it stays in cache rather than going to memory and
+/// back. `task` is the consumer's parallel loop.
+void stage_in_task(Halide::Func staged, const Halide::Func &consumer, const Halide::Var &task);
+/// Whether a batch has enough images (two per thread) for one parallel task
+/// per image: each task can then stage its own image's input copy.
+bool task_per_image(int64_t images, const LowerContext &ctx);
 
 /// A materialised pointwise or layout node: vectorised along the innermost
 /// dimension, parallel over the outer ones when it is big enough. Two Funcs

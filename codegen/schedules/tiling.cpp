@@ -67,8 +67,11 @@ NodeSchedule requested_schedule(const LowerContext &ctx, const Func &stage, std:
     if (!is_main_stage(ctx, stage)) return {};
     LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
     for (const char *d : usable) c.usable.insert(d);
+    return node_rule(ctx, *ctx.current);
+}
+
+NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n) {
     if (!ctx.rules) return {};
-    const ir::Node &n = *ctx.current;
     return ctx.rules->resolve(ir::op_class_name(n.info().op_class), n.name(), "%" + std::to_string(n.id));
 }
 
@@ -148,27 +151,22 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     // A 1-d input copy (split by phase) for several channel tiles, with two or
     // more images per thread: one task per image, which makes its image's copy
     // in cache for all the channel tiles (a whole copy went to memory and back).
-    const bool task_per_image = parallel && !r.nested && r.staged_input.defined() && ct < r.c.extent &&
-                                r.outer.size() == 1 && !want.task_rows &&
-                                r.outer[0].extent >= 2 * ctx.parallelism();
+    const bool by_image = parallel && !r.nested && r.staged_input.defined() && ct < r.c.extent &&
+                          r.outer.size() == 1 && !want.task_rows && task_per_image(r.outer[0].extent, ctx);
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
-    if (parallel && !r.nested && !task_per_image) chosen.task(task_rows);
+    if (parallel && !r.nested && !by_image) chosen.task(task_rows);
     record_schedule(ctx, out, chosen);
-    if (task_per_image) {
+    if (by_image) {
         out.parallel(r.outer[0].var);
-        Func staged = r.staged_input;
-        staged.compute_at(out, r.outer[0].var).serial(staged.args().back());
+        stage_in_task(r.staged_input, out, r.outer[0].var);
     } else if (parallel && !r.nested) {
         // One parallel loop over every tile row: co fused with the outer dims.
         std::vector<Var> rows = {co};
         for (const LoopDim &d : r.outer) rows.push_back(d.var);
         const Var task = fuse_loops(out, rows, "task");
         out.parallel(task, static_cast<int>(task_rows));
-        if (r.staged_input.defined() && ct >= r.c.extent) {
-            Func staged = r.staged_input;
-            staged.compute_at(out, task).serial(staged.args().back());
-        }
+        if (r.staged_input.defined() && ct >= r.c.extent) stage_in_task(r.staged_input, out, task);
     }
 
     acc.compute_at(out, xo);
@@ -244,6 +242,13 @@ void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) 
     padded.vectorize(inner, ctx.vector_width(DType::f32) / 2, TailStrategy::GuardWithIf);
     padded.parallel(args.back());
 }
+
+void stage_in_task(Func staged, const Func &consumer, const Var &task) {
+    // Its outermost loop, parallel when stored whole, covers one task's part now.
+    staged.compute_at(consumer, task).serial(staged.args().back());
+}
+
+bool task_per_image(int64_t images, const LowerContext &ctx) { return images >= 2 * ctx.parallelism(); }
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial, staged = st.staged_grad_output;
