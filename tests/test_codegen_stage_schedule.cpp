@@ -103,6 +103,8 @@ TEST_CASE("stage lines: parse, print and builder, with errors naming the line an
                         Contains("f:1 (stage f.update(0)): compute_root(): schedules the whole Func"));
     REQUIRE_THROWS_WITH(parse("stage f.updat(0) compute_root()\n"), Contains("must be a Func name or Func.update(K)"));
     REQUIRE_THROWS_WITH(parse("stage f\n"), Contains("f:1 (stage f): no directives"));
+    REQUIRE_THROWS_WITH(parse("stage f compute_with(g)\n"),
+                        Contains("f:1 (stage f): compute_with(g): takes (Func, var[, stage index])"));
     REQUIRE_THROWS_WITH(parse("stage f vectorize x\n"), Contains("is not a directive"));
     REQUIRE_THROWS_WITH(parse("algorithm fancy\n"), Contains("f:1: schedule: algorithm 'fancy' must be plain, default or simple"));
     REQUIRE_THROWS_WITH(built.for_stage("g").split("x", "xo", "xi", -2), Contains("for_stage(\"g\") (stage g): split"));
