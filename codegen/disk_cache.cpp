@@ -85,6 +85,13 @@ std::optional<fs::path> compile_cache_dir() {
     return std::nullopt;
 }
 
+std::optional<fs::path> find_cached(const fs::path &dir, const std::string &key) {
+    const fs::path key_path = dir / (cache_entry_stem(key) + ".key");
+    std::error_code ec;
+    if (!fs::is_regular_file(key_path, ec)) return std::nullopt;
+    return sound_entry(dir, key_path, key);
+}
+
 std::string cache_entry_stem(const std::string &key) { return fmt::format("{:016x}", fnv1a(key)); }
 
 CachedObject find_or_build_cached(const fs::path &dir, const std::string &key, const std::string &extension,

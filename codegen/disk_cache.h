@@ -36,6 +36,10 @@ struct CachedObject {
 CachedObject find_or_build_cached(const std::filesystem::path &dir, const std::string &key, const std::string &extension,
                                   const std::function<void(const std::filesystem::path &)> &build);
 
+/// The verified object of `key`'s entry in `dir`, or nothing when there is no
+/// sound entry; never builds or removes anything.
+std::optional<std::filesystem::path> find_cached(const std::filesystem::path &dir, const std::string &key);
+
 /// The cache file names of a key (without extension), for tests.
 std::string cache_entry_stem(const std::string &key);
 
