@@ -86,8 +86,8 @@ void build_shared_object(const LoweredProgram &lowered, const Halide::Target &ta
 }
 
 /// Loads a cached pipeline and routes its runtime errors to `record_pipeline_error`.
-void load_shared_object(Executable::Impl &impl, const std::filesystem::path &path) {
-    impl.object = std::make_shared<SharedObject>(path);
+void load_shared_object(Executable::Impl &impl, const CachedObject &cached) {
+    impl.object = std::make_shared<SharedObject>(cached.path.string(), cached.bytes);
     impl.entry = reinterpret_cast<int (*)(void **)>(impl.object->symbol(std::string(kEntryName) + "_argv"));
     using Handler = void (*)(void *, const char *);
     auto set_handler = reinterpret_cast<Handler (*)(Handler)>(impl.object->symbol("halide_set_error_handler"));
@@ -275,7 +275,7 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
                     build_shared_object(impl->lowered, target, cached_runtime_object(*dir, target, versions), out);
                 });
             impl->cache_outcome = cached.outcome;
-            load_shared_object(*impl, cached.path);
+            load_shared_object(*impl, cached);
         } else {
             // Intermediate buffers come from the pool of reused blocks (runtime/buffer_pool.h).
             Halide::JITHandlers &handlers = impl->lowered.pipeline.jit_handlers();
