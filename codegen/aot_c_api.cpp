@@ -339,7 +339,7 @@ static inline int @_state_save(const @_state *s, const char *path) {
 #endif
     if (!s || !path) return @_ERROR_ARGUMENT;
     count = s->momentum_ready ? @_TENSOR_COUNT : @_PARAMETER_COUNT;
-    for (i = 0; i < count; ++i) capacity += strlen(@_tensor_names[i]) + 96 + 24 * (size_t)@_tensor_ranks[i];
+    for (i = 0; i < count; ++i) capacity += strlen(@_tensor_names[i]) + 160 + 24 * (size_t)@_tensor_ranks[i];
     header = (char *)malloc(capacity);
 #ifndef _WIN32
     target = @_final_target(path);
