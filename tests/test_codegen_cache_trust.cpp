@@ -134,9 +134,10 @@ TEST_CASE("a cache folder writable by other users is refused, saying why and how
     CacheScope scope(cache);
     SECTION("world-writable") {
         ::chmod(cache.c_str(), 0777);
-        REQUIRE_THROWS_WITH(compile_status(), Catch::Contains("refusing to load compiled code") &&
-                                                  Catch::Contains("writable by every user") &&
-                                                  Catch::Contains("chmod go-w") && Catch::Contains("STRATA_NO_CACHE=1"));
+        REQUIRE_THROWS_WITH(compile_status(),
+                            Catch::Contains("refusing to load compiled code") &&
+                                Catch::Contains("writable by every user") && Catch::Contains("chmod go-w") &&
+                                Catch::Contains("STRATA_NO_CACHE=1"));
     }
     SECTION("group-writable") {
         ::chmod(cache.c_str(), 0770);
@@ -294,7 +295,8 @@ TEST_CASE("temporary files of killed compiles are removed once old, fresh ones a
     const std::string fresh = (cache / "fedcba9876543210.4243.0.tmp.so").string();
     for (const std::string &f : {old_object, old_linker_input, fresh}) std::ofstream(f) << "partial";
     const struct timespec two_hours_ago[2] = {{time(nullptr) - 7200, 0}, {time(nullptr) - 7200, 0}};
-    for (const std::string &f : {old_object, old_linker_input}) REQUIRE(::utimensat(AT_FDCWD, f.c_str(), two_hours_ago, 0) == 0);
+    for (const std::string &f : {old_object, old_linker_input})
+        REQUIRE(::utimensat(AT_FDCWD, f.c_str(), two_hours_ago, 0) == 0);
     CacheScope scope(cache);
     REQUIRE(compile_status() == "miss");
     REQUIRE_FALSE(fs::exists(old_object));
@@ -376,7 +378,8 @@ TEST_CASE("a cache on a full disk is an error, not an abort inside LLVM, and lea
         } catch (const Error &e) {
             const std::string message = e.what();
             bool clean = true;
-            for (const auto &f : fs::directory_iterator(disk)) clean = clean && f.path().string().find(".tmp") == std::string::npos;
+            for (const auto &f : fs::directory_iterator(disk))
+                clean = clean && f.path().string().find(".tmp") == std::string::npos;
             code = message.find("nearly full") != std::string::npos && clean ? 0 : 4;
         }
         ::_exit(code);

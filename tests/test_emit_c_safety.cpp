@@ -30,6 +30,9 @@ namespace fs = std::filesystem;
 using strata::testing::TempDir;
 using Catch::Matchers::Contains;
 
+/// Sanitizers on the user's program: the emitted C code must not read out of bounds, overflow or leak.
+static const std::string kSanitize = " -fsanitize=address,undefined -fno-sanitize-recover=all ";
+
 namespace {
 
 struct CommandResult {
@@ -117,8 +120,8 @@ int main(void) {
 }
 )";
     REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
-    // Under AddressSanitizer and UBSan: the loader must not read out of bounds or leak.
-    run_ok("cd '" + dir.path.string() + "' && cc -std=c99 -Wall -Werror -O1 -fsanitize=address,undefined -fno-sanitize-recover=all main.c -I . odd.a -lpthread -ldl -lm -o main");
+    run_ok("cd '" + dir.path.string() + "' && cc -std=c99 -Wall -Werror -O1" + kSanitize +
+           "main.c -I . odd.a -lpthread -ldl -lm -o main");
     // `timeout`: a loader that waits on the FIFO fails the test instead of hanging it.
     const std::string output = run_ok("cd '" + dir.path.string() + "' && timeout 60 ./main");
     CHECK_THAT(output, Contains("null input 7") && Contains("null output 7") && Contains("null weights 7"));
@@ -234,7 +237,8 @@ int main(void) {
     ::chmod((lib / "private.safetensors").c_str(), 0600);
     fs::create_directories(lib / "store");
     fs::create_symlink("store/real.safetensors", lib / "link.safetensors");
-    run_ok("cd '" + lib.string() + "' && cc -std=gnu99 -Wall -Werror -fsanitize=address,undefined -fno-sanitize-recover=all main.c -I . cls.a -lpthread -ldl -lm -o main");
+    run_ok("cd '" + lib.string() + "' && cc -std=gnu99 -Wall -Werror" + kSanitize +
+           "main.c -I . cls.a -lpthread -ldl -lm -o main");
     REQUIRE(run_ok("cd '" + lib.string() + "' && ./main") == "null state 7, null path 7\n");
     std::ifstream victim(lib / "victim");
     REQUIRE(std::string(std::istreambuf_iterator<char>(victim), {}) == "precious");
