@@ -15,13 +15,17 @@ namespace strata::codegen {
 
 namespace {
 
-const std::vector<std::string> kClasses = {"source", "pointwise", "reduction", "conv", "pool", "matmul", "layout"};
 const char *kDirectives = "compute=root|inline, vectorize=N, tile=XxC, parallel=on|off, task=N, gpu_threads=N";
 
 bool is_class(const std::string &name) {
-    for (const std::string &c : kClasses)
-        if (c == name) return true;
-    return false;
+    ir::OpClass cls;
+    return ir::find_op_class(name, &cls);
+}
+
+std::string class_names() {
+    std::string names;
+    for (ir::OpClass cls : ir::all_op_classes()) names += (names.empty() ? "" : ", ") + std::string(ir::op_class_name(cls));
+    return names;
 }
 
 bool is_op(const std::string &name) {
@@ -81,8 +85,7 @@ std::string NodeSchedule::to_string() const {
 
 NodeSchedule &Schedule::for_class(const std::string &op_class) {
     if (!is_class(op_class))
-        fail("schedule: unknown op class '{}' (classes: source, pointwise, reduction, conv, pool, matmul, layout)",
-             op_class);
+        fail("schedule: unknown op class '{}' (classes: {})", op_class, class_names());
     return by_class_[op_class];
 }
 
