@@ -227,12 +227,15 @@ Schedule parse_schedule(const std::string &text, const std::string &source_name)
             fail("{}: {}", where, e.what());
         }
         const std::string rule_where = fmt::format("{} ({} {})", where, kind, selector);
-        bool any = false;
+        std::vector<std::string> given;
         while (words >> item) {
+            const std::string name = item.substr(0, item.find('='));
+            if (std::find(given.begin(), given.end(), name) != given.end())
+                fail("{}: '{}' is given twice on one line; give each directive once", rule_where, name);
+            given.push_back(name);
             parse_directive(item, *rule, rule_where);
-            any = true;
         }
-        if (!any) fail("{}: no directives (expected some of: {})", rule_where, kDirectives);
+        if (given.empty()) fail("{}: no directives (expected some of: {})", rule_where, kDirectives);
     }
     return schedule;
 }
