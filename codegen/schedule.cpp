@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -179,7 +178,6 @@ void parse_directive(const std::string &item, NodeSchedule &rule, const std::str
 }
 
 }  // namespace
-
 
 void Schedule::set_stage_algorithm(const std::string &algorithm) {
     if (algorithm != "plain" && algorithm != "default" && algorithm != "simple")

@@ -440,3 +440,29 @@ TEST_CASE("every directive in the registry parses, prints back, and refuses wron
         }
     }
 }
+
+TEST_CASE("GPU stage directives on a CUDA target: gpu_tile reads back as its splits and GPU loops, threads bounded") {
+    ConvPoolNet net;
+    const ir::Program &p = net.g.program();
+    const std::string plain = codegen::schedule_in_effect(p, with_schedule("mullapudi2016"));
+    const std::string conv_line = stage_line(plain, "_conv2d_acc ");
+    REQUIRE(!conv_line.empty());
+    const std::string conv = conv_line.substr(6, conv_line.find(' ', 6) - 6);
+    testing::TempDir dir;
+    // Lowering for a CUDA target needs no GPU: the schedule is applied and read back, not compiled.
+    auto effect = [&](const std::string &text) {
+        codegen::CompileOptions o = with_schedule(dir.write("gpu.schedule", "algorithm plain\n" + text));
+        o.target = "host-cuda";
+        return codegen::schedule_in_effect(p, o);
+    };
+    const std::string dumped = effect("stage " + conv + " compute_root() gpu_tile(d3, d2, bx, by, tx, ty, 4, 4)\n");
+    INFO(dumped);
+    REQUIRE_THAT(dumped, Contains("stage " + conv + " compute_root() split(d3, bx, tx, 4, ShiftInwards) "
+                                  "split(d2, by, ty, 4, ShiftInwards) reorder(tx, ty, bx, by, d1, d0) "
+                                  "gpu_threads(tx) gpu_threads(ty) gpu_blocks(bx) gpu_blocks(by)"));
+    REQUIRE(lines_of(effect(lines_of(dumped).substr(lines_of(dumped).find('\n') + 1))) == lines_of(dumped));
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() gpu_tile(d3, d2, bx, by, tx, ty, 64, 32)\n"),
+                        Contains("64 x 32 threads per block are more than CUDA's 1024"));
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() split(d3, xo, xi, 2048) gpu_threads(xi)\n"),
+                        Contains("gpu_threads(xi): loop 'xi' has extent 2048, which would make 2048 GPU threads"));
+}
