@@ -65,11 +65,12 @@ ModelStep make_model_step(const std::string &name, int64_t extra_classes) {
     return s;
 }
 
-double compile_step(const ModelStep &s, size_t *kernels) {
+double compile_step(const ModelStep &s, size_t *kernels, size_t *nodes = nullptr) {
     const auto start = std::chrono::steady_clock::now();
     TrainStep step(*s.model, *s.optimizer, s.input, s.target, DType::i32,
                    [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); });
     if (kernels) *kernels = step.compiled().executable().kernel_count();
+    if (nodes) *nodes = step.compiled().executable().program().nodes().size();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -88,11 +89,11 @@ const std::vector<std::string> &compile_report_models() {
 }
 
 int compile_one(const std::string &model) {
-    size_t kernels = 0;
-    const double cold = compile_step(make_model_step(model, 0), &kernels);
+    size_t kernels = 0, nodes = 0;
+    const double cold = compile_step(make_model_step(model, 0), &kernels, &nodes);
     const double recompile = compile_step(make_model_step(model, 1), nullptr);
     nlohmann::json j = {{"model", model}, {"cold_seconds", cold}, {"recompile_seconds", recompile},
-                        {"peak_rss_gib", peak_rss_gib()}, {"kernels", kernels}};
+                        {"peak_rss_gib", peak_rss_gib()}, {"kernels", kernels}, {"nodes", nodes}};
     fmt::print("{}\n", j.dump());
     return 0;
 }
@@ -126,6 +127,7 @@ std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> 
                 row.recompile_seconds = j.at("recompile_seconds");
                 row.peak_rss_gib = j.at("peak_rss_gib");
                 row.kernels = j.at("kernels");
+                row.nodes = j.at("nodes");
             } catch (const std::exception &e) {
                 row.error = fmt::format("unreadable result: {}", e.what());
             }
@@ -136,14 +138,14 @@ std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> 
 }
 
 std::string format_compile_report(const std::vector<CompileReportRow> &rows) {
-    std::string text = fmt::format("{:<10} {:>8} {:>14} {:>14} {:>16}\n", "model", "kernels", "cold compile s",
+    std::string text = fmt::format("{:<10} {:>8} {:>8} {:>14} {:>14} {:>16}\n", "model", "IR nodes", "kernels", "cold compile s",
                                    "peak RSS GiB", "recompile s (1)");
     for (const CompileReportRow &r : rows) {
         if (!r.error.empty()) {
             text += fmt::format("{:<10} failed: {}\n", r.model, r.error);
             continue;
         }
-        text += fmt::format("{:<10} {:>8} {:>14.1f} {:>14.2f} {:>16.1f}\n", r.model, r.kernels, r.cold_seconds,
+        text += fmt::format("{:<10} {:>8} {:>8} {:>14.1f} {:>14.2f} {:>16.1f}\n", r.model, r.nodes, r.kernels, r.cold_seconds,
                             r.peak_rss_gib, r.recompile_seconds);
     }
     text += "(1) the same step with the classifier one class wider, after the cold compile (cache warm)\n";

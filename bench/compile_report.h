@@ -18,6 +18,7 @@ struct CompileReportRow {
     /// The largest resident set of the compiling process and of any worker it started.
     double peak_rss_gib = 0;
     size_t kernels = 0;
+    size_t nodes = 0;  ///< IR nodes of the step after the passes
     std::string error;
 };
 

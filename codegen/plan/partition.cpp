@@ -29,6 +29,53 @@ namespace {
 bool is_external_source(const Node &n) { return n.op == Op::input || n.op == Op::parameter; }
 bool is_constant_source(const Node &n) { return n.info().op_class == OpClass::source && !is_external_source(n); }
 
+bool elementwise(const Node &n) {
+    const OpClass c = n.info().op_class;
+    return c == OpClass::pointwise || is_constant_source(n);
+}
+
+/// Whether a node is read by the caller or by a node of another group.
+bool read_outside(const Node &node, const ir::Program &program, const std::vector<int> &group_of, int group) {
+    for (const ir::Output &out : program.outputs())
+        if (out.node == &node) return true;
+    for (const auto &other : program.nodes())
+        if (group_of[static_cast<size_t>(other->id)] != group)
+            for (const Node *in : other->inputs)
+                if (in == &node) return true;
+    return false;
+}
+
+/// Folds an elementwise group into the one elementwise group of the same shape
+/// that alone reads its value (the caller may read it too), until none is left.
+void merge_elementwise_groups(const ir::Program &program, const std::vector<int> &consumers,
+                              std::vector<int> &group_of, const std::vector<int> &root_of_group) {
+    const auto &nodes = program.nodes();
+    std::vector<std::vector<const Node *>> readers(nodes.size());
+    for (const auto &node : nodes)
+        for (const Node *in : node->inputs) readers[static_cast<size_t>(in->id)].push_back(node.get());
+    auto all_elementwise = [&](int g) {
+        for (size_t i = 0; i < nodes.size(); ++i)
+            if (group_of[i] == g && !elementwise(*nodes[i])) return false;
+        return true;
+    };
+    for (size_t r = root_of_group.size(); r-- > 0;) {
+        const size_t root = static_cast<size_t>(root_of_group[r]);
+        const int g = group_of[root];
+        if (consumers[root] == 0 || readers[root].empty() || !all_elementwise(g)) continue;
+        const int target = group_of[static_cast<size_t>(readers[root].front()->id)];
+        bool fits = target >= 0 && target != g;
+        for (const Node *reader : readers[root]) fits = fits && group_of[static_cast<size_t>(reader->id)] == target;
+        if (!fits) continue;
+        // The target's last node sets its shape: every output is computed over it.
+        size_t last = 0;
+        for (size_t i = 0; i < nodes.size(); ++i)
+            if (group_of[i] == target) last = i;
+        if (nodes[last]->shape() != nodes[root]->shape() || !all_elementwise(target)) continue;
+        for (size_t i = 0; i < nodes.size(); ++i)
+            if (group_of[i] == g) group_of[i] = target;
+    }
+}
+
 }  // namespace
 
 std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
@@ -73,23 +120,32 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
         }
     }
 
-    // Groups ordered by their roots: a root comes after everything it reads.
-    std::map<int, KernelGroup> by_root;
+    merge_elementwise_groups(program, consumers, group_of, root_of_group);
+
+    // Groups ordered by their last nodes: everything a group reads comes from
+    // groups whose last node is earlier.
+    std::map<int, std::vector<size_t>> members;  // group -> node ids, in order
     for (size_t i = 0; i < n; ++i)
-        if (group_of[i] >= 0) by_root[root_of_group[static_cast<size_t>(group_of[i])]].nodes.push_back(nodes[i].get());
-    std::vector<KernelGroup> groups;
-    for (auto &[root, group] : by_root) {
-        STRATA_ASSERT(group.nodes.back()->id == root, "a kernel group's root is its last node");
-        const int g = group_of[static_cast<size_t>(root)];
-        for (const Node *member : group.nodes)
+        if (group_of[i] >= 0) members[group_of[i]].push_back(i);
+    std::map<size_t, KernelGroup> by_last;
+    for (const auto &[g, ids] : members) {
+        KernelGroup group;
+        for (size_t id : ids) group.nodes.push_back(nodes[id].get());
+        for (const Node *member : group.nodes) {
             for (const Node *in : member->inputs) {
                 const bool inside = group_of[static_cast<size_t>(in->id)] == g;
                 if (inside || is_constant_source(*in)) continue;
                 if (std::find(group.inputs.begin(), group.inputs.end(), in) == group.inputs.end())
                     group.inputs.push_back(in);
             }
-        groups.push_back(std::move(group));
+            if (read_outside(*member, program, group_of, g)) group.outputs.push_back(member);
+        }
+        STRATA_ASSERT(!group.outputs.empty() && group.outputs.back() == group.nodes.back(),
+                      "a kernel group's last node is one of its outputs");
+        by_last[ids.back()] = std::move(group);
     }
+    std::vector<KernelGroup> groups;
+    for (auto &[last, group] : by_last) groups.push_back(std::move(group));
     return groups;
 }
 
@@ -112,7 +168,7 @@ ir::Program kernel_program(const KernelGroup &group) {
         const bool source = node->info().op_class == OpClass::source;
         mapped[node] = kernel.make(node->op, inputs, node->attrs, source ? &node->type : nullptr);
     }
-    kernel.add_output("out", mapped.at(group.root()));
+    for (size_t i = 0; i < group.outputs.size(); ++i) kernel.add_output("out" + std::to_string(i), mapped.at(group.outputs[i]));
     return kernel;
 }
 

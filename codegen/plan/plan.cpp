@@ -67,6 +67,7 @@ bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, 
 std::shared_ptr<const Plan> build_plan(const ir::Program &program, const CompileOptions &kernel_options) {
     auto plan = std::make_shared<Plan>();
     const std::vector<KernelGroup> groups = partition_into_kernels(program);
+    if (std::getenv("STRATA_DEBUG_PLAN")) fmt::print(stderr, "{}", describe_partition(program));
 
     // Values: the sources first (in the order run_into checks them), then one per kernel.
     std::map<const ir::Node *, size_t> value_of;
@@ -83,13 +84,15 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
     for (const KernelGroup &group : groups) {
         PlanStep step;
         for (const ir::Node *in : group.inputs) step.inputs.push_back(value_of.at(in));
-        auto out = first_output_of.find(group.root());
-        step.output = plan->values.size();
-        if (out != first_output_of.end())
-            plan->values.push_back({PlanValue::Kind::output, out->second, 0, group.root()->type});
-        else
-            plan->values.push_back({PlanValue::Kind::arena, 0, 0, group.root()->type});
-        value_of[group.root()] = step.output;
+        for (const ir::Node *value : group.outputs) {
+            auto out = first_output_of.find(value);
+            step.outputs.push_back(plan->values.size());
+            if (out != first_output_of.end())
+                plan->values.push_back({PlanValue::Kind::output, out->second, 0, value->type});
+            else
+                plan->values.push_back({PlanValue::Kind::arena, 0, 0, value->type});
+            value_of[value] = step.outputs.back();
+        }
         plan->steps.push_back(std::move(step));
         kernels.push_back(kernel_program(group));
     }
@@ -103,14 +106,15 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
     std::vector<BufferLifetime> lifetimes;
     std::vector<size_t> arena_values;
     std::map<size_t, size_t> lifetime_of;  // value -> index in lifetimes
-    for (size_t s = 0; s < plan->steps.size(); ++s) {
-        const size_t v = plan->steps[s].output;
-        if (plan->values[v].kind != PlanValue::Kind::arena) continue;
-        lifetime_of[v] = lifetimes.size();
-        const size_t bytes = static_cast<size_t>(plan->values[v].type.numel()) * dtype_size(plan->values[v].type.dtype);
-        lifetimes.push_back({bytes, static_cast<int>(s), static_cast<int>(s)});
-        arena_values.push_back(v);
-    }
+    for (size_t s = 0; s < plan->steps.size(); ++s)
+        for (size_t v : plan->steps[s].outputs) {
+            if (plan->values[v].kind != PlanValue::Kind::arena) continue;
+            lifetime_of[v] = lifetimes.size();
+            const size_t bytes =
+                static_cast<size_t>(plan->values[v].type.numel()) * dtype_size(plan->values[v].type.dtype);
+            lifetimes.push_back({bytes, static_cast<int>(s), static_cast<int>(s)});
+            arena_values.push_back(v);
+        }
     for (size_t s = 0; s < plan->steps.size(); ++s)
         for (size_t v : plan->steps[s].inputs)
             if (auto it = lifetime_of.find(v); it != lifetime_of.end())
@@ -190,10 +194,10 @@ void run_plan(const Plan &plan, const std::vector<const ir::Node *> &source_node
     for (size_t s = 0; s < plan.steps.size(); ++s) {
         const PlanStep &step = plan.steps[s];
         const Executable::Impl &kernel = step.kernel.impl();
-        std::vector<Halide::Buffer<>> inputs, output;
+        std::vector<Halide::Buffer<>> inputs, outputs_of_step;
         for (size_t value : step.arguments) inputs.push_back(view(value));
-        output.push_back(view(step.output));
-        kernel.run_pipeline(inputs, output);
+        for (size_t value : step.outputs) outputs_of_step.push_back(view(value));
+        kernel.run_pipeline(inputs, outputs_of_step);
         if (poison)
             for (size_t dead : plan.dead_after_step[s]) {
                 const PlanValue &v = plan.values[dead];
@@ -216,7 +220,10 @@ std::string describe_partition(const ir::Program &program) {
     for (size_t k = 0; k < groups.size(); ++k) {
         std::string nodes;
         for (const ir::Node *n : groups[k].nodes) nodes += fmt::format(" %{}", n->id);
-        text += fmt::format("#   kernel {}:{}  ({} {})\n", k, nodes, groups[k].root()->name(), ir::type_str(groups[k].root()->type));
+        std::string outputs;
+        for (const ir::Node *o : groups[k].outputs) outputs += fmt::format(" %{}", o->id);
+        text += fmt::format("#   kernel {}:{}  -> {}  ({} {})\n", k, nodes, outputs, groups[k].nodes.back()->name(),
+                            ir::type_str(groups[k].nodes.back()->type));
     }
     return text;
 }

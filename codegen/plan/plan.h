@@ -32,7 +32,7 @@ struct PlanStep {
     Executable kernel;
     std::vector<size_t> inputs;     ///< values, in the kernel's input order (in0, in1, ...)
     std::vector<size_t> arguments;  ///< the same values in the order the compiled pipeline takes them
-    size_t output = 0;           ///< the value it writes
+    std::vector<size_t> outputs;    ///< the values it writes, in the kernel's output order
 };
 
 struct Plan {

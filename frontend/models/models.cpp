@@ -26,14 +26,14 @@ SymTensor BasicBlockImpl::forward(const SymTensor &x) {
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions &o) : nn::Module("ResNet") {
-    if (o.width < 1 || o.blocks < 1 || o.classes < 1 || o.in_channels < 1)
-        fail("ResNet: width, blocks, classes and in_channels must be positive (got {}, {}, {}, {})", o.width, o.blocks,
-             o.classes, o.in_channels);
+    if (o.width < 1 || o.blocks < 1 || o.classes < 1 || o.in_channels < 1 || o.stages < 1 || o.stages > 8)
+        fail("ResNet: width, blocks, classes and in_channels must be positive and stages 1 to 8 (got {}, {}, {}, {}, {})",
+             o.width, o.blocks, o.classes, o.in_channels, o.stages);
     stem = register_module("stem", nn::Conv2d(nn::Conv2dOptions(o.in_channels, o.width, 3).padding(1).bias(false)));
     stem_bn = register_module("stem_bn", nn::BatchNorm2d(o.width));
     stages = register_module("stages", nn::Sequential());
     int64_t in = o.width;
-    for (int64_t stage = 0; stage < 3; ++stage) {
+    for (int64_t stage = 0; stage < o.stages; ++stage) {
         const int64_t out = o.width << stage;
         for (int64_t b = 0; b < o.blocks; ++b) {
             stages->push_back(fmt::format("{}_{}", stage, b), BasicBlock(in, out, b == 0 && stage > 0 ? 2 : 1));

@@ -19,9 +19,9 @@ namespace strata::models {
 /// stages of `blocks` basic blocks with `width`, 2x`width`, 4x`width` channels
 /// (the first block of stages 2 and 3 halves the size; its shortcut is a 1x1
 /// conv with stride 2 and batch norm), global average pool and a linear layer.
-/// ResNet-20 is blocks = 3.
+/// ResNet-20 is blocks = 3; `stages` < 3 gives the smaller nets tests use.
 struct ResNetOptions {
-    int64_t in_channels = 3, width = 16, blocks = 3, classes = 10;
+    int64_t in_channels = 3, width = 16, blocks = 3, classes = 10, stages = 3;
 };
 
 class BasicBlockImpl : public nn::Module {
