@@ -25,7 +25,8 @@ std::string compact(double v) {
 /// GFLOP/s or GB/s at this median time, with its unit.
 std::string rate(const Workload &w, double seconds) {
     if (w.flops > 0) return fmt::format("{:.1f} GF/s", w.flops / seconds * 1e-9);
-    return fmt::format("{:.1f} GB/s", w.bytes / seconds * 1e-9);
+    if (w.bytes > 0) return fmt::format("{:.1f} GB/s", w.bytes / seconds * 1e-9);
+    return "-";  // the models: images/s only
 }
 
 std::string agreement(const std::optional<Agreement> &a) {
