@@ -254,3 +254,19 @@ TEST_CASE("partition: an elementwise value read by one elementwise kernel of its
         CHECK(outputs.at("p_new").get_flat(i) == Approx(p0.get_flat(i) - 0.1 * want_v).epsilon(1e-6).margin(1e-6));
     }
 }
+
+TEST_CASE("schedule dump: the partition is part of the schedule in effect") {
+    Graph g;
+    Generator gen(4);
+    auto x = g.input("x", {2, 3, 16});
+    auto w1 = g.parameter("w1", Tensor::randn({5, 3, 3}, gen));
+    auto w2 = g.parameter("w2", Tensor::randn({4, 5, 3}, gen));
+    g.output("y", conv1d(relu(conv1d(x, w1)), w2));
+    codegen::CompileOptions options;
+    options.partition = codegen::Partition::kernels;
+    const std::string plan = codegen::schedule_in_effect(g.program(), options);
+    CHECK(plan.find("# partition: a plan of 2 kernels") != std::string::npos);
+    CHECK(plan.find("#   kernel 1:") != std::string::npos);
+    options.partition = codegen::Partition::whole_program;
+    CHECK(codegen::schedule_in_effect(g.program(), options).find("# partition: one pipeline") != std::string::npos);
+}

@@ -54,6 +54,13 @@ private:
 
 bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, const ResolvedSchedule &schedule,
                       Partition partition) {
+    if (partition == Partition::automatic)
+        if (const char *env = std::getenv("STRATA_PARTITION"); env && *env) {
+            const std::string asked = env;
+            if (asked == "whole") partition = Partition::whole_program;
+            else if (asked == "kernels") partition = Partition::kernels;
+            else if (asked != "auto") fail("STRATA_PARTITION='{}': expected whole, kernels or auto", asked);
+        }
     if (partition == Partition::whole_program) return false;
     // Node rules and stage lines name the nodes and Funcs of the whole
     // program; autoschedulers and GPU schedules see one whole pipeline.
