@@ -81,7 +81,7 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
 
     auto evars = make_vars(ts.size(), "e");
     const Index e = as_index(evars);
-    Expr label = call(tgt, e);
+    Expr label = checked_class_index(call(tgt, e), xs[1], ignore, e);
     Expr valid = label != static_cast<int>(ignore);
     Index x_at_label = e;
     x_at_label.insert(x_at_label.begin() + 1, clamp(label, 0, static_cast<int>(xs[1] - 1)));
@@ -122,7 +122,7 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     const Index idx = as_index(vars);
     Index e = idx;
     e.erase(e.begin() + 1);
-    Expr label = call(tgt, e);
+    Expr label = checked_class_index(call(tgt, e), xs[1], ignore, e);
     Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
     Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
     Expr d = p - hit - constant(t, eps / classes);

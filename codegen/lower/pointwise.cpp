@@ -122,6 +122,8 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Exp
         return cast(halide_type(to), v);
     }
     case Op::logical_not: return store_bool(!load_bool(a));
+    case Op::check_class_index:
+        return checked_class_index(a, node.attrs.get_int("classes"), node.attrs.get_int("ignore_index"), idx);
     case Op::dropout: {
         const double p = node.attrs.get_float("p");
         if (p >= 1.0) return c(0.0);
