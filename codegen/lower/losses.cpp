@@ -5,6 +5,7 @@
 //   d loss_i / d x_c = valid_i * (p_c - (1 - eps) [c == t] - eps / C)
 // mean divides by the number of valid elements, as PyTorch does.
 
+#include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
@@ -43,25 +44,17 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
     return s;
 }
 
-/// A scalar Func: the sum of value(index) over every index of `shape`.
+/// A scalar Func: the sum of value(index) over every index of `shape`, as a cascade (the
+/// rounding of a mean loss grows with log n, not n).
 template <typename F>
-Func sum_over(const std::string &name, const Shape &shape, const Type &t, const LowerContext &ctx, F value) {
-    Region region;
-    for (size_t i = shape.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(shape[i])));
-    RDom r(region, "i");
-    Index idx;
-    for (size_t i = 0; i < shape.size(); ++i) idx.push_back(r[static_cast<int>(shape.size() - 1 - i)]);
-    Func total(name);
-    total() = constant(t, 0);
-    total() = total() + value(idx);
-    store_whole(total, ctx);
-    return total;
+Func sum_over(const std::string &name, const Shape &shape, DType dtype, LowerContext &ctx, F value) {
+    return cascade_sum(name, {}, {}, shape, dtype, value, ctx);
 }
 
 /// The number of targets that are not ignore_index, for "mean".
-Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, const LowerContext &ctx) {
+Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
-    return sum_over(func_name(node, "_count"), ts, t, ctx, [&](const Index &i) {
+    return sum_over(func_name(node, "_count"), ts, node.dtype(), ctx, [&](const Index &i) {
         return select(call(target, i) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
     });
 }
@@ -95,7 +88,7 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     if (reduction == "none") return loss;
 
     schedule_elementwise(loss, ts, node.dtype(), ctx);
-    Func total = sum_over(func_name(node, "_total"), ts, t, ctx, [&](const Index &i) { return call(loss, i); });
+    Func total = sum_over(func_name(node, "_total"), ts, node.dtype(), ctx, [&](const Index &i) { return call(loss, i); });
     Func f(func_name(node));
     if (reduction == "sum") f() = total();
     else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
