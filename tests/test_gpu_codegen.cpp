@@ -12,6 +12,7 @@
 #include "frontend/functional.h"
 #include "frontend/graph.h"
 #include "runtime/generator.h"
+#include "support/skip.h"
 #include "support/temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -278,10 +279,8 @@ TEST_CASE("CUDA: programs compile to a loaded shared object, and a run needs a G
 
 TEST_CASE("CUDA: every program's GPU results match the CPU's, forward and gradients (needs a GPU)") {
     const std::string missing = why_no_gpu();
-    if (!missing.empty()) {
-        WARN("SKIPPED: no NVIDIA GPU (" << missing << "); the GPU schedules were checked on the CPU instead");
-        return;
-    }
+    if (!missing.empty())
+        STRATA_SKIP("no NVIDIA GPU (" << missing << "); the GPU schedules were checked on the CPU instead");
     for (Case &c : cases()) {
         INFO("program " << c.name);
         const auto cpu = codegen::compile(c.graph->program(), with(""));

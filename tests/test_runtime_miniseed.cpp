@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 
 #include <cmath>
@@ -158,10 +159,7 @@ private:
 }  // namespace
 
 TEST_CASE("read_miniseed: the real IU.COLA LHZ record of the 2010 Maule earthquake") {
-    if (!fs::exists(kRealRecord)) {
-        WARN("SKIPPED: " << kRealRecord << " is absent (install Debian's libmseed-doc)");
-        return;
-    }
+    if (!fs::exists(kRealRecord)) STRATA_SKIP(kRealRecord << " is absent (install Debian's libmseed-doc)");
     const std::vector<Trace> traces = read_miniseed(kRealRecord);
     // 36 Steim-2 records of 512 bytes, contiguous: one trace (checked with libmseed's msview).
     REQUIRE(traces.size() == 1);
