@@ -6,6 +6,7 @@
 // mean divides by the number of valid elements, as PyTorch does.
 
 #include "codegen/lower/cascade_sum.h"
+#include "codegen/lower/class_targets.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
@@ -74,7 +75,8 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
 
     auto evars = make_vars(ts.size(), "e");
     const Index e = as_index(evars);
-    Expr label = checked_class_index(call(tgt, e), xs[1], ignore, e);
+    const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
+    Expr label = call(targets, e);
     Expr valid = label != static_cast<int>(ignore);
     Index x_at_label = e;
     x_at_label.insert(x_at_label.begin() + 1, clamp(label, 0, static_cast<int>(xs[1] - 1)));
@@ -115,7 +117,8 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     const Index idx = as_index(vars);
     Index e = idx;
     e.erase(e.begin() + 1);
-    Expr label = checked_class_index(call(tgt, e), xs[1], ignore, e);
+    const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
+    Expr label = call(targets, e);
     Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
     Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
     Expr d = p - hit - constant(t, eps / classes);

@@ -2,9 +2,6 @@
 
 #include "codegen/lower/context.h"
 
-#include <fmt/format.h>
-
-#include <climits>
 #include <cmath>
 #include <limits>
 
@@ -85,22 +82,6 @@ Expr nan_min(const Expr &a, const Expr &b) {
 Expr keep_nan(const Expr &x, const Expr &value) {
     if (!x.type().is_float()) return value;
     return select(is_nan(x), x, value);
-}
-
-Expr checked_class_index(const Expr &label, int64_t classes, int64_t ignore_index, const std::vector<Expr> &position) {
-    const Expr in_range = label >= 0 && label < static_cast<int>(classes);
-    const Expr ok = ignore_index >= INT_MIN && ignore_index <= INT_MAX
-                        ? in_range || label == static_cast<int>(ignore_index)
-                        : in_range;
-    // Halide prints the values, separated by spaces, after "Requirement Failed: (condition)":
-    // "7 is out of bounds as the class target at position [ 1 , 0 ] (expected a class in [0, 4) ...)".
-    std::vector<Expr> args = {label, Expr("is out of bounds as the class target at position [")};
-    for (size_t i = 0; i < position.size(); ++i) {
-        args.push_back(position[i]);
-        if (i + 1 < position.size()) args.push_back(Expr(","));
-    }
-    args.push_back(Expr(fmt::format("] (expected a class in [0, {}) or the ignore_index {})", classes, ignore_index)));
-    return require(ok, args);
 }
 
 }  // namespace strata::codegen

@@ -25,10 +25,4 @@ Halide::Expr nan_min(const Halide::Expr &a, const Halide::Expr &b);
 /// `value`, or x itself where x is NaN (so an activation passes NaN through).
 Halide::Expr keep_nan(const Halide::Expr &x, const Halide::Expr &value);
 
-/// `label` (an i32 class target at index `position`), checked when the pipeline runs: a value
-/// outside [0, classes) that is not `ignore_index` makes the run fail with a message naming the
-/// position and the value (PyTorch: "Target 7 is out of bounds").
-Halide::Expr checked_class_index(const Halide::Expr &label, int64_t classes, int64_t ignore_index,
-                                 const std::vector<Halide::Expr> &position);
-
 }  // namespace strata::codegen

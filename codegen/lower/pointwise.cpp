@@ -1,5 +1,6 @@
 // Lowering of sources (input, parameter, full, iota) and pointwise ops.
 
+#include "codegen/lower/class_targets.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 
@@ -122,8 +123,6 @@ Expr unary(const ir::Node &node, Expr a, const Index &idx, const std::vector<Exp
         return cast(halide_type(to), v);
     }
     case Op::logical_not: return store_bool(!load_bool(a));
-    case Op::check_class_index:
-        return checked_class_index(a, node.attrs.get_int("classes"), node.attrs.get_int("ignore_index"), idx);
     case Op::dropout: {
         const double p = node.attrs.get_float("p");
         if (p >= 1.0) return c(0.0);
@@ -167,6 +166,9 @@ Expr binary(Op op, Expr a, Expr b) {
 }  // namespace
 
 Func lower_pointwise(const ir::Node &node, LowerContext &ctx) {
+    if (node.op == Op::check_class_index)
+        return checked_class_targets(func_name(node), ctx.func(node.input(0)), node.shape(),
+                                     node.attrs.get_int("classes"), node.attrs.get_int("ignore_index"), ctx);
     auto vars = make_vars(node.shape().size());
     const Index idx = as_index(vars);
     std::vector<Expr> args;
