@@ -204,3 +204,23 @@ TEST_CASE("the f32 cross-entropy of a large batch is as accurate as its elements
     CHECK(v == Approx(std::log(3.0)).epsilon(1e-6));
     CHECK(ulps_from(out.at("mean").item(), v) <= 2 * std::log2(static_cast<double>(n)));
 }
+
+TEST_CASE("softmax and cross-entropy over many classes add their exponentials in a cascade", "[ops][reduction]") {
+    // One logit of 0 and 4095 whose exponentials are 3/4 of the half-ulp of 1: one after another
+    // they are lost (the row sum stays 1); the log-sum-exp is really log(1 + 4095 e) = 1.83e-4.
+    const int64_t n = 4096;
+    const float tiny = std::log(0.75f * std::ldexp(1.0f, -24));
+    std::vector<float> logits(n, tiny);
+    logits[0] = 0.0f;
+    long double sum_exp = 0;
+    for (float v : logits) sum_exp += std::exp(static_cast<long double>(v));
+    const double lse = static_cast<double>(std::log(sum_exp));
+    Graph g;
+    auto x = g.input("x", {1, n});
+    auto t = g.input("t", {1}, DType::i32);
+    g.output("log_softmax", log_softmax(x, 1));
+    g.output("loss", cross_entropy(x, t));
+    const auto out = g.compile().run({{"x", Tensor::from_vector(logits, {1, n})}, {"t", Tensor::zeros({1}, DType::i32)}});
+    CHECK(out.at("log_softmax").get_flat(0) == Approx(-lse).epsilon(1e-3));
+    CHECK(out.at("loss").item() == Approx(lse).epsilon(1e-3));
+}

@@ -33,15 +33,20 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
     x_idx.insert(x_idx.begin() + 1, c);
     const Index e = as_index(vars);
     const std::vector<Expr> args = to_halide_args(e);
-    RowStats s{Func(func_name(node, "_max")), Func(func_name(node, "_sumexp")), Func(func_name(node, "_sumx"))};
+    RowStats s{Func(func_name(node, "_max")), Func(), Func()};
     define(s.max, vars, lowest_value(t));
     s.max(args) = nan_max(s.max(args), call(x, x_idx));
-    define(s.sum_exp, vars, constant(t, 0));
-    s.sum_exp(args) = s.sum_exp(args) + ieee_exp(call(x, x_idx) - s.max(args));
-    define(s.sum_logits, vars, constant(t, 0));
-    s.sum_logits(args) = s.sum_logits(args) + call(x, x_idx);
-    for (Func f : {s.max, s.sum_exp, s.sum_logits})
-        schedule_reduction(f, row_shape, node.dtype(), {c}, xs[1], ctx);
+    schedule_reduction(s.max, row_shape, node.dtype(), {c}, xs[1], ctx);
+    // The sums over many classes add as a cascade (one plain loop for up to kCascadeBlock classes).
+    auto at_class = [&](const Index &k) {
+        Index i = e;
+        i.insert(i.begin() + 1, k[0]);
+        return i;
+    };
+    s.sum_exp = cascade_sum(func_name(node, "_sumexp"), vars, row_shape, {xs[1]}, node.dtype(),
+                            [&](const Index &k) { return ieee_exp(call(x, at_class(k)) - call(s.max, e)); }, ctx);
+    s.sum_logits = cascade_sum(func_name(node, "_sumx"), vars, row_shape, {xs[1]}, node.dtype(),
+                               [&](const Index &k) { return Expr(call(x, at_class(k))); }, ctx);
     return s;
 }
 

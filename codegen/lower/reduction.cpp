@@ -70,14 +70,17 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     auto vars = make_vars(shape.size());
     ReductionDomain rd = reduction_domain(shape, {dim}, true, vars);
 
-    Func row_max(func_name(node, "_max")), row_sum(func_name(node, "_sum"));
+    Func row_max(func_name(node, "_max"));
     define(row_max, vars, lowest_value(t));
     row_max(to_halide_args(as_index(vars))) = nan_max(call(row_max, as_index(vars)), call(x, rd.input_index));
-    Index shifted_idx = rd.input_index;
-    Index row_idx = as_index(vars);
-    define(row_sum, vars, constant(t, 0));
-    row_sum(to_halide_args(as_index(vars))) =
-        call(row_sum, as_index(vars)) + ieee_exp(call(x, rd.input_index) - call(row_max, row_idx));
+    const Index row_idx = as_index(vars);
+    // The sum of exponentials adds as a cascade along `dim` (a plain loop for a short row).
+    const Func row_sum = cascade_sum(func_name(node, "_sum"), vars, row_shape, {shape[static_cast<size_t>(dim)]},
+                                     node.dtype(), [&](const Index &k) {
+                                         Index at = row_idx;
+                                         at[static_cast<size_t>(dim)] = k[0];
+                                         return ieee_exp(call(x, at) - call(row_max, row_idx));
+                                     }, ctx);
 
     Index stat_idx = as_index(vars);
     stat_idx[static_cast<size_t>(dim)] = 0;
@@ -87,7 +90,6 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     else define(f, vars, shifted - ieee_log(call(row_sum, stat_idx)));
 
     schedule_reduction(row_max, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
-    schedule_reduction(row_sum, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
     return f;
 }
 
