@@ -19,11 +19,29 @@ struct ChannelSum {
     DType dtype;
     LowerContext &ctx;
 
-    /// Added as a cascade over N and the spatial dims (the statistics of a large batch stay accurate in f32).
+    /// Added as a cascade over N and the spatial dims (the statistics of a large batch stay accurate
+    /// in f32). With a long innermost dim, first per (channel, innermost position) over the other
+    /// dims, so each load is a contiguous vector along that dim, then along it.
     template <typename F> Func operator()(const std::string &name, F value) const {
+        const Var c("c");
+        const size_t rank = shape.size();
+        if (rank >= 3 && shape.back() >= 8) {
+            const Var w("w");
+            Shape outer = {shape[0]};  // N and the spatial dims but the last
+            outer.insert(outer.end(), shape.begin() + 2, shape.end() - 1);
+            const Func rows = cascade_sum(name + "_rows", {c, w}, Shape{shape[1], shape.back()}, outer, dtype,
+                                          [&](const Index &k) {
+                                              Index idx = {k[0], c};
+                                              idx.insert(idx.end(), k.begin() + 1, k.end());
+                                              idx.push_back(w);
+                                              return Expr(value(idx));
+                                          },
+                                          ctx);
+            return cascade_sum(name, {c}, Shape{shape[1]}, Shape{shape.back()}, dtype,
+                               [&](const Index &k) { return Expr(rows(k[0], c)); }, ctx);
+        }
         Shape reduced = {shape[0]};
         reduced.insert(reduced.end(), shape.begin() + 2, shape.end());
-        const Var c("c");
         return cascade_sum(name, {c}, Shape{shape[1]}, reduced, dtype, [&](const Index &k) {
             Index idx = {k[0], c};
             idx.insert(idx.end(), k.begin() + 1, k.end());
