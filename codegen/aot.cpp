@@ -322,7 +322,8 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
     if (ec) fail("emit: cannot create the folder {}: {}", out.string(), ec.message());
     const fs::path work = out / fmt::format(".strata-emit-{}-{}", options.name, getpid());
     fs::remove_all(work, ec);
-    fs::create_directories(work);
+    fs::create_directories(work, ec);
+    if (ec) fail("emit: cannot write into the folder {}: {}", out.string(), ec.message());
     struct Cleanup {
         fs::path p;
         ~Cleanup() {

@@ -13,9 +13,10 @@ namespace strata::codegen {
 ResolvedSchedule resolve_schedule(const CompileOptions &options) {
     ResolvedSchedule r;
     const std::string &s = options.schedule;
+    std::error_code ec;
     if (s == "default" || s == "simple" || s == "gpu" || is_autoscheduler(s)) {
         r.mode = s;
-    } else if (std::filesystem::is_regular_file(s)) {
+    } else if (std::filesystem::exists(s, ec)) {  // load_schedule refuses what is not a regular file
         r.mode = "default";
         r.rules = load_schedule(s);
     } else {

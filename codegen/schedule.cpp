@@ -2,6 +2,7 @@
 
 #include "codegen/stage_line_parser.h"
 #include "ir/op.h"
+#include "runtime/input_file.h"
 
 #include <strata/error.h>
 
@@ -239,11 +240,7 @@ Schedule parse_schedule(const std::string &text, const std::string &source_name)
 }
 
 Schedule load_schedule(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("cannot open the schedule file '{}'", path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_schedule(text.str(), path);
+    return parse_schedule(InputFile(path, "a schedule file").read_all(), path);
 }
 
 }  // namespace strata::codegen

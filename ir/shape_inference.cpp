@@ -103,6 +103,12 @@ Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
         return in[0]->type;
     case Op::cast:
         return {attrs.get_dtype("dtype"), in[0]->shape()};
+    case Op::check_class_index:
+        if (in[0]->dtype() != DType::i32)
+            fail("check_class_index: the targets must be i32 class indices, got {}", type_str(in[0]->type));
+        if (attrs.get_int("classes") < 1)
+            fail("check_class_index: classes must be >= 1, got {}", attrs.get_int("classes"));
+        return in[0]->type;
     case Op::dropout: {
         require_float(name, in[0]);
         const double p = attrs.get_float("p");

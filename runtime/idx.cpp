@@ -1,11 +1,14 @@
 #include "runtime/idx.h"
 
+#include "runtime/input_file.h"
+
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <vector>
 
 namespace strata {
@@ -46,13 +49,10 @@ bool is_idx_type(uint8_t code) {
 class GzReader {
 public:
     explicit GzReader(const std::string &path) : path_(path) {
-        errno = 0;
-        file_ = gzopen(path.c_str(), "rb");
-        if (!file_) {
-            const int err = errno;
-            if (err != 0) fail("{}: cannot open: {}", path, std::strerror(err));
-            fail("{}: cannot open (zlib could not allocate its state)", path);
-        }
+        InputFile in(path, "an IDX file");  // a regular file: a FIFO or /dev/zero would never end
+        file_ = gzdopen(in.fd(), "rb");
+        if (!file_) fail("{}: cannot open (zlib could not allocate its state)", path);
+        in.release();  // gzclose closes it
         gzbuffer(file_, 1u << 17);  // larger reads than the 8 KiB default
     }
     ~GzReader() { gzclose(file_); }
@@ -84,9 +84,9 @@ private:
     [[noreturn]] void fail_with_gzip_error() {
         int code = Z_OK;
         std::string message = gzerror(file_, &code);
-        // zlib prefixes its message with the path; we add our own.
-        const std::string prefix = path_ + ": ";
-        if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
+        // zlib prefixes its message with the file ("<fd:4>: " as opened here); we add our own.
+        if (message.compare(0, 4, "<fd:") == 0 && message.find(">: ") != std::string::npos)
+            message.erase(0, message.find(">: ") + 3);
         if (code == Z_ERRNO) fail("{}: read error: {}", path_, message);
         fail("{}: corrupt gzip data: {}", path_, message);
     }
@@ -159,6 +159,21 @@ IdxHeader read_header(GzReader &in, const std::string &path) {
     return h;
 }
 
+[[noreturn]] void fail_out_of_memory(const std::string &path, const IdxHeader &h, uint64_t have) {
+    fail("{}: out of memory: the header declares {} = {} bytes of data; {} bytes were read when memory ran out",
+         path, describe(h), h.payload_bytes, have);
+}
+
+/// The tensor the data is converted into; running out of memory is an error naming the file.
+Tensor allocate_tensor(const std::string &path, const IdxHeader &h, DType dtype) {
+    try {
+        return Tensor::empty(h.shape, dtype);
+    } catch (const std::bad_alloc &) {
+        fail("{}: out of memory for the {} tensor of {} values the header declares ({})", path, dtype_name(dtype),
+             shape_numel(h.shape), describe(h));
+    }
+}
+
 /// The header and the payload bytes (still big-endian), after every check.
 struct RawIdx {
     IdxHeader header;
@@ -182,7 +197,11 @@ RawIdx read_raw(const std::string &path, const IdxType *required_type) {
     uint64_t have = 0;
     while (have < expected) {
         const size_t chunk = static_cast<size_t>(std::min<uint64_t>(expected - have, 1u << 22));
-        raw.bytes.resize(static_cast<size_t>(have) + chunk);
+        try {
+            raw.bytes.resize(static_cast<size_t>(have) + chunk);
+        } catch (const std::bad_alloc &) {
+            fail_out_of_memory(path, h, have);
+        }
         const size_t got = in.read(raw.bytes.data() + have, chunk);
         have += got;
         if (got < chunk) break;
@@ -223,7 +242,7 @@ Tensor read_idx(const std::string &path) {
     case IdxType::i8:
     case IdxType::i16:
     case IdxType::i32: {
-        Tensor t = Tensor::empty(shape, DType::i32);
+        Tensor t = allocate_tensor(path, raw.header, DType::i32);
         int32_t *out = t.data<int32_t>();
         const IdxType type = raw.header.type;
         for (int64_t i = 0; i < n; ++i) {
@@ -236,7 +255,7 @@ Tensor read_idx(const std::string &path) {
         return t;
     }
     case IdxType::f32: {
-        Tensor t = Tensor::empty(shape, DType::f32);
+        Tensor t = allocate_tensor(path, raw.header, DType::f32);
         float *out = t.data<float>();
         for (int64_t i = 0; i < n; ++i) {
             const uint32_t bits = load_be32(p + 4 * i);
@@ -245,7 +264,7 @@ Tensor read_idx(const std::string &path) {
         return t;
     }
     case IdxType::f64: {
-        Tensor t = Tensor::empty(shape, DType::f64);
+        Tensor t = allocate_tensor(path, raw.header, DType::f64);
         double *out = t.data<double>();
         for (int64_t i = 0; i < n; ++i) {
             const uint64_t bits = (uint64_t{load_be32(p + 8 * i)} << 32) | load_be32(p + 8 * i + 4);
@@ -261,7 +280,7 @@ Tensor read_idx(const std::string &path) {
 Tensor read_idx_images(const std::string &path) {
     const IdxType u8 = IdxType::u8;
     const RawIdx raw = read_raw(path, &u8);
-    Tensor t = Tensor::empty(raw.header.shape, DType::f32);
+    Tensor t = allocate_tensor(path, raw.header, DType::f32);
     float *out = t.data<float>();
     const int64_t n = t.numel();
     for (int64_t i = 0; i < n; ++i)

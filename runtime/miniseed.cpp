@@ -213,6 +213,13 @@ void convert_samples_to_double(const std::string &path, MSRecord *msr, off_t pos
                  msr->sampletype);
         }
     }
+    for (int64_t i = 0; i < n; ++i) {
+        if (std::isfinite(out[i])) continue;
+        const double bad = out[i];
+        std::free(out);
+        fail("{}: the record at byte {} ({} samples) holds {} at sample {}; samples must be finite numbers", path,
+             position, n, bad, i);
+    }
     std::free(msr->datasamples);  // libmseed allocates with malloc and frees with free
     msr->datasamples = out;
     msr->sampletype = 'd';

@@ -1,6 +1,7 @@
 #include "runtime/safetensors.h"
 
 #include "runtime/atomic_file.h"
+#include "runtime/input_file.h"
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>
@@ -60,53 +61,6 @@ uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
     }
     return crc;
 }
-
-/// A file read front to back whose size is known before reading.
-class FileReader {
-public:
-    explicit FileReader(const std::string &path) : path_(path) {
-        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-        struct stat st {};
-        if (::fstat(fd_, &st) != 0) {
-            const int err = errno;
-            ::close(fd_);
-            fail("{}: cannot read the file size: {}", path, std::strerror(err));
-        }
-        if (!S_ISREG(st.st_mode)) {
-            ::close(fd_);
-            fail("{}: not a regular file", path);
-        }
-        size_ = static_cast<uint64_t>(st.st_size);
-    }
-    ~FileReader() { ::close(fd_); }
-    FileReader(const FileReader &) = delete;
-    FileReader &operator=(const FileReader &) = delete;
-
-    uint64_t size() const { return size_; }
-
-    /// Reads exactly `n` bytes of `what`; the size was checked, so a short read means
-    /// the file changed under us.
-    void read(void *out, size_t n, const std::string &what) {
-        auto *p = static_cast<char *>(out);
-        size_t done = 0;
-        while (done < n) {
-            const ssize_t got = ::read(fd_, p + done, n - done);
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0) fail("{}: read error in {}: {}", path_, what, std::strerror(errno));
-            if (got == 0)
-                fail("{}: unexpected end of file in {} ({} of {} bytes; did the file change while being "
-                     "read?)",
-                     path_, what, done, n);
-            done += static_cast<size_t>(got);
-        }
-    }
-
-private:
-    std::string path_;
-    int fd_ = -1;
-    uint64_t size_ = 0;
-};
 
 /// Parses the JSON text; a tensor name given twice is an error (JSON parsers keep one silently).
 Json parse_json(const std::string &path, const std::string &text) {
@@ -191,7 +145,7 @@ SafetensorsEntry parse_entry(const std::string &path, const std::string &name, c
 }
 
 /// Reads the length and the JSON header and checks the layout of the data against the file size.
-SafetensorsHeader parse_header(FileReader &in, const std::string &path) {
+SafetensorsHeader parse_header(InputFile &in, const std::string &path) {
     const uint64_t size = in.size();
     if (size < 8)
         fail("{}: truncated: the file has {} byte(s), but a safetensors file starts with an 8-byte "
@@ -326,12 +280,12 @@ void save_safetensors(const std::string &path, const NamedTensors &tensors,
 }
 
 SafetensorsHeader read_safetensors_header(const std::string &path) {
-    FileReader in(path);
+    InputFile in(path, "a safetensors file");
     return parse_header(in, path);
 }
 
 SafetensorsFile read_safetensors(const std::string &path) {
-    FileReader in(path);
+    InputFile in(path, "a safetensors file");
     SafetensorsHeader h = parse_header(in, path);
     SafetensorsFile file;
     file.metadata = std::move(h.metadata);

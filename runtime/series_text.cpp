@@ -1,5 +1,7 @@
 #include "runtime/series_text.h"
 
+#include "runtime/input_file.h"
+
 #include <strata/error.h>
 
 #include <algorithm>
@@ -7,8 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sys/stat.h>
+#include <string_view>
 
 namespace strata {
 
@@ -17,16 +18,16 @@ namespace {
 /// A line that holds data, with its 1-based number in the file.
 struct Line {
     size_t number = 0;
-    std::string text;
+    std::string_view text;
 };
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-std::string trim(const std::string &s) {
+std::string trim(std::string_view s) {
     size_t begin = 0, end = s.size();
     while (begin < end && is_blank(s[begin])) ++begin;
     while (end > begin && is_blank(s[end - 1])) --end;
-    return s.substr(begin, end - begin);
+    return std::string(s.substr(begin, end - begin));
 }
 
 /// The text quoted for an error message, shortened when long.
@@ -35,39 +36,56 @@ std::string quoted(const std::string &text) {
     return "'" + text.substr(0, 57) + "...'";
 }
 
-/// The lines of `path` that hold data: blank lines and `#` comments dropped, line ends
-/// ("\n" or "\r\n") and a UTF-8 byte-order mark removed.
-std::vector<Line> read_data_lines(const std::string &path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) fail("{}: cannot read: is a directory", path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
-    std::vector<Line> lines;
-    std::string text;
-    for (size_t number = 1; std::getline(in, text); ++number) {
-        if (!text.empty() && text.back() == '\r') text.pop_back();
-        if (number == 1 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-        const std::string content = trim(text);
-        if (content.empty() || content[0] == '#') continue;
-        lines.push_back({number, text});
+/// The lines of a file that hold data, one at a time: blank lines and `#` comments skipped,
+/// line ends ("\n" or "\r\n") and a UTF-8 byte-order mark removed. The file is read whole
+/// (a regular file only, see InputFile) and the lines are views into it, so memory is the
+/// file's size plus the values, whatever the number of lines.
+class DataLines {
+public:
+    explicit DataLines(const std::string &path) : text_(InputFile(path, "a text file of values").read_all()) {
+        if (text_.compare(0, 3, "\xEF\xBB\xBF") == 0) at_ = 3;
     }
-    if (in.bad()) fail("{}: read error: {}", path, std::strerror(errno));
-    return lines;
-}
+
+    /// At most how many lines are left (for reserving the values).
+    size_t max_remaining() const {
+        return static_cast<size_t>(std::count(text_.begin() + static_cast<std::ptrdiff_t>(at_), text_.end(), '\n')) + 1;
+    }
+
+    /// The next data line; false at the end of the file.
+    bool next(Line &line) {
+        while (at_ < text_.size()) {
+            const size_t end = std::min(text_.find('\n', at_), text_.size());
+            std::string_view text(text_.data() + at_, end - at_);
+            at_ = end + 1;
+            ++number_;
+            if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+            size_t first = 0;
+            while (first < text.size() && is_blank(text[first])) ++first;
+            if (first == text.size() || text[first] == '#') continue;
+            line = {number_, text};
+            return true;
+        }
+        return false;
+    }
+
+private:
+    std::string text_;
+    size_t at_ = 0;
+    size_t number_ = 0;
+};
 
 /// The separator of a CSV file, from its first row: a comma, else a semicolon or a tab.
-char detect_separator(const std::string &first_row) {
-    if (first_row.find(',') != std::string::npos) return ',';
-    if (first_row.find(';') != std::string::npos) return ';';
-    if (first_row.find('\t') != std::string::npos) return '\t';
+char detect_separator(std::string_view first_row) {
+    if (first_row.find(',') != std::string_view::npos) return ',';
+    if (first_row.find(';') != std::string_view::npos) return ';';
+    if (first_row.find('\t') != std::string_view::npos) return '\t';
     return ',';
 }
 
 /// Splits one CSV row; double-quoted fields may hold separators and "" for a quote.
 std::vector<std::string> split_fields(const std::string &path, const Line &line, char separator) {
     std::vector<std::string> fields;
-    const std::string &s = line.text;
+    const std::string_view s = line.text;
     size_t i = 0;
     for (;;) {
         std::string field;
@@ -117,10 +135,11 @@ std::string column_label(const std::string &name, size_t index) {
 
 std::vector<double> read_csv_column(const std::string &path, const std::string *name,
                                     size_t index) {
-    const std::vector<Line> lines = read_data_lines(path);
-    if (lines.empty()) fail("{}: no values: the file has no data lines (only blanks or comments)", path);
-    const char separator = detect_separator(lines[0].text);
-    const std::vector<std::string> first = split_fields(path, lines[0], separator);
+    DataLines lines(path);
+    Line first_line;
+    if (!lines.next(first_line)) fail("{}: no values: the file has no data lines (only blanks or comments)", path);
+    const char separator = detect_separator(first_line.text);
+    const std::vector<std::string> first = split_fields(path, first_line, separator);
 
     bool header = false;
     std::string label_name;
@@ -135,9 +154,9 @@ std::vector<double> read_csv_column(const std::string &path, const std::string *
             if (numeric)
                 fail("{}: no column named {}: the file has no header (line {} holds numbers); give "
                      "a 0-based index instead",
-                     path, quoted(*name), lines[0].number);
+                     path, quoted(*name), first_line.number);
             fail("{}: no column named {}; the header (line {}) has: {}", path, quoted(*name),
-                 lines[0].number, fmt::join(first, ", "));
+                 first_line.number, fmt::join(first, ", "));
         }
         index = static_cast<size_t>(it - first.begin());
         label_name = *it;
@@ -145,28 +164,28 @@ std::vector<double> read_csv_column(const std::string &path, const std::string *
     } else {
         if (index >= first.size())
             fail("{}:{}: column index {} is out of range: the row has {} field(s) (indices 0..{})",
-                 path, lines[0].number, index, first.size(), first.size() - 1);
+                 path, first_line.number, index, first.size(), first.size() - 1);
         header = !parse_series_number(first[index], ignored);
         if (header) label_name = first[index];
     }
     const std::string label = column_label(label_name, index);
 
     std::vector<double> values;
-    values.reserve(lines.size());
-    for (size_t row = header ? 1 : 0; row < lines.size(); ++row) {
-        const Line &line = lines[row];
-        const std::vector<std::string> fields = row == 0 ? first : split_fields(path, line, separator);
+    values.reserve(lines.max_remaining() + 1);
+    auto add = [&](const Line &line, const std::vector<std::string> &fields) {
         if (fields.size() != first.size())
             fail("{}:{}: ragged row: {} field(s), but line {} has {} (separator '{}')", path,
-                 line.number, fields.size(), lines[0].number, first.size(),
+                 line.number, fields.size(), first_line.number, first.size(),
                  separator == '\t' ? "\\t" : std::string(1, separator));
         double value = 0.0;
         if (!parse_series_number(fields[index], value))
             fail("{}:{}: {} holds {}", path, line.number, label, not_a_number(fields[index]));
         values.push_back(value);
-    }
+    };
+    if (!header) add(first_line, first);
+    for (Line line; lines.next(line);) add(line, split_fields(path, line, separator));
     if (values.empty())
-        fail("{}: no values: the file has a header (line {}) but no data rows", path, lines[0].number);
+        fail("{}: no values: the file has a header (line {}) but no data rows", path, first_line.number);
     return values;
 }
 
@@ -187,10 +206,10 @@ bool parse_series_number(const std::string &text, double &value) {
 }
 
 std::vector<double> read_series_text(const std::string &path) {
-    const std::vector<Line> lines = read_data_lines(path);
+    DataLines lines(path);
     std::vector<double> values;
-    values.reserve(lines.size());
-    for (const Line &line : lines) {
+    values.reserve(lines.max_remaining());
+    for (Line line; lines.next(line);) {
         const std::string text = trim(line.text);
         double value = 0.0;
         if (parse_series_number(text, value)) {

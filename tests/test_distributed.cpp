@@ -14,6 +14,7 @@
 
 #include "tests/support/distributed_setup.h"
 #include "tests/support/error_message.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 
 #include <chrono>
@@ -30,16 +31,18 @@ using strata::testing::TempDir;
 
 namespace {
 
-/// mpirun's path, or "" (after a warning) when these tests cannot run here.
+/// mpirun's path, or "" (the test case is then marked skipped; it returns) when these tests cannot run here.
 std::string mpirun_or_skip() {
     if (!distributed::mpi_available()) {
         WARN("SKIPPED: Strata was built without MPI (install libopenmpi-dev and openmpi-bin, then configure again)");
+        strata::testing::note_skipped();
         return "";
     }
     std::stringstream path(std::getenv("PATH") ? std::getenv("PATH") : "");
     for (std::string dir; std::getline(path, dir, ':');)
         if (!dir.empty() && std::filesystem::exists(dir + "/mpirun")) return dir + "/mpirun";
     WARN("SKIPPED: mpirun is not on PATH (install Debian's openmpi-bin)");
+    strata::testing::note_skipped();
     return "";
 }
 

@@ -358,7 +358,7 @@ TEST_CASE("emit --train errors name the problem and write nothing", "[emit][trai
              {work / "model.safetensors" + to + " --train --weights inside", "'inside' is not 'embedded' or 'external'"},
              {work / "model.safetensors" + to + " --train --target no-such-target", "unknown target 'no-such-target'"},
              {work / "missing.safetensors" + to + " --train", "missing.safetensors"},
-             {work / "model.safetensors" + to + " --train --momentum -1", "--momentum: must be >= 0"},
+             {work / "model.safetensors" + to + " --train --momentum -1", "--momentum: -1 is not a momentum"},
              {work / "model.safetensors" + to + " --lr 0.1", "add --train"},
              {work / "logits.safetensors" + to + " --train", "softmax(logits, 1) or log_softmax(logits, 1)"},
          }) {

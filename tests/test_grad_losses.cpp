@@ -61,7 +61,8 @@ TEST_CASE("grad: nll_loss on log-probabilities and on raw scores", "[grad][losse
                                              {"target", targets_with_ignored({6}, 4, -1, gen), false}};
     CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
         const SymTensor &scores = in[0], &target = in[1];
-        return {nll_loss(log_softmax(scores, 1), target), nll_loss(scores, target, "sum", -1),
+        // -1 is the ignore_index of every loss here (with the default -100 it is out of bounds, as in PyTorch).
+        return {nll_loss(log_softmax(scores, 1), target, "mean", -1), nll_loss(scores, target, "sum", -1),
                 nll_loss(scores, target, "none", -1), nll_loss(scores * scores, target, "mean", -1)};
     });
 }

@@ -69,6 +69,8 @@ const Node *sample(Program &p, Op op) {
     case Op::softplus: return p.make(op, {x()}, {{"beta", 1.0}, {"threshold", 20.0}});
     case Op::cast: return p.make(op, {x()}, {{"dtype", DType::f64}});
     case Op::dropout: return p.make(op, {x()}, {{"p", 0.5}, {"seed", int64_t{7}}});
+    case Op::check_class_index:
+        return p.make(op, {p.input("labels", Type{DType::i32, {2}})}, {{"classes", int64_t{3}}, {"ignore_index", int64_t{-100}}});
     case Op::logical_not: return p.make(op, {bools()});
     case Op::add: case Op::sub: case Op::mul: case Op::div: case Op::pow: case Op::maximum: case Op::minimum:
     case Op::eq: case Op::ne: case Op::lt: case Op::le: case Op::gt: case Op::ge:

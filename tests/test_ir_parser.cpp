@@ -55,7 +55,8 @@ void build_every_op(Program &p) {
     const Node *wt1 = p.parameter("deconv1d.weight", f32_of({4, 2, 3}));
     for (double v : {0.1, -2.5, 1e-05, 1e+20, 5e-324, inf, -inf, std::nan("")}) p.full(v, f32_of({}));
     const Type index_type{DType::i32, {3, 4}};
-    p.make(Op::iota, {}, {{"dim", int64_t{1}}}, &index_type);
+    const Node *classes = p.make(Op::iota, {}, {{"dim", int64_t{1}}}, &index_type);
+    p.make(Op::check_class_index, {classes}, {{"classes", int64_t{4}}, {"ignore_index", int64_t{-100}}});
 
     for (Op op : {Op::neg, Op::exp, Op::log, Op::sqrt, Op::rsqrt, Op::abs, Op::relu, Op::sigmoid, Op::tanh, Op::erf})
         p.make(op, {x});

@@ -4,6 +4,7 @@
 // large case; and the user errors of the loss API.
 
 #include "tests/op_test_helpers.h"
+#include "tests/support/error_message.h"
 
 #include <cmath>
 
@@ -172,4 +173,38 @@ TEST_CASE("bad loss options are rejected", "[ops][losses][errors]") {
     REQUIRE_THROWS_WITH(cross_entropy(x, t, {.label_smoothing = 1.5}),
                         Contains("label_smoothing") && Contains("1.5"));
     REQUIRE_THROWS_WITH(mse_loss(x, x, "total"), Contains("mse_loss") && Contains("\"total\""));
+}
+
+TEST_CASE("a class target outside 0..C-1 fails the run, naming its position and value", "[ops][losses][errors]") {
+    // PyTorch raises "Target 4 is out of bounds"; clamping gave class 3's loss and nll_loss gave 0.
+    Generator gen(72);
+    const Tensor logits = Tensor::randn({3, 4, 2}, gen, DType::f32, 0.0, 1.0);
+    struct Case { const char *loss; int64_t bad; };
+    for (const Case &c : {Case{"cross_entropy", 4}, Case{"cross_entropy", -1}, Case{"nll_loss", 7},
+                          Case{"nll_loss", -2}}) {
+        INFO(c.loss << " with target " << c.bad);
+        Graph g;
+        auto x = g.input("x", {3, 4, 2});
+        auto t = g.input("t", {3, 2}, DType::i32);
+        const bool ce = std::string(c.loss) == "cross_entropy";
+        g.output("loss", ce ? cross_entropy(x, t) : nll_loss(log_softmax(x, 1), t));
+        Tensor targets = Tensor::zeros({3, 2}, DType::i32);
+        targets.set_flat(0, 1);
+        CHECK_NOTHROW(g.compile().run({{"x", logits}, {"t", targets}}));
+        targets.set_flat(3, -100);  // ignore_index is not a class, and is fine
+        CHECK_NOTHROW(g.compile().run({{"x", logits}, {"t", targets}}));
+        targets.set_flat(3, static_cast<double>(c.bad));  // row 1, position 1
+        const std::string message = testing::error_message([&] { g.compile().run({{"x", logits}, {"t", targets}}); });
+        CHECK_THAT(message, Contains(fmt::format("{} is out of bounds as the class target at position [ 1 , 1 ] "
+                                                 "(expected a class in [0, 4) or the ignore_index -100)",
+                                                 c.bad)));
+    }
+    // The gradient (the training path) checks too.
+    Graph g;
+    auto x = g.input("x", {3, 4, 2});
+    auto t = g.input("t", {3, 2}, DType::i32);
+    g.output("grad", grad(cross_entropy(x, t), {x})[0]);
+    Tensor targets = Tensor::zeros({3, 2}, DType::i32);
+    targets.set_flat(5, 9);
+    CHECK_THROWS_WITH(g.compile().run({{"x", logits}, {"t", targets}}), Contains("9 is out of bounds as the class target at position [ 2 , 1 ]"));
 }

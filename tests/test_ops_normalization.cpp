@@ -159,3 +159,26 @@ TEST_CASE("layer_norm checks normalized_shape against the input", "[ops][normali
     REQUIRE_THROWS_WITH(layer_norm(x, {4}, g.parameter("w", Tensor::ones({3}))),
                         Contains("weight and bias must have shape [4]"));
 }
+
+TEST_CASE("f32 batch-norm statistics add in a cascade, as accurate as a long-double reference", "[ops][normalization]") {
+    // One channel of 1 and 4095 values of 3/4 of the half-ulp of 1: added one after another the
+    // small values are lost (mean and variance ~1e-4 off, so every output ~1500 ulps off).
+    const int64_t n = 4096;
+    std::vector<float> values(n, 0.75f * std::ldexp(1.0f, -24));
+    values[0] = 1.0f;
+    long double mean = 0, var = 0;
+    for (float v : values) mean += v;
+    mean /= n;
+    for (float v : values) var += (v - mean) * (v - mean);
+    var /= n;
+    const double eps = 1e-5;
+    Graph g;
+    auto x = g.input("x", {n, 1});
+    g.output("y", batch_norm(x, {}, {}, {}, {}, true, 0.1, eps).output);
+    const Tensor y = g.compile().run({{"x", Tensor::from_vector(values, {n, 1})}}).at("y");
+    for (int64_t i : {int64_t{0}, int64_t{1}, n - 1}) {
+        const long double want = (values[static_cast<size_t>(i)] - mean) / std::sqrt(var + eps);
+        INFO("element " << i);
+        CHECK(y.get_flat(i) == Approx(static_cast<double>(want)).epsilon(2e-5));
+    }
+}

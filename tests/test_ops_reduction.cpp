@@ -152,3 +152,75 @@ TEST_CASE("reductions check dtypes and empty dims", "[ops][reduction][errors]") 
     REQUIRE_THROWS_WITH(max(e, {1}), Contains("max") && Contains("extent 0") && Contains("[2, 0]"));
     REQUIRE_THROWS_WITH(argmax(e, 1), Contains("argmax") && Contains("extent 0"));
 }
+
+namespace {
+
+/// How many f32 ulps (at `exact`) `value` is from `exact`.
+double ulps_from(double value, long double exact) {
+    const float e = static_cast<float>(exact);
+    const double ulp = std::nextafter(std::fabs(e), INFINITY) - std::fabs(e);
+    return static_cast<double>(std::fabs(static_cast<long double>(value) - exact)) / ulp;
+}
+
+}  // namespace
+
+TEST_CASE("f32 sums and means add in a cascade: off by O(log n) roundings, not O(n)", "[ops][reduction]") {
+    // 1 and then 4095 values of 3/4 of the half-ulp of 1: added one after another, each is lost
+    // (the sum stays 1, ~1500 ulps off); in blocks they add up first.
+    const int64_t n = 4096;
+    std::vector<float> values(n, 0.75f * std::ldexp(1.0f, -24));
+    values[0] = 1.0f;
+    long double exact = 0;
+    for (float v : values) exact += v;
+    const double bound = 2 * std::log2(static_cast<double>(n));
+    Graph g;
+    auto x = g.input("x", {n});
+    auto x2 = g.input("x2", {4, n / 4});
+    g.output("sum", sum(x));
+    g.output("mean", mean(x));
+    g.output("sum_rows", sum(x2, {1}));
+    g.output("mean_all_2d", mean(x2));
+    const Tensor xv = Tensor::from_vector(values);
+    const auto out = g.compile().run({{"x", xv}, {"x2", xv.reshape({4, n / 4})}});
+    CHECK(ulps_from(out.at("sum").item(), exact) <= bound);
+    CHECK(ulps_from(out.at("mean").item(), exact / n) <= bound);
+    CHECK(ulps_from(out.at("mean_all_2d").item(), exact / n) <= bound);
+    long double row0 = 0;
+    for (int64_t i = 0; i < n / 4; ++i) row0 += values[static_cast<size_t>(i)];
+    CHECK(ulps_from(out.at("sum_rows").get_flat(0), row0) <= bound);
+}
+
+TEST_CASE("the f32 cross-entropy of a large batch is as accurate as its elements", "[ops][reduction]") {
+    // Equal logits: every element's loss is the same f32 value v, so the mean is v exactly;
+    // adding 4096 copies one after another drifts by hundreds of ulps.
+    const int64_t n = 4096;
+    Graph g;
+    auto x = g.input("x", {n, 3});
+    auto t = g.input("t", {n}, DType::i32);
+    g.output("mean", cross_entropy(x, t));
+    g.output("none", cross_entropy(x, t, {.reduction = "none"}));
+    const auto out = g.compile().run({{"x", Tensor::zeros({n, 3})}, {"t", Tensor::zeros({n}, DType::i32)}});
+    const double v = out.at("none").get_flat(0);
+    CHECK(v == Approx(std::log(3.0)).epsilon(1e-6));
+    CHECK(ulps_from(out.at("mean").item(), v) <= 2 * std::log2(static_cast<double>(n)));
+}
+
+TEST_CASE("softmax and cross-entropy over many classes add their exponentials in a cascade", "[ops][reduction]") {
+    // One logit of 0 and 4095 whose exponentials are 3/4 of the half-ulp of 1: one after another
+    // they are lost (the row sum stays 1); the log-sum-exp is really log(1 + 4095 e) = 1.83e-4.
+    const int64_t n = 4096;
+    const float tiny = std::log(0.75f * std::ldexp(1.0f, -24));
+    std::vector<float> logits(n, tiny);
+    logits[0] = 0.0f;
+    long double sum_exp = 0;
+    for (float v : logits) sum_exp += std::exp(static_cast<long double>(v));
+    const double lse = static_cast<double>(std::log(sum_exp));
+    Graph g;
+    auto x = g.input("x", {1, n});
+    auto t = g.input("t", {1}, DType::i32);
+    g.output("log_softmax", log_softmax(x, 1));
+    g.output("loss", cross_entropy(x, t));
+    const auto out = g.compile().run({{"x", Tensor::from_vector(logits, {1, n})}, {"t", Tensor::zeros({1}, DType::i32)}});
+    CHECK(out.at("log_softmax").get_flat(0) == Approx(-lse).epsilon(1e-3));
+    CHECK(out.at("loss").item() == Approx(lse).epsilon(1e-3));
+}

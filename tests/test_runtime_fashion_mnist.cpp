@@ -2,6 +2,8 @@
 #include "runtime/fashion_mnist.h"
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/skip.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +30,7 @@ std::string installed_dir_or_skip() {
     WARN("SKIPPED: Fashion-MNIST is not installed at " << dir
                                                      << " (apt install dataset-fashion-mnist, or set "
                                                         "STRATA_FASHION_MNIST_DIR)");
+    strata::testing::note_skipped();
     return "";
 }
 

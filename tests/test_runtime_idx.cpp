@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/memory_limit.h"
 #include "tests/support/temp_dir.h"
 #include <zlib.h>
 
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -253,4 +255,34 @@ TEST_CASE("IDX error: images that are not unsigned bytes", "[runtime][idx][error
         CHECK_THAT(e.what(),
                    Contains("expected unsigned byte data (type code 0x08), the header says float (0x0d)"));
     }
+}
+
+TEST_CASE("IDX error: running out of memory on a huge declared size is an error naming the file", "[runtime][idx][error]") {
+    // 3 GB of images declared (4 million 28x28) and 300 MB really there, under a 256 MB cap:
+    // the reader grows as data arrives and reports the shortage instead of std::bad_alloc.
+    TempDir dir;
+    const std::string path = dir / "bomb-images-idx3-ubyte.gz";
+    gzFile f = gzopen(path.c_str(), "wb1");
+    REQUIRE(f != nullptr);
+    const Bytes header = idx_file(0x08, {4000000, 28, 28}, {});
+    REQUIRE(gzwrite(f, header.data(), static_cast<unsigned>(header.size())) == static_cast<int>(header.size()));
+    const Bytes zeros(1u << 20, 0);
+    for (int i = 0; i < 300; ++i) REQUIRE(gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size())) > 0);
+    REQUIRE(gzclose(f) == Z_OK);
+    CHECK(fs::file_size(path) < 4000000);  // a few MB on disk
+
+    std::string message;
+    const auto outcome = strata::testing::run_with_memory_cap(
+        256u << 20, [&] { strata::read_idx_images(path); }, &message);
+    CHECK(outcome == strata::testing::CappedOutcome::strata_error);
+    CHECK_THAT(message, Contains("bomb-images-idx3-ubyte.gz: out of memory"));
+    CHECK_THAT(message, Contains("4000000x28x28 = 3136000000 bytes"));
+}
+
+TEST_CASE("IDX error: a FIFO or a device is refused instead of read forever", "[runtime][idx][error]") {
+    TempDir dir;
+    const std::string fifo = dir / "fifo-idx1-ubyte";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THAT(read_error(fifo), Contains("is a FIFO (named pipe), not a regular file"));
+    CHECK_THAT(read_error("/dev/zero"), Contains("/dev/zero: cannot read: is a character device"));
 }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 
 #include <cmath>
@@ -158,10 +159,7 @@ private:
 }  // namespace
 
 TEST_CASE("read_miniseed: the real IU.COLA LHZ record of the 2010 Maule earthquake") {
-    if (!fs::exists(kRealRecord)) {
-        WARN("SKIPPED: " << kRealRecord << " is absent (install Debian's libmseed-doc)");
-        return;
-    }
+    if (!fs::exists(kRealRecord)) STRATA_SKIP(kRealRecord << " is absent (install Debian's libmseed-doc)");
     const std::vector<Trace> traces = read_miniseed(kRealRecord);
     // 36 Steim-2 records of 512 bytes, contiguous: one trace (checked with libmseed's msview).
     REQUIRE(traces.size() == 1);
@@ -369,4 +367,38 @@ TEST_CASE("read_miniseed: truncated and corrupt records, with nothing printed") 
         WARN("SKIPPED the checks on the real record: " << kRealRecord << " is absent");
     }
     CHECK(printed.empty());
+}
+
+TEST_CASE("read_miniseed: a NaN or infinite sample is an error naming the record and the sample") {
+    TempDir dir;
+    const double nan = std::nan(""), inf = HUGE_VAL;
+    struct Case { const char *name; uint8_t encoding; double bad; const char *shown; };
+    for (const Case &c : {Case{"f32_nan", 4, nan, "nan"}, Case{"f32_inf", 4, inf, "inf"},
+                          Case{"f64_nan", 5, nan, "nan"}, Case{"f64_minus_inf", 5, -inf, "-inf"}}) {
+        INFO(c.name);
+        RecordSpec r;
+        r.encoding = c.encoding;
+        r.sample_count = 3;
+        r.rate_factor = 20;
+        for (double x : {1.0, c.bad, 2.0}) {
+            if (c.encoding == 4) {
+                const float f = static_cast<float>(x);
+                uint32_t bits;
+                std::memcpy(&bits, &f, 4);
+                put_be(r.data, bits, 4);
+            } else {
+                uint64_t bits;
+                std::memcpy(&bits, &x, 8);
+                put_be(r.data, bits, 8);
+            }
+        }
+        const std::string path = dir / (std::string(c.name) + ".mseed");
+        Bytes two = make_record(RecordSpec{});  // a first, good record (no samples) moves the bad one to byte 512
+        const Bytes bad = make_record(r);
+        two.insert(two.end(), bad.begin(), bad.end());
+        write_file(path, two);
+        const std::string message = read_error(path);
+        CHECK_THAT(message, Contains("the record at byte 512 (3 samples) holds " + std::string(c.shown) + " at sample 1"));
+        CHECK_THAT(message, Contains("samples must be finite"));
+    }
 }

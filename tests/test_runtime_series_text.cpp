@@ -5,11 +5,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/memory_limit.h"
 #include "tests/support/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -166,4 +169,36 @@ TEST_CASE("read_series_csv: errors name the file, the line, the column and the t
                Contains("blank.csv: no values: the file has no data lines"));
     CHECK_THAT(csv_error((dir.path / "missing.csv").string(), "0"),
                Contains("missing.csv: cannot open: No such file or directory"));
+}
+
+TEST_CASE("read_series_text: a FIFO, a device or a folder is refused instead of read forever") {
+    TempDir dir;
+    const std::string fifo = dir / "series.fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THAT(text_error(fifo), Contains("series.fifo: cannot read: is a FIFO (named pipe), not a regular file"));
+    CHECK_THAT(csv_error(fifo, "0"), Contains("is a FIFO (named pipe)"));
+    CHECK_THAT(text_error("/dev/zero"), Contains("/dev/zero: cannot read: is a character device"));
+}
+
+TEST_CASE("read_series_text: memory is bounded by the file's size, not by the number of lines") {
+    // 2 million lines of 20 bytes (40 MB): the values take 16 MB. Keeping a std::string per line
+    // took several times the file; under a 120 MB cap it must fit.
+    TempDir dir;
+    const std::string path = dir / "long.txt";
+    {
+        std::string chunk;
+        for (int i = 0; i < 1000; ++i) chunk += "0.12345678901234567\n";
+        std::ofstream out(path, std::ios::binary);
+        for (int i = 0; i < 2000; ++i) out << chunk;
+    }
+    std::string message;
+    const auto outcome = strata::testing::run_with_memory_cap(
+        120u << 20,
+        [&] {
+            const Values v = read_series_text(path);
+            if (v.size() != 2000000 || v.back() != 0.12345678901234567) throw std::runtime_error("wrong values");
+        },
+        &message);
+    INFO(message);
+    CHECK(outcome == strata::testing::CappedOutcome::returned);
 }

@@ -16,6 +16,7 @@
 
 #include "tests/support/temp_dir.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -331,4 +332,23 @@ TEST_CASE("Optimizer state that does not fit is an error and loads nothing", "[t
         Contains(path +
                  ": optimizer state 'optim.w.exp_avg' [2] (f32) belongs to no parameter of the model"));
     CHECK(swapped_adam.state().empty());
+}
+
+TEST_CASE("A checkpoint holding a NaN or infinite weight is an error naming the tensor and element",
+          "[train][checkpoint][errors]") {
+    TempDir dir;
+    nn::Sequential net(nn::Linear(4, 3));
+    for (const double bad : {std::nan(""), HUGE_VAL}) {
+        const std::string path = dir / "diverged.safetensors";
+        Tensor weight = net->named_parameters()["0.weight"];
+        weight.data<float>()[5] = static_cast<float>(bad);
+        save_checkpoint(path, *net, nullptr);
+        nn::Sequential fresh(nn::Linear(4, 3));
+        const std::string message = load_error(path, *fresh, nullptr);
+        CHECK_THAT(message, Contains(path + ": tensor '0.weight' [3, 4] (f32) holds " + (std::isnan(bad) ? "nan" : "inf") +
+                                     " at flat index 5"));
+        CHECK_THAT(message, Contains("must be finite"));
+        CHECK_THROWS_WITH(read_checkpoint(path), Contains("holds"));
+        weight.data<float>()[5] = 0.5f;
+    }
 }

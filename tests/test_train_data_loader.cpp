@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -175,4 +176,10 @@ TEST_CASE("DataLoader and Dataset errors", "[train][data_loader][errors]") {
     CHECK_THROWS_WITH(data.normalized(0.0, 0.0), Contains("stddev must be positive, got 0"));
     CHECK_THROWS_WITH(data.slice(3, 6), Contains("[3, 6) is outside the 5 examples"));
     CHECK_THROWS_WITH(data.slice(4, 2), Contains("[4, 2) is outside"));
+}
+
+TEST_CASE("A batch size near 2^63 makes one batch of everything, not an overflow", "[train][data_loader]") {
+    DataLoader loader(numbered(10), {std::numeric_limits<int64_t>::max(), false, 0, false});
+    REQUIRE(loader.num_batches() == 1);
+    CHECK(rows_of(loader.batch(0)) == iota(10));
 }

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/skip.h"
+
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -30,12 +32,10 @@ bool fashion_mnist_present(const std::string &dir) {
 
 TEST_CASE("LeNet-5 learns Fashion-MNIST from 6000 images", "[train][fashion_mnist][slow]") {
     const std::string dir = default_fashion_mnist_dir();
-    if (!fashion_mnist_present(dir)) {
-        WARN("SKIPPED: Fashion-MNIST is not in " << dir
-                                                 << " (apt install dataset-fashion-mnist, or set "
-                                                    "STRATA_FASHION_MNIST_DIR)");
-        return;
-    }
+    if (!fashion_mnist_present(dir))
+        STRATA_SKIP("Fashion-MNIST is not in " << dir
+                                               << " (apt install dataset-fashion-mnist, or set "
+                                                  "STRATA_FASHION_MNIST_DIR)");
     const FashionMnist train_split = load_fashion_mnist(Split::train, dir);
     const FashionMnist test_split = load_fashion_mnist(Split::test, dir);
     // Fashion-MNIST's pixel mean and standard deviation.

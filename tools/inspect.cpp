@@ -17,7 +17,7 @@ namespace strata::tools {
 
 
 int inspect(const InspectOptions &options) {
-    ir::Program program = ir::parse(read_text_file(options.path), options.path);
+    ir::Program program = read_ir_file(options.path);
     std::map<std::string, int> per_class;
     int64_t parameter_elements = 0;
     for (const auto &node : program.nodes()) per_class[ir::op_class_name(node->info().op_class)]++;

@@ -2,26 +2,33 @@
 
 #include "ir/parser.h"
 #include "ir/passes/rebatch.h"
+#include "runtime/input_file.h"
 
 #include <strata/error.h>
 
-#include <fstream>
-#include <sstream>
 
 namespace strata::tools {
 
-std::string read_text_file(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open the file", path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+namespace {
+
+ir::Program parse_model(const std::string &text, const std::string &where) {
+    ir::Program program = ir::parse(text, where);
+    if (program.nodes().empty())
+        fail("{}: no model IR: the text holds no nodes (expected the IR text form, as Graph::to_string writes it)",
+             where);
+    return program;
+}
+
+}  // namespace
+
+ir::Program read_ir_file(const std::string &path) {
+    return parse_model(InputFile(path, "an IR text file").read_all(), path);
 }
 
 ir::Program checkpoint_program(const Checkpoint &checkpoint, const std::string &path, int64_t batch) {
     if (checkpoint.info.ir.empty())
         fail("{}: the checkpoint holds no model IR (save it with CheckpointInfo::ir set, as the examples do)", path);
-    ir::Program program = ir::parse(checkpoint.info.ir, path + " (strata.ir)");
+    ir::Program program = parse_model(checkpoint.info.ir, path + " (strata.ir)");
     if (batch > 0) program = ir::rebatch(program, batch);
     return program;
 }

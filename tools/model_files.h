@@ -10,8 +10,9 @@
 
 namespace strata::tools {
 
-/// The whole file; a strata::Error naming it when it cannot be read.
-std::string read_text_file(const std::string &path);
+/// The model of an IR text file; a strata::Error naming it when it cannot be read, is not
+/// a regular file, or holds no IR (an empty file would otherwise be a model of 0 nodes).
+ir::Program read_ir_file(const std::string &path);
 
 /// The model IR a checkpoint holds (read from `path`), rebatched to `batch`
 /// when it is > 0; an error when the checkpoint was saved without its IR.

@@ -58,7 +58,7 @@ Model load_model(const ScheduleCommand &options) {
         m.program = checkpoint_program(checkpoint, options.model, options.batch);
         for (const auto &[name, tensor] : checkpoint.file.tensors) m.weights[name] = tensor;
     } else {
-        m.program = ir::parse(read_text_file(options.model), options.model);
+        m.program = read_ir_file(options.model);
         if (options.batch > 0) m.program = ir::rebatch(m.program, options.batch);
     }
     return m;

@@ -2,12 +2,16 @@
 
 #include "tools/commands.h"
 
+#include <strata/cli_flags.h>
 #include <strata/error.h>
+#include <strata/main_guard.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-int main(int argc, char **argv) {
+namespace {
+
+int run(int argc, char **argv) {
     CLI::App app{"strata: inspect, compile and emit Strata models"};
     app.require_subcommand(1);
 
@@ -25,11 +29,14 @@ int main(int argc, char **argv) {
     emit_cmd->add_option("--out", emit.out_dir, "Output folder")->required();
     emit_cmd->add_option("--target", emit.target,
                          "host, x86-64-linux-avx2, x86-64-linux-avx512, arm-64-linux, host-cuda or any Halide target");
-    emit_cmd->add_option("--batch", emit.batch, "Batch size of the compiled model (default: as saved)");
+    emit_cmd->add_option("--batch", emit.batch, "Batch size of the compiled model (default: as saved)")
+        ->check(strata::cli::whole_number(1, "a batch size"));
     emit_cmd->add_option("--name", emit.name, "C name prefix (NAME.a, NAME.h, NAME_predict)");
     emit_cmd->add_flag("--train", emit.train, "Also emit an SGD training step (NAME_state_new, NAME_train_step, ...)");
-    emit_cmd->add_option("--lr", emit.lr, "--train: learning rate (default: the checkpoint's initial one, else 0.01)");
-    emit_cmd->add_option("--momentum", emit.momentum, "--train: SGD momentum (default 0.9; 0 for plain SGD)");
+    emit_cmd->add_option("--lr", emit.lr, "--train: learning rate (default: the checkpoint's initial one, else 0.01)")
+        ->check(strata::cli::finite_number(true, "a learning rate"));
+    emit_cmd->add_option("--momentum", emit.momentum, "--train: SGD momentum (default 0.9; 0 for plain SGD)")
+        ->check(strata::cli::finite_number(false, "a momentum"));
     emit_cmd->add_option("--weights", emit.weights,
                          "embedded (in NAME.a, the default) or external (DIR/NAME.safetensors, loaded at run time)");
     emit_cmd->add_option("--schedule", emit.schedule,
@@ -43,9 +50,10 @@ int main(int argc, char **argv) {
     bench_cmd->add_option("workloads", bench.workloads, "Workloads to run (default: all; see --list)");
     bench_cmd->add_option("--schedule", bench.schedule,
                           "default, simple, or any schedule the compiler accepts (passed through unchanged)");
-    bench_cmd->add_option("--threads", bench.threads, "Threads for Strata and LibTorch")->check(CLI::PositiveNumber);
+    bench_cmd->add_option("--threads", bench.threads, "Threads for Strata and LibTorch")
+        ->check(strata::cli::thread_count(false));
     bench_cmd->add_option("--reps", bench.reps, "Timed calls per workload (default: about a second's worth)")
-        ->check(CLI::PositiveNumber);
+        ->check(strata::cli::whole_number(1, "a number of calls"));
     bench_cmd->add_flag("--check", bench.check,
                         "Compare results with the default schedule (with 'simple' when timing the default) and LibTorch");
     bench_cmd->add_option("--json", bench.json_path, "Also write the results as JSON");
@@ -64,12 +72,14 @@ int main(int argc, char **argv) {
         cmd->add_option("--schedule", schedule.schedule,
                         "default, simple, mullapudi2016, li2018, adams2019 or a schedule file");
         cmd->add_option("--target", schedule.target, "Halide target (default: host or $STRATA_TARGET)");
-        cmd->add_option("--batch", schedule.batch, "Batch size (default: as saved)");
+        cmd->add_option("--batch", schedule.batch, "Batch size (default: as saved)")
+            ->check(strata::cli::whole_number(1, "a batch size"));
         cmd->add_flag("--train", schedule.train,
                       "The training step `strata emit --train` compiles for this checkpoint, not the model "
                       "(its --train-schedule)");
         cmd->add_option("--momentum", schedule.momentum,
-                        "--train: the SGD momentum of the training step, as given to emit (default 0.9)");
+                        "--train: the SGD momentum of the training step, as given to emit (default 0.9)")
+            ->check(strata::cli::finite_number(false, "a momentum"));
     }
     dump_cmd->add_option("--out", schedule.out, "Write the schedule file here");
     dump_cmd->add_flag("--stages", schedule.stages,
@@ -78,16 +88,17 @@ int main(int argc, char **argv) {
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
 
     CLI11_PARSE(app, argc, argv);
-    try {
-        if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);
-        if (ops_cmd->parsed()) return strata::tools::list_ops();
-        if (emit_cmd->parsed()) return strata::tools::emit(emit);
-        if (bench_cmd->parsed()) return strata::tools::bench(bench);
-        if (dump_cmd->parsed()) return strata::tools::schedule_dump(schedule);
-        if (check_cmd->parsed()) return strata::tools::schedule_check(schedule);
-    } catch (const strata::Error &e) {
-        fmt::print(stderr, "strata: error: {}\n", e.what());
-        return 1;
-    }
+    if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);
+    if (ops_cmd->parsed()) return strata::tools::list_ops();
+    if (emit_cmd->parsed()) return strata::tools::emit(emit);
+    if (bench_cmd->parsed()) return strata::tools::bench(bench);
+    if (dump_cmd->parsed()) return strata::tools::schedule_dump(schedule);
+    if (check_cmd->parsed()) return strata::tools::schedule_check(schedule);
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    return strata::guarded_main("strata", [&] { return run(argc, argv); });
 }

@@ -5,6 +5,8 @@
 //   d loss_i / d x_c = valid_i * (p_c - (1 - eps) [c == t] - eps / C)
 // mean divides by the number of valid elements, as PyTorch does.
 
+#include "codegen/lower/cascade_sum.h"
+#include "codegen/lower/class_targets.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
@@ -31,37 +33,34 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
     x_idx.insert(x_idx.begin() + 1, c);
     const Index e = as_index(vars);
     const std::vector<Expr> args = to_halide_args(e);
-    RowStats s{Func(func_name(node, "_max")), Func(func_name(node, "_sumexp")), Func(func_name(node, "_sumx"))};
+    RowStats s{Func(func_name(node, "_max")), Func(), Func()};
     define(s.max, vars, lowest_value(t));
     s.max(args) = nan_max(s.max(args), call(x, x_idx));
-    define(s.sum_exp, vars, constant(t, 0));
-    s.sum_exp(args) = s.sum_exp(args) + ieee_exp(call(x, x_idx) - s.max(args));
-    define(s.sum_logits, vars, constant(t, 0));
-    s.sum_logits(args) = s.sum_logits(args) + call(x, x_idx);
-    for (Func f : {s.max, s.sum_exp, s.sum_logits})
-        schedule_reduction(f, row_shape, node.dtype(), {c}, xs[1], ctx);
+    schedule_reduction(s.max, row_shape, node.dtype(), {c}, xs[1], ctx);
+    // The sums over many classes add as a cascade (one plain loop for up to kCascadeBlock classes).
+    auto at_class = [&](const Index &k) {
+        Index i = e;
+        i.insert(i.begin() + 1, k[0]);
+        return i;
+    };
+    s.sum_exp = cascade_sum(func_name(node, "_sumexp"), vars, row_shape, {xs[1]}, node.dtype(),
+                            [&](const Index &k) { return ieee_exp(call(x, at_class(k)) - call(s.max, e)); }, ctx);
+    s.sum_logits = cascade_sum(func_name(node, "_sumx"), vars, row_shape, {xs[1]}, node.dtype(),
+                               [&](const Index &k) { return Expr(call(x, at_class(k))); }, ctx);
     return s;
 }
 
-/// A scalar Func: the sum of value(index) over every index of `shape`.
+/// A scalar Func: the sum of value(index) over every index of `shape`, as a cascade (the
+/// rounding of a mean loss grows with log n, not n).
 template <typename F>
-Func sum_over(const std::string &name, const Shape &shape, const Type &t, const LowerContext &ctx, F value) {
-    Region region;
-    for (size_t i = shape.size(); i-- > 0;) region.push_back(Range(0, static_cast<int>(shape[i])));
-    RDom r(region, "i");
-    Index idx;
-    for (size_t i = 0; i < shape.size(); ++i) idx.push_back(r[static_cast<int>(shape.size() - 1 - i)]);
-    Func total(name);
-    total() = constant(t, 0);
-    total() = total() + value(idx);
-    store_whole(total, ctx);
-    return total;
+Func sum_over(const std::string &name, const Shape &shape, DType dtype, LowerContext &ctx, F value) {
+    return cascade_sum(name, {}, {}, shape, dtype, value, ctx);
 }
 
 /// The number of targets that are not ignore_index, for "mean".
-Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, const LowerContext &ctx) {
+Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
-    return sum_over(func_name(node, "_count"), ts, t, ctx, [&](const Index &i) {
+    return sum_over(func_name(node, "_count"), ts, node.dtype(), ctx, [&](const Index &i) {
         return select(call(target, i) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
     });
 }
@@ -81,7 +80,8 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
 
     auto evars = make_vars(ts.size(), "e");
     const Index e = as_index(evars);
-    Expr label = call(tgt, e);
+    const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
+    Expr label = call(targets, e);
     Expr valid = label != static_cast<int>(ignore);
     Index x_at_label = e;
     x_at_label.insert(x_at_label.begin() + 1, clamp(label, 0, static_cast<int>(xs[1] - 1)));
@@ -95,7 +95,7 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     if (reduction == "none") return loss;
 
     schedule_elementwise(loss, ts, node.dtype(), ctx);
-    Func total = sum_over(func_name(node, "_total"), ts, t, ctx, [&](const Index &i) { return call(loss, i); });
+    Func total = sum_over(func_name(node, "_total"), ts, node.dtype(), ctx, [&](const Index &i) { return call(loss, i); });
     Func f(func_name(node));
     if (reduction == "sum") f() = total();
     else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
@@ -122,7 +122,8 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     const Index idx = as_index(vars);
     Index e = idx;
     e.erase(e.begin() + 1);
-    Expr label = call(tgt, e);
+    const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
+    Expr label = call(targets, e);
     Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
     Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
     Expr d = p - hit - constant(t, eps / classes);

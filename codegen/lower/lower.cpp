@@ -134,7 +134,12 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
 
     // Where each remaining node is computed: by default stored when it is an
     // output, is read by several consumers, or feeds an op that rereads its
-    // input; otherwise inlined into its consumer.
+    // input; otherwise inlined into its consumer. Halide inlines one Func at a
+    // time and simplifies the grown expression each time, so an inlined chain
+    // costs time quadratic in its length (2,000 pointwise ops took minutes):
+    // past kMaxInlinedFuncs Funcs in one expression, the node is stored.
+    constexpr int64_t kMaxInlinedFuncs = 32;
+    std::vector<int64_t> inlined_funcs(n, 0);  // Funcs inlined into each node's expression, itself included
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         Func &f = ctx.funcs[id];
@@ -142,12 +147,18 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         if (node->info().op_class == OpClass::source) continue;
         ctx.current = node.get();
         bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
+        bool inline_requested = false;
         if (!ctx.is_output[id] && !ctx.simple_schedules) {
             // Outputs are always stored; for the others the rule decides.
             const NodeSchedule want = requested_schedule(ctx, f, {"compute"});
             if (want.inline_into_consumers) store = !*want.inline_into_consumers;
-            if (!store) record_schedule(ctx, f, NodeSchedule().compute_inline());
+            inline_requested = want.inline_into_consumers.value_or(false);
         }
+        int64_t expression_funcs = 1;
+        for (const ir::Node *in : node->inputs) expression_funcs += inlined_funcs[static_cast<size_t>(in->id)];
+        if (!store && !inline_requested && expression_funcs > kMaxInlinedFuncs) store = true;
+        inlined_funcs[id] = store ? 0 : expression_funcs;
+        if (!store && !ctx.is_output[id] && !ctx.simple_schedules) record_schedule(ctx, f, NodeSchedule().compute_inline());
         if (store) {
             if (!ctx.is_output[id]) record_schedule(ctx, f, NodeSchedule().compute_root());
             schedule_elementwise(f, node->shape(), node->dtype(), ctx);

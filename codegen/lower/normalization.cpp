@@ -3,6 +3,7 @@
 // x_hat = (x - mean) * invstd, y = x_hat * w + b, and
 //   dx = w * invstd / M * (M * g - sum(g) - x_hat * sum(g * x_hat)).
 
+#include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
 #include "codegen/schedules/schedule.h"
 
@@ -18,27 +19,34 @@ struct ChannelSum {
     DType dtype;
     LowerContext &ctx;
 
+    /// Added as a cascade over N and the spatial dims (the statistics of a large batch stay accurate
+    /// in f32). With a long innermost dim, first per (channel, innermost position) over the other
+    /// dims, so each load is a contiguous vector along that dim, then along it.
     template <typename F> Func operator()(const std::string &name, F value) const {
-        Region region;  // innermost first: spatial dims (last first), then N
-        for (size_t i = shape.size(); i-- > 2;) region.push_back(Range(0, static_cast<int>(shape[i])));
-        region.push_back(Range(0, static_cast<int>(shape[0])));
-        RDom r(region, "m");
-        Var c("c");
-        Index idx = {r[static_cast<int>(shape.size()) - 2], c};
-        for (size_t i = 2; i < shape.size(); ++i) idx.push_back(r[static_cast<int>(shape.size() - 1 - i)]);
-        Func f(name);
-        f(c) = constant(halide_type(dtype), 0);
-        f(c) = f(c) + value(idx);
-        std::vector<RVar> rvars;
-        for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
-        if (ctx.gpu_schedules) {
-            schedule_reduction(f, Shape{shape[1]}, dtype, rvars, shape_numel(shape) / shape[1], ctx);
-        } else if (!ctx.autoschedule) {
-            f.compute_root();
-            f.update().reorder(rvars.front(), c);
-            if (shape[1] > 1 && !ctx.simple_schedules) f.update().parallel(c);
+        const Var c("c");
+        const size_t rank = shape.size();
+        if (rank >= 3 && shape.back() >= 8) {
+            const Var w("w");
+            Shape outer = {shape[0]};  // N and the spatial dims but the last
+            outer.insert(outer.end(), shape.begin() + 2, shape.end() - 1);
+            const Func rows = cascade_sum(name + "_rows", {c, w}, Shape{shape[1], shape.back()}, outer, dtype,
+                                          [&](const Index &k) {
+                                              Index idx = {k[0], c};
+                                              idx.insert(idx.end(), k.begin() + 1, k.end());
+                                              idx.push_back(w);
+                                              return Expr(value(idx));
+                                          },
+                                          ctx);
+            return cascade_sum(name, {c}, Shape{shape[1]}, Shape{shape.back()}, dtype,
+                               [&](const Index &k) { return Expr(rows(k[0], c)); }, ctx);
         }
-        return f;
+        Shape reduced = {shape[0]};
+        reduced.insert(reduced.end(), shape.begin() + 2, shape.end());
+        return cascade_sum(name, {c}, Shape{shape[1]}, reduced, dtype, [&](const Index &k) {
+            Index idx = {k[0], c};
+            idx.insert(idx.end(), k.begin() + 1, k.end());
+            return Expr(value(idx));
+        }, ctx);
     }
 };
 

@@ -1,5 +1,6 @@
 // Lowering of sources (input, parameter, full, iota) and pointwise ops.
 
+#include "codegen/lower/class_targets.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 
@@ -165,6 +166,9 @@ Expr binary(Op op, Expr a, Expr b) {
 }  // namespace
 
 Func lower_pointwise(const ir::Node &node, LowerContext &ctx) {
+    if (node.op == Op::check_class_index)
+        return checked_class_targets(func_name(node), ctx.func(node.input(0)), node.shape(),
+                                     node.attrs.get_int("classes"), node.attrs.get_int("ignore_index"), ctx);
     auto vars = make_vars(node.shape().size());
     const Index idx = as_index(vars);
     std::vector<Expr> args;

@@ -1,6 +1,7 @@
 // Lowering of reductions: sum, mean, max, argmax over dims; softmax and
 // log_softmax along one dim.
 
+#include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
 #include "codegen/schedules/schedule.h"
@@ -69,14 +70,17 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     auto vars = make_vars(shape.size());
     ReductionDomain rd = reduction_domain(shape, {dim}, true, vars);
 
-    Func row_max(func_name(node, "_max")), row_sum(func_name(node, "_sum"));
+    Func row_max(func_name(node, "_max"));
     define(row_max, vars, lowest_value(t));
     row_max(to_halide_args(as_index(vars))) = nan_max(call(row_max, as_index(vars)), call(x, rd.input_index));
-    Index shifted_idx = rd.input_index;
-    Index row_idx = as_index(vars);
-    define(row_sum, vars, constant(t, 0));
-    row_sum(to_halide_args(as_index(vars))) =
-        call(row_sum, as_index(vars)) + ieee_exp(call(x, rd.input_index) - call(row_max, row_idx));
+    const Index row_idx = as_index(vars);
+    // The sum of exponentials adds as a cascade along `dim` (a plain loop for a short row).
+    const Func row_sum = cascade_sum(func_name(node, "_sum"), vars, row_shape, {shape[static_cast<size_t>(dim)]},
+                                     node.dtype(), [&](const Index &k) {
+                                         Index at = row_idx;
+                                         at[static_cast<size_t>(dim)] = k[0];
+                                         return ieee_exp(call(x, at) - call(row_max, row_idx));
+                                     }, ctx);
 
     Index stat_idx = as_index(vars);
     stat_idx[static_cast<size_t>(dim)] = 0;
@@ -86,8 +90,33 @@ Func lower_softmax(const ir::Node &node, LowerContext &ctx) {
     else define(f, vars, shifted - ieee_log(call(row_sum, stat_idx)));
 
     schedule_reduction(row_max, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
-    schedule_reduction(row_sum, row_shape, node.dtype(), rd.rvars, rd.size, ctx);
     return f;
+}
+
+/// The sum over `dims` of `x` (of shape `in_shape`) for the output vars `vars` (of shape
+/// `out_shape`, with the reduced dims kept as extent 1 when `keepdim`), added as a cascade.
+Func cascade_over_dims(const std::string &name, const Func &x, const Shape &in_shape, const ir::Ints &dims,
+                       bool keepdim, const std::vector<Var> &vars, const Shape &out_shape, DType dtype,
+                       LowerContext &ctx) {
+    ir::Ints sorted = dims;
+    std::sort(sorted.begin(), sorted.end());  // the flat order is the memory order
+    Shape reduced;
+    for (int64_t d : sorted) reduced.push_back(in_shape[static_cast<size_t>(d)]);
+    auto value = [&, sorted](const Index &k) {
+        Index idx;
+        size_t out_pos = 0;
+        for (size_t d = 0; d < in_shape.size(); ++d) {
+            const auto pos = std::find(sorted.begin(), sorted.end(), static_cast<int64_t>(d));
+            if (pos != sorted.end()) {
+                idx.push_back(k[static_cast<size_t>(pos - sorted.begin())]);
+                if (keepdim) ++out_pos;
+            } else {
+                idx.push_back(vars[out_pos++]);
+            }
+        }
+        return Expr(call(x, idx));
+    };
+    return cascade_sum(name, vars, out_shape, reduced, dtype, value, ctx);
 }
 
 }  // namespace
@@ -102,6 +131,27 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     const Type t = halide_type(in->dtype());
     const Shape &in_shape = in->shape();
     const int64_t total = rd_size(in_shape, dims);
+
+    // Float sums of more than a block are added as a cascade (the rounding grows with log n).
+    if ((node.op == Op::sum || node.op == Op::mean) && t.is_float() && total > kCascadeBlock) {
+        Func source = x;
+        Shape source_shape = in_shape;
+        // As below: the other dims first, the innermost kept contiguous, then that short row.
+        if (dims.size() >= 2 && dims.back() == static_cast<int64_t>(in_shape.size()) - 1 && in_shape.back() >= 8 &&
+            !ctx.simple_schedules) {
+            const ir::Ints outer(dims.begin(), dims.end() - 1);
+            for (int64_t d : outer) source_shape[static_cast<size_t>(d)] = 1;
+            source = cascade_over_dims(func_name(node, "_rows"), x, in_shape, outer, true,
+                                       make_vars(source_shape.size(), "p"), source_shape, in->dtype(), ctx);
+        }
+        const Func acc = cascade_over_dims(func_name(node, "_acc"), source, source_shape, dims, keepdim, vars,
+                                           node.shape(), in->dtype(), ctx);
+        Func f(func_name(node));
+        const Index out_idx = as_index(vars);
+        if (node.op == Op::mean) define(f, vars, call(acc, out_idx) / constant(t, static_cast<double>(total)));
+        else define(f, vars, call(acc, out_idx));
+        return f;
+    }
 
     // Reducing the innermost dim together with others (e.g. a bias gradient
     // over N, H, W): first sum the other dims with the innermost kept as a

@@ -26,6 +26,9 @@ Halide::Var fuse_loops(Halide::Stage stage, const std::vector<Halide::Var> &vars
 
 /// A helper stage stored whole (no schedule at all when autoscheduling).
 void store_whole(Halide::Func f, const LowerContext &ctx);
+/// Computed whole before its consumers, on the host even for a GPU target: a run-time check
+/// that reports a message (GPU kernels cannot print strings). Its placement is final.
+void store_on_host(Halide::Func f, const LowerContext &ctx);
 
 /// A loop dimension of a Func together with its (static) extent.
 struct LoopDim {

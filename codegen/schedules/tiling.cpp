@@ -96,6 +96,12 @@ void store_whole(Func f, const LowerContext &ctx) {
     f.compute_root();
 }
 
+void store_on_host(Func f, const LowerContext &ctx) {
+    ctx.stored_funcs.insert(f.name());
+    if (ctx.autoschedule) return;
+    f.compute_root();
+}
+
 bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
     if (ctx.autoschedule) return false;

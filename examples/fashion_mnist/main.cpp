@@ -10,6 +10,8 @@
 //   mpirun -np 2 build/bin/fashion_mnist --distributed   data-parallel over 2 processes;
 //                                                       rank 0 prints and writes the files
 
+#include <strata/cli_flags.h>
+#include <strata/main_guard.h>
 #include <strata/strata.h>
 
 #include <CLI/CLI.hpp>
@@ -72,9 +74,7 @@ void show_inference(nn::Sequential &net, const strata::Dataset &test, int64_t ba
     net->train();
 }
 
-}  // namespace
-
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
     bool distributed = false;
     int64_t epochs = 3, batch = 64, threads = 0;
     double lr = 0.05, momentum = 0.9;
@@ -82,15 +82,17 @@ int main(int argc, char **argv) {
     std::string optimizer_name = "sgd", lr_schedule = "cosine", metrics_path, plot_path, checkpoint_path;
     std::string data_dir = strata::default_fashion_mnist_dir();
     CLI::App app{"Train LeNet-5 on Fashion-MNIST with Strata"};
-    app.add_option("--epochs", epochs, "Training epochs (0: inference only)")->check(CLI::NonNegativeNumber);
-    app.add_option("--batch", batch, "Examples per batch")->check(CLI::PositiveNumber);
-    app.add_option("--lr", lr, "Learning rate (Adam: try 0.001)");
+    app.add_option("--epochs", epochs, "Training epochs (0: inference only)")
+        ->check(strata::cli::whole_number(0, "a number of epochs"));
+    app.add_option("--batch", batch, "Examples per batch")->check(strata::cli::whole_number(1, "a batch size"));
+    app.add_option("--lr", lr, "Learning rate (Adam: try 0.001)")->check(strata::cli::finite_number(true, "a learning rate"));
     app.add_option("--optimizer", optimizer_name, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
-    app.add_option("--momentum", momentum, "SGD momentum");
+    app.add_option("--momentum", momentum, "SGD momentum")->check(strata::cli::finite_number(false, "a momentum"));
     app.add_option("--lr-schedule", lr_schedule, "cosine (anneal to 0 over the epochs) or constant")
         ->check(CLI::IsMember({"cosine", "constant"}));
     app.add_option("--seed", seed, "Seed of the initial weights and the shuffling");
-    app.add_option("--threads", threads, "Worker threads of the compiled code (default: all cores)");
+    app.add_option("--threads", threads, "Worker threads of the compiled code (default: all cores)")
+        ->check(strata::cli::thread_count(true));
     app.add_option("--data", data_dir, "Folder with the Fashion-MNIST .gz files");
     app.add_option("--metrics", metrics_path, "Write per-epoch metrics as JSON to this file");
     app.add_option("--plot", plot_path, "Write an SVG plot of loss and test accuracy per epoch");
@@ -227,4 +229,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    return strata::guarded_main("fashion_mnist", [&] { return run(argc, argv); });
 }

@@ -9,6 +9,9 @@
 #include "model.h"
 #include "synthetic.h"
 
+#include <strata/cli_flags.h>
+#include <strata/main_guard.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -149,7 +152,9 @@ int classify(const std::string &path, const std::string &model_path, const std::
         strata::fail("{}: {} samples, fewer than one window of {}", path, series.size(), spot::kWindow);
     nlohmann::json windows = nlohmann::json::array();
     std::vector<strata::PlotSegment> segments;
-    for (int64_t start = 0; start + spot::kWindow <= static_cast<int64_t>(series.size()); start += stride) {
+    // Window starts 0, stride, 2 stride, ... up to `last`, stepped so a huge stride cannot overflow.
+    const int64_t last = static_cast<int64_t>(series.size()) - spot::kWindow;
+    for (int64_t start = 0; start <= last; start = stride > last - start ? last + 1 : start + stride) {
         const std::vector<double> p =
             classify_window(model, {series.begin() + start, series.begin() + start + spot::kWindow});
         const size_t best = best_class(p);
@@ -168,9 +173,7 @@ int classify(const std::string &path, const std::string &model_path, const std::
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
     CLI::App app{"Spot the seismogram: a 1-D CNN that recognises seismograms among other time series"};
     app.require_subcommand(1);
     int64_t epochs = 8, per_class = 2000, stride = spot::kWindow;
@@ -179,8 +182,9 @@ int main(int argc, char **argv) {
     bool json = false, distributed = false;
     std::string plot_path;
     CLI::App *train_cmd = app.add_subcommand("train", "Train on generated data and save the model");
-    train_cmd->add_option("--epochs", epochs, "Training epochs")->check(CLI::PositiveNumber);
-    train_cmd->add_option("--examples", per_class, "Generated training windows per class")->check(CLI::PositiveNumber);
+    train_cmd->add_option("--epochs", epochs, "Training epochs")->check(strata::cli::whole_number(1, "a number of epochs"));
+    train_cmd->add_option("--examples", per_class, "Generated training windows per class")
+        ->check(strata::cli::whole_number(1, "a number of windows"));
     train_cmd->add_option("--seed", seed, "Seed of the data and the weights");
     train_cmd->add_option("--out", out, "Where to save the model");
     train_cmd->add_flag("--distributed", distributed,
@@ -192,7 +196,8 @@ int main(int argc, char **argv) {
     classify_cmd->add_option("--format", format, "mseed, text or csv (default: from the extension)")
         ->check(CLI::IsMember({"mseed", "text", "csv"}));
     classify_cmd->add_option("--column", column, "CSV column, by header name or 0-based index");
-    classify_cmd->add_option("--stride", stride, "Samples between window starts");
+    classify_cmd->add_option("--stride", stride, "Samples between window starts")
+        ->check(strata::cli::whole_number(1, "a stride"));
     classify_cmd->add_flag("--json", json, "Print JSON instead of a table");
     classify_cmd->add_option("--plot", plot_path, "Draw the series as SVG, each window coloured by its class");
     CLI11_PARSE(app, argc, argv);
@@ -217,4 +222,10 @@ int main(int argc, char **argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return 1;
     }
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    return strata::guarded_main("spot_the_seismogram", [&] { return run(argc, argv); });
 }

@@ -1,5 +1,6 @@
 #include "synthetic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -78,6 +79,12 @@ std::vector<double> gaussian_noise(strata::Generator &gen) {
 }
 
 void normalize(std::vector<double> &x) {
+    // Scaled by the largest magnitude first: the sums of values near 1e308 (or their squares) would
+    // overflow to inf and NaN, while the normalised window does not depend on the scale.
+    double scale = 0;
+    for (double v : x) scale = std::max(scale, std::abs(v));
+    if (scale > 0)
+        for (double &v : x) v /= scale;
     const double n = static_cast<double>(x.size());
     const double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
     double var = 0;

@@ -101,7 +101,6 @@ EvalStats DistributedTrainer::evaluate(const Dataset &data) {
     stats.examples = std::llround(sums[3]);
     stats.loss = sums[1] / sums[3];
     stats.accuracy = sums[2] / sums[3];
-    model_.train(true);
     return stats;
 }
 

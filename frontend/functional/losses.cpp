@@ -58,7 +58,10 @@ SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const st
                    int64_t ignore_index) {
     check_reduction("nll_loss", reduction);
     check_target("nll_loss", log_probs, target);
-    PerElement e = per_element(log_probs, target, ignore_index);
+    // A target outside [0, C) would match no class and add 0: the run fails instead, as PyTorch's does.
+    const SymTensor checked = log_probs.graph().make(ir::Op::check_class_index, {target},
+                                                     {{"classes", log_probs.size(1)}, {"ignore_index", ignore_index}});
+    PerElement e = per_element(log_probs, checked, ignore_index);
     return reduce(e.nll, e.valid, reduction);
 }
 

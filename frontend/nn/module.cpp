@@ -174,6 +174,17 @@ void Module::train(bool on) {
     for (auto &[name, child] : children_) child->train(on);
 }
 
+TrainingModeScope::TrainingModeScope(Module &module, bool training) {
+    saved_.emplace_back(&module, module.is_training());
+    for (const auto &[name, child] : module.named_modules()) saved_.emplace_back(child.get(), child->is_training());
+    module.train(training);
+}
+
+TrainingModeScope::~TrainingModeScope() {
+    // train() sets a whole subtree, so parents first and then each child.
+    for (const auto &[m, training] : saved_) m->train(training);
+}
+
 SymTensor Module::param(const SymTensor &like, const std::string &name) const {
     const Tensor *tensor = parameters_.find(name);
     if (!tensor) tensor = buffers_.find(name);

@@ -138,6 +138,20 @@ private:
     OrderedDict<std::shared_ptr<Module>> children_{"submodule"};
 };
 
+/// Puts a module (and its descendants) in training or evaluation mode for one scope, then
+/// gives every one of them back the mode it had: `Trainer::evaluate` must not leave a model
+/// in training mode that the caller had put in eval().
+class TrainingModeScope {
+public:
+    TrainingModeScope(Module &module, bool training);
+    ~TrainingModeScope();
+    TrainingModeScope(const TrainingModeScope &) = delete;
+    TrainingModeScope &operator=(const TrainingModeScope &) = delete;
+
+private:
+    std::vector<std::pair<Module *, bool>> saved_;  ///< each module, parents before children
+};
+
 std::ostream &operator<<(std::ostream &os, const Module &module);
 
 namespace detail {

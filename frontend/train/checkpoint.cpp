@@ -3,6 +3,7 @@
 #include "runtime/random.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -71,6 +72,21 @@ std::string describe(const Tensor &t) {
 
 bool same_type(const Tensor &a, const Tensor &b) { return a.shape() == b.shape() && a.dtype() == b.dtype(); }
 
+/// A weight or state that is NaN or infinite makes every prediction NaN (and argmax picks
+/// class 0): refused, naming the tensor and the element.
+void check_finite(const std::string &path, const std::string &name, const Tensor &t) {
+    if (t.dtype() != DType::f32 && t.dtype() != DType::f64) return;
+    const Tensor c = t.contiguous();
+    const int64_t n = c.numel();
+    for (int64_t i = 0; i < n; ++i) {
+        const double v = c.dtype() == DType::f32 ? static_cast<double>(c.data<float>()[i]) : c.data<double>()[i];
+        if (!std::isfinite(v))
+            fail("{}: tensor '{}' {} holds {} at flat index {}; a checkpoint's weights and state must be finite (was "
+                 "it saved after training diverged?)",
+                 path, name, describe(c), v, i);
+    }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string &path, const nn::Module &model, const optim::Optimizer *optimizer,
@@ -120,6 +136,7 @@ Checkpoint read_checkpoint(const std::string &path) {
         fail("{}: checksum mismatch: the metadata says {}, the tensor data hashes to {} (the file is "
              "corrupt)",
              path, checksum, actual);
+    for (const auto &[name, t] : f.tensors) check_finite(path, name, t);
 
     ck.info.step = parse_number<int64_t>(path, "strata.step", required(path, f, "strata.step"));
     ck.info.run_count =

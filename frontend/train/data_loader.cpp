@@ -64,7 +64,7 @@ void DataLoader::set_epoch(int64_t epoch) {
 
 int64_t DataLoader::num_batches() const {
     const int64_t n = dataset_.size(), b = options_.batch_size;
-    return options_.drop_last ? n / b : (n + b - 1) / b;
+    return options_.drop_last ? n / b : n / b + (n % b != 0);  // not (n + b - 1) / b: b may be near 2^63
 }
 
 Batch DataLoader::batch(int64_t i) const {

@@ -93,7 +93,7 @@ EpochStats finish_epoch(int64_t epoch, const EpochSums &sums, ProgressBar &bar, 
 
 EvalStats Trainer::evaluate(const Dataset &data) {
     data.check();
-    model_.train(false);
+    const nn::TrainingModeScope evaluating(model_, false);
     // One compiled graph per distinct batch size (the full batches and the remainder).
     std::map<int64_t, CompiledGraph> graphs;
     std::vector<std::unique_ptr<Graph>> keep;
@@ -131,7 +131,6 @@ EvalStats Trainer::evaluate(const Dataset &data) {
     }
     stats.loss = loss_sum / static_cast<double>(stats.examples);
     stats.accuracy = static_cast<double>(correct) / static_cast<double>(stats.examples);
-    model_.train(true);
     return stats;
 }
 
