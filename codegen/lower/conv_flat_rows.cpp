@@ -54,7 +54,7 @@ FlatGeometry geometry(const ir::Node &node) {
 }  // namespace
 
 bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     if (node.op != Op::conv2d && node.op != Op::conv_transpose2d) return false;
     for (int64_t s : node.attrs.get_ints("stride"))
         if (s != 1) return false;

@@ -33,7 +33,7 @@ constexpr int64_t kMaxAccumulators = 24;
 }  // namespace
 
 bool blocked_conv_grad_weight_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     if (node.attrs.get_int("groups") != 1) return false;
     const Shape &gs = node.input(1)->shape();
     return gs[1] >= ctx.vector_width(node.dtype()) && gs.size() <= 4;

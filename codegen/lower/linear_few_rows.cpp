@@ -35,7 +35,7 @@ int64_t rows_of(const Shape &out_shape) {
 }  // namespace
 
 bool linear_few_rows_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     const int64_t in_features = node.input(0)->shape().back();
     return node.shape().size() <= 2 && rows_of(node.shape()) <= kMaxRows &&
            in_features >= ctx.vector_width(node.dtype());

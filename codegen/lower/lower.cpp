@@ -63,7 +63,7 @@ void constrain_output(Func &f, const Shape &shape) {
 /// Node rules must fit their node: each names a node of the program and only
 /// directives its schedule can take (class and op rules apply where they fit).
 void check_node_rules(const LowerContext &ctx) {
-    if (!ctx.rules || ctx.simple_schedules || ctx.autoschedule) return;
+    if (!ctx.rules || ctx.simple() || ctx.autoscheduled()) return;
     const bool gpu = ctx.target.has_gpu_feature();
     for (const auto &[id_text, rule] : ctx.rules->node_rules()) {
         const int id = std::stoi(id_text.substr(1));
@@ -87,17 +87,22 @@ void check_node_rules(const LowerContext &ctx) {
     }
 }
 
+/// The one decision of how the program is scheduled (see LowerMode).
+LowerMode lower_mode(const Target &target, const LowerOptions &options) {
+    if (options.autoschedule) return LowerMode::autoschedule;
+    if (target.has_gpu_feature() || options.gpu_schedules_on_cpu)
+        return options.simple_schedules ? LowerMode::gpu_simple : LowerMode::gpu;
+    return options.simple_schedules ? LowerMode::simple : LowerMode::tuned;
+}
+
 }  // namespace
 
 LoweredProgram lower_program(const ir::Program &program, const Target &target, const LowerOptions &options) {
     const size_t n = program.nodes().size();
-    LowerContext ctx(program, target);
-    ctx.simple_schedules = options.simple_schedules;
+    LowerContext ctx(program, target, lower_mode(target, options));
     ctx.constants = options.constants;
     ctx.rules = options.rules;
-    ctx.autoschedule = options.autoschedule;
     ctx.gpu_on_cpu = options.gpu_schedules_on_cpu && !target.has_gpu_feature();
-    ctx.gpu_schedules = target.has_gpu_feature() || ctx.gpu_on_cpu;
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));
@@ -140,11 +145,11 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         Func &f = ctx.funcs[id];
-        if (ctx.stored_funcs.count(f.name()) || ctx.autoschedule) continue;
+        if (ctx.stored_funcs.count(f.name()) || ctx.autoscheduled()) continue;
         if (node->info().op_class == OpClass::source) continue;
         ctx.current = node.get();
         bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
-        if (!ctx.is_output[id] && !ctx.simple_schedules) {
+        if (!ctx.is_output[id] && !ctx.simple()) {
             // Outputs are always stored; for the others the rule decides.
             const NodeSchedule want = requested_schedule(ctx, f, {"compute"});
             if (want.inline_into_consumers) store = !*want.inline_into_consumers;

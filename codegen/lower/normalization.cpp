@@ -31,12 +31,12 @@ struct ChannelSum {
         f(c) = f(c) + value(idx);
         std::vector<RVar> rvars;
         for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
-        if (ctx.gpu_schedules) {
+        if (ctx.gpu()) {
             schedule_reduction(f, Shape{shape[1]}, dtype, rvars, shape_numel(shape) / shape[1], ctx);
-        } else if (!ctx.autoschedule) {
+        } else if (!ctx.autoscheduled()) {
             f.compute_root();
             f.update().reorder(rvars.front(), c);
-            if (shape[1] > 1 && !ctx.simple_schedules) f.update().parallel(c);
+            if (shape[1] > 1 && !ctx.simple()) f.update().parallel(c);
         }
         return f;
     }

@@ -110,7 +110,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     Shape source_shape = in_shape;
     const bool two_stage = node.op != Op::argmax && dims.size() >= 2 &&
                            dims.back() == static_cast<int64_t>(in_shape.size()) - 1 && in_shape.back() >= 8 &&
-                           !ctx.simple_schedules;
+                           ctx.two_stage_reductions();
     if (two_stage) {
         const ir::Ints outer(dims.begin(), dims.end() - 1);
         for (int64_t d : outer) source_shape[static_cast<size_t>(d)] = 1;

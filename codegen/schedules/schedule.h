@@ -1,7 +1,7 @@
 #pragma once
 // Internal to codegen: the default schedules, one function per op class.
 // Lowerings (lower/) say what is computed; these say how. Each hands over to
-// its GPU variant (gpu.cpp) when ctx.gpu_schedules is set.
+// its GPU variant (gpu.cpp) when ctx.gpu() is set.
 
 #include "codegen/lower/context.h"
 

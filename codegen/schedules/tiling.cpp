@@ -91,19 +91,19 @@ Var fuse_loops(Stage stage, const std::vector<Var> &vars, const std::string &pre
 }
 
 void store_whole(Func f, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return store_whole_gpu(f, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return store_whole_gpu(f, ctx);
     f.compute_root();
 }
 
 bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
-    if (ctx.autoschedule) return false;
-    if (ctx.gpu_schedules) {
+    if (ctx.autoscheduled()) return false;
+    if (ctx.gpu()) {
         schedule_tiled_reduction_gpu(r, ctx);
         return false;
     }
-    if (ctx.simple_schedules) {
+    if (ctx.simple()) {
         out.compute_root();
         acc.compute_root();
         ctx.stored_funcs.insert(out.name());
@@ -191,11 +191,11 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
 }
 
 void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
+    if (ctx.autoscheduled()) return;
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
-    if (ctx.gpu_schedules) return schedule_elementwise_gpu(f, shape, dtype, ctx);
-    if (ctx.simple_schedules || shape.empty()) return;
+    if (ctx.gpu()) return schedule_elementwise_gpu(f, shape, dtype, ctx);
+    if (ctx.simple() || shape.empty()) return;
     const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
     // Layout copies get no vectors of a quarter of the AVX-512 width or less by default:
@@ -227,10 +227,10 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
 }
 
 void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_padded_input_gpu(padded, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_padded_input_gpu(padded, ctx);
     padded.compute_root();
-    if (ctx.simple_schedules) return;
+    if (ctx.simple()) return;
     std::vector<Var> args = padded.args();
     Var inner = args[0];
     if (row_pitch > 0) {
@@ -252,11 +252,11 @@ bool task_per_image(int64_t images, const LowerContext &ctx) { return images >= 
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial, staged = st.staged_grad_output;
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
-    if (ctx.simple_schedules) {
+    if (ctx.simple()) {
         acc.compute_root();
         partial.compute_root();
         return;
@@ -300,10 +300,10 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
 
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_reduction_gpu(acc, out_shape, dtype, rvars, reduced_size, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_reduction_gpu(acc, out_shape, dtype, rvars, reduced_size, ctx);
     acc.compute_root();
-    if (out_shape.empty() || ctx.simple_schedules) return;
+    if (out_shape.empty() || ctx.simple()) return;
     const NodeSchedule want = requested_schedule(ctx, acc, {"vectorize", "parallel"});
     std::vector<Var> args = acc.args();
     // Tuple reductions (argmax) stay scalar: Halide 14 computes the guarded
