@@ -109,7 +109,9 @@ struct LowerContext {
     struct Chosen {
         NodeSchedule schedule;
         std::set<std::string> usable;
-        std::string main_stage;  ///< the Func the rules steer
+        /// The name of the stage the rules steer: the one the node's lowering
+        /// names (steer_rules_at), else the node's own Func.
+        std::string steered;
     };
     mutable std::map<int, Chosen> chosen;
     /// CPU default: the stored small-window max pools by input node id, so

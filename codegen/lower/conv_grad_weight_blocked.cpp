@@ -179,6 +179,7 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     if (unroll_x_taps) bu.unroll(k[s - 1]);
     if (s == 2 && unroll_outer_taps) bu.unroll(k[0]);
 
+    steer_rules_at(ctx, dwt);
     record_schedule(ctx, dwt, NodeSchedule().vectorize(vec).tile(lanes, taps_x).parallel(true));
     return f;
 }

@@ -71,6 +71,7 @@ Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx) {
     if (batched) f(o, row) = acc(o, row);
     else f(o) = acc(o, 0);
 
+    steer_rules_at(ctx, f);
     const NodeSchedule want = requested_schedule(ctx, f, {"parallel"});
     const bool parallel =
         want.parallel_outer.value_or(rows_of(out_shape) * in_features * out_features >= kMinParallelWork);

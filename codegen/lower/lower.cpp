@@ -133,6 +133,7 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         const size_t id = static_cast<size_t>(node->id);
         ctx.current = node.get();
         ctx.funcs[id] = lower_node(*node, ctx);
+        steer_rules_by_default(ctx, *node, ctx.funcs[id]);
         if ((node->op == Op::input || node->op == Op::parameter) && ctx.params[id].defined()) {
             lowered.sources.push_back(node.get());
             lowered.source_params.push_back(ctx.params[id]);

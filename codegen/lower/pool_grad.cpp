@@ -244,6 +244,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             total = total.defined() ? total + term : term;
         }
         define(f, vars, total);
+        steer_rules_at(ctx, f);
         schedule_elementwise(f, xs, node.dtype(), ctx);
         return f;
     }
@@ -258,6 +259,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }
@@ -291,6 +293,7 @@ Func adaptive_grad(const ir::Node &node, LowerContext &ctx) {
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }

@@ -159,6 +159,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     }
     default: STRATA_ASSERT(false, "not a reduction: {}", node.name());
     }
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, node.shape(), in->dtype(), rd.rvars, rd.size, ctx);
     return f;
 }

@@ -9,10 +9,16 @@
 
 namespace strata::codegen {
 
-/// The rule the user gave for the node being lowered (class < op < node),
-/// noting which directives the calling schedule honours. Rules steer a node's
-/// main stage (its reduction "_acc" when it has one, else its output Func);
-/// helper stages keep their defaults, so this is empty for them.
+/// Names `stage` the current node's steered stage: the one its user rules
+/// (class < op < node) apply to and `strata schedule dump` reports. A
+/// lowering names it (a reduction's accumulator, the tiles of a special form:
+/// the stages structs below say which); one that names none is steered at
+/// its own Func. Helper stages keep their defaults.
+void steer_rules_at(const LowerContext &ctx, const Halide::Func &stage);
+/// The node's own Func is its steered stage unless its lowering named another.
+void steer_rules_by_default(const LowerContext &ctx, const ir::Node &node, const Halide::Func &f);
+/// The rule the user gave for the node being lowered, noting which directives
+/// the calling schedule honours; empty unless `stage` is the node's steered stage.
 NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &stage,
                                 std::initializer_list<const char *> usable);
 /// The user's rules for node `n` (class < op < node merged); empty without rules.
@@ -37,7 +43,7 @@ struct LoopDim {
 /// consumer `out` (conv, matmul, pool): `x` is vectorised, `c` is unrolled, so
 /// an x-by-c tile of accumulators stays in registers across the reduction.
 struct TiledReduction {
-    Halide::Func out;
+    Halide::Func out;  ///< the node's steered stage (unless `steered` is false)
     Halide::Func acc;
     LoopDim x;                       ///< vectorised (innermost) dimension
     LoopDim c;                       ///< unrolled dimension (output channels, rows)
@@ -57,6 +63,8 @@ struct TiledReduction {
     /// CPU: `out` is computed inside the tasks of a consumer that stores the
     /// node (not stored whole, no threads of its own); the caller places it.
     bool nested = false;
+    /// Whether user rules steer `out` (false: the node's rules steer another stage).
+    bool steered = true;
 };
 
 /// The widest power-of-two vector (at most the natural width, at least 4
@@ -75,7 +83,7 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
 /// The stages of a conv weight gradient: `partial` keeps the innermost
 /// output position `ox` as a pure dim; `acc` sums it away into `out`.
 struct ConvGradWeightStages {
-    Halide::Func out, acc, partial;
+    Halide::Func out, acc, partial;  ///< `out` is the steered stage
     Halide::Var ox;
     int64_t ox_extent;
     std::vector<Halide::Var> weight_vars;  ///< IR order: co, ci, k...

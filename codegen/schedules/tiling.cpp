@@ -50,21 +50,27 @@ void check_lanes_fit(const LowerContext &ctx, int lanes, int64_t extent) {
 
 namespace {
 
-/// True when `stage` is the current node's main stage (see requested_schedule).
-bool is_main_stage(const LowerContext &ctx, const Func &stage) {
+/// True when `stage` is the current node's steered stage (see steer_rules_at).
+bool is_steered(const LowerContext &ctx, const Func &stage) {
     if (!ctx.current) return false;
-    LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
-    // Halide makes a reused Func name unique with a "$N" suffix.
-    const std::string name = stage.name().substr(0, stage.name().find('$'));
-    if (name == func_name(*ctx.current, "_acc") || (name == func_name(*ctx.current) && c.main_stage.empty()))
-        c.main_stage = name;
-    return c.main_stage == name;
+    auto it = ctx.chosen.find(ctx.current->id);
+    return it != ctx.chosen.end() && it->second.steered == stage.name();
 }
 
 }  // namespace
 
+void steer_rules_at(const LowerContext &ctx, const Func &stage) {
+    STRATA_ASSERT(ctx.current, "a steered stage belongs to the node being lowered");
+    ctx.chosen[ctx.current->id].steered = stage.name();
+}
+
+void steer_rules_by_default(const LowerContext &ctx, const ir::Node &node, const Func &f) {
+    std::string &steered = ctx.chosen[node.id].steered;
+    if (steered.empty()) steered = f.name();
+}
+
 NodeSchedule requested_schedule(const LowerContext &ctx, const Func &stage, std::initializer_list<const char *> usable) {
-    if (!is_main_stage(ctx, stage)) return {};
+    if (!is_steered(ctx, stage)) return {};
     LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
     for (const char *d : usable) c.usable.insert(d);
     return node_rule(ctx, *ctx.current);
@@ -76,7 +82,7 @@ NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n) {
 }
 
 void record_schedule(const LowerContext &ctx, const Func &stage, const NodeSchedule &chosen) {
-    if (!is_main_stage(ctx, stage)) return;
+    if (!is_steered(ctx, stage)) return;
     ctx.chosen[ctx.current->id].schedule.merge(chosen);
 }
 
@@ -98,6 +104,7 @@ void store_whole(Func f, const LowerContext &ctx) {
 
 bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
+    if (r.steered) steer_rules_at(ctx, out);
     if (ctx.autoscheduled()) return false;
     if (ctx.gpu()) {
         schedule_tiled_reduction_gpu(r, ctx);
@@ -252,6 +259,7 @@ bool task_per_image(int64_t images, const LowerContext &ctx) { return images >= 
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial, staged = st.staged_grad_output;
+    steer_rules_at(ctx, out);
     if (ctx.autoscheduled()) return;
     if (ctx.gpu()) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
     out.compute_root();
