@@ -25,4 +25,24 @@ struct ConvFlatRowsStages {
 };
 void schedule_conv_flat_rows_cpu(const ir::Node &node, const ConvFlatRowsStages &s, const LowerContext &ctx);
 
+/// lower/conv_grad_weight_blocked.cpp: a conv weight gradient summed by
+/// blocks of output positions, output channels innermost.
+struct ConvGradWeightBlockedStages {
+    Halide::Func out;  ///< dW in IR layout, a copy of acc
+    Halide::Func acc;  ///< dWt(co, k..., ci) = sum over (block, image) of blk: the steered stage
+    Halide::Func blk;  ///< blk(co, k..., ci, b, n): one block's sum over its output positions
+    Halide::Func dyt;  ///< grad_output with the channels innermost
+    Halide::Func x;    ///< the input shifted by the padding
+    Halide::Var co, ci, b, n;
+    std::vector<Halide::Var> taps;     ///< k, outermost first
+    std::vector<Halide::Var> x_vars;   ///< x's args, Halide order
+    std::vector<Halide::Var> dyt_vars; ///< dyt's args, IR order (n, o..., co)
+    Halide::RDom positions;            ///< blk's reduction: the positions of a block
+    Halide::RDom blocks;               ///< acc's reduction: (block, image)
+    int64_t channels_out, channels_in;
+    Shape weight_shape;
+    DType dtype;
+};
+void schedule_conv_grad_weight_blocked_cpu(const ConvGradWeightBlockedStages &s, const LowerContext &ctx);
+
 }  // namespace strata::codegen
