@@ -45,4 +45,15 @@ struct ConvGradWeightBlockedStages {
 };
 void schedule_conv_grad_weight_blocked_cpu(const ConvGradWeightBlockedStages &s, const LowerContext &ctx);
 
+/// lower/linear_few_rows.cpp: linear for a few rows as dot products along the input features.
+struct LinearFewRowsStages {
+    Halide::Func out;   ///< the node's Func: the steered stage
+    Halide::Func acc;   ///< bias + the lane sums of part + the tail features
+    Halide::Func part;  ///< part(l, o, row): one vector of partial sums per output feature
+    Halide::Var l, o, row;
+    Halide::RDom chunks;  ///< part's reduction: whole vectors of input features
+    int64_t rows, in_features, out_features;
+};
+void schedule_linear_few_rows_cpu(const LinearFewRowsStages &s, const LowerContext &ctx);
+
 }  // namespace strata::codegen
