@@ -4,7 +4,7 @@
 //   dx = w * invstd / M * (M * g - sum(g) - x_hat * sum(g * x_hat)).
 
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
 
@@ -31,13 +31,7 @@ struct ChannelSum {
         f(c) = f(c) + value(idx);
         std::vector<RVar> rvars;
         for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
-        if (ctx.gpu()) {
-            schedule_reduction(f, Shape{shape[1]}, dtype, rvars, shape_numel(shape) / shape[1], ctx);
-        } else if (!ctx.autoscheduled()) {
-            f.compute_root();
-            f.update().reorder(rvars.front(), c);
-            if (shape[1] > 1 && !ctx.simple()) f.update().parallel(c);
-        }
+        schedule_channel_sum({f, c, rvars, shape, dtype}, ctx);
         return f;
     }
 };

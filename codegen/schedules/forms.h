@@ -56,4 +56,16 @@ struct LinearFewRowsStages {
 };
 void schedule_linear_few_rows_cpu(const LinearFewRowsStages &s, const LowerContext &ctx);
 
+/// lower/normalization.cpp: a per-channel sum sum(c) over every dim of x but the channel.
+struct ChannelSumStages {
+    Halide::Func sum;  ///< pure init, one update over `rvars`
+    Halide::Var c;
+    std::vector<Halide::RVar> rvars;  ///< innermost first
+    Shape x_shape;
+    DType dtype;
+};
+void schedule_channel_sum(const ChannelSumStages &s, const LowerContext &ctx);
+void schedule_channel_sum_cpu(const ChannelSumStages &s, const LowerContext &ctx);
+void schedule_channel_sum_gpu(const ChannelSumStages &s, const LowerContext &ctx);
+
 }  // namespace strata::codegen
