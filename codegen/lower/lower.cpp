@@ -140,28 +140,7 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         }
     }
 
-    // Where each remaining node is computed: by default stored when it is an
-    // output, is read by several consumers, or feeds an op that rereads its
-    // input; otherwise inlined into its consumer.
-    for (const auto &node : program.nodes()) {
-        const size_t id = static_cast<size_t>(node->id);
-        Func &f = ctx.funcs[id];
-        if (ctx.stored_funcs.count(f.name()) || ctx.autoscheduled()) continue;
-        if (node->info().op_class == OpClass::source) continue;
-        ctx.current = node.get();
-        bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
-        if (!ctx.is_output[id] && !ctx.simple()) {
-            // Outputs are always stored; for the others the rule decides.
-            const NodeSchedule want = requested_schedule(ctx, f, {"compute"});
-            if (want.inline_into_consumers) store = !*want.inline_into_consumers;
-            if (!store) record_schedule(ctx, f, NodeSchedule().compute_inline());
-        }
-        if (store) {
-            if (!ctx.is_output[id]) record_schedule(ctx, f, NodeSchedule().compute_root());
-            schedule_elementwise(f, node->shape(), node->dtype(), ctx);
-        }
-    }
-    ctx.current = nullptr;
+    place_remaining_nodes(ctx);
     check_node_rules(ctx);
 
     std::vector<bool> used(n, false);

@@ -106,6 +106,12 @@ void stage_in_task(Halide::Func staged, const Halide::Func &consumer, const Hali
 /// per image: each task can then stage its own image's input copy.
 bool task_per_image(int64_t images, const LowerContext &ctx);
 
+/// After lowering: each node its lowering did not store is stored whole
+/// (an output, read twice, or read many times by a conv, pool or matmul) and
+/// scheduled elementwise, or inlined into its consumers; its rule's
+/// `compute` directive overrides the default (placement.cpp).
+void place_remaining_nodes(LowerContext &ctx);
+
 /// A materialised pointwise or layout node: vectorised along the innermost
 /// dimension, parallel over the outer ones when it is big enough. Two Funcs
 /// of one shape get loops of the same names (they can share them).
