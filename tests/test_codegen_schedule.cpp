@@ -219,6 +219,30 @@ TEST_CASE("strata emit --schedule compiles the model with a schedule file, and r
     REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(in), {}), Contains("tile=999x1 is larger than the output"));
 }
 
+TEST_CASE("the dump lists the cross-node fusions the default schedules decided before lowering") {
+    // A max pool's gradient computes its argmax in the forward pool's loops;
+    // the schedule layer decides it from the program (not the lowering order)
+    // and the dump says so. A rule on the forward, or another schedule, undoes it.
+    Graph g;
+    SymTensor x = g.input("x", {2, 4, 8, 8});
+    SymTensor y = max_pool2d(x, {2, 2});
+    g.output("y", y);
+    g.output("dx", g.gradients(sum(y * y), {x})[0]);
+    const ir::Program &p = g.program();
+    const std::string pool = node_of(p, "max_pool2d"), grad = node_of(p, "max_pool2d_grad");
+    const std::string dumped = codegen::schedule_in_effect(p);
+    INFO(dumped);
+    REQUIRE_THAT(dumped, Contains("# fused: " + grad + " (max_pool2d_grad) _argmax in the loops of " + pool +
+                                  " (max_pool2d) (compute_with)"));
+
+    codegen::CompileOptions simple;
+    simple.schedule = "simple";
+    CHECK(codegen::schedule_in_effect(p, simple).find("fused:") == std::string::npos);
+    codegen::CompileOptions ruled;
+    ruled.rules.for_node(pool).vectorize(4);
+    CHECK(codegen::schedule_in_effect(p, ruled).find("fused:") == std::string::npos);
+}
+
 TEST_CASE("rules steer the stage a lowering names, whatever its Funcs are called") {
     // cross_entropy(reduction="none") returns its per-element Func
     // ("_elements"): once hidden from rules, which were matched by Func name.

@@ -73,6 +73,19 @@ enum class LowerMode {
     autoschedule,  ///< no schedule at all: the pipeline is for one of Halide's autoschedulers
 };
 
+/// Two nodes' stages computed in shared loops (Halide's compute_with): a
+/// decision of the schedule layer, taken before lowering (plan_fusions in
+/// schedules/fusion.cpp), applied by the consumer's schedule, and listed by
+/// `strata schedule dump`.
+struct Fusion {
+    int consumer;       ///< the node whose stage joins the other's loops
+    std::string stage;  ///< that stage, as the suffix of its Func name ("_argmax")
+    int producer;       ///< the node whose Func's loops it joins
+    std::string why;    ///< what sharing the loops saves
+};
+/// One line for `strata schedule dump`: "%7 (max_pool2d_grad) _argmax in the loops of %5 (max_pool2d): ...".
+std::string describe_fusion(const Fusion &fusion, const ir::Program &program);
+
 /// What lowering and scheduling know about the whole program.
 struct LowerContext {
     /// Per-node tables sized for `program`; the schedule settings below keep their defaults.
@@ -114,14 +127,8 @@ struct LowerContext {
         std::string steered;
     };
     mutable std::map<int, Chosen> chosen;
-    /// CPU default: the stored small-window max pools by input node id, so
-    /// that a gradient's argmax over the same windows can share their loops
-    /// (x read from memory once).
-    struct StoredMaxPool {
-        const ir::Node *node;
-        Halide::Func f;
-    };
-    std::map<int, std::vector<StoredMaxPool>> max_pools_of_input;
+    /// The cross-node fusions the schedules decided before lowering (plan_fusions).
+    std::vector<Fusion> fusions;
 
     /// How the program is scheduled (see LowerMode).
     LowerMode mode() const { return mode_; }

@@ -128,7 +128,10 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         for (const ir::Node *in : n->inputs) pending.push_back(in);
     }
 
+    ctx.fusions = plan_fusions(ctx);
+
     LoweredProgram lowered;
+    lowered.fusions = ctx.fusions;
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         ctx.current = node.get();

@@ -112,7 +112,6 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
         define(f, vars, is_max ? value : value / cast(t, divisor));
         steer_rules_at(ctx, f);
         schedule_elementwise(f, os, node.dtype(), ctx);
-        if (is_max) ctx.max_pools_of_input[in->id].push_back({&node, f});
         return f;
     }
     if (is_max) {

@@ -68,4 +68,14 @@ void schedule_channel_sum(const ChannelSumStages &s, const LowerContext &ctx);
 void schedule_channel_sum_cpu(const ChannelSumStages &s, const LowerContext &ctx);
 void schedule_channel_sum_gpu(const ChannelSumStages &s, const LowerContext &ctx);
 
+/// lower/pool_grad.cpp: a max-pool gradient's argmax over windows of at most
+/// kMaxUnrolledPoolTaps taps, a pure Func over the pooled positions.
+struct MaxPoolArgmaxStages {
+    Halide::Func argmax;  ///< argmax(o...) = the index of the window's first maximum
+    Shape windows_shape;  ///< the pooled output's shape
+    DType dtype;
+};
+/// Elementwise, and in the loops of the forward pool when plan_fusions fused them.
+void schedule_max_pool_argmax(const ir::Node &grad, const MaxPoolArgmaxStages &s, const LowerContext &ctx);
+
 }  // namespace strata::codegen

@@ -106,6 +106,13 @@ void stage_in_task(Halide::Func staged, const Halide::Func &consumer, const Hali
 /// per image: each task can then stage its own image's input copy.
 bool task_per_image(int64_t images, const LowerContext &ctx);
 
+/// The cross-node fusions of the default CPU schedules, decided before
+/// lowering from the program alone (fusion.cpp): a max-pool gradient's argmax
+/// in the loops of its forward pool.
+std::vector<Fusion> plan_fusions(const LowerContext &ctx);
+/// The fusion planned for node `consumer`'s stage `stage`, or nullptr.
+const Fusion *planned_fusion(const LowerContext &ctx, int consumer, const std::string &stage);
+
 /// After lowering: each node its lowering did not store is stored whole
 /// (an output, read twice, or read many times by a conv, pool or matmul) and
 /// scheduled elementwise, or inlined into its consumers; its rule's
