@@ -1,7 +1,8 @@
 #pragma once
 // Internal to codegen: the default schedules, one function per op class.
 // Lowerings (lower/) say what is computed; these say how. Each hands over to
-// its GPU variant (gpu.cpp) when ctx.gpu() is set.
+// its GPU variant (gpu.cpp) when ctx.gpu() is set. The special lowering
+// forms hand their stages to the schedules declared in forms.h.
 
 #include "codegen/lower/context.h"
 
@@ -23,7 +24,7 @@ NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &sta
                                 std::initializer_list<const char *> usable);
 /// The user's rules for node `n` (class < op < node merged); empty without rules.
 NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n);
-/// Notes what the schedule chose for the current node's main stage (`strata schedule dump`).
+/// Notes what the schedule chose for the current node's steered stage (`strata schedule dump`).
 void record_schedule(const LowerContext &ctx, const Halide::Func &stage, const NodeSchedule &chosen);
 
 /// Fuses the loops `vars` (innermost first) of `stage` into one, named
