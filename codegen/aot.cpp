@@ -1,6 +1,7 @@
 #include "codegen/aot.h"
 
 #include "codegen/aot_c_api.h"
+#include "codegen/aot_c_names.h"
 #include "codegen/lower/lower.h"
 #include "codegen/resolved_schedule.h"
 #include "codegen/target.h"
@@ -10,6 +11,7 @@
 #include <strata/error.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,18 +28,6 @@ bool is_c_identifier(const std::string &s) {
     for (char c : s)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
     return true;
-}
-
-/// A C identifier from a tensor name ("images" -> images, "a.b" -> a_b), not one
-/// of the names the generated functions use for themselves.
-std::string c_name(const std::string &s) {
-    std::string out;
-    for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "t_" + out;
-    for (const char *taken : {"b", "dims", "result", "tensor", "weights", "s", "labels", "loss", "lr", "first",
-                              "loss_value", "swap", "i"})
-        if (out == taken) return out + "_";
-    return out;
 }
 
 CTensor c_tensor(const std::string &name, const ir::Node &node) { return {name, node.dtype(), node.shape()}; }
@@ -190,6 +180,12 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
                  dtype_name(it->second.dtype()), shape_str(it->second.shape()), ir::type_str(p->type));
     }
     if (program.outputs().empty()) fail("emit: the program has no outputs");
+    std::vector<std::string> io_names;
+    for (const ir::Node *in : program.inputs()) io_names.push_back(in->attrs.get_str("name"));
+    for (const ir::Output &out : program.outputs()) io_names.push_back(out.name);
+    require_distinct_c_identifiers(io_names, options.name);
+    if (train && (!std::isfinite(train->learning_rate) || train->learning_rate < 0))
+        fail("emit --train: the learning rate is {}; expected a finite number >= 0", train->learning_rate);
     if (train && (!train->program || program.inputs().size() != 1))
         fail("emit --train: the training step needs its program and a model with exactly one input");
 
@@ -199,12 +195,12 @@ EmittedLibrary emit_library(const ir::Program &program, const std::map<std::stri
     api.name = options.name;
     api.target = target_string;
     api.external_weights = options.external_weights;
-    for (const ir::Node *in : program.inputs()) api.inputs.push_back(c_tensor(c_name(in->attrs.get_str("name")), *in));
-    for (const ir::Output &out : program.outputs()) api.outputs.push_back(c_tensor(c_name(out.name), *out.node));
+    for (const ir::Node *in : program.inputs()) api.inputs.push_back(c_tensor(c_identifier(in->attrs.get_str("name"), options.name), *in));
+    for (const ir::Output &out : program.outputs()) api.outputs.push_back(c_tensor(c_identifier(out.name, options.name), *out.node));
     auto io_buffer = [&](const std::string &name, const ir::Node &) {
         CBuffer b;
-        b.data = c_name(name);
-        b.shape = options.name + "_" + c_name(name) + "_shape";
+        b.data = c_identifier(name, options.name);
+        b.shape = options.name + "_" + c_identifier(name, options.name) + "_shape";
         return b;
     };
 
