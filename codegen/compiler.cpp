@@ -212,6 +212,7 @@ std::string schedule_in_effect(const ir::Program &input, const CompileOptions &o
         text += fmt::format("node %{} {}  # {} {}\n", node->id, it->second.to_string(), node->name(),
                             ir::type_str(node->type));
     }
+    for (const Fusion &fusion : lowered.fusions) text += "# " + describe_fusion(fusion, d.program) + "\n";
     return text;
 }
 

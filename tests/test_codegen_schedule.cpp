@@ -231,3 +231,54 @@ TEST_CASE("strata emit --schedule compiles the model with a schedule file, and r
     std::ifstream in(err);
     REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(in), {}), Contains("tile=999x1 is larger than the output"));
 }
+
+TEST_CASE("the dump lists the cross-node fusions the default schedules decided before lowering") {
+    // A max pool's gradient computes its argmax in the forward pool's loops;
+    // the schedule layer decides it from the program (not the lowering order)
+    // and the dump says so. A rule on the forward, or another schedule, undoes it.
+    Graph g;
+    SymTensor x = g.input("x", {2, 4, 8, 8});
+    SymTensor y = max_pool2d(x, {2, 2});
+    g.output("y", y);
+    g.output("dx", g.gradients(sum(y * y), {x})[0]);
+    const ir::Program &p = g.program();
+    const std::string pool = node_of(p, "max_pool2d"), grad = node_of(p, "max_pool2d_grad");
+    const std::string dumped = codegen::schedule_in_effect(p);
+    INFO(dumped);
+    REQUIRE_THAT(dumped, Contains("# fused: " + grad + " (max_pool2d_grad) _argmax in the loops of " + pool +
+                                  " (max_pool2d) (compute_with)"));
+
+    codegen::CompileOptions simple;
+    simple.schedule = "simple";
+    CHECK(codegen::schedule_in_effect(p, simple).find("fused:") == std::string::npos);
+    codegen::CompileOptions ruled;
+    ruled.rules.for_node(pool).vectorize(4);
+    CHECK(codegen::schedule_in_effect(p, ruled).find("fused:") == std::string::npos);
+}
+
+TEST_CASE("rules steer the stage a lowering names, whatever its Funcs are called") {
+    // cross_entropy(reduction="none") returns its per-element Func
+    // ("_elements"): once hidden from rules, which were matched by Func name.
+    Graph g;
+    Generator gen(5);
+    SymTensor logits = g.input("x", {4, 10});
+    SymTensor target = g.input("t", {4}, DType::i32);
+    CrossEntropyOptions none;
+    none.reduction = "none";
+    g.output("loss", cross_entropy(logits, target, none));
+    const ir::Program &p = g.program();
+    const std::string loss = node_of(p, "cross_entropy");
+    codegen::CompileOptions scalar;
+    scalar.rules.for_node(loss).vectorize(1);
+    const std::string effective = codegen::schedule_in_effect(p, scalar);
+    INFO(effective);
+    REQUIRE_THAT(effective, Contains("node " + loss + " vectorize=1 parallel=off"));
+    const std::map<std::string, Tensor> sources = {{"x", Tensor::randn({4, 10}, gen, DType::f32)},
+                                                   {"t", Tensor::from_vector<int32_t>({0, 9, 3, 3}, {4})}};
+    // Stated tolerance: f32 log-sum-exp over 10 classes, vectorised or not.
+    codegen::CompileOptions simple;
+    simple.schedule = "simple";
+    const std::string mismatch = reference::mismatch(run(p, sources, scalar), run(p, sources, simple), 1e-6);
+    INFO(mismatch);
+    CHECK(mismatch.empty());
+}

@@ -108,9 +108,9 @@ Func constant_outside_spatial(const Func &x, const Shape &shape, const Expr &val
     return BoundaryConditions::constant_exterior(x, value, bounds);
 }
 
-LowerContext::LowerContext(const ir::Program &p, const Target &t)
+LowerContext::LowerContext(const ir::Program &p, const Target &t, LowerMode mode)
     : program(p), target(t), funcs(p.nodes().size()), params(p.nodes().size()), consumers(p.nodes().size(), 0),
-      feeds_heavy_op(p.nodes().size(), false), is_output(p.nodes().size(), false), live(p.nodes().size(), false) {}
+      feeds_heavy_op(p.nodes().size(), false), is_output(p.nodes().size(), false), live(p.nodes().size(), false), mode_(mode) {}
 
 int LowerContext::vector_width(DType dtype) const { return target.natural_vector_size(halide_type(dtype)); }
 

@@ -54,10 +54,42 @@ Halide::Expr lowest_value(const Halide::Type &t);
 /// The CPU threads pipelines run with: $HL_NUM_THREADS, else the core count.
 int thread_count();
 
+/// How a whole program is scheduled, decided once (lower_program).
+///
+/// The mode also picks the algorithm of a few ops, in two visible places:
+/// - cpu_tuned_forms(): only `tuned` lowers with the algorithms written for
+///   the CPU default schedules (conv_flat_rows, conv_grad_weight_blocked,
+///   linear_few_rows, small max/avg pool windows spelled out tap by tap, a
+///   conv weight gradient's staged grad_output). `simple` stays the plain
+///   reference the tests check the others against; autoschedulers and the GPU
+///   schedules get the plain forms, which they tile themselves.
+/// - two_stage_reductions(): every mode but the simple ones splits a
+///   reduction over the innermost and other dims in two (reduction.cpp).
+enum class LowerMode {
+    tuned,         ///< the default CPU schedules (schedules/tiling.cpp and the per-form files)
+    simple,        ///< CPU reference: every stage stored whole, no vectors, no threads
+    gpu,           ///< the default GPU schedules (schedules/gpu.cpp), also run on the CPU
+    gpu_simple,    ///< "simple" on a GPU target: every stage stored whole, plain GPU tiles
+    autoschedule,  ///< no schedule at all: the pipeline is for one of Halide's autoschedulers
+};
+
+/// Two nodes' stages computed in shared loops (Halide's compute_with): a
+/// decision of the schedule layer, taken before lowering (plan_fusions in
+/// schedules/fusion.cpp), applied by the consumer's schedule, and listed by
+/// `strata schedule dump`.
+struct Fusion {
+    int consumer;       ///< the node whose stage joins the other's loops
+    std::string stage;  ///< that stage, as the suffix of its Func name ("_argmax")
+    int producer;       ///< the node whose Func's loops it joins
+    std::string why;    ///< what sharing the loops saves
+};
+/// One line for `strata schedule dump`: "%7 (max_pool2d_grad) _argmax in the loops of %5 (max_pool2d): ...".
+std::string describe_fusion(const Fusion &fusion, const ir::Program &program);
+
 /// What lowering and scheduling know about the whole program.
 struct LowerContext {
     /// Per-node tables sized for `program`; the schedule settings below keep their defaults.
-    LowerContext(const ir::Program &program, const Halide::Target &target);
+    LowerContext(const ir::Program &program, const Halide::Target &target, LowerMode mode);
 
     const ir::Program &program;
     Halide::Target target;
@@ -74,18 +106,12 @@ struct LowerContext {
     /// True for nodes an output depends on (without the IR passes, dead nodes
     /// are lowered too, but their Funcs are not in the pipeline).
     std::vector<bool> live;
-    /// The "simple" schedule: every stage stored whole, no vectors, no threads.
-    bool simple_schedules = false;
     /// Parameters to embed as constants (by name), or nullptr.
     const std::map<std::string, Tensor> *constants = nullptr;
     /// Names of the Funcs a schedule has already placed at root.
     mutable std::set<std::string> stored_funcs;
     /// The user's schedule rules (on top of the defaults), or nullptr.
     const Schedule *rules = nullptr;
-    /// Lower with no schedule at all, for Halide's autoschedulers.
-    bool autoschedule = false;
-    /// Lay out the GPU schedules (schedules/gpu.cpp): set for GPU targets.
-    bool gpu_schedules = false;
     /// The GPU schedules run on the CPU (the "gpu" schedule): GPU blocks
     /// become parallel loops and GPU threads plain ones, to check them
     /// without a GPU.
@@ -96,23 +122,35 @@ struct LowerContext {
     struct Chosen {
         NodeSchedule schedule;
         std::set<std::string> usable;
-        std::string main_stage;  ///< the Func the rules steer
+        /// The name of the stage the rules steer: the one the node's lowering
+        /// names (steer_rules_at), else the node's own Func.
+        std::string steered;
     };
     mutable std::map<int, Chosen> chosen;
-    /// CPU default: the stored small-window max pools by input node id, so
-    /// that a gradient's argmax over the same windows can share their loops
-    /// (x read from memory once).
-    struct StoredMaxPool {
-        const ir::Node *node;
-        Halide::Func f;
-    };
-    std::map<int, std::vector<StoredMaxPool>> max_pools_of_input;
+    /// The cross-node fusions the schedules decided before lowering (plan_fusions).
+    std::vector<Fusion> fusions;
+
+    /// How the program is scheduled (see LowerMode).
+    LowerMode mode() const { return mode_; }
+    /// Every stage stored whole, no vectors or threads (on a GPU: plain tiles).
+    bool simple() const { return mode_ == LowerMode::simple || mode_ == LowerMode::gpu_simple; }
+    /// The GPU schedules (schedules/gpu.cpp) lay the pipeline out.
+    bool gpu() const { return mode_ == LowerMode::gpu || mode_ == LowerMode::gpu_simple; }
+    /// No schedule at all (Halide's autoschedulers schedule the pipeline).
+    bool autoscheduled() const { return mode_ == LowerMode::autoschedule; }
+    /// The algorithm choice by mode (see LowerMode): the CPU-tuned forms.
+    bool cpu_tuned_forms() const { return mode_ == LowerMode::tuned; }
+    /// The algorithm choice by mode (see LowerMode): two-stage reductions.
+    bool two_stage_reductions() const { return !simple(); }
 
     const Halide::Func &func(const ir::Node *n) const { return funcs.at(static_cast<size_t>(n->id)); }
     /// Elements per SIMD vector of the node's type on the target.
     int vector_width(DType dtype) const;
     /// The CPU thread count to plan parallel tasks for.
     int parallelism() const { return thread_count(); }
+
+private:
+    LowerMode mode_;
 };
 
 /// The window of a pooling op or its gradient, read from the node's attributes

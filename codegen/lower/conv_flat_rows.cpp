@@ -13,10 +13,11 @@
 //   acc(i, co, n)        = bias[co] + sum over (ci, ky, kx) of w * flat(i + ky'*P + kx')
 //   y[n, co, row, col]   = acc(row*P + col, co, n)
 //
-// The tiled schedule then sees one long innermost dim and tiles it whole.
+// The tiled schedule then sees one long innermost dim and tiles it whole
+// (schedules/conv_flat_rows.cpp).
 
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
 
@@ -54,7 +55,7 @@ FlatGeometry geometry(const ir::Node &node) {
 }  // namespace
 
 bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     if (node.op != Op::conv2d && node.op != Op::conv_transpose2d) return false;
     for (int64_t s : node.attrs.get_ints("stride"))
         if (s != 1) return false;
@@ -89,7 +90,7 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     Var i("i"), c("c"), n("n");
     Func flat(func_name(node, "_padded"));
     flat(i, c, n) = bounded(i % pitch + static_cast<int>(g.lo_x), i / pitch + static_cast<int>(g.lo_y), c, n);
-    schedule_padded_input(flat, ctx, pitch);
+    schedule_padded_input(flat, ctx, pitch);  // as every conv's padded input
 
     // acc(i, co, n) over (kx, ky, ci), innermost first.
     RDom r(0, static_cast<int>(ws[3]), 0, static_cast<int>(ws[2]), 0, static_cast<int>(cin_g), "r");
@@ -107,7 +108,7 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     sum(i, co, n) = node.inputs.size() == 3 ? Expr(ctx.func(node.input(2))(co)) : constant(t, 0);
     sum(i, co, n) += weight * flat(position, channel, n);
 
-    // Stored by the tiled schedule (the node's main stage, as rules see it).
+    // Stored by the tiled schedule (the node's steered stage).
     Func tiled(func_name(node, "_acc"));
     tiled(i, co, n) = sum(i, co, n);
     TiledReduction tiles;
@@ -121,38 +122,11 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     tiles.work_per_output = cin_g * ws[2] * ws[3];
     tiles.broadcast_operand = ctx.func(w);
     tiles.staged_input = flat;
-    // A stored node (an output, or read twice) copies its rows out of the
-    // flattened ones: the tiles are computed per task of that copy, in cache.
-    const size_t id = static_cast<size_t>(node.id);
-    tiles.nested = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
-    const bool parallel = schedule_tiled_reduction(tiles, ctx);
 
     Var x("x"), y("y");
     Func f(func_name(node));
     f(x, y, co, n) = tiled(y * pitch + x, co, n);
-    if (!tiles.nested) return f;  // inlined into its consumer, which reads the stored tiles
-    f.compute_root();
-    ctx.stored_funcs.insert(f.name());
-    const int vec = ctx.vector_width(node.dtype());
-    if (os[3] >= vec) f.vectorize(x, vec, TailStrategy::ShiftInwards);
-    // Tasks of kChannelBlock channels of one image: their tiles (16 x 3.2k
-    // positions for a 56x56 output) stay in L2 until copied out.
-    constexpr int kChannelBlock = 16;
-    Var cb("cb"), cbi("cbi");
-    const int block = static_cast<int>(std::min<int64_t>(kChannelBlock, os[1]));
-    f.split(co, cb, cbi, block, TailStrategy::GuardWithIf).reorder(x, y, cbi, cb, n);
-    if (parallel && task_per_image(os[0], ctx)) {
-        // Enough images for the threads: one task per image, which pads its
-        // image into L2 and reads it there for every channel block (a whole
-        // padded batch went to memory and back).
-        f.parallel(n);
-        tiled.compute_at(f, cb);
-        stage_in_task(flat, f, n);
-        return f;
-    }
-    const Var task = fuse_loops(f, {cb, n}, "task");
-    if (parallel) f.parallel(task);
-    tiled.compute_at(f, task);
+    schedule_conv_flat_rows_cpu(node, {flat, tiles, f, x, y, co, n, os}, ctx);
     return f;
 }
 

@@ -39,7 +39,7 @@ Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
     // accumulators in registers (every tap loaded and stored its partial sum
     // per position).
     Func gsrc = ctx.func(gout), staged_grad;
-    if (!ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules && (padded || phase_split)) {
+    if (ctx.cpu_tuned_forms() && (padded || phase_split)) {
         const Func bounded = constant_outside_spatial(ctx.func(gout), gs, constant(t, 0));
         staged_grad = Func(func_name(node, "_gy"));
         auto gvars = make_vars(gs.size(), "g");

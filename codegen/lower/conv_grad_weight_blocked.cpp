@@ -11,10 +11,11 @@
 // computed per (ci, block, image) as a register tile of channel vectors by
 // kernel taps; the block of dYt it reads stays in L1 while every input channel
 // uses it. Output channels are vectorised, so the input is read as scalars
-// (broadcasts): strides cost nothing.
+// (broadcasts): strides cost nothing. The schedule is
+// schedules/conv_grad_weight_blocked.cpp.
 
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
 
@@ -27,13 +28,11 @@ constexpr int kBlock1d = 128;
 /// Rows per block of a 2-d conv: each block ends in a store and an add of
 /// its tile, so longer blocks spend less on them.
 constexpr int64_t kRows2d = 4;
-/// Most accumulators a register tile may hold before LLVM spills (HALIDE-NOTES).
-constexpr int64_t kMaxAccumulators = 24;
 
 }  // namespace
 
 bool blocked_conv_grad_weight_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     if (node.attrs.get_int("groups") != 1) return false;
     const Shape &gs = node.input(1)->shape();
     return gs[1] >= ctx.vector_width(node.dtype()) && gs.size() <= 4;
@@ -46,7 +45,6 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     const ir::Ints &stride = node.attrs.get_ints("stride"), &padding = node.attrs.get_ints("padding"),
                    &dilation = node.attrs.get_ints("dilation");
     const Type t = halide_type(node.dtype());
-    const int vec = ctx.vector_width(node.dtype());
     const int64_t channels_out = gs[1];
 
     // Zero outside the input and past the last output position (1-d blocks may overhang).
@@ -121,65 +119,9 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     Func f(func_name(node));
     define(f, wvars, dwt(from));
 
-    // Schedule. Register tile: `lanes` channels (1 or 2 vectors) x the innermost
-    // taps, and the outer taps too when they fit.
-    const int64_t taps_x = ws.back(), taps_outer = s == 2 ? ws[2] : 1;
-    const int co_vectors = channels_out >= 2 * vec && 2 * taps_x * taps_outer <= kMaxAccumulators ? 2 : 1;
-    const int lanes = co_vectors * vec;
-    const bool unroll_outer_taps = co_vectors * taps_x * taps_outer <= kMaxAccumulators;
-    const bool unroll_x_taps = co_vectors * taps_x <= kMaxAccumulators;
-
-    // Per (channel block, image), in cache: computing it whole sent 2 x |dY|
-    // through memory (1.6 ms of a 9 ms conv1d fwd+bwd).
-    dyt.compute_at(dwt, rbn.y).vectorize(tv.back(), vec, TailStrategy::GuardWithIf);
-    ctx.stored_funcs.insert(f.name());
-    f.compute_root();
-    dwt.compute_root();
-    Var coo("coo"), coi("coi");
-    Stage update = dwt.update();
-    update.split(co, coo, coi, lanes, TailStrategy::GuardWithIf);
-    std::vector<VarOrRVar> order = {coi};
-    for (size_t i = s; i-- > 0;) order.push_back(k[i]);
-    // Threads take channel blocks; with fewer blocks than threads (LeNet-5's
-    // conv2: one block of 16), they take (input channel, block) pairs instead,
-    // each transposing its images' dY again (a small copy, in cache).
-    const int64_t co_blocks = (channels_out + lanes - 1) / lanes;
-    const bool by_input_channel = co_blocks < ctx.parallelism() && xs[1] > 1;
-    if (!by_input_channel) order.push_back(ci);
-    order.push_back(rbn.x);
-    order.push_back(rbn.y);
-    if (by_input_channel) order.push_back(ci);
-    order.push_back(coo);
-    update.reorder(order).vectorize(coi, vec);
-    if (by_input_channel) {
-        Var task("task");
-        update.fuse(ci, coo, task).parallel(task);
-    } else {
-        update.parallel(coo);
-    }
-    dwt.vectorize(co, vec, TailStrategy::GuardWithIf);
-
-    blk.compute_at(dwt, rbn.x);  // one (channel block, ci, block, image) at a time
-    x.compute_at(dwt, rbn.x).vectorize(pv[0], vec, TailStrategy::GuardWithIf);
-    blk.vectorize(co, vec, TailStrategy::GuardWithIf);
-    Stage bu = blk.update();
-    Var bco("bco"), bci("bci");
-    bu.split(co, bco, bci, vec, TailStrategy::GuardWithIf);
-    std::vector<VarOrRVar> border = {bci, bco};
-    if (unroll_x_taps) border.push_back(k[s - 1]);
-    if (s == 2 && unroll_outer_taps) border.push_back(k[0]);
-    border.push_back(rpos.x);
-    border.push_back(rpos.y);
-    if (!unroll_x_taps) border.push_back(k[s - 1]);
-    if (s == 2 && !unroll_outer_taps) border.push_back(k[0]);
-    border.push_back(ci);
-    border.push_back(b);
-    border.push_back(n);
-    bu.reorder(border).vectorize(bci).unroll(bco);
-    if (unroll_x_taps) bu.unroll(k[s - 1]);
-    if (s == 2 && unroll_outer_taps) bu.unroll(k[0]);
-
-    record_schedule(ctx, dwt, NodeSchedule().vectorize(vec).tile(lanes, taps_x).parallel(true));
+    ConvGradWeightBlockedStages stages{f, dwt, blk, dyt, x, co, ci, b, n, k, pv, tv, rpos, rbn,
+                                      channels_out, xs[1], ws, node.dtype()};
+    schedule_conv_grad_weight_blocked_cpu(stages, ctx);
     return f;
 }
 

@@ -166,6 +166,7 @@ Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx) {
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }

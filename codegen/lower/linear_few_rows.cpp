@@ -8,10 +8,11 @@
 //   y[rows..., o]       = bias[o] + sum over l of part + the tail features
 //
 // L is one vector: part is a register tile of a few output features, each a
-// vector of partial sums, so one x vector serves every feature of the tile.
+// vector of partial sums, so one x vector serves every feature of the tile
+// (schedules/linear_few_rows.cpp).
 
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
 
@@ -21,10 +22,6 @@ namespace {
 
 /// At most this many rows (batch elements) take the dot-product form.
 constexpr int64_t kMaxRows = 4;
-/// Output features per register tile (vectors of partial sums).
-constexpr int kFeatureTile = 8;
-/// Below this many multiply-adds one thread does it all.
-constexpr int64_t kMinParallelWork = 1 << 18;
 
 int64_t rows_of(const Shape &out_shape) {
     int64_t rows = 1;
@@ -35,7 +32,7 @@ int64_t rows_of(const Shape &out_shape) {
 }  // namespace
 
 bool linear_few_rows_applies(const ir::Node &node, const LowerContext &ctx) {
-    if (ctx.simple_schedules || ctx.autoschedule || ctx.gpu_schedules) return false;
+    if (!ctx.cpu_tuned_forms()) return false;
     const int64_t in_features = node.input(0)->shape().back();
     return node.shape().size() <= 2 && rows_of(node.shape()) <= kMaxRows &&
            in_features >= ctx.vector_width(node.dtype());
@@ -71,21 +68,7 @@ Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx) {
     if (batched) f(o, row) = acc(o, row);
     else f(o) = acc(o, 0);
 
-    const NodeSchedule want = requested_schedule(ctx, f, {"parallel"});
-    const bool parallel =
-        want.parallel_outer.value_or(rows_of(out_shape) * in_features * out_features >= kMinParallelWork);
-    record_schedule(ctx, f, NodeSchedule().parallel(parallel));
-    f.compute_root();
-    ctx.stored_funcs.insert(f.name());
-    const int tile = static_cast<int>(std::min<int64_t>(kFeatureTile, out_features));
-    Var oo("oo"), oi("oi");
-    // Shifting the last tile inwards keeps every tile whole, so acc and part unroll.
-    f.split(o, oo, oi, tile, TailStrategy::ShiftInwards);
-    if (parallel) f.parallel(oo);
-    acc.compute_at(f, oo);
-    for (int s = 0; s < acc.num_update_definitions(); ++s) acc.update(s).unroll(o);
-    part.compute_at(f, oo).vectorize(l).unroll(o);
-    part.update().reorder(l, o, rc, row).vectorize(l).unroll(o);
+    schedule_linear_few_rows_cpu({f, acc, part, l, o, row, rc, rows_of(out_shape), in_features, out_features}, ctx);
     return f;
 }
 

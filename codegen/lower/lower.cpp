@@ -61,7 +61,7 @@ void constrain_output(Func &f, const Shape &shape) {
 /// Node rules must fit their node: each names a node of the program and only
 /// directives its schedule can take (class and op rules apply where they fit).
 void check_node_rules(const LowerContext &ctx) {
-    if (!ctx.rules || ctx.simple_schedules || ctx.autoschedule) return;
+    if (!ctx.rules || ctx.simple() || ctx.autoscheduled()) return;
     const bool gpu = ctx.target.has_gpu_feature();
     for (const auto &[id_text, rule] : ctx.rules->node_rules()) {
         const int id = std::stoi(id_text.substr(1));
@@ -85,17 +85,22 @@ void check_node_rules(const LowerContext &ctx) {
     }
 }
 
+/// The one decision of how the program is scheduled (see LowerMode).
+LowerMode lower_mode(const Target &target, const LowerOptions &options) {
+    if (options.autoschedule) return LowerMode::autoschedule;
+    if (target.has_gpu_feature() || options.gpu_schedules_on_cpu)
+        return options.simple_schedules ? LowerMode::gpu_simple : LowerMode::gpu;
+    return options.simple_schedules ? LowerMode::simple : LowerMode::tuned;
+}
+
 }  // namespace
 
 LoweredProgram lower_program(const ir::Program &program, const Target &target, const LowerOptions &options) {
     const size_t n = program.nodes().size();
-    LowerContext ctx(program, target);
-    ctx.simple_schedules = options.simple_schedules;
+    LowerContext ctx(program, target, lower_mode(target, options));
     ctx.constants = options.constants;
     ctx.rules = options.rules;
-    ctx.autoschedule = options.autoschedule;
     ctx.gpu_on_cpu = options.gpu_schedules_on_cpu && !target.has_gpu_feature();
-    ctx.gpu_schedules = target.has_gpu_feature() || ctx.gpu_on_cpu;
     for (const auto &node : program.nodes()) {
         if (node->type.numel() == 0)
             fail("{}: zero-size tensors ({}) cannot be compiled yet", node->label(), ir::type_str(node->type));
@@ -121,50 +126,22 @@ LoweredProgram lower_program(const ir::Program &program, const Target &target, c
         for (const ir::Node *in : n->inputs) pending.push_back(in);
     }
 
+    ctx.fusions = plan_fusions(ctx);
+
     LoweredProgram lowered;
+    lowered.fusions = ctx.fusions;
     for (const auto &node : program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         ctx.current = node.get();
         ctx.funcs[id] = lower_node(*node, ctx);
+        steer_rules_by_default(ctx, *node, ctx.funcs[id]);
         if ((node->op == Op::input || node->op == Op::parameter) && ctx.params[id].defined()) {
             lowered.sources.push_back(node.get());
             lowered.source_params.push_back(ctx.params[id]);
         }
     }
 
-    // Where each remaining node is computed: by default stored when it is an
-    // output, is read by several consumers, or feeds an op that rereads its
-    // input; otherwise inlined into its consumer. Halide inlines one Func at a
-    // time and simplifies the grown expression each time, so an inlined chain
-    // costs time quadratic in its length (2,000 pointwise ops took minutes):
-    // past kMaxInlinedFuncs Funcs in one expression, the node is stored.
-    constexpr int64_t kMaxInlinedFuncs = 32;
-    std::vector<int64_t> inlined_funcs(n, 0);  // Funcs inlined into each node's expression, itself included
-    for (const auto &node : program.nodes()) {
-        const size_t id = static_cast<size_t>(node->id);
-        Func &f = ctx.funcs[id];
-        if (ctx.stored_funcs.count(f.name()) || ctx.autoschedule) continue;
-        if (node->info().op_class == OpClass::source) continue;
-        ctx.current = node.get();
-        bool store = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
-        bool inline_requested = false;
-        if (!ctx.is_output[id] && !ctx.simple_schedules) {
-            // Outputs are always stored; for the others the rule decides.
-            const NodeSchedule want = requested_schedule(ctx, f, {"compute"});
-            if (want.inline_into_consumers) store = !*want.inline_into_consumers;
-            inline_requested = want.inline_into_consumers.value_or(false);
-        }
-        int64_t expression_funcs = 1;
-        for (const ir::Node *in : node->inputs) expression_funcs += inlined_funcs[static_cast<size_t>(in->id)];
-        if (!store && !inline_requested && expression_funcs > kMaxInlinedFuncs) store = true;
-        inlined_funcs[id] = store ? 0 : expression_funcs;
-        if (!store && !ctx.is_output[id] && !ctx.simple_schedules) record_schedule(ctx, f, NodeSchedule().compute_inline());
-        if (store) {
-            if (!ctx.is_output[id]) record_schedule(ctx, f, NodeSchedule().compute_root());
-            schedule_elementwise(f, node->shape(), node->dtype(), ctx);
-        }
-    }
-    ctx.current = nullptr;
+    place_remaining_nodes(ctx);
     check_node_rules(ctx);
 
     std::vector<bool> used(n, false);

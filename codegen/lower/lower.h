@@ -21,6 +21,8 @@ struct LoweredProgram {
     std::vector<Halide::Func> outputs;
     /// The schedule in effect for each scheduled node, by node id.
     std::map<int, NodeSchedule> schedule;
+    /// The cross-node fusions the default schedules decided (see Fusion).
+    std::vector<Fusion> fusions;
     /// The schedule an autoscheduler wrote (Halide C++), when one scheduled the pipeline.
     std::string autoscheduler_source;
 };

@@ -57,6 +57,7 @@ Func lower_matmul(const ir::Node &node, LowerContext &ctx) {
         define(out2, vars, call(acc, as_index(vars)));
         TiledReduction tiles = tiles_for(out2, acc, vars, shape2, r, node.dtype(), in_features);
         tiles.broadcast_operand = ctx.func(a);  // one input row serves every output feature
+        tiles.steered = out_shape.size() != 1;  // 1-d: rules steer the 1-d result, f
         schedule_tiled_reduction(tiles, ctx);
         if (out_shape.size() == 1) {
             f(vars.back()) = out2(vars.back(), 0);

@@ -5,7 +5,7 @@
 
 #include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
 

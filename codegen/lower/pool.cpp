@@ -95,7 +95,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
                                                                     node.attrs.get_bool("count_include_pad"));
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
-    if (window <= kMaxUnrolledPoolTaps && !ctx.simple_schedules && !ctx.autoschedule && !ctx.gpu_schedules) {
+    if (window <= kMaxUnrolledPoolTaps && ctx.cpu_tuned_forms()) {
         // Small windows on CPUs: every tap spelled out in one pure, vectorised
         // expression; pooling is memory-bound, and a register-tiled
         // reduction only recomputed overlapping tile edges. (The reduction
@@ -110,8 +110,8 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
             value = !value.defined() ? v : is_max ? nan_max(value, v) : value + v;
         }
         define(f, vars, is_max ? value : value / cast(t, divisor));
+        steer_rules_at(ctx, f);
         schedule_elementwise(f, os, node.dtype(), ctx);
-        if (is_max) ctx.max_pools_of_input[in->id].push_back({&node, f});
         return f;
     }
     if (is_max) {

@@ -3,7 +3,7 @@
 // scatter or atomics are needed and every element is written once.
 
 #include "codegen/lower/context.h"
-#include "codegen/schedules/schedule.h"
+#include "codegen/schedules/forms.h"
 
 #include <strata/error.h>
 
@@ -67,24 +67,6 @@ Type tap_index_type(int64_t taps) {
     if (taps <= 127) return Int(8);
     if (taps <= 32767) return Int(16);
     return Int(32);
-}
-
-/// The stored forward max pool of the same input and windows, if the
-/// gradient's argmax (scheduled alike) can share its loops.
-const LowerContext::StoredMaxPool *same_windows_forward(const ir::Node &grad, const PoolWindow &window,
-                                                        const Shape &windows_shape, const LowerContext &ctx) {
-    auto it = ctx.max_pools_of_input.find(grad.input(0)->id);
-    if (it == ctx.max_pools_of_input.end()) return nullptr;
-    // The argmax always takes the default elementwise schedule; a rule on the
-    // forward node may have changed its loops.
-    for (const LowerContext::StoredMaxPool &pool : it->second) {
-        const PoolWindow w = pool_window(*pool.node, window.kernel.size());
-        if (pool.node->shape() == windows_shape && pool.node->dtype() == grad.dtype() && w.kernel == window.kernel &&
-            w.stride == window.stride && w.padding == window.padding && w.dilation == window.dilation &&
-            node_rule(ctx, *pool.node).empty() && ctx.live[static_cast<size_t>(pool.node->id)])
-            return &pool;
-    }
-    return nullptr;
 }
 
 Candidates candidates(Expr i, int64_t stride, int64_t pad, int64_t span) {
@@ -167,11 +149,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
                 best = select(better, rank.key, best);
             }
             argmax_pos(args) = pos;
-            schedule_elementwise(argmax_pos, gs, node.dtype(), ctx);
-            // In the forward pool's loops, vector by vector: x is read from
-            // memory once, by the forward, and from L1 here.
-            if (const auto *forward = same_windows_forward(node, window_attrs, gs, ctx))
-                argmax_pos.compute_with(forward->f, forward->f.args()[0]);
+            schedule_max_pool_argmax(node, {argmax_pos, gs, node.dtype()}, ctx);
         } else {
             Region region;
             for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(kernel[i])));
@@ -244,6 +222,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
             total = total.defined() ? total + term : term;
         }
         define(f, vars, total);
+        steer_rules_at(ctx, f);
         schedule_elementwise(f, xs, node.dtype(), ctx);
         return f;
     }
@@ -258,6 +237,7 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }
@@ -291,6 +271,7 @@ Func adaptive_grad(const ir::Node &node, LowerContext &ctx) {
     define(f, vars, call(acc, idx));
     std::vector<RVar> rvars;
     for (int i = 0; i < r.dimensions(); ++i) rvars.push_back(r[i]);
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, xs, node.dtype(), rvars, 1, ctx);
     return f;
 }

@@ -138,7 +138,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
         Shape source_shape = in_shape;
         // As below: the other dims first, the innermost kept contiguous, then that short row.
         if (dims.size() >= 2 && dims.back() == static_cast<int64_t>(in_shape.size()) - 1 && in_shape.back() >= 8 &&
-            !ctx.simple_schedules) {
+            !ctx.simple()) {
             const ir::Ints outer(dims.begin(), dims.end() - 1);
             for (int64_t d : outer) source_shape[static_cast<size_t>(d)] = 1;
             source = cascade_over_dims(func_name(node, "_rows"), x, in_shape, outer, true,
@@ -160,7 +160,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     Shape source_shape = in_shape;
     const bool two_stage = node.op != Op::argmax && dims.size() >= 2 &&
                            dims.back() == static_cast<int64_t>(in_shape.size()) - 1 && in_shape.back() >= 8 &&
-                           !ctx.simple_schedules;
+                           ctx.two_stage_reductions();
     if (two_stage) {
         const ir::Ints outer(dims.begin(), dims.end() - 1);
         for (int64_t d : outer) source_shape[static_cast<size_t>(d)] = 1;
@@ -209,6 +209,7 @@ Func lower_reduction(const ir::Node &node, LowerContext &ctx) {
     }
     default: STRATA_ASSERT(false, "not a reduction: {}", node.name());
     }
+    steer_rules_at(ctx, acc);
     schedule_reduction(acc, node.shape(), in->dtype(), rd.rvars, rd.size, ctx);
     return f;
 }

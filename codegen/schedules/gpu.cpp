@@ -195,7 +195,7 @@ void schedule_padded_input_gpu(Func padded, const LowerContext &ctx) { store_who
 
 void schedule_elementwise_gpu(Func f, const Shape &shape, DType, const LowerContext &ctx) {
     const NodeSchedule want =
-        ctx.simple_schedules ? NodeSchedule() : requested_schedule(ctx, f, {"gpu_threads"});
+        ctx.simple() ? NodeSchedule() : requested_schedule(ctx, f, {"gpu_threads"});
     const int threads = threads_per_block(ctx, want);
     const GpuTiling t = gpu_tile_all_stages(f, halide_extents(shape), threads, TailStrategy::Auto, mapper(ctx));
     record_schedule(ctx, f, NodeSchedule().gpu(t.threads));
@@ -204,12 +204,12 @@ void schedule_elementwise_gpu(Func f, const Shape &shape, DType, const LowerCont
 void schedule_reduction_gpu(Func acc, const Shape &out_shape, DType, const std::vector<RVar> &rvars,
                             int64_t reduced_size, const LowerContext &ctx) {
     const GpuMapper gpu = mapper(ctx);
-    const NodeSchedule want = ctx.simple_schedules ? NodeSchedule() : requested_schedule(ctx, acc, {"gpu_threads"});
+    const NodeSchedule want = ctx.simple() ? NodeSchedule() : requested_schedule(ctx, acc, {"gpu_threads"});
     const int threads = threads_per_block(ctx, want);
     const int64_t outputs = shape_numel(out_shape);
     const std::vector<int64_t> extents = halide_extents(out_shape);
     record_schedule(ctx, acc, NodeSchedule().gpu(threads));
-    const bool two_stage = !ctx.simple_schedules && !rvars.empty() && reduced_size >= kLongReduction &&
+    const bool two_stage = !ctx.simple() && !rvars.empty() && reduced_size >= kLongReduction &&
                            outputs < kFewOutputs && acc.num_update_definitions() == 1;
     if (two_stage) {
         // Stage one: partial sums over the innermost reduced dims (adjacent
@@ -276,9 +276,9 @@ void schedule_tiled_reduction_gpu(const TiledReduction &r, const LowerContext &c
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
     const NodeSchedule want =
-        ctx.simple_schedules ? NodeSchedule() : requested_schedule(ctx, out, {"tile", "gpu_threads"});
+        ctx.simple() ? NodeSchedule() : requested_schedule(ctx, out, {"tile", "gpu_threads"});
     const int threads = threads_per_block(ctx, want);
-    if (ctx.simple_schedules) {
+    if (ctx.simple()) {
         std::vector<int64_t> extents = {r.x.extent, r.c.extent};
         for (const LoopDim &d : r.outer) extents.push_back(d.extent);
         // Output dims in Halide order are x, then (for conv) the spatial
@@ -394,7 +394,7 @@ void schedule_conv_grad_weight_gpu(const ConvGradWeightStages &st, DType, const 
     const GpuMapper gpu = mapper(ctx);
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
-    const NodeSchedule want = ctx.simple_schedules ? NodeSchedule() : requested_schedule(ctx, out, {"gpu_threads"});
+    const NodeSchedule want = ctx.simple() ? NodeSchedule() : requested_schedule(ctx, out, {"gpu_threads"});
     const int threads = threads_per_block(ctx, want);
     record_schedule(ctx, out, NodeSchedule().gpu(threads));
     // Stage one: one thread per (weight element, innermost output position),
@@ -405,7 +405,7 @@ void schedule_conv_grad_weight_gpu(const ConvGradWeightStages &st, DType, const 
     gpu_tile_all_stages(partial, partial_extents, threads, TailStrategy::Auto, gpu);
     // Stage two: one thread per weight element sums its ox partials.
     const GpuTiling t = gpu_tile_pure(out, out.args(), halide_extents(st.weight_shape), threads, TailStrategy::Auto, gpu);
-    if (ctx.simple_schedules || !t.innermost_thread) {
+    if (ctx.simple() || !t.innermost_thread) {
         acc.compute_root();
         gpu_tile_all_stages(acc, halide_extents(st.weight_shape), threads, TailStrategy::Auto, gpu);
         return;

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to codegen: the default schedules, one function per op class.
 // Lowerings (lower/) say what is computed; these say how. Each hands over to
-// its GPU variant (gpu.cpp) when ctx.gpu_schedules is set.
+// its GPU variant (gpu.cpp) when ctx.gpu() is set. The special lowering
+// forms hand their stages to the schedules declared in forms.h.
 
 #include "codegen/lower/context.h"
 
@@ -9,15 +10,21 @@
 
 namespace strata::codegen {
 
-/// The rule the user gave for the node being lowered (class < op < node),
-/// noting which directives the calling schedule honours. Rules steer a node's
-/// main stage (its reduction "_acc" when it has one, else its output Func);
-/// helper stages keep their defaults, so this is empty for them.
+/// Names `stage` the current node's steered stage: the one its user rules
+/// (class < op < node) apply to and `strata schedule dump` reports. A
+/// lowering names it (a reduction's accumulator, the tiles of a special form:
+/// the stages structs below say which); one that names none is steered at
+/// its own Func. Helper stages keep their defaults.
+void steer_rules_at(const LowerContext &ctx, const Halide::Func &stage);
+/// The node's own Func is its steered stage unless its lowering named another.
+void steer_rules_by_default(const LowerContext &ctx, const ir::Node &node, const Halide::Func &f);
+/// The rule the user gave for the node being lowered, noting which directives
+/// the calling schedule honours; empty unless `stage` is the node's steered stage.
 NodeSchedule requested_schedule(const LowerContext &ctx, const Halide::Func &stage,
                                 std::initializer_list<const char *> usable);
 /// The user's rules for node `n` (class < op < node merged); empty without rules.
 NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n);
-/// Notes what the schedule chose for the current node's main stage (`strata schedule dump`).
+/// Notes what the schedule chose for the current node's steered stage (`strata schedule dump`).
 void record_schedule(const LowerContext &ctx, const Halide::Func &stage, const NodeSchedule &chosen);
 
 /// Fuses the loops `vars` (innermost first) of `stage` into one, named
@@ -40,7 +47,7 @@ struct LoopDim {
 /// consumer `out` (conv, matmul, pool): `x` is vectorised, `c` is unrolled, so
 /// an x-by-c tile of accumulators stays in registers across the reduction.
 struct TiledReduction {
-    Halide::Func out;
+    Halide::Func out;  ///< the node's steered stage (unless `steered` is false)
     Halide::Func acc;
     LoopDim x;                       ///< vectorised (innermost) dimension
     LoopDim c;                       ///< unrolled dimension (output channels, rows)
@@ -60,6 +67,8 @@ struct TiledReduction {
     /// CPU: `out` is computed inside the tasks of a consumer that stores the
     /// node (not stored whole, no threads of its own); the caller places it.
     bool nested = false;
+    /// Whether user rules steer `out` (false: the node's rules steer another stage).
+    bool steered = true;
 };
 
 /// The widest power-of-two vector (at most the natural width, at least 4
@@ -78,7 +87,7 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx);
 /// The stages of a conv weight gradient: `partial` keeps the innermost
 /// output position `ox` as a pure dim; `acc` sums it away into `out`.
 struct ConvGradWeightStages {
-    Halide::Func out, acc, partial;
+    Halide::Func out, acc, partial;  ///< `out` is the steered stage
     Halide::Var ox;
     int64_t ox_extent;
     std::vector<Halide::Var> weight_vars;  ///< IR order: co, ci, k...
@@ -100,6 +109,19 @@ void stage_in_task(Halide::Func staged, const Halide::Func &consumer, const Hali
 /// Whether a batch has enough images (two per thread) for one parallel task
 /// per image: each task can then stage its own image's input copy.
 bool task_per_image(int64_t images, const LowerContext &ctx);
+
+/// The cross-node fusions of the default CPU schedules, decided before
+/// lowering from the program alone (fusion.cpp): a max-pool gradient's argmax
+/// in the loops of its forward pool.
+std::vector<Fusion> plan_fusions(const LowerContext &ctx);
+/// The fusion planned for node `consumer`'s stage `stage`, or nullptr.
+const Fusion *planned_fusion(const LowerContext &ctx, int consumer, const std::string &stage);
+
+/// After lowering: each node its lowering did not store is stored whole
+/// (an output, read twice, or read many times by a conv, pool or matmul) and
+/// scheduled elementwise, or inlined into its consumers; its rule's
+/// `compute` directive overrides the default (placement.cpp).
+void place_remaining_nodes(LowerContext &ctx);
 
 /// A materialised pointwise or layout node: vectorised along the innermost
 /// dimension, parallel over the outer ones when it is big enough. Two Funcs

@@ -50,21 +50,27 @@ void check_lanes_fit(const LowerContext &ctx, int lanes, int64_t extent) {
 
 namespace {
 
-/// True when `stage` is the current node's main stage (see requested_schedule).
-bool is_main_stage(const LowerContext &ctx, const Func &stage) {
+/// True when `stage` is the current node's steered stage (see steer_rules_at).
+bool is_steered(const LowerContext &ctx, const Func &stage) {
     if (!ctx.current) return false;
-    LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
-    // Halide makes a reused Func name unique with a "$N" suffix.
-    const std::string name = stage.name().substr(0, stage.name().find('$'));
-    if (name == func_name(*ctx.current, "_acc") || (name == func_name(*ctx.current) && c.main_stage.empty()))
-        c.main_stage = name;
-    return c.main_stage == name;
+    auto it = ctx.chosen.find(ctx.current->id);
+    return it != ctx.chosen.end() && it->second.steered == stage.name();
 }
 
 }  // namespace
 
+void steer_rules_at(const LowerContext &ctx, const Func &stage) {
+    STRATA_ASSERT(ctx.current, "a steered stage belongs to the node being lowered");
+    ctx.chosen[ctx.current->id].steered = stage.name();
+}
+
+void steer_rules_by_default(const LowerContext &ctx, const ir::Node &node, const Func &f) {
+    std::string &steered = ctx.chosen[node.id].steered;
+    if (steered.empty()) steered = f.name();
+}
+
 NodeSchedule requested_schedule(const LowerContext &ctx, const Func &stage, std::initializer_list<const char *> usable) {
-    if (!is_main_stage(ctx, stage)) return {};
+    if (!is_steered(ctx, stage)) return {};
     LowerContext::Chosen &c = ctx.chosen[ctx.current->id];
     for (const char *d : usable) c.usable.insert(d);
     return node_rule(ctx, *ctx.current);
@@ -76,7 +82,7 @@ NodeSchedule node_rule(const LowerContext &ctx, const ir::Node &n) {
 }
 
 void record_schedule(const LowerContext &ctx, const Func &stage, const NodeSchedule &chosen) {
-    if (!is_main_stage(ctx, stage)) return;
+    if (!is_steered(ctx, stage)) return;
     ctx.chosen[ctx.current->id].schedule.merge(chosen);
 }
 
@@ -91,25 +97,26 @@ Var fuse_loops(Stage stage, const std::vector<Var> &vars, const std::string &pre
 }
 
 void store_whole(Func f, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return store_whole_gpu(f, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return store_whole_gpu(f, ctx);
     f.compute_root();
 }
 
 void store_on_host(Func f, const LowerContext &ctx) {
     ctx.stored_funcs.insert(f.name());
-    if (ctx.autoschedule) return;
+    if (ctx.autoscheduled()) return;
     f.compute_root();
 }
 
 bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) {
     Func out = r.out, acc = r.acc;
-    if (ctx.autoschedule) return false;
-    if (ctx.gpu_schedules) {
+    if (r.steered) steer_rules_at(ctx, out);
+    if (ctx.autoscheduled()) return false;
+    if (ctx.gpu()) {
         schedule_tiled_reduction_gpu(r, ctx);
         return false;
     }
-    if (ctx.simple_schedules) {
+    if (ctx.simple()) {
         out.compute_root();
         acc.compute_root();
         ctx.stored_funcs.insert(out.name());
@@ -197,11 +204,11 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
 }
 
 void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
+    if (ctx.autoscheduled()) return;
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
-    if (ctx.gpu_schedules) return schedule_elementwise_gpu(f, shape, dtype, ctx);
-    if (ctx.simple_schedules || shape.empty()) return;
+    if (ctx.gpu()) return schedule_elementwise_gpu(f, shape, dtype, ctx);
+    if (ctx.simple() || shape.empty()) return;
     const NodeSchedule want = requested_schedule(ctx, f, {"vectorize", "parallel", "task"});
     std::vector<Var> args = f.args();  // innermost first
     // Layout copies get no vectors of a quarter of the AVX-512 width or less by default:
@@ -233,10 +240,10 @@ void schedule_elementwise(Func f, const Shape &shape, DType dtype, const LowerCo
 }
 
 void schedule_padded_input(Func padded, const LowerContext &ctx, int row_pitch) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_padded_input_gpu(padded, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_padded_input_gpu(padded, ctx);
     padded.compute_root();
-    if (ctx.simple_schedules) return;
+    if (ctx.simple()) return;
     std::vector<Var> args = padded.args();
     Var inner = args[0];
     if (row_pitch > 0) {
@@ -258,11 +265,12 @@ bool task_per_image(int64_t images, const LowerContext &ctx) { return images >= 
 
 void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, const LowerContext &ctx) {
     Func out = st.out, acc = st.acc, partial = st.partial, staged = st.staged_grad_output;
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
+    steer_rules_at(ctx, out);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_conv_grad_weight_gpu(st, dtype, ctx);
     out.compute_root();
     ctx.stored_funcs.insert(out.name());
-    if (ctx.simple_schedules) {
+    if (ctx.simple()) {
         acc.compute_root();
         partial.compute_root();
         return;
@@ -306,10 +314,10 @@ void schedule_conv_grad_weight(const ConvGradWeightStages &st, DType dtype, cons
 
 void schedule_reduction(Func acc, const Shape &out_shape, DType dtype, const std::vector<RVar> &rvars,
                         int64_t reduced_size, const LowerContext &ctx) {
-    if (ctx.autoschedule) return;
-    if (ctx.gpu_schedules) return schedule_reduction_gpu(acc, out_shape, dtype, rvars, reduced_size, ctx);
+    if (ctx.autoscheduled()) return;
+    if (ctx.gpu()) return schedule_reduction_gpu(acc, out_shape, dtype, rvars, reduced_size, ctx);
     acc.compute_root();
-    if (out_shape.empty() || ctx.simple_schedules) return;
+    if (out_shape.empty() || ctx.simple()) return;
     const NodeSchedule want = requested_schedule(ctx, acc, {"vectorize", "parallel"});
     std::vector<Var> args = acc.args();
     // Tuple reductions (argmax) stay scalar: Halide 14 computes the guarded
