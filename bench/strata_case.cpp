@@ -29,16 +29,22 @@ std::shared_ptr<nn::Sequential> lenet_with(const WorkloadData &data) {
     return net;
 }
 
+/// A cross-entropy training step of `model` for batches shaped like `x` and `labels`.
+std::shared_ptr<TrainStep> cross_entropy_step(nn::Module &model, optim::Optimizer &optimizer, const Tensor &x,
+                                              const Tensor &labels, const std::string &schedule) {
+    TrainStepOptions options;
+    options.compile.schedule = schedule;
+    return std::make_shared<TrainStep>(
+        model, optimizer, x.shape(), labels.shape(), DType::i32,
+        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+}
+
 EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
     const auto start = std::chrono::steady_clock::now();
     auto net = lenet_with(data);
     auto sgd = std::make_shared<optim::SGD>(optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
-    TrainStepOptions options;
-    options.compile.schedule = schedule;
     const Tensor &images = data.inputs.at("x"), &labels = data.inputs.at("labels");
-    auto step = std::make_shared<TrainStep>(
-        **net, *sgd, images.shape(), labels.shape(), DType::i32,
-        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+    auto step = cross_entropy_step(**net, *sgd, images, labels, schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
     const std::vector<std::pair<std::string, Tensor>> params = data.parameters;
@@ -131,12 +137,8 @@ EngineCase model_train(const Workload &w, const WorkloadData &data, const std::s
     std::shared_ptr<optim::Optimizer> optimizer;
     if (w.model == "resnet20") optimizer = std::make_shared<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9));
     else optimizer = std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
-    TrainStepOptions options;
-    options.compile.schedule = schedule;
     const Tensor &x = data.inputs.at("x"), &labels = data.inputs.at("labels");
-    auto step = std::make_shared<TrainStep>(
-        *net, *optimizer, x.shape(), labels.shape(), DType::i32,
-        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+    auto step = cross_entropy_step(*net, *optimizer, x, labels, schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
     c.first_results = [net, step, x, labels] {

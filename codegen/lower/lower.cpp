@@ -1,5 +1,6 @@
 #include "codegen/lower/lower.h"
 
+#include "codegen/plan/partition.h"  // rereads_inputs: a plan cuts where the lowering stores
 #include "codegen/schedules/schedule.h"
 
 #include <strata/error.h>
@@ -32,21 +33,6 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
     case Lowering::batch_norm_train_grad: return lower_batch_norm_train_grad(node, ctx);
     }
     STRATA_ASSERT(false, "{}: unhandled lowering", node.label());
-}
-
-/// Ops that read each input element many times: their producers are stored
-/// rather than recomputed per read.
-bool rereads_inputs(const ir::Node &node) {
-    const OpClass c = node.info().op_class;
-    if (c == OpClass::conv || c == OpClass::matmul) return true;
-    if (c != OpClass::pool) return false;
-    // Pools whose windows do not overlap read each element once: their
-    // producer (e.g. the relu after a conv) is cheaper inlined.
-    if (!node.attrs.has("stride")) return true;
-    const ir::Ints &kernel = node.attrs.get_ints("kernel_size"), &stride = node.attrs.get_ints("stride");
-    for (size_t i = 0; i < kernel.size(); ++i)
-        if (stride[i] < kernel[i]) return true;
-    return node.attrs.has("dilation") && node.attrs.get_ints("dilation") != ir::Ints(kernel.size(), 1);
 }
 
 void constrain_output(Func &f, const Shape &shape) {

@@ -104,6 +104,7 @@ void store_whole(Func f, const LowerContext &ctx) {
 
 void store_on_host(Func f, const LowerContext &ctx) {
     ctx.stored_funcs.insert(f.name());
+    record_schedule(ctx, f, NodeSchedule().compute_root());  // so the dump lists it, on CPU and GPU
     if (ctx.autoscheduled()) return;
     f.compute_root();
 }
