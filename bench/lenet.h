@@ -9,7 +9,7 @@
 namespace strata::bench {
 
 /// A new LeNet-5 with PyTorch's default init from the default generator.
-nn::Sequential make_lenet();
+nn::Sequential make_lenet(int64_t classes = 10);
 
 /// Multiply-adds per image: conv1 28x28x6 outputs x 25, conv2 10x10x16 x 150,
 /// and the three linear layers.

@@ -140,6 +140,9 @@ EngineCase make_libtorch_case(const Workload &workload, const WorkloadData &data
         case Family::lenet_infer: return lenet_infer(data);
         case Family::conv:
         case Family::max_pool: return conv_or_pool(workload, data);
+        case Family::model_train:
+        case Family::model_infer:
+            fail("no LibTorch peer for {} yet", workload.name);
         }
     } catch (const c10::Error &e) {
         fail("LibTorch failed on '{}': {}", workload.name, e.what_without_backtrace());

@@ -4,6 +4,8 @@
 #include "frontend/functional.h"
 #include "frontend/graph.h"
 #include "frontend/nn.h"
+#include "frontend/models/models.h"
+#include "frontend/optim/adam.h"
 #include "frontend/optim/sgd.h"
 #include "frontend/train/train_step.h"
 
@@ -114,6 +116,51 @@ EngineCase conv_or_pool(const Workload &w, const WorkloadData &data, const std::
     return graph_case(graph, inputs, schedule, start);
 }
 
+/// A model of frontend/models initialised from seed 0 (PyTorch's default init).
+std::shared_ptr<nn::Module> make_model(const std::string &name) {
+    manual_seed(0);
+    if (name == "resnet20") return models::ResNet(models::ResNetOptions{}).ptr();
+    if (name == "phasenet") return models::PhaseNet(models::PhaseNetOptions{}).ptr();
+    if (name == "gpd") return models::GPD(models::GPDOptions{}).ptr();
+    fail("bench: unknown model '{}'", name);
+}
+
+EngineCase model_train(const Workload &w, const WorkloadData &data, const std::string &schedule) {
+    const auto start = std::chrono::steady_clock::now();
+    auto net = make_model(w.model);
+    std::shared_ptr<optim::Optimizer> optimizer;
+    if (w.model == "resnet20") optimizer = std::make_shared<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9));
+    else optimizer = std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
+    TrainStepOptions options;
+    options.compile.schedule = schedule;
+    const Tensor &x = data.inputs.at("x"), &labels = data.inputs.at("labels");
+    auto step = std::make_shared<TrainStep>(
+        *net, *optimizer, x.shape(), labels.shape(), DType::i32,
+        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+    EngineCase c;
+    c.compile_seconds = seconds_since(start);
+    c.first_results = [net, step, x, labels] {
+        std::vector<Tensor> results = {Tensor::full({}, step->step(x, labels).loss)};
+        for (const Tensor &p : net->parameters()) results.push_back(p.clone());  // after one update
+        return results;
+    };
+    c.run = [net, optimizer, step, x, labels] { step->step(x, labels); };
+    return c;
+}
+
+EngineCase model_infer(const Workload &w, const WorkloadData &data, const std::string &schedule) {
+    const auto start = std::chrono::steady_clock::now();
+    auto net = make_model(w.model);
+    net->eval();
+    auto graph = std::make_shared<Graph>();
+    const Tensor &x = data.inputs.at("x");
+    graph->output("logits", net->forward(graph->input("x", x.shape())));
+    EngineCase c = graph_case(graph, {{"x", x}}, schedule, start);
+    auto run = c.run;
+    c.run = [run, net] { run(); };
+    return c;
+}
+
 }  // namespace
 
 EngineCase make_strata_case(const Workload &workload, const WorkloadData &data, const std::string &schedule) {
@@ -122,6 +169,8 @@ EngineCase make_strata_case(const Workload &workload, const WorkloadData &data, 
     case Family::lenet_infer: return lenet_infer(data, schedule);
     case Family::conv:
     case Family::max_pool: return conv_or_pool(workload, data, schedule);
+    case Family::model_train: return model_train(workload, data, schedule);
+    case Family::model_infer: return model_infer(workload, data, schedule);
     }
     STRATA_ASSERT(false, "unknown workload family");
 }

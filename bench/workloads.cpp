@@ -54,6 +54,27 @@ Workload lenet(Family family, int64_t batch) {
     return w;
 }
 
+/// A training step or the inference of a model of frontend/models, at the
+/// sizes its users train it (models.h describes each).
+Workload model(const std::string &name, bool train) {
+    struct Spec {
+        Shape input;
+        const char *what;
+    };
+    static const std::map<std::string, Spec> specs = {
+        {"resnet20", {{64, 3, 32, 32}, "ResNet-20 (CIFAR layout), batch 64 of 3x32x32, batch norm, SGD momentum"}},
+        {"phasenet", {{32, 3, 3001}, "PhaseNet-style 1-D U-Net, batch 32 of 3x3001, per-sample classes, Adam"}},
+        {"gpd", {{64, 3, 400}, "GPD picker, batch 64 of 3x400, 4 conv+BN+pool, 3 dense, Adam"}},
+    };
+    const Spec &spec = specs.at(name);
+    Workload w{fmt::format("{}_{}", name, train ? "train" : "infer"),
+               fmt::format("{}{}", train ? "training step: " : "inference: ", spec.what),
+               train ? Family::model_train : Family::model_infer, spec.input, {}};
+    w.model = name;
+    w.images = spec.input[0];
+    return w;
+}
+
 }  // namespace
 
 Shape output_shape(const Workload &w) {
@@ -88,6 +109,9 @@ const std::vector<Workload> &all_workloads() {
             conv("conv1d_s4_fwdbwd", "conv1d k16 stride 4, N32 3->32 L4000, forward + input and weight gradients",
                  conv1d_x, conv1d_w, 4, 0, true),
             max_pool_fwdbwd(),
+            model("resnet20", true), model("resnet20", false),
+            model("phasenet", true), model("phasenet", false),
+            model("gpd", true), model("gpd", false),
         };
     }();
     return workloads;
@@ -130,6 +154,16 @@ WorkloadData make_data(const Workload &w) {
     case Family::max_pool:
         if (w.backward) data.inputs["grad_y"] = Tensor::randn(output_shape(w), gen);
         break;
+    case Family::model_train: {
+        // PhaseNet labels every sample (noise, P, S); the others label each window.
+        const Shape shape = w.model == "phasenet" ? Shape{w.input[0], w.input[2]} : Shape{w.input[0]};
+        const int64_t classes = w.model == "resnet20" ? 10 : 3;
+        Tensor labels = Tensor::empty(shape, DType::i32);
+        for (int64_t i = 0; i < labels.numel(); ++i) labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7 + i / 5) % classes);
+        data.inputs["labels"] = labels;
+        break;
+    }
+    case Family::model_infer: break;
     }
     return data;
 }

@@ -18,6 +18,8 @@ enum class Family {
     lenet_infer,  ///< LeNet-5 forward
     conv,         ///< conv1d / conv2d without bias; with `backward`, also the gradients wrt input and weight
     max_pool,     ///< max_pool2d 2x2; with `backward`, also the gradient wrt input
+    model_train,  ///< a training step of a model of frontend/models (`model`): forward, loss, backward, optimizer
+    model_infer,  ///< that model's forward in eval mode
 };
 
 struct Workload {
@@ -37,6 +39,8 @@ struct Workload {
     double bytes = 0;
     /// Images per call (LeNet), for images/s.
     int64_t images = 0;
+    /// model_train / model_infer: "resnet20", "phasenet" or "gpd".
+    std::string model;
 };
 
 /// Every workload, in the order the suite runs them.
@@ -47,7 +51,8 @@ const Workload &find_workload(const std::string &name);
 /// The data one workload runs on, from fixed seeds.
 struct WorkloadData {
     /// By name: "x" (input), "w" (conv weight), "grad_y" (the upstream gradient
-    /// of a backward workload), "labels" (i32, LeNet training).
+    /// of a backward workload), "labels" (i32 class targets, LeNet and model training;
+    /// per sample for PhaseNet).
     std::map<std::string, Tensor> inputs;
     /// LeNet only: the initial parameters in module order (conv1 w, b, conv2 w, b, fc1 w, b, ...).
     std::vector<std::pair<std::string, Tensor>> parameters;

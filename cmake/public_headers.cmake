@@ -68,7 +68,8 @@ set(STRATA_PUBLIC_HEADERS
   frontend/distributed/process_group.h
   frontend/distributed/distributed_train_step.h
   frontend/distributed/distributed_trainer.h
-  frontend/debug/anomaly.h)
+  frontend/debug/anomaly.h
+  frontend/models/models.h)
 
 # Stages the installed copies into ${CMAKE_BINARY_DIR}/public_include/strata/ (rebuilt
 # when a public header changes) and installs that folder.

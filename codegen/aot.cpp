@@ -3,6 +3,7 @@
 
 #include "codegen/aot.h"
 
+#include "codegen/aot_c_names.h"
 #include "codegen/aot_library.h"
 #include "codegen/target.h"
 #include "ir/passes/pipeline.h"
@@ -10,6 +11,7 @@
 #include <strata/error.h>
 
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 
 namespace strata::codegen {
@@ -38,6 +40,12 @@ void check_request(const ir::Program &program, const std::map<std::string, Tenso
                  dtype_name(it->second.dtype()), shape_str(it->second.shape()), ir::type_str(p->type));
     }
     if (program.outputs().empty()) fail("emit: the program has no outputs");
+    std::vector<std::string> io_names;
+    for (const ir::Node *in : program.inputs()) io_names.push_back(in->attrs.get_str("name"));
+    for (const ir::Output &out : program.outputs()) io_names.push_back(out.name);
+    require_distinct_c_identifiers(io_names, options.name);
+    if (train && (!std::isfinite(train->learning_rate) || train->learning_rate < 0))
+        fail("emit --train: the learning rate is {}; expected a finite number >= 0", train->learning_rate);
     if (train && (!train->program || program.inputs().size() != 1))
         fail("emit --train: the training step needs its program and a model with exactly one input");
 }

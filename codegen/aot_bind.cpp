@@ -3,36 +3,24 @@
 
 #include "codegen/aot_library.h"
 
+#include "codegen/aot_c_names.h"
 #include "ir/passes/pipeline.h"
 
 #include <strata/error.h>
 
-#include <cctype>
 #include <cstring>
 
 namespace strata::codegen::aot {
 
 namespace {
 
-/// A C identifier from a tensor name ("images" -> images, "a.b" -> a_b), not one
-/// of the names the generated functions use for themselves.
-std::string c_name(const std::string &s) {
-    std::string out;
-    for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-    if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "t_" + out;
-    for (const char *taken : {"b", "dims", "result", "tensor", "weights", "s", "labels", "loss", "lr", "first",
-                              "loss_value", "swap", "i"})
-        if (out == taken) return out + "_";
-    return out;
-}
-
 CTensor c_tensor(const std::string &name, const ir::Node &node) { return {name, node.dtype(), node.shape()}; }
 
 /// A model input or output: the argument of the same name, with its shape constant.
 CBuffer io_buffer(const EmitOptions &options, const std::string &name) {
     CBuffer b;
-    b.data = c_name(name);
-    b.shape = options.name + "_" + c_name(name) + "_shape";
+    b.data = c_identifier(name, options.name);
+    b.shape = options.name + "_" + b.data + "_shape";
     return b;
 }
 
@@ -136,8 +124,10 @@ void bind_model(LibraryPlan &plan, const ir::Program &model, const ir::Program &
                 const std::map<std::string, Tensor> &weights, const Halide::Target &target,
                 const EmitOptions &options, const EmitSchedules &schedules, bool train) {
     CApi &api = plan.api;
-    for (const ir::Node *in : model.inputs()) api.inputs.push_back(c_tensor(c_name(in->attrs.get_str("name")), *in));
-    for (const ir::Output &out : model.outputs()) api.outputs.push_back(c_tensor(c_name(out.name), *out.node));
+    for (const ir::Node *in : model.inputs())
+        api.inputs.push_back(c_tensor(c_identifier(in->attrs.get_str("name"), options.name), *in));
+    for (const ir::Output &out : model.outputs())
+        api.outputs.push_back(c_tensor(c_identifier(out.name, options.name), *out.node));
     auto io = [&](const std::string &name, const auto &...) { return io_buffer(options, name); };
 
     plan.start = weights;

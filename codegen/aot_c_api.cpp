@@ -1,5 +1,6 @@
 #include "codegen/aot_c_api.h"
 
+#include "codegen/aot_c_names.h"
 #include "codegen/aot_c_safetensors.h"
 
 #include <strata/error.h>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace strata::codegen {
 
@@ -89,6 +91,12 @@ const char *banner = R"C(/* @.h: a compiled Strata model for target %TARGET%.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 #include "HalideRuntime.h"
 
 #ifdef __cplusplus
@@ -180,9 +188,9 @@ static inline int @_load_weights(const char *path, @_weights **weights, char *me
     return 0;
 }
 
-/* Runs the model with these weights; returns 0 on success. */
+/* Runs the model with these weights; returns 0 on success, @_ERROR_ARGUMENT for a NULL argument. */
 static inline int @_predict(const @_weights *weights, %PARAMS%) {
-    if (!weights) return @_ERROR_ARGUMENT;
+    if (!weights || %NULL%) return @_ERROR_ARGUMENT;
     return @_run_with_tensors(weights->tensor, %ARGS%);
 }
 )C";
@@ -248,29 +256,105 @@ static inline const float *@_state_tensor(const @_state *s, const char *name) {
     return NULL;
 }
 
+#ifndef _WIN32
+#ifdef O_NOFOLLOW
+#define @_O_NOFOLLOW O_NOFOLLOW
+#else
+#define @_O_NOFOLLOW 0 /* O_EXCL alone already refuses any existing name, symlinks included */
+#endif
+#ifdef O_CLOEXEC
+#define @_O_CLOEXEC O_CLOEXEC
+#else
+#define @_O_CLOEXEC 0
+#endif
+
+/* A copy of `path`, or of the final target of the symlink (chain) it is, so that
+ * saving through a symlink writes its target; NULL when out of memory or for a
+ * loop. (Under strict -std=c99 readlink is hidden: a symlink is then replaced.) */
+static inline char *@_final_target(const char *path) {
+    size_t length = strlen(path);
+    char *current = (char *)malloc(length + 1);
+    if (!current) return NULL;
+    memcpy(current, path, length + 1);
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L
+    {
+        int hops;
+        char link[4096], *next, *slash;
+        ssize_t n;
+        size_t keep;
+        for (hops = 0; hops < 40; ++hops) {
+            n = readlink(current, link, sizeof link);
+            if (n < 0) return current; /* not a symlink, or not there yet */
+            if ((size_t)n >= sizeof link) break;
+            link[n] = '\0';
+            slash = strrchr(current, '/');
+            keep = link[0] == '/' || !slash ? 0 : (size_t)(slash - current) + 1;
+            next = (char *)malloc(keep + (size_t)n + 1);
+            if (!next) break;
+            memcpy(next, current, keep);
+            memcpy(next + keep, link, (size_t)n + 1);
+            free(current);
+            current = next;
+        }
+        free(current);
+        return NULL;
+    }
+#else
+    return current;
+#endif
+}
+
+static inline int @_write_all(int fd, const void *data, size_t size) {
+    const unsigned char *p = (const unsigned char *)data;
+    ssize_t n;
+    while (size > 0) {
+        n = write(fd, p, size > ((size_t)1 << 30) ? ((size_t)1 << 30) : size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return 0;
+        p += n;
+        size -= (size_t)n;
+    }
+    return 1;
+}
+#endif
+
 /* Writes the parameters (and the momentum buffers once a step has run) to
- * `path` as safetensors, through a temporary file renamed into place, so a
- * failed write leaves any earlier file as it was. Returns 0 or @_ERROR_OPEN. */
+ * `path` as safetensors: into a new temporary file beside it (created
+ * exclusively, so a planted file or symlink is never written through), flushed
+ * to disk and renamed into place, so a failed write leaves any earlier file as
+ * it was. A symlink at `path` is written through; a replaced file keeps its
+ * mode. Returns 0, @_ERROR_ARGUMENT, @_ERROR_MEMORY or @_ERROR_OPEN. */
 static inline int @_state_save(const @_state *s, const char *path) {
-    int count, i, d, ok;
-    size_t capacity = 64, used, name_length;
+    int count, i, d, ok = 0, attempt;
+    size_t capacity = 64, used, target_length;
     int64_t offset = 0;
-    char *header, *temporary;
+    char *header, *target, *temporary;
     unsigned char size_bytes[8];
-    FILE *f;
+#ifndef _WIN32
+    int fd = -1;
+    struct stat existing;
+    char *slash;
+#else
+    FILE *f = NULL;
+#endif
     if (!s || !path) return @_ERROR_ARGUMENT;
     count = s->momentum_ready ? @_TENSOR_COUNT : @_PARAMETER_COUNT;
-    for (i = 0; i < count; ++i) capacity += strlen(@_tensor_names[i]) + 96 + 24 * (size_t)@_tensor_ranks[i];
+    for (i = 0; i < count; ++i) capacity += strlen(@_tensor_names[i]) + 160 + 24 * (size_t)@_tensor_ranks[i];
     header = (char *)malloc(capacity);
-    name_length = strlen(path);
-    temporary = (char *)malloc(name_length + 16);
-    if (!header || !temporary) {
+#ifndef _WIN32
+    target = @_final_target(path);
+#else
+    target = (char *)malloc(strlen(path) + 1);
+    if (target) memcpy(target, path, strlen(path) + 1);
+#endif
+    target_length = target ? strlen(target) : 0;
+    temporary = (char *)malloc(target_length + 64);
+    if (!header || !target || !temporary) {
         free(header);
+        free(target);
         free(temporary);
         return @_ERROR_MEMORY;
     }
-    memcpy(temporary, path, name_length);
-    memcpy(temporary + name_length, ".tmp", 5);
     used = (size_t)snprintf(header, capacity, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (i = 0; i < count; ++i) {
         used += (size_t)snprintf(header + used, capacity - used, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[",
@@ -285,21 +369,54 @@ static inline int @_state_save(const @_state *s, const char *path) {
     used += (size_t)snprintf(header + used, capacity - used, "}");
     while (used % 8 != 0) header[used++] = ' ';
     for (i = 0; i < 8; ++i) size_bytes[i] = (unsigned char)((uint64_t)used >> (8 * i));
-    f = fopen(temporary, "wb");
+#ifndef _WIN32
+    /* A name nobody else has: one that exists (planted, or another save's) is skipped. */
+    for (attempt = 0; fd < 0 && attempt < 1000; ++attempt) {
+        snprintf(temporary, target_length + 64, "%s.tmp%ld.%d", target, (long)getpid(), attempt);
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | @_O_NOFOLLOW | @_O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd >= 0) {
+        ok = @_write_all(fd, size_bytes, 8) && @_write_all(fd, header, used);
+        for (i = 0; ok && i < count; ++i) ok = @_write_all(fd, s->tensor[i], 4 * (size_t)@_tensor_numel[i]);
+        if (ok && stat(target, &existing) == 0) ok = chmod(temporary, existing.st_mode & 07777) == 0;
+        if (ok) ok = fsync(fd) == 0;
+        if (close(fd) != 0) ok = 0;
+        if (ok) ok = rename(temporary, target) == 0;
+        if (!ok) unlink(temporary);
+    }
+    if (ok) { /* make the rename itself durable (best effort: the file is complete) */
+        slash = strrchr(target, '/');
+        if (slash) *slash = '\0';
+        fd = open(!slash ? "." : slash == target ? "/" : target, O_RDONLY);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+    }
+#else
+    for (attempt = 0; !f && attempt < 1000; ++attempt) {
+        snprintf(temporary, target_length + 64, "%s.tmp%d", target, attempt);
+        f = fopen(temporary, "wbx");
+    }
     ok = f != NULL && fwrite(size_bytes, 1, 8, f) == 8 && fwrite(header, 1, used, f) == used;
     for (i = 0; ok && i < count; ++i)
         ok = fwrite(s->tensor[i], sizeof(float), (size_t)@_tensor_numel[i], f) == (size_t)@_tensor_numel[i];
     if (f && fclose(f) != 0) ok = 0;
-    if (ok) ok = rename(temporary, path) == 0;
-    if (!ok) remove(temporary);
+    if (ok) remove(target);
+    if (ok) ok = rename(temporary, target) == 0;
+    if (f && !ok) remove(temporary);
+#endif
     free(header);
+    free(target);
     free(temporary);
     return ok ? 0 : @_ERROR_OPEN;
 }
 
-/* Runs the model with the state's current parameters; returns 0 on success. */
+/* Runs the model with the state's current parameters; returns 0 on success,
+ * @_ERROR_ARGUMENT for a NULL argument. */
 static inline int @_state_predict(const @_state *s, %PARAMS%) {
-    if (!s) return @_ERROR_ARGUMENT;
+    if (!s || %NULL%) return @_ERROR_ARGUMENT;
     return @_run_with_tensors(s->tensor, %ARGS%);
 }
 )C";
@@ -378,13 +495,14 @@ std::string tensor_tables(const CApi &api) {
     for (size_t i = 0; i < api.tensors.size(); ++i) {
         const CTensor &t = api.tensors[i];
         const char *sep = i ? ",\n    " : "    ";
-        names += fmt::format("{}\"{}\"", sep, t.name);
+        names += fmt::format("{}\"{}\"", sep, c_string_contents(t.name));
         ranks += fmt::format("{}{}", i ? ", " : "", t.shape.size());
         shapes += fmt::format("{}{{{}}}", sep, shape_list(t.shape));
         numels += fmt::format("{}{}", i ? ", " : "", shape_numel(t.shape));
         updated += fmt::format("{}{}", i ? ", " : "", i < api.updated.size() && api.updated[i] ? 1 : 0);
     }
-    return with_name(fmt::format(R"(
+    // The name goes into the template before the tensor names do: a '@' in a tensor name stays one.
+    return fmt::format(fmt::runtime(with_name(R"(
 /* The weight{} tensors, all f32: the model's parameters first (@_PARAMETER_COUNT){}. */
 #define @_TENSOR_COUNT {}
 #define @_PARAMETER_COUNT {}
@@ -396,21 +514,23 @@ static const int64_t @_tensor_shapes[@_TENSOR_COUNT][{}] = {{
 static const int64_t @_tensor_numel[@_TENSOR_COUNT] = {{{}}};
 static const int @_tensor_updated[@_TENSOR_COUNT] = {{{}}}; /* written by a training step */
 )",
+                                              api.name)),
                                  api.train.empty() ? "" : " and training-state",
                                  api.tensors.size() > api.parameter_count ? ", then the SGD momentum buffers" : "",
                                  api.tensors.size(), api.parameter_count, names, ranks, max_rank, shapes, numels,
-                                 updated),
-                     api.name);
+                                 updated);
 }
 
 }  // namespace
 
 std::string c_header(const CApi &api) {
     const std::string &name = api.name;
-    std::string h = replace(with_name(banner, name), "%TARGET%", api.target);
+    STRATA_ASSERT(std::isfinite(api.learning_rate) && api.learning_rate >= 0, "learning rate {}", api.learning_rate);
+    std::string h = replace(with_name(banner, name), "%TARGET%", c_comment_text(api.target));
     h = replace(h, "%SCHEDULES%",
-                api.train_schedule.empty() ? "schedule " + api.schedule
-                                           : "schedules: model " + api.schedule + ", training step " + api.train_schedule);
+                c_comment_text(api.train_schedule.empty()
+                                   ? "schedule " + api.schedule
+                                   : "schedules: model " + api.schedule + ", training step " + api.train_schedule));
     for (const CTensor &t : api.inputs) h += io_constants(name, t, "input");
     for (const CTensor &t : api.outputs) h += io_constants(name, t, "output");
     const bool with_tensors = !api.tensors.empty();
@@ -424,7 +544,8 @@ std::string c_header(const CApi &api) {
                          api.learning_rate);
         h += fmt::format("#define {}_MOMENTUM_READY {}\n", name, api.momentum_ready ? 1 : 0);
     }
-    if (with_tensors) h += with_name(error_codes, name) + tensor_tables(api);
+    h += with_name(error_codes, name);
+    if (with_tensors) h += tensor_tables(api);
 
     h += "\n/* The compiled pipelines (buffers as Halide describes them). */\n";
     if (!api.embedded_predict.empty())
@@ -436,10 +557,14 @@ std::string c_header(const CApi &api) {
     h += with_name(buffer_helpers, name);
 
     const auto [params, args] = io_parameters(api);
+    // Halide reads a NULL buffer as a bounds query and computes nothing: every array is checked.
+    const std::string any_null = "!" + replace(args, ", ", " || !");
     if (!api.embedded_predict.empty())
-        h += fmt::format("\n/* Runs the model on dense row-major arrays; returns 0 on success. */\n"
-                         "static inline int {}_predict({}) {{\n    int result;\n{}    return result;\n}}\n",
-                         name, params, pipeline_call(name, name + "_pipeline", api.embedded_predict));
+        h += fmt::format("\n/* Runs the model on dense row-major arrays; returns 0 on success, {0}_ERROR_ARGUMENT "
+                         "for a NULL array. */\n"
+                         "static inline int {0}_predict({1}) {{\n    int result;\n    if ({2}) return "
+                         "{0}_ERROR_ARGUMENT;\n{3}    return result;\n}}\n",
+                         name, params, any_null, pipeline_call(name, name + "_pipeline", api.embedded_predict));
     if (with_tensors) {
         h = replace(h, "#include <math.h>\n", "#include <math.h>\n#include <stdarg.h>\n");
         h += with_name(c_safetensors_reader, name);
@@ -452,10 +577,12 @@ std::string c_header(const CApi &api) {
         h += fmt::format("\n/* The weights are in {0}.safetensors, read at run time (no {0}_state_new). */\n"
                          "#define {0}_WEIGHTS_EXTERNAL 1\n",
                          name);
-        h += replace(replace(with_name(weights_api, name), "%PARAMS%", params), "%ARGS%", args);
+        h += replace(replace(replace(with_name(weights_api, name), "%PARAMS%", params), "%ARGS%", args), "%NULL%",
+                     any_null);
     }
     if (training) {
-        h += replace(replace(with_name(state_api, name), "%PARAMS%", params), "%ARGS%", args);
+        h += replace(replace(replace(with_name(state_api, name), "%PARAMS%", params), "%ARGS%", args), "%NULL%",
+                     any_null);
         if (!api.initial.empty())
             h += replace(with_name(state_new_api, name), "%INITIAL%",
                          "    {\n" + pipeline_call(name, name + "_initial_state", api.initial) + "    }\n");

@@ -155,6 +155,18 @@ static inline int @_read_tensors(const char *path, int count, int optional_from,
     int i, index, optional_found = 0;
     char expected[256], got[256];
     if (!path) return @_fail(message, message_size, @_ERROR_ARGUMENT, "no file name given");
+    if (!dest || !found) return @_fail(message, message_size, @_ERROR_ARGUMENT, "no place for the tensors given");
+#ifndef _WIN32
+    {
+        /* Only a regular file: opening a FIFO would wait for a writer forever, a device never ends. */
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NONBLOCK);
+        if (fd < 0) return @_fail(message, message_size, @_ERROR_OPEN, "%s: cannot open the file", path);
+        i = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+        close(fd);
+        if (!i) return @_fail(message, message_size, @_ERROR_OPEN, "%s: not a regular file", path);
+    }
+#endif
     f = fopen(path, "rb");
     if (!f) return @_fail(message, message_size, @_ERROR_OPEN, "%s: cannot open the file", path);
     if (fseek(f, 0, SEEK_END) != 0 || (file_size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {

@@ -14,6 +14,19 @@
 
 namespace strata::codegen {
 
+/// How a program is split into compiled kernels (codegen/plan/partition.h).
+enum class Partition {
+    /// A plan of kernels for large programs under the default (or simple)
+    /// schedule; one pipeline for small ones, where fusing across every op
+    /// is faster and compiles in seconds, and for node rules, stage lines,
+    /// autoschedulers and GPU targets, which schedule one whole pipeline.
+    automatic,
+    /// Always one Halide pipeline.
+    whole_program,
+    /// A plan of kernels whenever the schedule allows it.
+    kernels,
+};
+
 struct CompileOptions {
     /// "" means `default_target()` ($STRATA_TARGET or the host CPU).
     std::string target;
@@ -31,6 +44,8 @@ struct CompileOptions {
     std::string schedule = "default";
     /// Rules on top of the default schedule (and of a schedule file).
     Schedule rules;
+    /// One pipeline, or a plan of kernels each compiled and cached on its own.
+    Partition partition = Partition::automatic;
 };
 
 /// The schedule in effect for every scheduled node of the program, as a
@@ -72,8 +87,12 @@ public:
     /// replaced) or "off" (STRATA_NO_CACHE=1: JIT-compiled).
     std::string cache_status() const;
     bool valid() const { return impl_ != nullptr; }
+    /// How many compiled kernels a run calls (1 for a single pipeline).
+    size_t kernel_count() const;
 
     struct Impl;
+    /// Internal to codegen (plans run their kernels through it).
+    const Impl &impl() const { return *impl_; }
 
 private:
     explicit Executable(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}

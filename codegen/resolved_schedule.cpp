@@ -2,6 +2,7 @@
 
 #include "codegen/autoschedule.h"
 #include "codegen/stage_schedule.h"
+#include "ir/op.h"
 
 #include <strata/error.h>
 
@@ -47,9 +48,26 @@ LowerOptions lower_options_for(const ResolvedSchedule &schedule) {
     return o;
 }
 
+namespace {
+
+/// gpu_threads in a class or op rule needs a GPU target, as in a node rule
+/// (which lowering checks against its node).
+void check_gpu_rules(const Schedule &rules, const Halide::Target &target) {
+    if (target.has_gpu_feature()) return;
+    auto check = [&](const char *kind, const std::string &name, const NodeSchedule &rule) {
+        if (rule.gpu_threads)
+            fail("schedule for {} {}: gpu_threads needs a GPU target (this is {})", kind, name, target.to_string());
+    };
+    for (ir::OpClass cls : ir::all_op_classes()) check("class", ir::op_class_name(cls), rules.resolve(ir::op_class_name(cls), "", ""));
+    for (const ir::OpInfo &op : ir::all_ops()) check("op", op.name, rules.resolve("", op.name, ""));
+}
+
+}  // namespace
+
 LoweredProgram lower_scheduled(const ir::Program &program, const Halide::Target &target,
                                const ResolvedSchedule &schedule, const std::map<std::string, Tensor> *constants,
                                PipelineNames *names) {
+    check_gpu_rules(schedule.rules, target);
     LowerOptions options = lower_options_for(schedule);
     options.constants = constants;
     LoweredProgram lowered = lower_program(program, target, options);

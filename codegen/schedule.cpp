@@ -1,5 +1,6 @@
 #include "codegen/schedule.h"
 
+#include "codegen/stage_line_parser.h"
 #include "ir/op.h"
 
 #include <strata/error.h>
@@ -7,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -15,13 +15,17 @@ namespace strata::codegen {
 
 namespace {
 
-const std::vector<std::string> kClasses = {"source", "pointwise", "reduction", "conv", "pool", "matmul", "layout"};
 const char *kDirectives = "compute=root|inline, vectorize=N, tile=XxC, parallel=on|off, task=N, gpu_threads=N";
 
 bool is_class(const std::string &name) {
-    for (const std::string &c : kClasses)
-        if (c == name) return true;
-    return false;
+    ir::OpClass cls;
+    return ir::find_op_class(name, &cls);
+}
+
+std::string class_names() {
+    std::string names;
+    for (ir::OpClass cls : ir::all_op_classes()) names += (names.empty() ? "" : ", ") + std::string(ir::op_class_name(cls));
+    return names;
 }
 
 bool is_op(const std::string &name) {
@@ -81,8 +85,7 @@ std::string NodeSchedule::to_string() const {
 
 NodeSchedule &Schedule::for_class(const std::string &op_class) {
     if (!is_class(op_class))
-        fail("schedule: unknown op class '{}' (classes: source, pointwise, reduction, conv, pool, matmul, layout)",
-             op_class);
+        fail("schedule: unknown op class '{}' (classes: {})", op_class, class_names());
     return by_class_[op_class];
 }
 
@@ -176,231 +179,6 @@ void parse_directive(const std::string &item, NodeSchedule &rule, const std::str
 
 }  // namespace
 
-
-// ---- Stage lines -----------------------------------------------------------
-
-namespace {
-
-const char *kStageDirectives =
-    "compute_root, compute_inline, compute_at, store_root, store_at, reorder_storage, bound, store_in, compute_with, "
-    "split, fuse, "
-    "rename, tile, reorder, serial, vectorize, unroll, parallel, gpu_blocks, gpu_threads, gpu_lanes, gpu_tile";
-
-const std::vector<std::string> kTailStrategies = {"RoundUp",         "GuardWithIf",  "Predicate", "PredicateLoads",
-                                                   "PredicateStores", "ShiftInwards", "Auto"};
-const std::vector<std::string> kMemoryTypes = {"Auto",       "Heap",        "Stack", "Register", "GPUShared",
-                                                "GPUTexture", "LockedCache", "VTCM",  "AMXTile"};
-
-bool is_identifier(const std::string &s) {
-    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-    for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$')) return false;
-    return true;
-}
-
-bool parse_int(const std::string &s, int64_t &v) {
-    size_t used = 0;
-    try {
-        v = std::stoll(s, &used);
-    } catch (const std::exception &) {
-        return false;
-    }
-    return used == s.size();
-}
-
-bool one_of(const std::string &s, const std::vector<std::string> &names) {
-    return std::find(names.begin(), names.end(), s) != names.end();
-}
-
-/// Checks a directive's arguments; returns "" when they fit, else what is wrong.
-std::string check_stage_directive(const StageDirective &d, bool update_stage) {
-    const size_t n = d.args.size();
-    auto arity = [&](size_t lo, size_t hi, const char *form) -> std::string {
-        if (n < lo || n > hi) return fmt::format("takes {}", form);
-        return "";
-    };
-    auto var = [&](size_t i) -> std::string {
-        if (i < n && !is_identifier(d.args[i]))
-            return fmt::format("'{}' is not a loop variable name (letters, digits, _ and $; no dots)", d.args[i]);
-        return "";
-    };
-    auto vars = [&](size_t from, size_t to) -> std::string {
-        for (size_t i = from; i < std::min(to, n); ++i)
-            if (std::string e = var(i); !e.empty()) return e;
-        return "";
-    };
-    auto positive = [&](size_t i, const char *what) -> std::string {
-        int64_t v = 0;
-        if (i < n && (!parse_int(d.args[i], v) || v <= 0 || v > (1 << 20)))
-            return fmt::format("the {} '{}' must be a positive whole number (at most 2^20)", what, d.args[i]);
-        return "";
-    };
-    auto tail = [&](size_t i) -> std::string {
-        if (i < n && !one_of(d.args[i], kTailStrategies))
-            return fmt::format("'{}' is not a tail strategy ({})", d.args[i], fmt::join(kTailStrategies, ", "));
-        return "";
-    };
-    const std::string &k = d.name;
-    const bool func_level = k == "compute_root" || k == "compute_inline" || k == "compute_at" || k == "store_root" ||
-                            k == "store_at" || k == "reorder_storage" || k == "bound" || k == "store_in";
-    if (func_level && update_stage)
-        return "schedules the whole Func; put it on the Func's own line (stage NAME, not NAME.update(K))";
-    for (const std::string &e : [&]() -> std::vector<std::string> {
-             if (k == "compute_root" || k == "compute_inline" || k == "store_root") return {arity(0, 0, "no arguments")};
-             if (k == "compute_at" || k == "store_at" || k == "compute_with") {
-                 int64_t stage = 0;
-                 return {arity(2, 3, "(Func, var[, stage index])"), var(0), var(1),
-                         n == 3 && (!parse_int(d.args[2], stage) || stage < 0)
-                             ? fmt::format("the stage index '{}' must be 0 or more", d.args[2])
-                             : ""};
-             }
-             if (k == "reorder_storage" || k == "reorder") return {arity(1, 64, "one or more vars"), vars(0, n)};
-             if (k == "bound") {
-                 int64_t min = 0;
-                 return {arity(3, 3, "(var, min, extent)"), var(0),
-                         n == 3 && !parse_int(d.args[1], min) ? fmt::format("the min '{}' must be a whole number", d.args[1])
-                                                              : "",
-                         positive(2, "extent")};
-             }
-             if (k == "store_in")
-                 return {arity(1, 1, "(memory type)"),
-                         n == 1 && !one_of(d.args[0], kMemoryTypes)
-                             ? fmt::format("'{}' is not a memory type ({})", d.args[0], fmt::join(kMemoryTypes, ", "))
-                             : ""};
-             if (k == "split") return {arity(4, 5, "(var, outer, inner, factor[, tail])"), vars(0, 3), positive(3, "factor"), tail(4)};
-             if (k == "fuse") return {arity(3, 3, "(inner, outer, fused)"), vars(0, 3)};
-             if (k == "rename") return {arity(2, 2, "(var, new name)"), vars(0, 2)};
-             if (k == "tile")
-                 return {arity(8, 9, "(x, y, xo, yo, xi, yi, x factor, y factor[, tail])"), vars(0, 6),
-                         positive(6, "factor"), positive(7, "factor"), tail(8)};
-             if (k == "serial" || k == "gpu_lanes") return {arity(1, 1, "(var)"), var(0)};
-             if (k == "vectorize" || k == "unroll")
-                 return {arity(1, 2, "(var[, factor])"), var(0), positive(1, "factor")};
-             if (k == "parallel") return {arity(1, 2, "(var[, task size])"), var(0), positive(1, "task size")};
-             if (k == "gpu_blocks" || k == "gpu_threads") return {arity(1, 3, "one to three vars"), vars(0, n)};
-             if (k == "gpu_tile") {
-                 if (n <= 5) return {arity(4, 5, "(x, bx, tx, n[, tail]) or (x, y, bx, by, tx, ty, nx, ny[, tail])"), vars(0, 3), positive(3, "factor"), tail(4)};
-                 return {arity(8, 9, "(x, bx, tx, n[, tail]) or (x, y, bx, by, tx, ty, nx, ny[, tail])"), vars(0, 6),
-                         positive(6, "factor"), positive(7, "factor"), tail(8)};
-             }
-             return {fmt::format("is not a stage directive (known: {})", kStageDirectives)};
-         }())
-        if (!e.empty()) return e;
-    return "";
-}
-
-/// "name(a, b) name2() ..." into directives; errors name `where`.
-std::vector<StageDirective> parse_stage_directives(const std::string &text, const std::string &where) {
-    std::vector<StageDirective> out;
-    size_t i = 0;
-    auto skip = [&] {
-        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    };
-    for (skip(); i < text.size(); skip()) {
-        const size_t start = i;
-        while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) ++i;
-        StageDirective d;
-        d.name = text.substr(start, i - start);
-        skip();
-        if (d.name.empty() || i >= text.size() || text[i] != '(') {
-            const size_t end = text.find_first_of(" \t", start);
-            fail("{}: '{}' is not a directive; write them as in Halide C++, e.g. split(x, xo, xi, 8) vectorize(xi)",
-                 where, text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-        }
-        const size_t close = text.find(')', i);
-        if (close == std::string::npos) fail("{}: {}( has no closing ')'", where, d.name);
-        std::string inside = text.substr(i + 1, close - i - 1);
-        i = close + 1;
-        std::istringstream items(inside);
-        std::string item;
-        while (std::getline(items, item, ',')) {
-            const size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-            d.args.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
-        }
-        if (d.args.size() == 1 && d.args[0].empty()) d.args.clear();
-        out.push_back(std::move(d));
-    }
-    return out;
-}
-
-}  // namespace
-
-std::string StageDirective::to_string() const { return fmt::format("{}({})", name, fmt::join(args, ", ")); }
-
-StageRule::StageRule(const std::string &stage, const std::string &where) : stage_(stage), where_(where) {
-    const std::string at = where.empty() ? "schedule" : where;
-    const size_t dot = stage.find('.');
-    func_ = stage.substr(0, dot);
-    if (dot != std::string::npos) {
-        const std::string rest = stage.substr(dot);
-        int64_t k = -1;
-        const bool ok = rest.size() > 9 && rest.compare(0, 8, ".update(") == 0 && rest.back() == ')' &&
-                        parse_int(rest.substr(8, rest.size() - 9), k) && k >= 0;
-        if (!ok) fail("{}: stage '{}' must be a Func name or Func.update(K), e.g. n2_conv1d_acc.update(0)", at, stage);
-        update_ = static_cast<int>(k);
-    }
-    if (!is_identifier(func_)) fail("{}: stage '{}': '{}' is not a Func name", at, stage, func_);
-}
-
-StageRule &StageRule::add(const std::string &name, const std::vector<std::string> &args) {
-    StageDirective d{name, args};
-    if (const std::string problem = check_stage_directive(d, update_ >= 0); !problem.empty())
-        fail("{} (stage {}): {}: {}", where_.empty() ? "schedule" : where_, stage_, d.to_string(), problem);
-    directives_.push_back(std::move(d));
-    return *this;
-}
-
-StageRule &StageRule::split(const std::string &var, const std::string &outer, const std::string &inner,
-                            int64_t factor, const std::string &tail) {
-    std::vector<std::string> args = {var, outer, inner, std::to_string(factor)};
-    if (!tail.empty()) args.push_back(tail);
-    return add("split", args);
-}
-
-StageRule &StageRule::vectorize(const std::string &var, int64_t lanes) {
-    return add("vectorize", lanes ? std::vector<std::string>{var, std::to_string(lanes)} : std::vector<std::string>{var});
-}
-
-StageRule &StageRule::unroll(const std::string &var, int64_t factor) {
-    return add("unroll", factor ? std::vector<std::string>{var, std::to_string(factor)} : std::vector<std::string>{var});
-}
-
-StageRule &StageRule::parallel(const std::string &var, int64_t task) {
-    return add("parallel", task ? std::vector<std::string>{var, std::to_string(task)} : std::vector<std::string>{var});
-}
-
-StageRule &StageRule::bound(const std::string &var, int64_t min, int64_t extent) {
-    return add("bound", {var, std::to_string(min), std::to_string(extent)});
-}
-
-std::string StageRule::to_string() const {
-    std::string s = "stage " + stage_;
-    for (const StageDirective &d : directives_) s += " " + d.to_string();
-    return s;
-}
-
-StageRule &Schedule::for_stage(const std::string &stage) {
-    stages_.emplace_back(stage, fmt::format("for_stage(\"{}\")", stage));
-    return stages_.back();
-}
-
-StageRule &Schedule::add_stage_line(const std::string &line) {
-    std::istringstream words(line);
-    std::string first, selector;
-    words >> first;
-    if (first == "stage") words >> selector;
-    else selector = first;
-    if (selector.empty()) fail("schedule: '{}' is not a stage line (stage NAME directives...)", line);
-    std::string rest;
-    std::getline(words, rest);
-    StageRule rule(selector, "schedule");
-    for (const StageDirective &d : parse_stage_directives(rest, fmt::format("schedule (stage {})", selector)))
-        rule.add(d.name, d.args);
-    if (rule.directives().empty()) fail("schedule (stage {}): no directives", selector);
-    stages_.push_back(std::move(rule));
-    return stages_.back();
-}
-
 void Schedule::set_stage_algorithm(const std::string &algorithm) {
     if (algorithm != "plain" && algorithm != "default" && algorithm != "simple")
         fail("schedule: algorithm '{}' must be plain, default or simple", algorithm);
@@ -433,11 +211,7 @@ Schedule parse_schedule(const std::string &text, const std::string &source_name)
             words >> selector;
             if (selector.empty()) fail("{}: 'stage' needs a stage: a Func name or Func.update(K)", where);
             std::getline(words, rest);
-            StageRule rule(selector, where);
-            const std::string rule_where = fmt::format("{} (stage {})", where, selector);
-            for (const StageDirective &d : parse_stage_directives(rest, rule_where)) rule.add(d.name, d.args);
-            if (rule.directives().empty()) fail("{}: no directives", rule_where);
-            schedule.add_stage(std::move(rule));
+            schedule.add_stage(parse_stage_line(selector, rest, where));
             continue;
         }
         if (!(words >> selector)) fail("{}: '{}' needs a selector (an op, a class or a node id)", where, kind);
@@ -451,12 +225,15 @@ Schedule parse_schedule(const std::string &text, const std::string &source_name)
             fail("{}: {}", where, e.what());
         }
         const std::string rule_where = fmt::format("{} ({} {})", where, kind, selector);
-        bool any = false;
+        std::vector<std::string> given;
         while (words >> item) {
+            const std::string name = item.substr(0, item.find('='));
+            if (std::find(given.begin(), given.end(), name) != given.end())
+                fail("{}: '{}' is given twice on one line; give each directive once", rule_where, name);
+            given.push_back(name);
             parse_directive(item, *rule, rule_where);
-            any = true;
         }
-        if (!any) fail("{}: no directives (expected some of: {})", rule_where, kDirectives);
+        if (given.empty()) fail("{}: no directives (expected some of: {})", rule_where, kDirectives);
     }
     return schedule;
 }

@@ -5,8 +5,12 @@
 #include <strata/error.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <vector>
@@ -37,8 +41,48 @@ void link_shared_object(const std::vector<std::filesystem::path> &objects, const
              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-SharedObject::SharedObject(const std::filesystem::path &path) : path_(path.string()) {
-    handle_ = dlopen(path_.c_str(), RTLD_NOW | RTLD_LOCAL);
+namespace {
+
+/// A sealed memory file holding `bytes`, under a /proc/self/fd name that no loaded
+/// library has: glibc's dlopen returns an already loaded library of the same name,
+/// and the descriptor of an earlier, since closed memory file may have had this number.
+struct MemoryImage {
+    std::vector<int> fds;  // the last one is the image; the others were names in use
+    std::string path;
+    ~MemoryImage() {
+        for (int fd : fds) ::close(fd);
+    }
+};
+
+void make_memory_image(MemoryImage &image, const std::string &name, const std::string &bytes) {
+    const int fd = ::memfd_create("strata-pipeline", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) fail("cannot load the compiled pipeline {}: memfd_create failed: {}", name, std::strerror(errno));
+    image.fds.push_back(fd);
+    size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t got = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) fail("cannot load the compiled pipeline {}: {}", name, std::strerror(errno));
+        done += static_cast<size_t>(got);
+    }
+    ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    for (;;) {
+        image.path = "/proc/self/fd/" + std::to_string(image.fds.back());
+        void *loaded = dlopen(image.path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+        if (!loaded) return;
+        dlclose(loaded);
+        const int again = ::fcntl(fd, F_DUPFD_CLOEXEC, image.fds.back() + 1);
+        if (again < 0) fail("cannot load the compiled pipeline {}: {}", name, std::strerror(errno));
+        image.fds.push_back(again);
+    }
+}
+
+}  // namespace
+
+SharedObject::SharedObject(const std::string &name, const std::string &bytes) : path_(name) {
+    MemoryImage image;
+    make_memory_image(image, name, bytes);
+    handle_ = dlopen(image.path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) {
         const char *why = dlerror();
         fail("cannot load the compiled pipeline {}: {}", path_, why ? why : "unknown dlopen error");

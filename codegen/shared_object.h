@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Linking a compiled object file into a shared object with the system C
-/// compiler, and loading one with dlopen. No Halide in this header.
+/// compiler, and loading one with dlopen from memory. No Halide in this header.
 
 #include <filesystem>
 #include <string>
@@ -17,8 +17,12 @@ void link_shared_object(const std::vector<std::filesystem::path> &objects, const
 /// A dlopen'ed shared object, closed when the last copy goes.
 class SharedObject {
 public:
-    /// Loads `path` (RTLD_NOW | RTLD_LOCAL); throws strata::Error with dlerror's message.
-    explicit SharedObject(const std::filesystem::path &path);
+    /// Loads the shared object whose contents are `bytes` (RTLD_NOW | RTLD_LOCAL):
+    /// they are copied into a sealed memory file (memfd) and that is loaded, so what
+    /// runs is exactly what the caller verified, whatever happens on disk meanwhile.
+    /// `name` (its path in the cache) is for messages. Throws strata::Error with
+    /// dlerror's message.
+    SharedObject(const std::string &name, const std::string &bytes);
     ~SharedObject();
     SharedObject(const SharedObject &) = delete;
     SharedObject &operator=(const SharedObject &) = delete;

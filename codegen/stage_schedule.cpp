@@ -1,5 +1,7 @@
 #include "codegen/stage_schedule.h"
 
+#include "codegen/stage_context.h"
+
 #include <strata/error.h>
 
 #include <algorithm>
@@ -20,29 +22,6 @@ using Halide::Internal::StageSchedule;
 
 namespace {
 
-const char *const kTailNames[] = {"RoundUp",         "GuardWithIf",  "Predicate", "PredicateLoads",
-                                  "PredicateStores", "ShiftInwards", "Auto"};
-const TailStrategy kTails[] = {TailStrategy::RoundUp,         TailStrategy::GuardWithIf,  TailStrategy::Predicate,
-                               TailStrategy::PredicateLoads,  TailStrategy::PredicateStores,
-                               TailStrategy::ShiftInwards,    TailStrategy::Auto};
-const char *const kMemoryNames[] = {"Auto",       "Heap",        "Stack", "Register", "GPUShared",
-                                    "GPUTexture", "LockedCache", "VTCM",  "AMXTile"};
-const MemoryType kMemoryTypes[] = {MemoryType::Auto,       MemoryType::Heap,        MemoryType::Stack,
-                                   MemoryType::Register,   MemoryType::GPUShared,   MemoryType::GPUTexture,
-                                   MemoryType::LockedCache, MemoryType::VTCM,       MemoryType::AMXTile};
-
-TailStrategy tail_named(const std::string &name) {
-    for (size_t i = 0; i < std::size(kTailNames); ++i)
-        if (name == kTailNames[i]) return kTails[i];
-    return TailStrategy::Auto;  // the parser accepts only the names above
-}
-
-std::string tail_name(TailStrategy t) {
-    for (size_t i = 0; i < std::size(kTails); ++i)
-        if (t == kTails[i]) return kTailNames[i];
-    return "Auto";
-}
-
 std::string trimmed(std::string s) {
     if (s.rfind("Error: ", 0) == 0) s = s.substr(7);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -57,6 +36,11 @@ std::pair<std::string, long> split_unique_suffix(const std::string &name) {
         if (!std::isdigit(static_cast<unsigned char>(name[i]))) return {name, -1};
     return {name.substr(0, dollar), std::stol(name.substr(dollar + 1))};
 }
+
+Definition &definition(Function &f, int update) { return update < 0 ? f.definition() : f.update(update); }
+const Definition &definition(const Function &f, int update) { return update < 0 ? f.definition() : f.update(update); }
+
+}  // namespace
 
 /// The Funcs of a pipeline under their canonical names (see the header).
 struct PipelineFuncs {
@@ -120,9 +104,6 @@ struct PipelineFuncs {
     }
 };
 
-Definition &definition(Function &f, int update) { return update < 0 ? f.definition() : f.update(update); }
-const Definition &definition(const Function &f, int update) { return update < 0 ? f.definition() : f.update(update); }
-
 /// An unnamed RDom's variables are "r123$x" (a per-process counter); stage
 /// lines call them "r$x". Named RDoms keep their names.
 struct RDomAlias {
@@ -149,6 +130,8 @@ struct RDomAlias {
         return last;
     }
 };
+
+namespace {
 
 /// The loop of a stage called `name`, as Halide matches names (exactly or as the last component).
 const Dim *find_dim(const Definition &def, const std::string &name) {
@@ -190,13 +173,6 @@ VarOrRVar loop_var(const std::string &name, bool rvar) {
     return VarOrRVar(Var(name));
 }
 
-/// A compute_at/store_at to check once every line has been applied (the
-/// loop may come from a later line's split).
-struct PendingLevel {
-    std::string what, func_actual, var;
-    int stage;
-};
-
 }  // namespace
 
 void reset_schedules(LoweredProgram &lowered) {
@@ -226,9 +202,113 @@ void reset_schedules(LoweredProgram &lowered) {
     }
 }
 
+// ---- applying stage lines ------------------------------------------------------
+
+/// One stage while lines are applied: what StageApply's helpers read.
+struct StageState {
+    Function function;
+    int update;          ///< -1: the pure definition, K: update K
+    std::string stage;   ///< as lines name it: "f" or "f.update(K)"
+    RDomAlias alias;
+    std::map<std::string, int64_t> extents;  ///< actual loop name -> known extent
+
+    const Definition &definition() const { return codegen::definition(function, update); }
+};
+
+namespace {
+
+/// The state of a stage, made the first time a line names it.
+StageState &stage_state(std::map<std::pair<std::string, int>, StageState> &states, const Function &f, int update,
+                        const std::string &stage) {
+    const auto key = std::make_pair(f.name(), update);
+    if (auto it = states.find(key); it != states.end()) return it->second;
+    const Definition &def = definition(f, update);
+    StageState state{f, update, stage, RDomAlias(def), {}};
+    // Extents the pipeline fixes before any line: an output's dims, a reduction's domain.
+    if (!f.output_buffers().empty())
+        for (size_t i = 0; i < f.args().size(); ++i)
+            if (const int64_t *e = Internal::as_const_int(f.output_buffers()[0].extent_constraint(static_cast<int>(i))))
+                state.extents[f.args()[i]] = *e;
+    for (const Internal::ReductionVariable &rv : def.schedule().rvars())
+        if (const int64_t *e = Internal::as_const_int(rv.extent)) state.extents[rv.var] = *e;
+    return states.emplace(key, std::move(state)).first->second;
+}
+
+}  // namespace
+
+VarOrRVar StageApply::loop(const std::string &token) const {
+    const std::string name = state->alias.to_actual(token);
+    const Dim *dim = find_dim(state->definition(), name);
+    if (!dim)
+        fail("{}: {} has no loop '{}' (its loops: {})", what, state->stage, token,
+             loops_of(state->definition(), state->alias));
+    return loop_var(name, dim->is_rvar());
+}
+
+VarOrRVar StageApply::fresh(const std::string &token, bool rvar) const {
+    return loop_var(state->alias.to_actual(token), rvar);
+}
+
+Var StageApply::pure_dim(const std::string &token) const {
+    const std::vector<std::string> &args = state->function.args();
+    if (std::find(args.begin(), args.end(), token) == args.end())
+        fail("{}: {} has no dimension '{}' (its dimensions: {})", what, func_name, token, fmt::join(args, ", "));
+    return Var(token);
+}
+
+int StageApply::number(const std::vector<std::string> &args, size_t i) const {
+    return static_cast<int>(std::stoll(args.at(i)));  // checked to fit 32 bits when parsed
+}
+
+LoopLevel StageApply::level(const std::vector<std::string> &a, bool with_stage) const {
+    auto target_func = funcs->actual_of.find(a[0]);
+    if (target_func == funcs->actual_of.end())
+        fail("{}: there is no Func '{}' in this pipeline (its Funcs: {})", what, a[0], funcs->names());
+    const Function &g = funcs->by_actual.at(target_func->second);
+    // Without a stage: the last one (compute_with needs it spelled out to Halide).
+    const int last = static_cast<int>(g.updates().size());
+    const int stage_index = a.size() > 2 ? number(a, 2) : with_stage ? last : -1;
+    if (stage_index > last) fail("{}: {} has stages 0 to {}", what, a[0], last);
+    const Definition &gdef = definition(g, stage_index < 0 ? last - 1 : stage_index - 1);
+    const RDomAlias galias(gdef);
+    const std::string var = galias.to_actual(a[1]);
+    const Dim *dim = find_dim(gdef, var);
+    pending->push_back({what, g.name(), var, stage_index});
+    return LoopLevel(g, loop_var(var, dim && dim->is_rvar()), stage_index);
+}
+
+TailStrategy StageApply::tail(const std::vector<std::string> &args, size_t i) const {
+    return i < args.size() ? tail_strategy_named(args[i]) : TailStrategy::Auto;
+}
+
+void StageApply::require_gpu() const {
+    if (!target.has_gpu_feature())
+        fail("{}: GPU directives need a GPU target (e.g. host-cuda); target {} has none", what, target.to_string());
+}
+
+bool StageApply::has_updates() const { return state->function.has_update_definition(); }
+
+int64_t StageApply::known_extent(const std::string &token) const {
+    auto it = state->extents.find(state->alias.to_actual(token));
+    return it == state->extents.end() ? 0 : it->second;
+}
+
+void StageApply::set_extent(const std::string &token, int64_t extent) {
+    if (extent > 0) state->extents[state->alias.to_actual(token)] = extent;
+    else state->extents.erase(state->alias.to_actual(token));
+}
+
+void StageApply::require_extent_at_most(const std::string &token, int64_t most, const char *what_it_makes) const {
+    const int64_t extent = known_extent(token);
+    if (extent > most)
+        fail("{}: loop '{}' has extent {}, which would make {} {} (at most {}); split it first or give a factor", what,
+             token, extent, extent, what_it_makes, most);
+}
+
 void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const Target &target) {
     PipelineFuncs funcs(lowered);
-    std::vector<PendingLevel> pending;
+    std::vector<StageApply::PendingLevel> pending;
+    std::map<std::pair<std::string, int>, StageState> states;
     for (const StageRule &rule : schedule.stage_rules()) {
         const std::string where = fmt::format("{} (stage {})", rule.where(), rule.stage());
         auto found = funcs.actual_of.find(rule.func());
@@ -241,137 +321,20 @@ void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const 
             fail("{}: {} has {} update definition{}", where, rule.func(), updates, updates == 1 ? "" : "s");
         Func func(function);
         Stage stage = rule.update_index() < 0 ? Stage(func) : func.update(rule.update_index());
-        const Definition &def = definition(function, rule.update_index());
-        const RDomAlias alias(def);
-
+        StageState &state = stage_state(states, function, rule.update_index(), rule.stage());
         for (const StageDirective &d : rule.directives()) {
-            const std::string what = fmt::format("{}: {}", where, d.to_string());
-            const std::vector<std::string> &a = d.args;
-            auto existing = [&](const std::string &token) {
-                const std::string name = alias.to_actual(token);
-                const Dim *dim = find_dim(def, name);
-                if (!dim) fail("{}: {} has no loop '{}' (its loops: {})", what, rule.stage(), token, loops_of(def, alias));
-                return loop_var(name, dim->is_rvar());
-            };
-            auto fresh = [&](const std::string &token, bool rvar) { return loop_var(alias.to_actual(token), rvar); };
-            auto number = [&](size_t i) { return Expr(static_cast<int>(std::stoll(a.at(i)))); };
-            auto pure_dim = [&](const std::string &token) {
-                const std::vector<std::string> &args = function.args();
-                if (std::find(args.begin(), args.end(), token) == args.end())
-                    fail("{}: {} has no dimension '{}' (its dimensions: {})", what, rule.func(), token, fmt::join(args, ", "));
-                return Var(token);
-            };
-            auto level = [&]() {
-                auto target_func = funcs.actual_of.find(a[0]);
-                if (target_func == funcs.actual_of.end())
-                    fail("{}: there is no Func '{}' in this pipeline (its Funcs: {})", what, a[0], funcs.names());
-                const Function &g = funcs.by_actual.at(target_func->second);
-                // Without a stage: the last one (compute_with needs it spelled out to Halide).
-                const int last = static_cast<int>(g.updates().size());
-                const int stage_index = a.size() > 2        ? static_cast<int>(std::stoll(a[2]))
-                                        : d.name == "compute_with" ? last
-                                                                   : -1;
-                if (stage_index > static_cast<int>(g.updates().size()))
-                    fail("{}: {} has stages 0 to {}", what, a[0], g.updates().size());
-                const Definition &gdef = definition(g, stage_index < 0 ? static_cast<int>(g.updates().size()) - 1 : stage_index - 1);
-                const RDomAlias galias(gdef);
-                const std::string var = galias.to_actual(a[1]);
-                const Dim *dim = find_dim(gdef, var);
-                pending.push_back({what, g.name(), var, stage_index});
-                return LoopLevel(g, loop_var(var, dim && dim->is_rvar()), stage_index);
-            };
-            auto gpu = [&]() {
-                if (!target.has_gpu_feature())
-                    fail("{}: GPU directives need a GPU target (e.g. host-cuda); target {} has none", what,
-                         target.to_string());
-            };
+            StageApply apply{func, stage, rule.func(), fmt::format("{}: {}", where, d.to_string()), target};
+            apply.funcs = &funcs;
+            apply.state = &state;
+            apply.pending = &pending;
             try {
-                if (d.name == "compute_root") {
-                    func.compute_root();
-                } else if (d.name == "compute_inline") {
-                    if (function.has_update_definition())
-                        fail("{}: {} has update definitions and cannot be inlined; compute it at root or at a loop",
-                             what, rule.func());
-                    func.compute_inline();
-                } else if (d.name == "compute_at") {
-                    func.compute_at(level());
-                } else if (d.name == "compute_with") {
-                    stage.compute_with(level());
-                } else if (d.name == "store_root") {
-                    func.store_root();
-                } else if (d.name == "store_at") {
-                    func.store_at(level());
-                } else if (d.name == "reorder_storage") {
-                    std::vector<Var> vars;
-                    for (const std::string &v : a) vars.push_back(pure_dim(v));
-                    func.reorder_storage(vars);
-                } else if (d.name == "bound") {
-                    func.bound(pure_dim(a[0]), number(1), number(2));
-                } else if (d.name == "store_in") {
-                    for (size_t i = 0; i < std::size(kMemoryNames); ++i)
-                        if (a[0] == kMemoryNames[i]) func.store_in(kMemoryTypes[i]);
-                } else if (d.name == "split") {
-                    const VarOrRVar old = existing(a[0]);
-                    stage.split(old, fresh(a[1], old.is_rvar), fresh(a[2], old.is_rvar), number(3),
-                                a.size() > 4 ? tail_named(a[4]) : TailStrategy::Auto);
-                } else if (d.name == "fuse") {
-                    const VarOrRVar inner = existing(a[0]), outer = existing(a[1]);
-                    stage.fuse(inner, outer, fresh(a[2], inner.is_rvar || outer.is_rvar));
-                } else if (d.name == "rename") {
-                    const VarOrRVar old = existing(a[0]);
-                    stage.rename(old, fresh(a[1], old.is_rvar));
-                } else if (d.name == "tile") {
-                    const VarOrRVar x = existing(a[0]), y = existing(a[1]);
-                    stage.tile(x, y, fresh(a[2], x.is_rvar), fresh(a[3], y.is_rvar), fresh(a[4], x.is_rvar),
-                               fresh(a[5], y.is_rvar), number(6), number(7),
-                               a.size() > 8 ? tail_named(a[8]) : TailStrategy::Auto);
-                } else if (d.name == "reorder") {
-                    std::vector<VarOrRVar> vars;
-                    for (const std::string &v : a) vars.push_back(existing(v));
-                    stage.reorder(vars);
-                } else if (d.name == "serial") {
-                    stage.serial(existing(a[0]));
-                } else if (d.name == "vectorize") {
-                    if (a.size() > 1) stage.vectorize(existing(a[0]), number(1));
-                    else stage.vectorize(existing(a[0]));
-                } else if (d.name == "unroll") {
-                    if (a.size() > 1) stage.unroll(existing(a[0]), number(1));
-                    else stage.unroll(existing(a[0]));
-                } else if (d.name == "parallel") {
-                    if (a.size() > 1) stage.parallel(existing(a[0]), number(1));
-                    else stage.parallel(existing(a[0]));
-                } else if (d.name == "gpu_blocks" || d.name == "gpu_threads") {
-                    gpu();
-                    std::vector<VarOrRVar> v;
-                    for (const std::string &name : a) v.push_back(existing(name));
-                    const bool blocks = d.name == "gpu_blocks";
-                    if (v.size() == 1) blocks ? stage.gpu_blocks(v[0]) : stage.gpu_threads(v[0]);
-                    else if (v.size() == 2) blocks ? stage.gpu_blocks(v[0], v[1]) : stage.gpu_threads(v[0], v[1]);
-                    else blocks ? stage.gpu_blocks(v[0], v[1], v[2]) : stage.gpu_threads(v[0], v[1], v[2]);
-                } else if (d.name == "gpu_lanes") {
-                    gpu();
-                    stage.gpu_lanes(existing(a[0]));
-                } else if (d.name == "gpu_tile") {
-                    gpu();
-                    if (a.size() <= 5) {
-                        const VarOrRVar x = existing(a[0]);
-                        stage.gpu_tile(x, fresh(a[1], x.is_rvar), fresh(a[2], x.is_rvar), number(3),
-                                       a.size() > 4 ? tail_named(a[4]) : TailStrategy::Auto);
-                    } else {
-                        const VarOrRVar x = existing(a[0]), y = existing(a[1]);
-                        stage.gpu_tile(x, y, fresh(a[2], x.is_rvar), fresh(a[3], y.is_rvar), fresh(a[4], x.is_rvar),
-                                       fresh(a[5], y.is_rvar), number(6), number(7),
-                                       a.size() > 8 ? tail_named(a[8]) : TailStrategy::Auto);
-                    }
-                } else {
-                    STRATA_ASSERT(false, "stage directive {} passed the parser", d.name);
-                }
+                apply_stage_directive(apply, d);
             } catch (const Halide::Error &e) {
-                fail("{}: Halide rejected it: {}", what, trimmed(e.what()));
+                fail("{}: Halide rejected it: {}", apply.what, trimmed(e.what()));
             }
         }
     }
-    for (const PendingLevel &p : pending) {
+    for (const StageApply::PendingLevel &p : pending) {
         const Function &g = funcs.by_actual.at(p.func_actual);
         const int update = p.stage < 0 ? static_cast<int>(g.updates().size()) - 1 : p.stage - 1;
         const Definition &gdef = definition(g, update);
@@ -380,6 +343,8 @@ void apply_stage_rules(LoweredProgram &lowered, const Schedule &schedule, const 
                  RDomAlias(gdef).to_line(p.var), loops_of(gdef, RDomAlias(gdef)));
     }
 }
+
+// ---- reading schedules back ----------------------------------------------------
 
 namespace {
 
@@ -409,62 +374,48 @@ std::string level_text(const LoopLevel &stored, const PipelineFuncs &funcs) {
     fail("cannot write the schedule of {} as stage lines: it uses {}, which stage lines do not express", func, feature);
 }
 
-/// The directives that give one stage its schedule.
+/// The directives that give one stage (update -1: the Func's own line) its schedule.
 std::vector<StageDirective> stage_directives(const Function &f, int update, const std::string &name,
                                              const PipelineFuncs &funcs) {
-    const Definition &def = definition(f, update);
-    const StageSchedule &s = def.schedule();
-    const RDomAlias alias(def);
+    StageRead r{f, update, name, funcs};
+    const StageSchedule &s = r.schedule();
     std::vector<StageDirective> out;
     if (!s.prefetches().empty()) cannot_write(name, "prefetch");
     if (s.atomic() || s.allow_race_conditions()) cannot_write(name, "atomic() or allow_race_conditions()");
+    if (update < 0) read_stage_directives(ReadFrom::func, r, out);
     for (const Split &split : s.splits()) {
-        if (split.is_split()) {
-            const int64_t *factor = Internal::as_const_int(split.factor);
-            if (!factor) cannot_write(name, "a split by a non-constant factor");
-            std::vector<std::string> args = {alias.to_line(split.old_var), alias.to_line(split.outer),
-                                             alias.to_line(split.inner), std::to_string(*factor)};
-            if (split.tail != TailStrategy::Auto) args.push_back(tail_name(split.tail));
-            out.push_back({"split", args});
-        } else if (split.is_fuse()) {
-            out.push_back({"fuse", {alias.to_line(split.inner), alias.to_line(split.outer), alias.to_line(split.old_var)}});
-        } else if (split.is_rename()) {
-            out.push_back({"rename", {alias.to_line(split.old_var), alias.to_line(split.outer)}});
-        } else {
+        r.split = &split;
+        if (!read_stage_directives(ReadFrom::split, r, out))
             cannot_write(name, "a purified reduction variable (rfactor or an RVar made pure)");
-        }
     }
-    std::vector<std::string> now, initially;
-    for (const Dim &d : s.dims())
-        if (d.var != Var::outermost().name()) now.push_back(d.var);
-    for (const Dim &d : initial_dims(f, update))
-        if (d.var != Var::outermost().name()) initially.push_back(d.var);
-    if ((!s.splits().empty() || now != initially) && now.size() > 1) {
-        std::vector<std::string> order;
-        for (const std::string &v : now) order.push_back(alias.to_line(v));
-        out.push_back({"reorder", order});
-    }
-    for (const auto &[var, align] : s.fuse_level().align)
-        if (align != LoopAlignStrategy::Auto) cannot_write(name, "compute_with with a loop alignment");
-    if (const std::string with = level_text(s.fuse_level().level, funcs); !with.empty() && with != "root")
-        out.push_back({"compute_with", {with}});  // "F, var[, stage]", as compute_at
+    r.split = nullptr;
+    read_stage_directives(ReadFrom::stage, r, out);
     for (const Dim &d : s.dims()) {
-        const std::string v = alias.to_line(d.var);
-        switch (d.for_type) {
-        case ForType::Serial: break;
-        case ForType::Parallel: out.push_back({"parallel", {v}}); break;
-        case ForType::Vectorized: out.push_back({"vectorize", {v}}); break;
-        case ForType::Unrolled: out.push_back({"unroll", {v}}); break;
-        case ForType::GPUBlock: out.push_back({"gpu_blocks", {v}}); break;
-        case ForType::GPUThread: out.push_back({"gpu_threads", {v}}); break;
-        case ForType::GPULane: out.push_back({"gpu_lanes", {v}}); break;
-        default: cannot_write(name, "an extern or unusual loop type on " + v);
-        }
+        r.dim = &d;
+        if (d.for_type != ForType::Serial && !read_stage_directives(ReadFrom::loop, r, out))
+            cannot_write(name, "an extern or unusual loop type on " + r.line_name(d.var));
     }
     return out;
 }
 
 }  // namespace
+
+const StageSchedule &StageRead::schedule() const { return definition(function, update).schedule(); }
+
+std::string StageRead::line_name(const std::string &var) const {
+    return RDomAlias(definition(function, update)).to_line(var);
+}
+
+std::string StageRead::level_text(const LoopLevel &level) const { return codegen::level_text(level, funcs); }
+
+std::vector<std::string> StageRead::initial_loops() const {
+    std::vector<std::string> loops;
+    for (const Dim &d : initial_dims(function, update))
+        if (d.var != Var::outermost().name()) loops.push_back(d.var);
+    return loops;
+}
+
+void StageRead::cannot_write(const std::string &feature) const { codegen::cannot_write(name, feature); }
 
 PipelineNames pipeline_names(const LoweredProgram &lowered) {
     const PipelineFuncs funcs(lowered);
@@ -472,18 +423,7 @@ PipelineNames pipeline_names(const LoweredProgram &lowered) {
 }
 
 namespace {
-std::string read_stages(const LoweredProgram &lowered, const PipelineNames *names);
-}
 
-std::string read_stage_schedule(const LoweredProgram &lowered, const PipelineNames *names) {
-    try {
-        return read_stages(lowered, names);
-    } catch (const Halide::Error &e) {
-        fail("reading the schedule back from Halide failed: {}", trimmed(e.what()));
-    }
-}
-
-namespace {
 std::string read_stages(const LoweredProgram &lowered, const PipelineNames *names) {
     const PipelineFuncs funcs(lowered, names);
     std::string text;
@@ -499,33 +439,7 @@ std::string read_stages(const LoweredProgram &lowered, const PipelineNames *name
         const Internal::FuncSchedule &s = f.schedule();
         if (!s.wrappers().empty()) cannot_write(name, "Func::in wrappers");
         if (s.memoized() || s.async()) cannot_write(name, "memoize() or async()");
-        std::vector<StageDirective> directives;
-        const std::string compute = level_text(s.compute_level(), funcs);
-        if (compute == "root") directives.push_back({"compute_root", {}});
-        else if (!compute.empty()) directives.push_back({"compute_at", {compute}});
-        const std::string store = level_text(s.store_level(), funcs);
-        if (!compute.empty() && store != compute) {
-            if (store == "root") directives.push_back({"store_root", {}});
-            else if (!store.empty()) directives.push_back({"store_at", {store}});
-        }
-        std::vector<std::string> storage;
-        for (const Internal::StorageDim &d : s.storage_dims()) {
-            if (d.alignment.defined() || d.bound.defined() || d.fold_factor.defined())
-                cannot_write(name, "align_storage, bound_storage or fold_storage");
-            storage.push_back(d.var);
-        }
-        if (storage != f.args()) directives.push_back({"reorder_storage", storage});
-        for (const Internal::Bound &b : s.bounds()) {
-            const int64_t *min = b.min.defined() ? Internal::as_const_int(b.min) : nullptr;
-            const int64_t *extent = b.extent.defined() ? Internal::as_const_int(b.extent) : nullptr;
-            if (!min || !extent || b.modulus.defined()) cannot_write(name, "bound_extent, align_bounds or a non-constant bound");
-            directives.push_back({"bound", {b.var, std::to_string(*min), std::to_string(*extent)}});
-        }
-        if (s.memory_type() != MemoryType::Auto)
-            for (size_t i = 0; i < std::size(kMemoryTypes); ++i)
-                if (s.memory_type() == kMemoryTypes[i]) directives.push_back({"store_in", {kMemoryNames[i]}});
-        for (StageDirective &d : stage_directives(f, -1, name, funcs)) directives.push_back(std::move(d));
-        line(name, directives);
+        line(name, stage_directives(f, -1, name, funcs));
         for (int k = 0; k < static_cast<int>(f.updates().size()); ++k)
             line(fmt::format("{}.update({})", name, k), stage_directives(f, k, name, funcs));
     }
@@ -533,5 +447,13 @@ std::string read_stages(const LoweredProgram &lowered, const PipelineNames *name
 }
 
 }  // namespace
+
+std::string read_stage_schedule(const LoweredProgram &lowered, const PipelineNames *names) {
+    try {
+        return read_stages(lowered, names);
+    } catch (const Halide::Error &e) {
+        fail("reading the schedule back from Halide failed: {}", trimmed(e.what()));
+    }
+}
 
 }  // namespace strata::codegen

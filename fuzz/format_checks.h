@@ -36,5 +36,10 @@ void check_series_text(const uint8_t *data, size_t size);
 /// that parses back to the same text. Implemented in schedule_check.cpp, apart from the readers
 /// above, because parse_schedule lives in the codegen library.
 void check_schedule_text(const uint8_t *data, size_t size);
+/// A safetensors file through the loader of an emitted C library (NAME_load_weights and
+/// NAME_state_load of codegen/aot_c_safetensors.cpp): loads, or fails with a documented
+/// error code and a message, leaving nothing loaded. Implemented in c_loader_check.cpp,
+/// compiled against a header generated at build time (c_loader_header.cpp).
+void check_c_loader(const uint8_t *data, size_t size);
 
 }  // namespace strata::fuzz

@@ -33,13 +33,29 @@ std::vector<AttrSpec> parse_schema(const std::string &schema) {
     return specs;
 }
 
+/// The forward column names an op (or `none`); resolved once the table exists.
+std::optional<Op> forward_named(const std::vector<OpInfo> &table, const std::string &name) {
+    if (name == "none") return std::nullopt;
+    for (const OpInfo &info : table)
+        if (name == info.name) return info.op;
+    STRATA_ASSERT(false, "ops.def: forward op '{}' is not an op", name);
+}
+
 std::vector<OpInfo> build_table() {
-    return {
-#define STRATA_OP(name, min_in, max_in, cls, schema) \
-    {Op::name, #name, min_in, max_in, OpClass::cls, parse_schema(schema)},
+    std::vector<OpInfo> table = {
+#define STRATA_OP(name, min_in, max_in, cls, shape, vjp, lowering, spatial, forward, schema)           \
+    {Op::name,        #name,        min_in,             max_in,  OpClass::cls, ShapeRule::shape, VjpRule::vjp, \
+     Lowering::lowering, spatial, std::nullopt, parse_schema(schema)},
 #include "ir/ops.def"
 #undef STRATA_OP
     };
+    const char *forward_names[] = {
+#define STRATA_OP(name, min_in, max_in, cls, shape, vjp, lowering, spatial, forward, schema) #forward,
+#include "ir/ops.def"
+#undef STRATA_OP
+    };
+    for (size_t i = 0; i < table.size(); ++i) table[i].forward = forward_named(table, forward_names[i]);
+    return table;
 }
 
 }  // namespace
@@ -73,17 +89,47 @@ const char *attr_kind_name(AttrKind kind) {
     return "?";
 }
 
+#define STRATA_NAME_CASE(type, name) \
+    case type::name: return #name;
+#define STRATA_CLASS_CASE(name) STRATA_NAME_CASE(OpClass, name)
+#define STRATA_SHAPE_CASE(name) STRATA_NAME_CASE(ShapeRule, name)
+#define STRATA_VJP_CASE(name) STRATA_NAME_CASE(VjpRule, name)
+#define STRATA_LOWERING_CASE(name) STRATA_NAME_CASE(Lowering, name)
+
 const char *op_class_name(OpClass cls) {
-    switch (cls) {
-    case OpClass::source: return "source";
-    case OpClass::pointwise: return "pointwise";
-    case OpClass::reduction: return "reduction";
-    case OpClass::conv: return "conv";
-    case OpClass::pool: return "pool";
-    case OpClass::matmul: return "matmul";
-    case OpClass::layout: return "layout";
-    }
+    switch (cls) { STRATA_OP_CLASSES(STRATA_CLASS_CASE) }
     return "?";
+}
+
+const char *shape_rule_name(ShapeRule rule) {
+    switch (rule) { STRATA_SHAPE_RULES(STRATA_SHAPE_CASE) }
+    return "?";
+}
+
+const char *vjp_rule_name(VjpRule rule) {
+    switch (rule) { STRATA_VJP_RULES(STRATA_VJP_CASE) }
+    return "?";
+}
+
+const char *lowering_name(Lowering lowering) {
+    switch (lowering) { STRATA_LOWERINGS(STRATA_LOWERING_CASE) }
+    return "?";
+}
+
+const std::vector<OpClass> &all_op_classes() {
+#define STRATA_CLASS_ITEM(name) OpClass::name,
+    static const std::vector<OpClass> classes = {STRATA_OP_CLASSES(STRATA_CLASS_ITEM)};
+    return classes;
+}
+
+bool find_op_class(std::string_view name, OpClass *out) {
+    for (OpClass cls : all_op_classes()) {
+        if (name == op_class_name(cls)) {
+            *out = cls;
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace strata::ir

@@ -219,20 +219,11 @@ Type matmul(Op op, const Inputs &in) {
     return {in[0]->dtype(), batch};
 }
 
-int64_t spatial_rank(Op op) {
-    switch (op) {
-    case Op::conv1d: case Op::conv_transpose1d: case Op::max_pool1d: case Op::avg_pool1d:
-    case Op::adaptive_avg_pool1d: case Op::conv1d_grad_weight: case Op::max_pool1d_grad:
-    case Op::avg_pool1d_grad: case Op::adaptive_avg_pool1d_grad: return 1;
-    default: return 2;
-    }
-}
-
 const char *layout_name(int64_t s) { return s == 1 ? "N, C, L" : "N, C, H, W"; }
 
 Type conv(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
-    const int64_t s = spatial_rank(op);
+    const int64_t s = op_info(op).spatial_rank;
     const bool transposed = op == Op::conv_transpose1d || op == Op::conv_transpose2d;
     const Node *x = in[0], *w = in[1];
     require_same_dtype(name, in);
@@ -320,7 +311,7 @@ int64_t pool_out(const char *op, int64_t len, int64_t k, int64_t pad, int64_t st
 
 Type pool(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
-    const int64_t s = spatial_rank(op);
+    const int64_t s = op_info(op).spatial_rank;
     const Node *x = in[0];
     require_rank(name, x, s + 2, "input", layout_name(s));
     const Shape &xs = x->shape();
@@ -464,7 +455,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
 }
 
 /// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...].
-Type cross_entropy_type(Op op, const Inputs &in, const Attrs &attrs) {
+Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *logits = in[0], *target = in[1];
     require_float(name, logits, "logits");
@@ -490,7 +481,7 @@ Type cross_entropy_type(Op op, const Inputs &in, const Attrs &attrs) {
 }
 
 /// batch_norm_train and its gradient: x [N, C, ...] float; weight and bias (or grad_output) typed alike.
-Type batch_norm_type(Op op, const Inputs &in, const Attrs &attrs) {
+Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *x = in[0];
     require_float(name, x);
@@ -511,23 +502,6 @@ Type batch_norm_type(Op op, const Inputs &in, const Attrs &attrs) {
     return x->type;
 }
 
-/// The forward op of a gradient op, and the attributes it shares.
-Op forward_of(Op op) {
-    switch (op) {
-    case Op::conv1d_grad_weight: return Op::conv1d;
-    case Op::conv2d_grad_weight: return Op::conv2d;
-    case Op::max_pool1d_grad: return Op::max_pool1d;
-    case Op::max_pool2d_grad: return Op::max_pool2d;
-    case Op::avg_pool1d_grad: return Op::avg_pool1d;
-    case Op::avg_pool2d_grad: return Op::avg_pool2d;
-    case Op::adaptive_avg_pool1d_grad: return Op::adaptive_avg_pool1d;
-    case Op::adaptive_avg_pool2d_grad: return Op::adaptive_avg_pool2d;
-    case Op::pad_grad: return Op::pad;
-    default: break;
-    }
-    STRATA_ASSERT(false, "{} is not a gradient op", op_name(op));
-}
-
 /// The forward op's attributes, taken from the gradient op's (adaptive
 /// pooling's output size is the gradient's own spatial shape).
 Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
@@ -544,7 +518,8 @@ Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
 /// shapes it claims: the forward output must be the gradient's shape.
 Type gradient(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
-    const Op fwd = forward_of(op);
+    STRATA_ASSERT(op_info(op).forward, "{} has no forward op in ops.def", name);
+    const Op fwd = *op_info(op).forward;
     const Attrs fattrs = forward_attrs(fwd, attrs, in.back()->shape());
     Program scratch;
     auto source = [&](const Shape &shape, DType dtype) { return scratch.input("s" + std::to_string(scratch.nodes().size()), Type{dtype, shape}); };
@@ -552,7 +527,7 @@ Type gradient(Op op, const Inputs &in, const Attrs &attrs) {
     require_float(name, grad_out, "grad_output");
     Shape input_shape, result;
     std::vector<const Node *> fwd_inputs;
-    if (op == Op::conv1d_grad_weight || op == Op::conv2d_grad_weight) {
+    if (op_info(fwd).op_class == OpClass::conv) {  // a weight gradient
         require_same_dtype(name, in);
         input_shape = in[0]->shape();
         result = attrs.get_ints("weight_shape");
@@ -573,27 +548,19 @@ Type gradient(Op op, const Inputs &in, const Attrs &attrs) {
 }  // namespace
 
 Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &attrs) {
-    switch (op) {
-    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
-    case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
-    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad:
-        return gradient(op, inputs, attrs);
-    case Op::cross_entropy: case Op::cross_entropy_grad:
-        return cross_entropy_type(op, inputs, attrs);
-    case Op::batch_norm_train: case Op::batch_norm_train_grad:
-        return batch_norm_type(op, inputs, attrs);
-    default: break;
+    switch (op_info(op).shape_rule) {
+    case ShapeRule::pointwise: return pointwise(op, inputs, attrs);
+    case ShapeRule::reduction: return reduction(op, inputs, attrs);
+    case ShapeRule::matmul: return matmul(op, inputs);
+    case ShapeRule::conv: return conv(op, inputs, attrs);
+    case ShapeRule::pool: return pool(op, inputs, attrs);
+    case ShapeRule::layout: return layout(op, inputs, attrs);
+    case ShapeRule::gradient: return gradient(op, inputs, attrs);
+    case ShapeRule::cross_entropy: return cross_entropy(op, inputs, attrs);
+    case ShapeRule::batch_norm: return batch_norm(op, inputs, attrs);
+    case ShapeRule::source: break;
     }
-    switch (op_info(op).op_class) {
-    case OpClass::pointwise: return pointwise(op, inputs, attrs);
-    case OpClass::reduction: return reduction(op, inputs, attrs);
-    case OpClass::matmul: return matmul(op, inputs);
-    case OpClass::conv: return conv(op, inputs, attrs);
-    case OpClass::pool: return pool(op, inputs, attrs);
-    case OpClass::layout: return layout(op, inputs, attrs);
-    case OpClass::source: break;
-    }
-    STRATA_ASSERT(false, "source op {} has no shape rule", op_name(op));
+    STRATA_ASSERT(false, "source op {} has no shape rule (its type is given when it is built)", op_name(op));
 }
 
 }  // namespace strata::ir

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <set>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace strata {
@@ -73,6 +74,21 @@ private:
     std::set<std::string> paths_;
 };
 
+/// The file `path` names: a symlink (a chain of them) is followed to its final target,
+/// which need not exist yet; "" for a chain that loops or is too long.
+std::string final_target(std::string path) {
+    for (int hops = 0; hops < 40; ++hops) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+        std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : 4096) + 1, '\0');
+        const ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+        if (n < 0 || static_cast<size_t>(n) >= target.size()) return "";
+        target.resize(static_cast<size_t>(n));
+        path = target[0] == '/' ? target : parent_folder(path) + "/" + target;
+    }
+    return "";
+}
+
 }  // namespace
 
 void remove_stale_temp_files(const std::string &path) {
@@ -97,17 +113,30 @@ void remove_stale_temp_files(const std::string &path) {
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
     if (path_.empty()) fail("cannot write a file with an empty path");
-    remove_stale_temp_files(path_);
+    // A symlink stays a symlink: its target is what gets written (the temporary file
+    // goes beside the target, so the rename stays within one file system).
+    target_ = final_target(path_);
+    if (target_.empty()) fail("{}: cannot write the file: {}", path_, std::strerror(ELOOP));
+    remove_stale_temp_files(target_);
     // pid + a process-wide counter: two writers of one path (threads, processes) never share a temp file.
     static std::atomic<unsigned> counter{0};
-    temp_path_ = path_ + ".tmp" + std::to_string(getpid()) + "." + std::to_string(counter++);
+    temp_path_ = target_ + ".tmp" + std::to_string(getpid()) + "." + std::to_string(counter++);
     LiveTempFiles::instance().add(temp_path_);
-    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    // A new file gets the user's umask; a replaced one keeps its mode (a 0600 checkpoint stays private).
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd_ < 0) {
         const int err = errno;
         LiveTempFiles::instance().remove(temp_path_);
         temp_path_.clear();  // not ours to remove
         fail("{}: cannot create the file: {}", path_, std::strerror(err));
+    }
+    struct stat existing {};
+    if (::stat(target_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
+        ::fchmod(fd_, existing.st_mode & 07777) != 0) {
+        const int err = errno;
+        discard();
+        fail("{}: cannot give the new file the mode {:04o} of the old one: {}", path_, existing.st_mode & 07777,
+             std::strerror(err));
     }
 }
 
@@ -156,7 +185,7 @@ void AtomicFileWriter::commit() {
         discard();
         fail("{}: could not close the file: {}", path_, std::strerror(err));
     }
-    if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    if (std::rename(temp_path_.c_str(), target_.c_str()) != 0) {
         const int err = errno;
         discard();
         fail("{}: could not move the finished file into place: {}", path_, std::strerror(err));
@@ -164,7 +193,7 @@ void AtomicFileWriter::commit() {
     committed_ = true;
     LiveTempFiles::instance().remove(temp_path_);
     // Make the rename itself durable; the file is already complete, so this is best effort.
-    const int dir = ::open(parent_folder(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int dir = ::open(parent_folder(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir >= 0) {
         ::fsync(dir);
         ::close(dir);

@@ -4,6 +4,9 @@
 /// folder, is flushed to disk (fsync), and only then renamed over the
 /// destination. A crash, a full disk or an exception mid-write leaves the old
 /// file (or no file) in place, never a half-written one, and no temporary file.
+/// A symlink at the destination is written through (its final target is
+/// replaced, the link stays); a replaced file keeps its mode, a new file gets
+/// the user's umask (0666 & ~umask).
 /// A killed writer (kill -9, power loss) does leave its temporary file,
 /// `NAME.tmp<pid>.<n>`; the next writer of NAME removes it once that pid is gone.
 ///
@@ -44,6 +47,7 @@ private:
     void discard() noexcept;
 
     std::string path_;
+    std::string target_;  ///< `path_`, or the final target of the symlink it is
     std::string temp_path_;
     int fd_ = -1;
     size_t written_ = 0;

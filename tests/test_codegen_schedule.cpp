@@ -78,6 +78,12 @@ TEST_CASE("schedule files: text round trip and parse errors naming the line and 
     REQUIRE_THROWS_WITH(codegen::parse_schedule("op relu parallel=yes\n", "f"), Contains("must be 'on' or 'off'"));
     REQUIRE_THROWS_WITH(codegen::parse_schedule("op relu task=-3\n", "f"), Contains("task=-3 must be a positive"));
     REQUIRE_THROWS_WITH(codegen::parse_schedule("ops relu task=3\n", "f"), Contains("starts with 'op', 'class' or 'node'"));
+    // A directive twice on one line used to be accepted, the last one winning.
+    REQUIRE_THROWS_WITH(codegen::parse_schedule("op conv2d vectorize=8 tile=8x2 vectorize=16\n", "f"),
+                        Contains("f:1 (op conv2d): 'vectorize' is given twice on one line"));
+    REQUIRE_THROWS_WITH(codegen::parse_schedule("\nclass pool compute=root compute=inline\n", "f"),
+                        Contains("f:2 (class pool): 'compute' is given twice on one line"));
+    REQUIRE_NOTHROW(codegen::parse_schedule("op conv2d vectorize=8\nop conv2d vectorize=16\n", "f"));
 }
 
 TEST_CASE("a dumped schedule loads back to the same schedule and the same results") {
@@ -156,6 +162,13 @@ TEST_CASE("schedules that do not fit are errors naming the node and the directiv
                         Contains("X must be a multiple of the 4 vector lanes"));
     REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_node(conv).gpu(128); })),
                         Contains("gpu_threads needs a GPU target"));
+    // In an op or class rule too (it used to be accepted silently), even for an op the program lacks.
+    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_op("conv2d").gpu(128); })),
+                        Contains("schedule for op conv2d: gpu_threads needs a GPU target"));
+    REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_class("pointwise").gpu(64); })),
+                        Contains("schedule for class pointwise: gpu_threads needs a GPU target"));
+    REQUIRE_THROWS_WITH(codegen::schedule_in_effect(p, with([&](auto &r) { r.for_op("conv_transpose1d").gpu(64); })),
+                        Contains("schedule for op conv_transpose1d: gpu_threads needs a GPU target"));
     REQUIRE_THROWS_WITH(codegen::compile(p, with([&](auto &r) { r.for_op("conv").vectorize(256); })),
                         Contains("vectorize=256 is wider than the innermost extent 120"));
     codegen::CompileOptions simple_plus_rules = with([](auto &r) { r.for_op("conv2d").parallel(false); });

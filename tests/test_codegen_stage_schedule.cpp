@@ -6,6 +6,7 @@
 // line and the directive.
 
 #include "codegen/compiler.h"
+#include "codegen/stage_directives.h"
 #include "frontend/functional.h"
 #include "frontend/graph.h"
 #include "runtime/generator.h"
@@ -315,4 +316,153 @@ TEST_CASE("strata schedule dump --stages writes a file that strata schedule chec
     REQUIRE(std::system((strata + " schedule check '" + model + "' --schedule '" + file + "' > '" + out + "'").c_str()) == 0);
     std::ifstream in(out);
     REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(in), {}), Contains("agrees with the default schedule"));
+}
+
+TEST_CASE("stage-line factors are bounded by what Halide and the target take") {
+    auto parse = [](const std::string &text) { return codegen::parse_schedule(text, "f"); };
+    // Halide's lanes are 16-bit: 65536 lanes crashed it (SIGFPE), 4096 compiled for 76 s.
+    REQUIRE_THROWS_WITH(parse("stage n2_conv2d compute_root() vectorize(d3, 65536)\n"),
+                        Contains("f:1 (stage n2_conv2d): vectorize(d3, 65536): the factor '65536' must be a positive "
+                                 "whole number (at most 64)"));
+    REQUIRE_THROWS_WITH(parse("stage f vectorize(d3, 4096)\n"), Contains("(at most 64)"));
+    REQUIRE_THROWS_WITH(parse("stage f unroll(d3, 65)\n"), Contains("unroll(d3, 65): the factor '65' must be a positive whole number (at most 64)"));
+    REQUIRE_THROWS_WITH(parse("stage f gpu_tile(x, bx, tx, 2048)\n"), Contains("(at most 1024)"));
+    REQUIRE_THROWS_WITH(parse("stage f split(x, xo, xi, 4294967296)\n"), Contains("(at most 2147483647)"));
+    REQUIRE_THROWS_WITH(parse("stage f bound(x, 0, 4294967296)\n"), Contains("the extent '4294967296'"));
+    REQUIRE_THROWS_WITH(parse("stage f compute_at(g, x, 4294967296)\n"), Contains("the stage index '4294967296'"));
+    REQUIRE_NOTHROW(parse("stage f split(x, xo, xi, 65536) vectorize(x, 64) unroll(xo, 64)\n"));
+
+    // Loops whose extent the lines fix are checked when applied, naming the line.
+    ConvPoolNet net;
+    const ir::Program &p = net.g.program();
+    const std::string plain = codegen::schedule_in_effect(p, with_schedule("mullapudi2016"));
+    const std::string conv_line = stage_line(plain, "_conv2d_acc ");
+    const std::string pool_line = stage_line(plain, "_max_pool2d ");
+    const std::string pool_acc_line = stage_line(plain, "_max_pool2d_acc ");
+    REQUIRE(!conv_line.empty());
+    REQUIRE(!pool_line.empty());
+    REQUIRE(!pool_acc_line.empty());
+    const std::string conv = conv_line.substr(6, conv_line.find(' ', 6) - 6);
+    const std::string pool = pool_line.substr(6, pool_line.find(' ', 6) - 6);  // the output, [2, 4, 4, 4]
+    const std::string pool_acc = pool_acc_line.substr(6, pool_acc_line.find(' ', 6) - 6);
+    testing::TempDir dir;
+    auto effect = [&](const std::string &text) {
+        return codegen::schedule_in_effect(p, with_schedule(dir.write("bounds.schedule", "algorithm plain\n" + text)));
+    };
+    const std::string file = dir / "bounds.schedule";
+    // The reported crash: a split by 65536 whose inner loop is unrolled whole (SIGSEGV in Halide).
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() split(d3, xo, xi, 65536) unroll(xi)\n"),
+                        Contains(file + ":2 (stage " + conv + "): unroll(xi): loop 'xi' has extent 65536, which would "
+                                                             "make 65536 unrolled copies (at most 64)"));
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() split(d3, xo, xi, 128) vectorize(xi)\n"),
+                        Contains("vectorize(xi): loop 'xi' has extent 128, which would make 128 vector lanes"));
+    // An output's extents are known: a split may not pass them.
+    REQUIRE_THROWS_WITH(effect("stage " + pool + " split(d3, xo, xi, 8)\n"),
+                        Contains("split(d3, xo, xi, 8): the factor 8 is more than the extent 4 of loop 'd3'"));
+    // vectorize with a factor splits too (this compiled into a pipeline that always failed its bounds check).
+    REQUIRE_THROWS_WITH(effect("stage " + pool + " vectorize(d3, 8)\n"),
+                        Contains("vectorize(d3, 8): the factor 8 is more than the extent 4 of loop 'd3'"));
+    // Within the bounds, the same lines compile and agree with the default schedule.
+    const std::string good = "stage " + conv + " compute_root() split(d3, xo, xi, 8) vectorize(xi) unroll(d2, 2)\n"
+                             "stage " + pool_acc + " compute_root()\n"
+                             "stage " + pool + " split(d3, xo, xi, 4) vectorize(xi)\n";
+    const auto sources = net.sources();
+    const auto want = run(p, sources, {});
+    const std::string mismatch =
+        reference::mismatch(run(p, sources, with_schedule(dir.write("good.schedule", "algorithm plain\n" + good))).at(0),
+                            want.at(0), 1e-5);
+    INFO(mismatch);
+    CHECK(mismatch.empty());
+}
+
+TEST_CASE("a directive given twice on one stage line is an error naming the line") {
+    auto parse = [](const std::string &text) { return codegen::parse_schedule(text, "f"); };
+    REQUIRE_THROWS_WITH(parse("stage g split(x, xo, xi, 8) vectorize(xi) vectorize(xi)\n"),
+                        Contains("f:1 (stage g): vectorize(xi): given twice on one line"));
+    REQUIRE_THROWS_WITH(parse("stage g compute_root() compute_at(h, x)\n"),
+                        Contains("f:1 (stage g): compute_at(h, x): the line already has compute_root()"));
+    REQUIRE_THROWS_WITH(parse("stage g store_in(Stack) store_in(Heap)\n"),
+                        Contains("store_in(Heap): the line already has store_in(Stack); give store_in once per line"));
+    REQUIRE_THROWS_WITH(codegen::Schedule().for_stage("g").compute_root().compute_inline(),
+                        Contains("compute_inline(): the line already has compute_root()"));
+    // Different loops, or two lines: not a repeat.
+    REQUIRE_NOTHROW(parse("stage g vectorize(x) parallel(y) vectorize(z)\nstage g compute_root()\nstage g compute_root()\n"));
+}
+
+TEST_CASE("every directive in the registry parses, prints back, and refuses wrong arguments naming its form") {
+    using codegen::ArgKind;
+    auto sample = [](ArgKind kind) -> std::string {
+        switch (kind) {
+        case ArgKind::loop: return "x";
+        case ArgKind::func: return "h";
+        case ArgKind::tail: return "GuardWithIf";
+        case ArgKind::memory: return "Stack";
+        case ArgKind::stage_index: case ArgKind::whole: return "0";
+        default: return "2";
+        }
+    };
+    // The schedule fuzzer's dictionary offers every directive to its mutations.
+    std::ifstream dict_file(std::string(STRATA_SOURCE_DIR) + "/fuzz/fuzz_schedule.dict");
+    const std::string dict(std::istreambuf_iterator<char>(dict_file), {});
+    REQUIRE(!dict.empty());
+    for (const codegen::StageDirectiveTraits &t : codegen::stage_directive_table()) {
+        INFO("directive " << t.name);
+        REQUIRE(codegen::find_stage_directive(t.name) == &t);
+        REQUIRE_THAT(codegen::stage_directive_names(), Contains(t.name));
+        REQUIRE_THAT(dict, Contains("\"" + t.name + "(\""));
+        for (const auto &form : t.forms) {
+            std::vector<std::string> args;
+            for (const codegen::ArgSpec &a : form) args.push_back(sample(a.kind));
+            const std::string line = "stage g " + codegen::StageDirective{t.name, args}.to_string() + "\n";
+            INFO(line);
+            REQUIRE(codegen::parse_schedule(line).to_text() == line);
+            // A Func-level directive only on the Func's own line.
+            if (t.func_level)
+                REQUIRE_THROWS_WITH(codegen::parse_schedule("stage g.update(0) " + line.substr(8)),
+                                    Contains("schedules the whole Func"));
+            // One argument too many (forms that repeat take up to 64).
+            if (!form.empty() && form.back().repeats) continue;
+            args.push_back("x");
+            REQUIRE_THROWS_WITH(codegen::parse_schedule("stage g " + codegen::StageDirective{t.name, args}.to_string()),
+                                Contains(std::string("takes ") + t.form_text));
+            args.pop_back();
+            // Every bounded number one past its bound.
+            for (size_t i = 0; i < form.size(); ++i) {
+                const ArgKind k = form[i].kind;
+                if (k == ArgKind::loop || k == ArgKind::func || k == ArgKind::tail || k == ArgKind::memory ||
+                    k == ArgKind::whole || k == ArgKind::stage_index)
+                    continue;
+                std::vector<std::string> over = args;
+                over[i] = std::to_string(codegen::arg_bound(k) + 1);
+                REQUIRE_THROWS_WITH(codegen::parse_schedule("stage g " + codegen::StageDirective{t.name, over}.to_string()),
+                                    Contains("(at most " + std::to_string(codegen::arg_bound(k)) + ")"));
+            }
+        }
+    }
+}
+
+TEST_CASE("GPU stage directives on a CUDA target: gpu_tile reads back as its splits and GPU loops, threads bounded") {
+    ConvPoolNet net;
+    const ir::Program &p = net.g.program();
+    const std::string plain = codegen::schedule_in_effect(p, with_schedule("mullapudi2016"));
+    const std::string conv_line = stage_line(plain, "_conv2d_acc ");
+    REQUIRE(!conv_line.empty());
+    const std::string conv = conv_line.substr(6, conv_line.find(' ', 6) - 6);
+    testing::TempDir dir;
+    // Lowering for a CUDA target needs no GPU: the schedule is applied and read back, not compiled.
+    auto effect = [&](const std::string &text) {
+        codegen::CompileOptions o = with_schedule(dir.write("gpu.schedule", "algorithm plain\n" + text));
+        o.target = "host-cuda";
+        return codegen::schedule_in_effect(p, o);
+    };
+    const std::string dumped = effect("stage " + conv + " compute_root() gpu_tile(d3, d2, bx, by, tx, ty, 4, 4)\n");
+    INFO(dumped);
+    REQUIRE_THAT(dumped, Contains("stage " + conv + " compute_root() split(d3, bx, tx, 4, ShiftInwards) "
+                                  "split(d2, by, ty, 4, ShiftInwards) reorder(tx, ty, bx, by, d1, d0) "
+                                  "gpu_threads(tx) gpu_threads(ty) gpu_blocks(bx) gpu_blocks(by)"));
+    REQUIRE(lines_of(effect(lines_of(dumped).substr(lines_of(dumped).find('\n') + 1))) == lines_of(dumped));
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() gpu_tile(d3, d2, bx, by, tx, ty, 64, 32)\n"),
+                        Contains("64 x 32 threads per block are more than CUDA's 1024"));
+    REQUIRE_THROWS_WITH(effect("stage " + conv + " compute_root() split(d3, xo, xi, 2048) gpu_threads(xi)\n"),
+                        Contains("gpu_threads(xi): loop 'xi' has extent 2048, which would make 2048 GPU threads"));
 }

@@ -62,6 +62,10 @@ TEST_CASE("Schedule corpus: every file parses and round-trips, or is rejected wi
     CHECK(run_corpus("fuzz_schedule", strata::fuzz::check_schedule_text) >= 8);
 }
 
+TEST_CASE("Emitted C loader corpus: every file loads or fails with an error code and a message", "[robust][fuzz]") {
+    CHECK(run_corpus("fuzz_c_loader", strata::fuzz::check_c_loader) >= 6);
+}
+
 TEST_CASE("Schedule corpus: the valid seeds parse and each bad_* seed is rejected at line 1", "[robust][fuzz]") {
     // So the seeds start the fuzzer on both paths: accepted rules and each kind of rejection.
     const fs::path folder = fs::path(STRATA_SOURCE_DIR) / "fuzz" / "corpus" / "fuzz_schedule";

@@ -2,16 +2,31 @@
 
 #include "tools/commands.h"
 
+#include "bench/compile_report.h"
 #include "bench/report.h"
 #include "bench/suite.h"
 #include "bench/workloads.h"
 #include "runtime/atomic_file.h"
 
+#include <strata/error.h>
+
 #include <fmt/core.h>
+
+#include <filesystem>
 
 namespace strata::tools {
 
 int bench(const BenchCommand &command) {
+    if (!command.compile_one.empty()) return strata::bench::compile_one(command.compile_one);
+    if (command.compile_report) {
+        std::error_code ec;
+        const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+        if (ec) fail("strata bench --compile-report: cannot find this program's path: {}", ec.message());
+        fmt::print("{}", strata::bench::format_compile_report(strata::bench::run_compile_report(
+                             command.workloads.empty() ? strata::bench::compile_report_models() : command.workloads,
+                             self, command.threads)));
+        return 0;
+    }
     if (command.list) {
         for (const strata::bench::Workload &w : strata::bench::all_workloads())
             fmt::print("{:<17} {}\n", w.name, w.description);

@@ -44,6 +44,9 @@ struct BenchCommand {
     bool check = false;
     bool list = false;
     std::string json_path;
+    /// Cold compile time, peak RSS and recompile time of each model's training step.
+    bool compile_report = false;
+    std::string compile_one;  ///< internal: the child process of --compile-report
 };
 
 /// `strata bench [WORKLOAD...]`: times workloads (and LibTorch when built with it); a table and JSON.

@@ -50,6 +50,9 @@ int main(int argc, char **argv) {
                         "Compare results with the default schedule (with 'simple' when timing the default) and LibTorch");
     bench_cmd->add_option("--json", bench.json_path, "Also write the results as JSON");
     bench_cmd->add_flag("--list", bench.list, "List the workloads and exit");
+    bench_cmd->add_flag("--compile-report", bench.compile_report,
+                        "Cold compile time, peak RSS and one-layer recompile time of each model's training step");
+    bench_cmd->add_option("--compile-one", bench.compile_one)->group("");  // the report's child process
 
     strata::tools::ScheduleCommand schedule;
     CLI::App *schedule_cmd = app.add_subcommand("schedule", "Show or check the schedule of a model");

@@ -7,33 +7,31 @@
 namespace strata::codegen {
 
 using namespace Halide;
+using ir::Lowering;
 using ir::Op;
 using ir::OpClass;
 
 namespace {
 
+/// The lowering ops.def names for the node's op.
 Func lower_node(const ir::Node &node, LowerContext &ctx) {
-    switch (node.op) {
-    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: return lower_conv_grad_weight(node, ctx);
-    case Op::max_pool1d_grad: case Op::max_pool2d_grad: case Op::avg_pool1d_grad: case Op::avg_pool2d_grad:
-    case Op::adaptive_avg_pool1d_grad: case Op::adaptive_avg_pool2d_grad: return lower_pool_grad(node, ctx);
-    case Op::pad_grad: return lower_pad_grad(node, ctx);
-    case Op::cross_entropy: return lower_cross_entropy(node, ctx);
-    case Op::batch_norm_train: return lower_batch_norm_train(node, ctx);
-    case Op::batch_norm_train_grad: return lower_batch_norm_train_grad(node, ctx);
-    case Op::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);
-    default: break;
+    switch (node.info().lowering) {
+    case Lowering::source: return lower_source(node, ctx);
+    case Lowering::pointwise: return lower_pointwise(node, ctx);
+    case Lowering::reduction: return lower_reduction(node, ctx);
+    case Lowering::matmul: return lower_matmul(node, ctx);
+    case Lowering::conv: return lower_conv(node, ctx);
+    case Lowering::pool: return lower_pool(node, ctx);
+    case Lowering::layout: return lower_layout(node, ctx);
+    case Lowering::conv_grad_weight: return lower_conv_grad_weight(node, ctx);
+    case Lowering::pool_grad: return lower_pool_grad(node, ctx);
+    case Lowering::pad_grad: return lower_pad_grad(node, ctx);
+    case Lowering::cross_entropy: return lower_cross_entropy(node, ctx);
+    case Lowering::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);
+    case Lowering::batch_norm_train: return lower_batch_norm_train(node, ctx);
+    case Lowering::batch_norm_train_grad: return lower_batch_norm_train_grad(node, ctx);
     }
-    switch (node.info().op_class) {
-    case OpClass::source: return lower_source(node, ctx);
-    case OpClass::pointwise: return lower_pointwise(node, ctx);
-    case OpClass::reduction: return lower_reduction(node, ctx);
-    case OpClass::matmul: return lower_matmul(node, ctx);
-    case OpClass::conv: return lower_conv(node, ctx);
-    case OpClass::pool: return lower_pool(node, ctx);
-    case OpClass::layout: return lower_layout(node, ctx);
-    }
-    STRATA_ASSERT(false, "unhandled op class");
+    STRATA_ASSERT(false, "{}: unhandled lowering", node.label());
 }
 
 /// Ops that read each input element many times: their producers are stored

@@ -14,6 +14,7 @@
 #include "frontend/distributed/distributed_trainer.h"
 #include "frontend/functional.h"
 #include "frontend/graph.h"
+#include "frontend/models/models.h"
 #include "frontend/nn.h"
 #include "frontend/optim/adam.h"
 #include "frontend/optim/lr_scheduler.h"

@@ -9,8 +9,9 @@
 
 namespace strata::ir {
 
-/// Whether gradients flow through `op` at all (false for argmax, comparisons,
-/// logical ops, iota and casts to non-float types).
+/// Whether gradients flow through `node` at all: false for the ops ops.def
+/// marks nondiff (argmax, comparisons, logical ops) or leaf (sources), for
+/// non-float results and for casts from non-float types.
 bool is_differentiable(const Node &node);
 
 /// The gradient of each input of `node` given `grad_output` (the gradient of

@@ -302,35 +302,27 @@ std::vector<N> pointwise_rules(Builder &b, const Node &node, N g) {
 }  // namespace
 
 bool is_differentiable(const Node &node) {
-    if (!is_float(node.dtype())) return false;
-    switch (node.op) {
-    case Op::argmax: case Op::eq: case Op::ne: case Op::lt: case Op::le: case Op::gt: case Op::ge:
-    case Op::logical_and: case Op::logical_or: case Op::logical_not: case Op::iota:
-        return false;
-    case Op::cast: return is_float(node.input(0)->dtype());
-    default: return true;
-    }
+    const VjpRule rule = node.info().vjp_rule;
+    if (!is_float(node.dtype()) || rule == VjpRule::nondiff || rule == VjpRule::leaf) return false;
+    // A float result of no float input (a cast from an integer) carries no gradient.
+    for (const Node *in : node.inputs)
+        if (is_float(in->dtype())) return true;
+    return false;
 }
 
 std::vector<const Node *> vjp(Builder &b, const Node &node, const Node *g) {
-    switch (node.op) {
-    case Op::conv1d_grad_weight: case Op::conv2d_grad_weight: case Op::max_pool1d_grad: case Op::max_pool2d_grad:
-    case Op::avg_pool1d_grad: case Op::avg_pool2d_grad: case Op::adaptive_avg_pool1d_grad:
-    case Op::adaptive_avg_pool2d_grad: case Op::pad_grad: case Op::cross_entropy_grad:
-    case Op::batch_norm_train_grad:
+    switch (node.info().vjp_rule) {
+    case VjpRule::pointwise: return pointwise_rules(b, node, g);
+    case VjpRule::reduction: return reduction_rules(b, node, g);
+    case VjpRule::matmul: return matmul_rules(b, node, g);
+    case VjpRule::conv: return conv_rules(b, node, g);
+    case VjpRule::pool: return pool_rules(b, node, g);
+    case VjpRule::layout: return layout_rules(b, node, g);
+    case VjpRule::unsupported:
         fail("autodiff: {} has no gradient rule yet (a gradient of a conv/pool/pad gradient)", node.label());
-    default: break;
+    case VjpRule::nondiff: case VjpRule::leaf: break;
     }
-    switch (node.info().op_class) {
-    case OpClass::pointwise: return pointwise_rules(b, node, g);
-    case OpClass::reduction: return reduction_rules(b, node, g);
-    case OpClass::matmul: return matmul_rules(b, node, g);
-    case OpClass::conv: return conv_rules(b, node, g);
-    case OpClass::pool: return pool_rules(b, node, g);
-    case OpClass::layout: return layout_rules(b, node, g);
-    case OpClass::source: break;
-    }
-    STRATA_ASSERT(false, "vjp called on a source {}", node.label());
+    STRATA_ASSERT(false, "vjp called on {}, which ops.def marks {}", node.label(), vjp_rule_name(node.info().vjp_rule));
 }
 
 }  // namespace strata::ir

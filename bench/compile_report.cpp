@@ -1,0 +1,155 @@
+#include "bench/compile_report.h"
+
+#include "bench/lenet.h"
+#include "frontend/models/models.h"
+#include "frontend/optim/adam.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/train_step.h"
+
+#include <strata/error.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace strata::bench {
+
+namespace {
+
+struct ModelStep {
+    std::shared_ptr<nn::Module> model;
+    std::shared_ptr<optim::Optimizer> optimizer;
+    Shape input, target;
+};
+
+/// The model's training-step inputs at the benchmark's sizes, `classes` wide.
+ModelStep make_model_step(const std::string &name, int64_t extra_classes) {
+    manual_seed(0);
+    ModelStep s;
+    if (name == "lenet") {
+        nn::Sequential net = make_lenet(10 + extra_classes);
+        s.model = net.ptr();
+        s.input = {64, 1, 28, 28};
+        s.target = {64};
+    } else if (name == "gpd") {
+        models::GPDOptions o;
+        o.classes += extra_classes;
+        s.model = models::GPD(o).ptr();
+        s.input = {64, 3, 400};
+        s.target = {64};
+    } else if (name == "resnet20") {
+        models::ResNetOptions o;
+        o.classes += extra_classes;
+        s.model = models::ResNet(o).ptr();
+        s.input = {64, 3, 32, 32};
+        s.target = {64};
+    } else if (name == "phasenet") {
+        models::PhaseNetOptions o;
+        o.classes += extra_classes;
+        s.model = models::PhaseNet(o).ptr();
+        s.input = {32, 3, 3001};
+        s.target = {32, 3001};
+    } else {
+        fail("strata bench --compile-report: unknown model '{}' (lenet, gpd, resnet20, phasenet)", name);
+    }
+    if (name == "resnet20" || name == "lenet")
+        s.optimizer = std::make_shared<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9));
+    else
+        s.optimizer = std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
+    return s;
+}
+
+double compile_step(const ModelStep &s, size_t *kernels, size_t *nodes = nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    TrainStep step(*s.model, *s.optimizer, s.input, s.target, DType::i32,
+                   [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); });
+    if (kernels) *kernels = step.compiled().executable().kernel_count();
+    if (nodes) *nodes = step.compiled().executable().program().nodes().size();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double peak_rss_gib() {
+    rusage self{}, children{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    return static_cast<double>(std::max(self.ru_maxrss, children.ru_maxrss)) / (1024.0 * 1024.0);  // KiB -> GiB
+}
+
+}  // namespace
+
+const std::vector<std::string> &compile_report_models() {
+    static const std::vector<std::string> models = {"lenet", "gpd", "resnet20", "phasenet"};
+    return models;
+}
+
+int compile_one(const std::string &model) {
+    size_t kernels = 0, nodes = 0;
+    const double cold = compile_step(make_model_step(model, 0), &kernels, &nodes);
+    const double recompile = compile_step(make_model_step(model, 1), nullptr);
+    nlohmann::json j = {{"model", model}, {"cold_seconds", cold}, {"recompile_seconds", recompile},
+                        {"peak_rss_gib", peak_rss_gib()}, {"kernels", kernels}, {"nodes", nodes}};
+    fmt::print("{}\n", j.dump());
+    return 0;
+}
+
+std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> &models,
+                                                 const std::string &strata_program, int threads) {
+    namespace fs = std::filesystem;
+    std::vector<CompileReportRow> rows;
+    for (const std::string &model : models) {
+        CompileReportRow row;
+        row.model = model;
+        char pattern[] = "/tmp/strata-compile-report-XXXXXX";
+        const char *dir = mkdtemp(pattern);
+        if (!dir) fail("strata bench --compile-report: cannot make a temporary cache folder");
+        const std::string command = fmt::format("STRATA_CACHE_DIR='{}' HL_NUM_THREADS={} '{}' bench --compile-one '{}'",
+                                                dir, threads, strata_program, model);
+        std::string out;
+        if (FILE *p = popen(command.c_str(), "r")) {
+            char buffer[4096];
+            while (fgets(buffer, sizeof buffer, p)) out += buffer;
+            if (pclose(p) != 0) row.error = "the compiling process failed";
+        } else {
+            row.error = "cannot start the compiling process";
+        }
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+        if (row.error.empty()) {
+            try {
+                const auto j = nlohmann::json::parse(out.substr(out.rfind('{')));
+                row.cold_seconds = j.at("cold_seconds");
+                row.recompile_seconds = j.at("recompile_seconds");
+                row.peak_rss_gib = j.at("peak_rss_gib");
+                row.kernels = j.at("kernels");
+                row.nodes = j.at("nodes");
+            } catch (const std::exception &e) {
+                row.error = fmt::format("unreadable result: {}", e.what());
+            }
+        }
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+std::string format_compile_report(const std::vector<CompileReportRow> &rows) {
+    std::string text = fmt::format("{:<10} {:>8} {:>8} {:>14} {:>14} {:>16}\n", "model", "IR nodes", "kernels", "cold compile s",
+                                   "peak RSS GiB", "recompile s (1)");
+    for (const CompileReportRow &r : rows) {
+        if (!r.error.empty()) {
+            text += fmt::format("{:<10} failed: {}\n", r.model, r.error);
+            continue;
+        }
+        text += fmt::format("{:<10} {:>8} {:>8} {:>14.1f} {:>14.2f} {:>16.1f}\n", r.model, r.nodes, r.kernels, r.cold_seconds,
+                            r.peak_rss_gib, r.recompile_seconds);
+    }
+    text += "(1) the same step with the classifier one class wider, after the cold compile (cache warm)\n";
+    return text;
+}
+
+}  // namespace strata::bench
