@@ -32,12 +32,23 @@ struct EmitOptions {
     std::string train_schedule = "default";
 };
 
+/// The names that bind a training step's program to the library's C API,
+/// `NAME_train_step(state, batch, labels, &loss)`.
+namespace train_step_names {
+inline constexpr const char *labels = "labels";           ///< input: the class labels, i32 [N]
+inline constexpr const char *learning_rate = "optim.lr";  ///< input: f32 scalar, the optimizer's "lr"
+inline constexpr const char *first_step = "optim.first";  ///< input: f32 scalar, 1 on the state's first step
+inline constexpr const char *loss = "loss";               ///< output: f32 scalar
+inline constexpr const char *update = "update:";          ///< output "update:NAME": parameter NAME's new value
+}  // namespace train_step_names
+
 /// A training step to emit beside the model (`strata emit --train`; see
 /// tools/training_program.h for how one is built). One program with
-///   inputs      the model's input, "labels" (i32 [N]), "optim.lr" and optionally
-///               "optim.first" (f32 scalars: the learning rate; 1 on the state's first step)
+///   inputs      the model's input, labels, the learning rate and optionally the
+///               first-step flag (train_step_names)
 ///   parameters  the model's and the optimizer's state (any other name)
-///   outputs     "loss" (f32 scalar) and "update:NAME": the new value of parameter NAME.
+///   outputs     the loss and "update:NAME" for each parameter NAME it trains
+/// as `Graph::program_with_updates` gives it for a graph built with an optimizer.
 struct EmitTrainStep {
     const ir::Program *program = nullptr;
     /// The start value of every parameter of `program` that is not a model parameter.

@@ -91,13 +91,17 @@ std::vector<SymTensor> Graph::gradients(const SymTensor &loss, const std::vector
 
 std::string Graph::to_string() const { return ir::print(program_); }
 
-CompiledGraph Graph::compile(const codegen::CompileOptions &options) const {
-    // The compiled program carries the state updates as extra outputs.
+ir::Program Graph::program_with_updates() const {
     ir::Program with_updates = ir::clone(program_);
     for (const auto &[name, value] : updates_)
         with_updates.add_output("update:" + name, with_updates.nodes()[static_cast<size_t>(value.node()->id)].get());
+    return with_updates;
+}
+
+CompiledGraph Graph::compile(const codegen::CompileOptions &options) const {
+    // The compiled program carries the state updates as extra outputs.
     CompiledGraph compiled;
-    compiled.executable_ = codegen::compile(with_updates, options);
+    compiled.executable_ = codegen::compile(program_with_updates(), options);
     compiled.parameters_ = parameters_;
     for (const ir::Node *in : program_.inputs()) {
         const std::string &name = in->attrs.get_str("name");

@@ -107,6 +107,9 @@ public:
     SymTensor make(ir::Op op, const std::vector<SymTensor> &inputs, ir::Attrs attrs = {});
 
     const ir::Program &program() const { return program_; }
+    /// The program `compile` compiles: `program()` with the new value of every
+    /// parameter `update` names as an extra output "update:NAME", in update order.
+    ir::Program program_with_updates() const;
     const std::map<std::string, Tensor> &parameter_values() const { return parameters_; }
     /// The IR text of the graph.
     std::string to_string() const;

@@ -39,7 +39,8 @@ public:
     /// Marks a node as a named output (names are unique).
     void add_output(const std::string &name, const Node *node);
 
-    const std::vector<std::unique_ptr<Node>> &nodes() const { return nodes_; }
+    /// Every node in topological order; read-only, as nodes are shared (hash-consed).
+    const std::vector<std::unique_ptr<const Node>> &nodes() const { return nodes_; }
     const std::vector<Output> &outputs() const { return outputs_; }
     /// Input / parameter nodes in creation order.
     std::vector<const Node *> inputs() const { return sources(Op::input); }
@@ -55,7 +56,7 @@ public:
     uint64_t fingerprint() const;
 
 private:
-    std::vector<std::unique_ptr<Node>> nodes_;
+    std::vector<std::unique_ptr<const Node>> nodes_;
     std::unordered_multimap<size_t, const Node *> interned_;
     std::vector<Output> outputs_;
     std::vector<const Node *> sources(Op op) const;

@@ -36,9 +36,9 @@ namespace {
 struct Case {
     std::string name;
     std::unique_ptr<Graph> graph = std::make_unique<Graph>();
-    std::map<std::string, Tensor> sources;
+    std::map<std::string, Tensor> sources{};
     /// Ops whose lowering must show up as a kernel (their Func names end so).
-    std::vector<std::string> ops;
+    std::vector<std::string> ops{};
 };
 
 Tensor randn(const Shape &shape, Generator &gen, double stddev = 1.0) {

@@ -9,6 +9,7 @@
 #include "ir/passes/rebatch.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "ir_test_helpers.h"
 
 #include <catch2/catch.hpp>
 
@@ -95,7 +96,7 @@ TEST_CASE("common_subexpression_elimination merges nodes that a rewrite made equ
         %3 = mul(%1, %2) : f32[4]
         output "y" = %3
     )"));
-    p.nodes()[2]->op = Op::exp;  // what a careless in-place rewrite could leave behind
+    testing::corrupt_node(p, 2).op = Op::exp;  // what a careless in-place rewrite could leave behind
     REQUIRE(print(common_subexpression_elimination(p)) == ir_text(R"(
         %0 = input() {name="x"} : f32[4]
         %1 = exp(%0) : f32[4]
@@ -321,7 +322,7 @@ TEST_CASE("the default passes can be run one by one") {
 
 TEST_CASE("run_passes rejects a program that does not verify") {
     const Program p = parse("%0 = input() {name=\"x\"} : f32[2]\n%1 = exp(%0) : f32[2]\noutput \"y\" = %1\n");
-    p.nodes()[1]->type.dtype = DType::f64;
+    testing::corrupt_node(p, 1).type.dtype = DType::f64;
     REQUIRE_THROWS_WITH(run_passes(p), Contains("verify: %1 (exp): stored type f64[2]"));
 }
 

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <type_traits>
+#include <utility>
+
 using namespace strata;
 using namespace strata::ir;
 using Catch::Contains;
@@ -34,6 +37,10 @@ TEST_CASE("building the same expression twice gives the same node") {
     REQUIRE(p.full(1.0, f32_of({2})) != p.full(1.0, f32_of({3})));
     REQUIRE(p.nodes().size() == 8);
 }
+
+// Nodes are shared by every user of a hash-consed program: nodes() hands out read-only ones.
+static_assert(std::is_const_v<std::remove_reference_t<decltype(*std::declval<const Program &>().nodes().front())>>,
+              "Program::nodes() must not give write access to a node");
 
 TEST_CASE("shape inference: pointwise broadcasting and comparisons") {
     Program p;

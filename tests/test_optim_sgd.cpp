@@ -1,6 +1,7 @@
 // SGD (plain, momentum, dampening, Nesterov, weight decay) against torch.optim.SGD's update written
 // out in double, step by step; gradient clipping against a hand computation; SGD's option errors.
 #include "frontend/optim/sgd.h"
+#include "ir/verifier.h"
 #include "tests/optim_test_helpers.h"
 
 #include <catch2/catch.hpp>
@@ -164,6 +165,28 @@ TEST_CASE("TrainStep clips the global gradient norm before the SGD update", "[op
     optim::SGD plain(optim::SGDOptions(0.1));
     TrainStep unclipped = affine_step(other, plain);
     CHECK(std::isnan(unclipped.step(affine_input(), affine_target()).grad_norm));
+}
+
+// `strata emit --train` compiles an optimizer's step from this program (tools/training_program.cpp).
+TEST_CASE("Graph::program_with_updates gives an SGD step's updates as outputs, in update order", "[optim][sgd]") {
+    Graph g;
+    const Tensor w0 = Tensor::from_vector<float>({1, 2}, {2});
+    const SymTensor w = g.parameter("w", w0);
+    const SymTensor loss = sum(w * w);
+    std::vector<optim::ParamSlot> slots = {{"w", w0, w, g.gradients(loss, {w})[0]}};
+    optim::SGD sgd(optim::SGDOptions(0.1).momentum(0.9));
+    sgd.build(g, slots);
+    g.output("loss", loss);
+
+    const ir::Program program = g.program_with_updates();
+    std::vector<std::string> outputs;
+    for (const ir::Output &out : program.outputs()) outputs.push_back(out.name);
+    CHECK(outputs == std::vector<std::string>{"loss", "update:optim.w.momentum_buffer", "update:w"});
+    CHECK(program.find_source("optim.lr") != nullptr);
+    CHECK(program.find_source("optim.first") != nullptr);
+    CHECK(program.find_source("optim.w.momentum_buffer") != nullptr);
+    REQUIRE_NOTHROW(ir::verify(program));
+    CHECK(g.program().outputs().size() == 1);  // the graph itself keeps its updates apart
 }
 
 TEST_CASE("SGD and clip_grad_norm option errors", "[optim][sgd][errors]") {

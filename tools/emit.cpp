@@ -52,12 +52,13 @@ int emit(const EmitCommand &options) {
     TrainingProgram training;
     codegen::EmitTrainStep step;
     if (options.train) {
-        // The same program `strata schedule dump CHECKPOINT --train` schedules (tools/schedule.cpp).
-        training = build_training_program(program, checkpoint, {.momentum = options.momentum});
-        step.program = &training.graph->program();
-        step.state = training.graph->parameter_values();
         std::string lr_source;
         step.learning_rate = learning_rate(options, checkpoint, lr_source);
+        // The same program `strata schedule dump CHECKPOINT --train` schedules (tools/schedule.cpp).
+        training = build_training_program(program, checkpoint,
+                                          {.momentum = options.momentum, .learning_rate = step.learning_rate});
+        step.program = &training.program;
+        step.state = training.parameters;
         step.classes = training.classes;
         step.momentum_ready = training.momentum_from_checkpoint;
         fmt::print("training step: SGD, learning rate {} ({}), momentum {}{}, schedule '{}'\n", step.learning_rate,

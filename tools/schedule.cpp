@@ -48,9 +48,9 @@ Model load_model(const ScheduleCommand &options) {
         // The program `strata emit --train` compiles (tools/emit.cpp): same nodes, ids and stage names.
         const Checkpoint checkpoint = read_checkpoint(options.model);
         const ir::Program inference = checkpoint_program(checkpoint, options.model, options.batch);
-        const TrainingProgram training = build_training_program(inference, checkpoint, {.momentum = options.momentum});
-        m.program = ir::clone(training.graph->program());
-        m.weights = training.graph->parameter_values();
+        TrainingProgram training = build_training_program(inference, checkpoint, {.momentum = options.momentum});
+        m.program = std::move(training.program);
+        m.weights = std::move(training.parameters);
         return m;
     }
     if (ends_with(options.model, ".safetensors")) {

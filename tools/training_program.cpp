@@ -1,6 +1,8 @@
 #include "tools/training_program.h"
 
+#include "codegen/aot.h"
 #include "frontend/functional.h"
+#include "frontend/optim/sgd.h"
 #include "ir/printer.h"
 
 #include <strata/error.h>
@@ -46,16 +48,14 @@ const ir::Node *classifier_logits(const ir::Program &inference) {
 
 TrainingProgram build_training_program(const ir::Program &inference, const Checkpoint &checkpoint,
                                        const TrainingProgramOptions &options) {
+    namespace names = codegen::train_step_names;
     if (options.momentum < 0) fail("emit --train: momentum must be >= 0, got {}", options.momentum);
     const ir::Node *logits_node = classifier_logits(inference);
 
-    TrainingProgram result;
-    result.graph = std::make_unique<Graph>();
-    Graph &g = *result.graph;
+    Graph g;
     // The model, node for node, with parameter values from the checkpoint.
     std::vector<SymTensor> mapped(inference.nodes().size());
-    std::vector<SymTensor> trained;
-    std::vector<std::string> trained_names;
+    std::vector<optim::ParamSlot> trained;
     for (const auto &node : inference.nodes()) {
         SymTensor &m = mapped[static_cast<size_t>(node->id)];
         switch (node->op) {
@@ -67,11 +67,9 @@ TrainingProgram build_training_program(const ir::Program &inference, const Check
             if (value->dtype() != node->dtype() || value->shape() != node->shape())
                 fail("emit --train: the checkpoint's '{}' is {}{} but the model's parameter is {}", name,
                      dtype_name(value->dtype()), shape_str(value->shape()), ir::type_str(node->type));
-            m = g.parameter(name, value->clone());
-            if (is_trained(name, node->dtype(), checkpoint)) {
-                trained.push_back(m);
-                trained_names.push_back(name);
-            }
+            const Tensor start = value->clone();
+            m = g.parameter(name, start);
+            if (is_trained(name, node->dtype(), checkpoint)) trained.push_back({name, start, m, {}});
             break;
         }
         case ir::Op::full: m = g.constant(node->attrs.get_float("value"), node->shape(), node->dtype()); break;
@@ -85,38 +83,32 @@ TrainingProgram build_training_program(const ir::Program &inference, const Check
     }
     if (trained.empty()) fail("emit --train: the model has no f32 parameters to train");
     const SymTensor logits = mapped[static_cast<size_t>(logits_node->id)];
-    result.classes = logits.size(1);
-    const SymTensor labels = g.input("labels", {logits.size(0)}, DType::i32);
+    const SymTensor labels = g.input(names::labels, {logits.size(0)}, DType::i32);
     const SymTensor loss = cross_entropy(logits, labels);
-    const std::vector<SymTensor> grads = g.gradients(loss, trained);
+    std::vector<SymTensor> wrt;
+    for (const optim::ParamSlot &slot : trained) wrt.push_back(slot.param);
+    const std::vector<SymTensor> grads = g.gradients(loss, wrt);
+    for (size_t i = 0; i < trained.size(); ++i) trained[i].grad = grads[i];
 
-    // SGD as PyTorch's torch.optim.SGD (no dampening, no weight decay).
-    const SymTensor lr = g.input("optim.lr", {}, DType::f32);
-    SymTensor first;
-    if (options.momentum > 0) first = g.input("optim.first", {}, DType::f32);
-    // Resume the saved momentum only when every buffer is there; otherwise all start afresh.
-    auto saved_buffer = [&](const std::string &key, const SymTensor &param) -> const Tensor * {
-        const Tensor *saved = checkpoint.file.find(key);
-        return saved && saved->dtype() == DType::f32 && saved->shape() == param.shape() ? saved : nullptr;
-    };
+    // The update is optim::SGD's, as a TrainStep builds it. Its momentum buffers resume
+    // from the checkpoint only when every one is there; otherwise all start afresh.
+    optim::SGD sgd(optim::SGDOptions(options.learning_rate).momentum(options.momentum));
+    TrainingProgram result;
     result.momentum_from_checkpoint = options.momentum > 0;
-    for (size_t i = 0; i < trained.size(); ++i)
-        if (!saved_buffer("optim." + trained_names[i] + ".momentum_buffer", trained[i]))
-            result.momentum_from_checkpoint = false;
-    for (size_t i = 0; i < trained.size(); ++i) {
-        SymTensor step = grads[i];
-        if (options.momentum > 0) {
-            const std::string key = "optim." + trained_names[i] + ".momentum_buffer";
-            const Tensor start = result.momentum_from_checkpoint ? saved_buffer(key, trained[i])->clone()
-                                                                 : Tensor::zeros(trained[i].shape(), DType::f32);
-            const SymTensor buffer = g.parameter(key, start);
-            const SymTensor later = buffer * options.momentum + grads[i];
-            step = where(first > g.constant(0.5, {}, DType::f32), grads[i], later);
-            g.output("update:" + key, step);
-        }
-        g.output("update:" + trained_names[i], trained[i] - lr * step);
-    }
-    g.output("loss", loss);
+    auto saved_buffer = [&](const optim::ParamSlot &slot) -> const Tensor * {
+        const Tensor *saved = checkpoint.file.find("optim." + slot.name + ".momentum_buffer");
+        return saved && saved->dtype() == DType::f32 && saved->shape() == slot.value.shape() ? saved : nullptr;
+    };
+    for (const optim::ParamSlot &slot : trained)
+        if (!saved_buffer(slot)) result.momentum_from_checkpoint = false;
+    if (result.momentum_from_checkpoint)
+        for (const optim::ParamSlot &slot : trained) sgd.restore_state(slot.name + ".momentum_buffer", *saved_buffer(slot));
+    sgd.build(g, trained);
+    g.output(names::loss, loss);
+
+    result.program = g.program_with_updates();
+    result.parameters = g.parameter_values();
+    result.classes = logits.size(1);
     return result;
 }
 

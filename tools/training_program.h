@@ -6,7 +6,7 @@
 #include "frontend/train/checkpoint.h"
 
 #include <cstdint>
-#include <memory>
+#include <map>
 #include <string>
 
 namespace strata::tools {
@@ -14,9 +14,12 @@ namespace strata::tools {
 struct TrainingProgramOptions {
     /// SGD momentum (PyTorch's: buf = momentum * buf + grad; 0 = plain SGD).
     double momentum = 0.9;
+    /// The SGD's learning rate (the program reads it as an input; this is its first value).
+    double learning_rate = 0.01;
 };
 
-/// One program for one SGD step of `inference` under cross-entropy:
+/// One program for one step of optim::SGD on `inference` under cross-entropy, as
+/// Graph::program_with_updates gives it (codegen::train_step_names):
 ///   inputs      the model's input (same name), "labels" (i32 [N]), "optim.lr" and,
 ///               with momentum, "optim.first" (f32 scalars; first = 1 applies PyTorch's
 ///               first-step rule: the momentum buffer starts as the gradient)
@@ -24,8 +27,10 @@ struct TrainingProgramOptions {
 ///   outputs     "loss" (the mean cross-entropy) and "update:<name>", the new value of
 ///               every trained parameter and momentum buffer
 struct TrainingProgram {
-    std::unique_ptr<Graph> graph;  ///< the program and the start value of every parameter
-    int64_t classes = 0;           ///< labels lie in [0, classes)
+    ir::Program program;
+    /// The start value of every parameter of `program`.
+    std::map<std::string, Tensor> parameters;
+    int64_t classes = 0;  ///< labels lie in [0, classes)
     /// True when the momentum buffers came from the checkpoint (resuming: no first-step rule).
     bool momentum_from_checkpoint = false;
 };

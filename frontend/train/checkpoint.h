@@ -51,10 +51,12 @@ struct CheckpointInfo {
     /// The training step's run counter (`TrainStep::run_count`), dropout's per-step seed.
     int64_t run_count = 0;
     /// The model's IR text and its schedule; stored when non-empty.
-    std::string ir;
-    std::string schedule;
+    // Every member has an initializer, so {.step = 3} leaves the rest out without
+    // GCC's -Wmissing-field-initializers (-Wextra).
+    std::string ir{};
+    std::string schedule{};
     /// The caller's own metadata; keys may not be "format" or start with "strata.".
-    std::map<std::string, std::string> metadata;
+    std::map<std::string, std::string> metadata{};
 };
 
 /// A checkpoint file read and checked (format, checksum, metadata), not yet applied to a model.

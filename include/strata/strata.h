@@ -1,12 +1,16 @@
 #pragma once
 /// \file
-/// Strata's one public header: the DSL, the nn modules, compilation and the runtime.
+/// Strata's one public header: the DSL, the nn modules, compilation, ahead-of-time
+/// emit and the runtime. Each public header can also be included alone, as
+/// <strata/frontend/nn/conv.h> (cmake/public_headers.cmake lists them).
 ///
 ///     #include <strata/strata.h>
 ///     namespace nn = strata::nn;
 
+#include "codegen/aot.h"
 #include "codegen/compiler.h"
 #include "codegen/target.h"
+#include "frontend/debug/anomaly.h"
 #include "frontend/distributed/distributed_trainer.h"
 #include "frontend/functional.h"
 #include "frontend/graph.h"
@@ -19,6 +23,7 @@
 #include "frontend/train/data_loader.h"
 #include "frontend/train/train_step.h"
 #include "frontend/train/trainer.h"
+#include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/program.h"
 #include "runtime/atomic_file.h"
