@@ -38,6 +38,7 @@ Func checked_class_targets(const std::string &name, const Func &targets, const S
     Func checked(name);
     define(checked, vars, checked_class_index(call(targets, idx), classes, ignore_index, idx));
     // On the host: a GPU kernel cannot format the message (and there are few targets).
+    steer_rules_at(ctx, checked);
     store_on_host(checked, ctx);
     return checked;
 }

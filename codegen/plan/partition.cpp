@@ -98,6 +98,18 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
     }
     for (size_t id = 0; id < n; ++id)
         if (consumers[id] != 1) stored[id] = true;
+    // As the lowering does (schedules/placement.cpp): a chain of more than
+    // kMaxInlinedFuncs inlined nodes is cut, since Halide's cost grows with the
+    // square of an inlined expression. Here each piece becomes a kernel of its
+    // own, so a long chain compiles in parallel and repeated pieces compile once.
+    std::vector<int64_t> inlined(n, 0);
+    for (size_t id = 0; id < n; ++id) {
+        if (nodes[id]->info().op_class == OpClass::source) continue;
+        int64_t expression = 1;
+        for (const Node *in : nodes[id]->inputs) expression += inlined[static_cast<size_t>(in->id)];
+        if (!stored[id] && expression > kMaxInlinedFuncs) stored[id] = true;
+        inlined[id] = stored[id] ? 0 : expression;
+    }
 
     // Walk backwards: a node that is not stored belongs to its only consumer's group.
     std::vector<int> group_of(n, -1);

@@ -17,10 +17,16 @@
 
 #include "ir/program.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace strata::codegen {
+
+/// At most this many Funcs are inlined into one expression (by the lowering,
+/// schedules/placement.cpp, and so by the partition): Halide simplifies the
+/// grown expression at each inlining, a cost quadratic in the chain's length.
+constexpr int64_t kMaxInlinedFuncs = 32;
 
 /// Ops that read each input element many times: their producers are stored
 /// rather than recomputed per read (the lowering's rule as well).

@@ -1,6 +1,7 @@
 // Where each node not stored by its own schedule is computed: stored whole
 // (then scheduled elementwise) or inlined into its consumers.
 
+#include "codegen/plan/partition.h"
 #include "codegen/schedules/schedule.h"
 
 #include <cstdint>
@@ -18,7 +19,6 @@ void place_remaining_nodes(LowerContext &ctx) {
     // time, so an inlined chain costs time quadratic in its length (2,000
     // pointwise ops took minutes): past kMaxInlinedFuncs Funcs in one
     // expression, the node is stored.
-    constexpr int64_t kMaxInlinedFuncs = 32;
     std::vector<int64_t> inlined_funcs(ctx.program.nodes().size(), 0);  // Funcs inlined into each node's expression
     for (const auto &node : ctx.program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
