@@ -38,7 +38,9 @@ Func checked_class_targets(const std::string &name, const Func &targets, const S
     Func checked(name);
     define(checked, vars, checked_class_index(call(targets, idx), classes, ignore_index, idx));
     // On the host: a GPU kernel cannot format the message (and there are few targets).
-    steer_rules_at(ctx, checked);
+    // The check is a node's own result only as check_class_index (nll_loss); inside
+    // cross_entropy it is a helper stage and the loss keeps its own steered stage.
+    if (ctx.current && ctx.current->op == ir::Op::check_class_index) steer_rules_at(ctx, checked);
     store_on_host(checked, ctx);
     return checked;
 }
