@@ -6,6 +6,7 @@
 // through a planted temporary file, writes through a symlink at its path and
 // keeps the file's mode; non-finite or negative learning rates are refused.
 
+#include "support/run_command.h"
 #include "codegen/aot.h"
 #include "frontend/functional.h"
 #include "frontend/nn.h"
@@ -35,21 +36,8 @@ static const std::string kSanitize = " -fsanitize=address,undefined -fno-sanitiz
 
 namespace {
 
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
-
-CommandResult run_command(const std::string &command) {
-    CommandResult r;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-    const int status = pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using strata::testing::CommandResult;
+using strata::testing::run_command;
 
 std::string run_ok(const std::string &command) {
     const CommandResult r = run_command(command);

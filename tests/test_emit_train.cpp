@@ -6,6 +6,7 @@
 // `strata schedule dump --train` writes (or a hand-edited one) and refuses one
 // that does not fit the training program.
 
+#include "support/run_command.h"
 #include "frontend/functional.h"
 #include "frontend/nn.h"
 #include "frontend/optim/sgd.h"
@@ -39,20 +40,8 @@ namespace {
 constexpr int64_t kBatch = 16;
 constexpr int64_t kBatches = 3;  // the synthetic set has 48 images
 
-struct CommandResult {
-    int status = 0;
-    std::string output;
-};
-
-CommandResult run_command(const std::string &command) {
-    CommandResult r;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-    r.status = pclose(pipe);
-    return r;
-}
+using strata::testing::CommandResult;
+using strata::testing::run_command;
 
 std::string run_ok(const std::string &command) {
     const CommandResult r = run_command(command);

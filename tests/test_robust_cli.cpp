@@ -1,5 +1,6 @@
 // The command lines (strata, spot_the_seismogram, fashion_mnist) on bad input: every mistake ends
 // with a message and a non-zero exit status, before any work for a bad flag; nothing aborts or hangs.
+#include "support/run_command.h"
 #include <strata/main_guard.h>
 
 #include <catch2/catch.hpp>
@@ -24,22 +25,10 @@ namespace {
 const std::string kBin = std::string(STRATA_BINARY_DIR) + "/bin/";
 const std::string kSpotModel = std::string(STRATA_SOURCE_DIR) + "/examples/spot_the_seismogram/spot_model.safetensors";
 
-struct Outcome {
-    int status = -1;  ///< the exit status; -1 when killed by a signal
-    std::string output;
-};
+using Outcome = strata::testing::CommandResult;
 
 /// Runs `command` (stdout and stderr together) under a time limit, so a hang fails the test.
-Outcome run(const std::string &command) {
-    Outcome out;
-    FILE *pipe = popen(("timeout 120 " + command + " 2>&1 < /dev/null").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    while (fgets(buffer, sizeof buffer, pipe)) out.output += buffer;
-    const int status = pclose(pipe);
-    out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return out;
-}
+Outcome run(const std::string &command) { return strata::testing::run_command("timeout 120 " + command + " < /dev/null"); }
 
 size_t count(const std::string &text, const std::string &what) {
     size_t n = 0;
