@@ -186,7 +186,8 @@ std::string schedule_in_effect(const ir::Program &input, const CompileOptions &o
     const LoweredForDump d = lower_for_dump(input, options);
     const LoweredProgram &lowered = d.lowered;
     std::string text = fmt::format("# strata schedule in effect: schedule '{}', target {}\n", options.schedule, d.target);
-    if (compiles_as_plan(d.program, Halide::Target(d.target), d.schedule, options.partition))
+    const bool as_plan = compiles_as_plan(d.program, Halide::Target(d.target), d.schedule, options.partition);
+    if (as_plan)
         text += describe_partition(d.program);
     else
         text += "# partition: one pipeline\n";
@@ -212,7 +213,10 @@ std::string schedule_in_effect(const ir::Program &input, const CompileOptions &o
         text += fmt::format("node %{} {}  # {} {}\n", node->id, it->second.to_string(), node->name(),
                             ir::type_str(node->type));
     }
-    for (const Fusion &fusion : lowered.fusions) text += "# " + describe_fusion(fusion, d.program) + "\n";
+    // A fusion joins Funcs of one pipeline; a pool and its gradient land in different kernels of a plan.
+    for (const Fusion &fusion : lowered.fusions)
+        text += (as_plan ? "# not in this plan (its kernels are apart), only as one pipeline: " : "# ") +
+                describe_fusion(fusion, d.program) + "\n";
     return text;
 }
 
