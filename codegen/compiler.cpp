@@ -186,7 +186,8 @@ std::string schedule_in_effect(const ir::Program &input, const CompileOptions &o
     const LoweredForDump d = lower_for_dump(input, options);
     const LoweredProgram &lowered = d.lowered;
     std::string text = fmt::format("# strata schedule in effect: schedule '{}', target {}\n", options.schedule, d.target);
-    const bool as_plan = compiles_as_plan(d.program, Halide::Target(d.target), d.schedule, options.partition);
+    const bool as_plan =
+        compiles_as_plan(d.program, Halide::Target(d.target), d.schedule, effective_partition(options.partition));
     if (as_plan)
         text += describe_partition(d.program);
     else
@@ -237,6 +238,14 @@ std::string pipeline_key(const std::string &target_string, const ResolvedSchedul
                        ir::print(program));
 }
 
+/// The in-process key: the program as given. The passes are the same code for
+/// the whole process, so a program compiled before is found without running them.
+std::string memory_key(const std::string &target_string, const ResolvedSchedule &schedule, const ir::Program &program,
+                       bool optimize, Partition partition) {
+    return fmt::format("optimize {}\npartition {}\n{}", optimize, static_cast<int>(partition),
+                       pipeline_key(target_string, schedule, program));
+}
+
 std::string disk_cache_versions() {
     return fmt::format("strata codegen {}\nhalide {}", codegen_fingerprint(), STRATA_HALIDE_VERSION);
 }
@@ -282,14 +291,15 @@ std::shared_ptr<Executable::Impl> compile_pipeline(ir::Program program, const st
 
 bool kernel_is_cached(const ir::Program &kernel, const CompileOptions &options) {
     const std::string target_string = resolve_target_or_default(options.target);
-    const std::string key = "pipeline\n" + pipeline_key(target_string, resolve_schedule(options), kernel);
+    const ResolvedSchedule schedule = resolve_schedule(options);
     {
         CompiledCache &cache = compiled_cache();
         std::lock_guard<std::mutex> lock(cache.mutex);
-        if (cache.find(key)) return true;
+        if (cache.find(memory_key(target_string, schedule, kernel, options.optimize, options.partition))) return true;
     }
     const auto dir = compile_cache_dir();
-    return dir && has_cached_entry(*dir, disk_cache_versions() + "\n" + key);
+    return dir && has_cached_entry(*dir, disk_cache_versions() + "\npipeline\n" +
+                                             pipeline_key(target_string, schedule, kernel));
 }
 
 Executable compile(const ir::Program &program, const CompileOptions &options) {
@@ -305,29 +315,35 @@ Executable compile(const ir::Program &program, const CompileOptions &options) {
              target_string, Halide::get_host_target().to_string());
 
     const ResolvedSchedule schedule = resolve_schedule(options);
-    const auto start = std::chrono::steady_clock::now();
-    // Keyed by what is compiled: the program after the passes.
-    ir::Program optimized = options.optimize ? ir::run_passes(program) : ir::clone(program);
-    const bool as_plan = compiles_as_plan(optimized, target, schedule, options.partition);
-    const std::string key = fmt::format("{}\n{}", as_plan ? "plan" : "pipeline", pipeline_key(target_string, schedule, optimized));
+    const Partition partition = effective_partition(options.partition);
+    const std::string key = memory_key(target_string, schedule, program, options.optimize, partition);
     CompiledCache &cache = compiled_cache();
     {
         std::lock_guard<std::mutex> lock(cache.mutex);
         if (auto hit = cache.find(key)) return Executable(hit);
     }
 
+    const auto start = std::chrono::steady_clock::now();
+    ir::Program optimized = options.optimize ? ir::run_passes(program) : ir::clone(program);
     std::shared_ptr<Executable::Impl> impl;
-    if (as_plan) {
+    if (compiles_as_plan(optimized, target, schedule, partition)) {
         impl = std::make_shared<Executable::Impl>();
         impl->program = std::move(optimized);
         impl->target_string = target_string;
         impl->target = target;
-        CompileOptions kernel_options = options;
+        // Each kernel is one pipeline under the schedule resolved here (a schedule
+        // file is read once, and its rules travel to the workers as text).
+        CompileOptions kernel_options;
+        kernel_options.target = target_string;
+        kernel_options.schedule = schedule.mode;
+        kernel_options.rules = schedule.rules;
         kernel_options.optimize = false;
         kernel_options.partition = Partition::whole_program;
         impl->plan = build_plan(impl->program, kernel_options);
     } else {
-        impl = compile_pipeline(std::move(optimized), target_string, schedule, options, key);
+        // On disk, keyed by what is compiled: the program after the passes.
+        const std::string disk_key = "pipeline\n" + pipeline_key(target_string, schedule, optimized);
+        impl = compile_pipeline(std::move(optimized), target_string, schedule, options, disk_key);
     }
     for (const ir::Output &out : impl->program.outputs()) impl->output_names.push_back(out.name);
     impl->compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -390,11 +406,8 @@ void Executable::run_into(const std::map<std::string, Tensor> &sources, std::vec
     if (!impl_) fail("Executable::run: the executable is empty (compile a program first)");
     check_outputs(impl_->program, outputs);
     if (impl_->plan) {
-        std::vector<const ir::Node *> wanted;
-        for (const auto &node : impl_->program.nodes())
-            if (node->op == ir::Op::input || node->op == ir::Op::parameter) wanted.push_back(node.get());
-        std::vector<Tensor> tensors = checked_sources(impl_->program, wanted, sources);
-        run_plan(*impl_->plan, wanted, tensors, outputs);
+        std::vector<Tensor> tensors = checked_sources(impl_->program, impl_->plan->sources, sources);
+        run_plan(*impl_->plan, tensors, outputs);
         return;
     }
     std::vector<Tensor> keep_alive = checked_sources(impl_->program, impl_->lowered.sources, sources);

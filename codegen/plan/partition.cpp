@@ -34,25 +34,24 @@ bool elementwise(const Node &n) {
     return c == OpClass::pointwise || is_constant_source(n);
 }
 
+/// The nodes that read each node, by id.
+using Readers = std::vector<std::vector<const Node *>>;
+
 /// Whether a node is read by the caller or by a node of another group.
-bool read_outside(const Node &node, const ir::Program &program, const std::vector<int> &group_of, int group) {
-    for (const ir::Output &out : program.outputs())
-        if (out.node == &node) return true;
-    for (const auto &other : program.nodes())
-        if (group_of[static_cast<size_t>(other->id)] != group)
-            for (const Node *in : other->inputs)
-                if (in == &node) return true;
+bool read_outside(const Node &node, const Readers &readers, const std::vector<bool> &is_output,
+                  const std::vector<int> &group_of, int group) {
+    const size_t id = static_cast<size_t>(node.id);
+    if (is_output[id]) return true;
+    for (const Node *reader : readers[id])
+        if (group_of[static_cast<size_t>(reader->id)] != group) return true;
     return false;
 }
 
 /// Folds an elementwise group into the one elementwise group of the same shape
 /// that alone reads its value (the caller may read it too), until none is left.
-void merge_elementwise_groups(const ir::Program &program, const std::vector<int> &consumers,
+void merge_elementwise_groups(const ir::Program &program, const Readers &readers, const std::vector<int> &consumers,
                               std::vector<int> &group_of, const std::vector<int> &root_of_group) {
     const auto &nodes = program.nodes();
-    std::vector<std::vector<const Node *>> readers(nodes.size());
-    for (const auto &node : nodes)
-        for (const Node *in : node->inputs) readers[static_cast<size_t>(in->id)].push_back(node.get());
     auto all_elementwise = [&](int g) {
         for (size_t i = 0; i < nodes.size(); ++i)
             if (group_of[i] == g && !elementwise(*nodes[i])) return false;
@@ -83,18 +82,21 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
     const size_t n = nodes.size();
     std::vector<int> consumers(n, 0);
     std::vector<const Node *> only_consumer(n, nullptr);
-    std::vector<bool> stored(n, false);
+    std::vector<bool> stored(n, false), is_output(n, false);
+    Readers readers(n);
     for (const auto &node : nodes)
         for (const Node *in : node->inputs) {
             const size_t id = static_cast<size_t>(in->id);
+            readers[id].push_back(node.get());
             // A node read twice by one consumer is still read once per element by it.
             if (only_consumer[id] != node.get()) ++consumers[id];
             only_consumer[id] = node.get();
             if (rereads_inputs(*node)) stored[id] = true;
         }
     for (const ir::Output &out : program.outputs()) {
-        stored[static_cast<size_t>(out.node->id)] = true;
-        consumers[static_cast<size_t>(out.node->id)] += 1;
+        const size_t id = static_cast<size_t>(out.node->id);
+        stored[id] = is_output[id] = true;
+        consumers[id] += 1;
     }
     for (size_t id = 0; id < n; ++id)
         if (consumers[id] != 1) stored[id] = true;
@@ -118,10 +120,7 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
         const Node &node = *nodes[i];
         if (node.info().op_class == OpClass::source) {
             // Constant outputs still need a kernel to write them; other sources need none.
-            const bool constant_output = is_constant_source(node) && stored[i] &&
-                std::any_of(program.outputs().begin(), program.outputs().end(),
-                            [&](const ir::Output &o) { return o.node == &node; });
-            if (!constant_output) continue;
+            if (!is_constant_source(node) || !is_output[i]) continue;
         }
         if (consumers[i] == 0) continue;  // dead (the passes normally removed it)
         if (stored[i] || group_of[static_cast<size_t>(only_consumer[i]->id)] < 0) {
@@ -132,7 +131,7 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
         }
     }
 
-    merge_elementwise_groups(program, consumers, group_of, root_of_group);
+    merge_elementwise_groups(program, readers, consumers, group_of, root_of_group);
 
     // Groups ordered by their last nodes: everything a group reads comes from
     // groups whose last node is earlier.
@@ -150,7 +149,7 @@ std::vector<KernelGroup> partition_into_kernels(const ir::Program &program) {
                 if (std::find(group.inputs.begin(), group.inputs.end(), in) == group.inputs.end())
                     group.inputs.push_back(in);
             }
-            if (read_outside(*member, program, group_of, g)) group.outputs.push_back(member);
+            if (read_outside(*member, readers, is_output, group_of, g)) group.outputs.push_back(member);
         }
         STRATA_ASSERT(!group.outputs.empty() && group.outputs.back() == group.nodes.back(),
                       "a kernel group's last node is one of its outputs");

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace strata::codegen {
 
@@ -50,17 +51,31 @@ private:
     std::optional<ProgressBar> bar_;
 };
 
+/// A value of `type` with its dense layout worked out once.
+PlanValue value_of_type(PlanValue::Kind kind, size_t index, const ir::Type &type) {
+    PlanValue v{kind, index, 0, type, {}, static_cast<size_t>(type.numel()) * dtype_size(type.dtype)};
+    int64_t stride = 1;
+    for (size_t i = type.shape.size(); i-- > 0;) {  // innermost first
+        v.dims.emplace_back(0, static_cast<int32_t>(type.shape[i]), static_cast<int32_t>(stride));
+        stride *= type.shape[i];
+    }
+    return v;
+}
+
 }  // namespace
+
+Partition effective_partition(Partition partition) {
+    const char *env = std::getenv("STRATA_PARTITION");
+    if (partition != Partition::automatic || !env || !*env) return partition;
+    const std::string asked = env;
+    if (asked == "whole") return Partition::whole_program;
+    if (asked == "kernels") return Partition::kernels;
+    if (asked != "auto") fail("STRATA_PARTITION='{}': expected whole, kernels or auto", asked);
+    return partition;
+}
 
 bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, const ResolvedSchedule &schedule,
                       Partition partition) {
-    if (partition == Partition::automatic)
-        if (const char *env = std::getenv("STRATA_PARTITION"); env && *env) {
-            const std::string asked = env;
-            if (asked == "whole") partition = Partition::whole_program;
-            else if (asked == "kernels") partition = Partition::kernels;
-            else if (asked != "auto") fail("STRATA_PARTITION='{}': expected whole, kernels or auto", asked);
-        }
     if (partition == Partition::whole_program) return false;
     // Node rules and stage lines name the nodes and Funcs of the whole
     // program; autoschedulers and GPU schedules see one whole pipeline.
@@ -74,15 +89,14 @@ bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, 
 std::shared_ptr<const Plan> build_plan(const ir::Program &program, const CompileOptions &kernel_options) {
     auto plan = std::make_shared<Plan>();
     const std::vector<KernelGroup> groups = partition_into_kernels(program);
-    if (std::getenv("STRATA_DEBUG_PLAN")) fmt::print(stderr, "{}", describe_partition(program));
 
     // Values: the sources first (in the order run_into checks them), then one per kernel.
     std::map<const ir::Node *, size_t> value_of;
-    size_t source_index = 0;
     for (const auto &node : program.nodes())
         if (node->op == ir::Op::input || node->op == ir::Op::parameter) {
             value_of[node.get()] = plan->values.size();
-            plan->values.push_back({PlanValue::Kind::source, source_index++, 0, node->type});
+            plan->values.push_back(value_of_type(PlanValue::Kind::source, plan->sources.size(), node->type));
+            plan->sources.push_back(node.get());
         }
     std::map<const ir::Node *, size_t> first_output_of;
     for (size_t i = 0; i < program.outputs().size(); ++i) first_output_of.emplace(program.outputs()[i].node, i);
@@ -95,9 +109,9 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
             auto out = first_output_of.find(value);
             step.outputs.push_back(plan->values.size());
             if (out != first_output_of.end())
-                plan->values.push_back({PlanValue::Kind::output, out->second, 0, value->type});
+                plan->values.push_back(value_of_type(PlanValue::Kind::output, out->second, value->type));
             else
-                plan->values.push_back({PlanValue::Kind::arena, 0, 0, value->type});
+                plan->values.push_back(value_of_type(PlanValue::Kind::arena, 0, value->type));
             value_of[value] = step.outputs.back();
         }
         plan->steps.push_back(std::move(step));
@@ -117,9 +131,7 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
         for (size_t v : plan->steps[s].outputs) {
             if (plan->values[v].kind != PlanValue::Kind::arena) continue;
             lifetime_of[v] = lifetimes.size();
-            const size_t bytes =
-                static_cast<size_t>(plan->values[v].type.numel()) * dtype_size(plan->values[v].type.dtype);
-            lifetimes.push_back({bytes, static_cast<int>(s), static_cast<int>(s)});
+            lifetimes.push_back({plan->values[v].bytes, static_cast<int>(s), static_cast<int>(s)});
             arena_values.push_back(v);
         }
     for (size_t s = 0; s < plan->steps.size(); ++s)
@@ -152,26 +164,22 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
         compile_in_workers(jobs, kernel_options, [&](size_t done) { progress.update(done); });
     }
     size_t done = 0;
-    std::map<size_t, size_t> missing_position;
-    for (size_t i = 0; i < missing.size(); ++i) missing_position[missing[i]] = i;
+    const std::set<size_t> compiled_here(missing.begin(), missing.end());
     for (size_t i = 0; i < kernels.size(); ++i) {
         PlanStep &step = plan->steps[i];
         step.kernel = compile(kernels[i], kernel_options);
         // The kernel takes its inputs in the order Halide lists its sources (named in0, in1, ...).
         for (const ir::Node *source : step.kernel.impl().lowered.sources)
             step.arguments.push_back(step.inputs.at(std::stoul(source->attrs.get_str("name").substr(2))));
-        if (missing_position.count(i)) progress.update(++done);
+        if (compiled_here.count(i)) progress.update(++done);
     }
     plan->compiled = missing.size();
-    plan->loaded = unique.size() - missing.size();
-    plan->shared = kernels.size() - unique.size();
     progress.finish();
     return plan;
 }
 
-void run_plan(const Plan &plan, const std::vector<const ir::Node *> &source_nodes, std::vector<Tensor> &sources,
-              std::vector<Tensor> &outputs) {
-    STRATA_ASSERT(sources.size() == source_nodes.size(), "run_plan: sources do not match");
+void run_plan(const Plan &plan, std::vector<Tensor> &sources, std::vector<Tensor> &outputs) {
+    STRATA_ASSERT(sources.size() == plan.sources.size(), "run_plan: sources do not match");
     std::unique_ptr<void, void (*)(void *)> arena(plan.memory.arena_bytes ? pool_allocate(plan.memory.arena_bytes)
                                                                            : nullptr,
                                                   pool_release);
@@ -179,46 +187,30 @@ void run_plan(const Plan &plan, const std::vector<const ir::Node *> &source_node
     const bool poison = poison_enabled();
     if (poison && arena) std::memset(arena.get(), 0xff, plan.memory.arena_bytes);
 
+    auto data_of = [&](const PlanValue &v) -> void * {
+        switch (v.kind) {
+        case PlanValue::Kind::source: return sources[v.index].raw_data();
+        case PlanValue::Kind::output: return outputs[v.index].raw_data();
+        case PlanValue::Kind::arena: break;
+        }
+        return static_cast<uint8_t *>(arena.get()) + v.offset;
+    };
     auto view = [&](size_t value) {
         const PlanValue &v = plan.values[value];
-        void *data = nullptr;
-        switch (v.kind) {
-        case PlanValue::Kind::source: data = sources[v.index].raw_data(); break;
-        case PlanValue::Kind::output: data = outputs[v.index].raw_data(); break;
-        case PlanValue::Kind::arena: data = static_cast<uint8_t *>(arena.get()) + v.offset; break;
-        }
-        const Shape &shape = v.type.shape;
-        std::vector<halide_dimension_t> dims(shape.size());
-        int64_t stride = 1;
-        for (size_t i = 0; i < shape.size(); ++i) {
-            const size_t d = shape.size() - 1 - i;  // innermost first
-            dims[i] = halide_dimension_t(0, static_cast<int32_t>(shape[d]), static_cast<int32_t>(stride));
-            stride *= shape[d];
-        }
-        return Halide::Buffer<>(halide_type(v.type.dtype), data, static_cast<int>(dims.size()),
-                                dims.empty() ? nullptr : dims.data());
+        return Halide::Buffer<>(halide_type(v.type.dtype), data_of(v), static_cast<int>(v.dims.size()),
+                                v.dims.empty() ? nullptr : v.dims.data());
     };
     for (size_t s = 0; s < plan.steps.size(); ++s) {
         const PlanStep &step = plan.steps[s];
-        const Executable::Impl &kernel = step.kernel.impl();
         std::vector<Halide::Buffer<>> inputs, outputs_of_step;
         for (size_t value : step.arguments) inputs.push_back(view(value));
         for (size_t value : step.outputs) outputs_of_step.push_back(view(value));
-        kernel.run_pipeline(inputs, outputs_of_step);
+        step.kernel.impl().run_pipeline(inputs, outputs_of_step);
         if (poison)
-            for (size_t dead : plan.dead_after_step[s]) {
-                const PlanValue &v = plan.values[dead];
-                std::memset(static_cast<uint8_t *>(arena.get()) + v.offset, 0xff,
-                            static_cast<size_t>(v.type.numel()) * dtype_size(v.type.dtype));
-            }
+            for (size_t dead : plan.dead_after_step[s]) std::memset(data_of(plan.values[dead]), 0xff, plan.values[dead].bytes);
     }
-    for (const auto &[output, value] : plan.copied_outputs) {
-        const PlanValue &v = plan.values[value];
-        const void *from = v.kind == PlanValue::Kind::source   ? sources[v.index].raw_data()
-                           : v.kind == PlanValue::Kind::output ? outputs[v.index].raw_data()
-                                                               : static_cast<uint8_t *>(arena.get()) + v.offset;
-        std::memcpy(outputs[output].raw_data(), from, outputs[output].nbytes());
-    }
+    for (const auto &[output, value] : plan.copied_outputs)
+        std::memcpy(outputs[output].raw_data(), data_of(plan.values[value]), outputs[output].nbytes());
 }
 
 std::string describe_partition(const ir::Program &program) {

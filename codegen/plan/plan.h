@@ -8,6 +8,8 @@
 #include "codegen/compiler.h"
 #include "codegen/plan/memory_plan.h"
 
+#include <HalideRuntime.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,9 @@ struct PlanValue {
     /// For arena values: the offset in the arena.
     size_t offset = 0;
     ir::Type type;
+    /// Its dense layout as Halide takes it (innermost first), made once per plan.
+    std::vector<halide_dimension_t> dims;
+    size_t bytes = 0;
 };
 
 struct PlanStep {
@@ -36,6 +41,8 @@ struct PlanStep {
 };
 
 struct Plan {
+    /// The program's inputs and parameters, in the order `run_plan` takes their tensors.
+    std::vector<const ir::Node *> sources;
     std::vector<PlanValue> values;
     std::vector<PlanStep> steps;
     /// Program outputs written by no kernel (a source returned as is, or one
@@ -44,11 +51,15 @@ struct Plan {
     MemoryPlan memory;
     /// Arena values whose last reader is each step (to poison them in checks).
     std::vector<std::vector<size_t>> dead_after_step;
-    /// How many kernels were compiled, loaded from disk or shared in memory.
-    size_t compiled = 0, loaded = 0, shared = 0;
+    /// How many kernels had to be compiled (not found in a cache).
+    size_t compiled = 0;
 };
 
-/// Whether `program` (after the passes) is compiled as a plan.
+/// `partition`, or what $STRATA_PARTITION (whole, kernels, auto) makes of `automatic`.
+Partition effective_partition(Partition partition);
+
+/// Whether `program` (after the passes) is compiled as a plan under `partition`
+/// (already through effective_partition).
 bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, const ResolvedSchedule &schedule,
                       Partition partition);
 
@@ -57,10 +68,9 @@ bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, 
 /// on-disk cache is on and several kernels are missing.
 std::shared_ptr<const Plan> build_plan(const ir::Program &program, const CompileOptions &kernel_options);
 
-/// Runs a plan. `source_nodes` and `sources` are the program's inputs and
-/// parameters and their checked, contiguous tensors; `outputs` are checked.
-void run_plan(const Plan &plan, const std::vector<const ir::Node *> &source_nodes, std::vector<Tensor> &sources,
-              std::vector<Tensor> &outputs);
+/// Runs a plan. `sources` are the tensors of `plan.sources`, checked and
+/// contiguous; `outputs` are checked.
+void run_plan(const Plan &plan, std::vector<Tensor> &sources, std::vector<Tensor> &outputs);
 
 /// The partition as comment lines for `strata schedule dump`: one line per
 /// kernel with the nodes it computes.
