@@ -1,9 +1,7 @@
 #include "bench/compile_report.h"
 
-#include "bench/lenet.h"
-#include "frontend/models/models.h"
-#include "frontend/optim/adam.h"
-#include "frontend/optim/sgd.h"
+#include "bench/strata_case.h"
+#include "bench/workloads.h"
 #include "frontend/train/train_step.h"
 
 #include <strata/error.h>
@@ -11,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,49 +27,21 @@ struct ModelStep {
     Shape input, target;
 };
 
-/// The model's training-step inputs at the benchmark's sizes, `classes` wide.
+/// The model's training step at the benchmark's sizes, `extra_classes` wider.
 ModelStep make_model_step(const std::string &name, int64_t extra_classes) {
-    manual_seed(0);
-    ModelStep s;
-    if (name == "lenet") {
-        nn::Sequential net = make_lenet(10 + extra_classes);
-        s.model = net.ptr();
-        s.input = {64, 1, 28, 28};
-        s.target = {64};
-    } else if (name == "gpd") {
-        models::GPDOptions o;
-        o.classes += extra_classes;
-        s.model = models::GPD(o).ptr();
-        s.input = {64, 3, 400};
-        s.target = {64};
-    } else if (name == "resnet20") {
-        models::ResNetOptions o;
-        o.classes += extra_classes;
-        s.model = models::ResNet(o).ptr();
-        s.input = {64, 3, 32, 32};
-        s.target = {64};
-    } else if (name == "phasenet") {
-        models::PhaseNetOptions o;
-        o.classes += extra_classes;
-        s.model = models::PhaseNet(o).ptr();
-        s.input = {32, 3, 3001};
-        s.target = {32, 3001};
-    } else {
+    const auto &models = compile_report_models();
+    if (std::find(models.begin(), models.end(), name) == models.end())
         fail("strata bench --compile-report: unknown model '{}' (lenet, gpd, resnet20, phasenet)", name);
-    }
-    if (name == "resnet20" || name == "lenet")
-        s.optimizer = std::make_shared<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9));
-    else
-        s.optimizer = std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
-    return s;
+    const Workload &w = find_workload(name == "lenet" ? "lenet_train" : name + "_train");
+    return {make_bench_model(name, extra_classes), make_bench_optimizer(name), w.input,
+            make_data(w).inputs.at("labels").shape()};
 }
 
 double compile_step(const ModelStep &s, size_t *kernels, size_t *nodes = nullptr) {
     const auto start = std::chrono::steady_clock::now();
-    TrainStep step(*s.model, *s.optimizer, s.input, s.target, DType::i32,
-                   [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); });
-    if (kernels) *kernels = step.compiled().executable().kernel_count();
-    if (nodes) *nodes = step.compiled().executable().program().nodes().size();
+    const auto step = cross_entropy_step(*s.model, *s.optimizer, s.input, s.target);
+    if (kernels) *kernels = step->compiled().executable().kernel_count();
+    if (nodes) *nodes = step->compiled().executable().program().nodes().size();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

@@ -29,22 +29,12 @@ std::shared_ptr<nn::Sequential> lenet_with(const WorkloadData &data) {
     return net;
 }
 
-/// A cross-entropy training step of `model` for batches shaped like `x` and `labels`.
-std::shared_ptr<TrainStep> cross_entropy_step(nn::Module &model, optim::Optimizer &optimizer, const Tensor &x,
-                                              const Tensor &labels, const std::string &schedule) {
-    TrainStepOptions options;
-    options.compile.schedule = schedule;
-    return std::make_shared<TrainStep>(
-        model, optimizer, x.shape(), labels.shape(), DType::i32,
-        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
-}
-
 EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
     const auto start = std::chrono::steady_clock::now();
     auto net = lenet_with(data);
     auto sgd = std::make_shared<optim::SGD>(optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
     const Tensor &images = data.inputs.at("x"), &labels = data.inputs.at("labels");
-    auto step = cross_entropy_step(**net, *sgd, images, labels, schedule);
+    auto step = cross_entropy_step(**net, *sgd, images.shape(), labels.shape(), schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
     const std::vector<std::pair<std::string, Tensor>> params = data.parameters;
@@ -122,23 +112,12 @@ EngineCase conv_or_pool(const Workload &w, const WorkloadData &data, const std::
     return graph_case(graph, inputs, schedule, start);
 }
 
-/// A model of frontend/models initialised from seed 0 (PyTorch's default init).
-std::shared_ptr<nn::Module> make_model(const std::string &name) {
-    manual_seed(0);
-    if (name == "resnet20") return models::ResNet(models::ResNetOptions{}).ptr();
-    if (name == "phasenet") return models::PhaseNet(models::PhaseNetOptions{}).ptr();
-    if (name == "gpd") return models::GPD(models::GPDOptions{}).ptr();
-    fail("bench: unknown model '{}'", name);
-}
-
 EngineCase model_train(const Workload &w, const WorkloadData &data, const std::string &schedule) {
     const auto start = std::chrono::steady_clock::now();
-    auto net = make_model(w.model);
-    std::shared_ptr<optim::Optimizer> optimizer;
-    if (w.model == "resnet20") optimizer = std::make_shared<optim::SGD>(optim::SGDOptions(0.05).momentum(0.9));
-    else optimizer = std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
+    auto net = make_bench_model(w.model);
+    auto optimizer = make_bench_optimizer(w.model);
     const Tensor &x = data.inputs.at("x"), &labels = data.inputs.at("labels");
-    auto step = cross_entropy_step(*net, *optimizer, x, labels, schedule);
+    auto step = cross_entropy_step(*net, *optimizer, x.shape(), labels.shape(), schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
     c.first_results = [net, step, x, labels] {
@@ -152,7 +131,7 @@ EngineCase model_train(const Workload &w, const WorkloadData &data, const std::s
 
 EngineCase model_infer(const Workload &w, const WorkloadData &data, const std::string &schedule) {
     const auto start = std::chrono::steady_clock::now();
-    auto net = make_model(w.model);
+    auto net = make_bench_model(w.model);
     net->eval();
     auto graph = std::make_shared<Graph>();
     const Tensor &x = data.inputs.at("x");
@@ -164,6 +143,42 @@ EngineCase model_infer(const Workload &w, const WorkloadData &data, const std::s
 }
 
 }  // namespace
+
+std::shared_ptr<TrainStep> cross_entropy_step(nn::Module &model, optim::Optimizer &optimizer, const Shape &input,
+                                              const Shape &labels, const std::string &schedule) {
+    TrainStepOptions options;
+    options.compile.schedule = schedule;
+    return std::make_shared<TrainStep>(
+        model, optimizer, input, labels, DType::i32,
+        [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }, options);
+}
+
+std::shared_ptr<nn::Module> make_bench_model(const std::string &name, int64_t extra_classes) {
+    manual_seed(0);
+    if (name == "lenet") return make_lenet(10 + extra_classes).ptr();
+    if (name == "resnet20") {
+        models::ResNetOptions o;
+        o.classes += extra_classes;
+        return models::ResNet(o).ptr();
+    }
+    if (name == "phasenet") {
+        models::PhaseNetOptions o;
+        o.classes += extra_classes;
+        return models::PhaseNet(o).ptr();
+    }
+    if (name == "gpd") {
+        models::GPDOptions o;
+        o.classes += extra_classes;
+        return models::GPD(o).ptr();
+    }
+    fail("bench: unknown model '{}' (lenet, resnet20, phasenet, gpd)", name);
+}
+
+std::shared_ptr<optim::Optimizer> make_bench_optimizer(const std::string &name) {
+    if (name == "lenet" || name == "resnet20")
+        return std::make_shared<optim::SGD>(optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
+    return std::make_shared<optim::Adam>(optim::AdamOptions(1e-3));
+}
 
 EngineCase make_strata_case(const Workload &workload, const WorkloadData &data, const std::string &schedule) {
     switch (workload.family) {

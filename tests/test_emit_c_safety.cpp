@@ -38,13 +38,7 @@ namespace {
 
 using strata::testing::CommandResult;
 using strata::testing::run_command;
-
-std::string run_ok(const std::string &command) {
-    const CommandResult r = run_command(command);
-    INFO(command << "\n" << r.output);
-    REQUIRE(r.status == 0);
-    return r.output;
-}
+using strata::testing::run_ok;
 
 /// A linear model whose input, output and parameters have awkward names.
 struct OddlyNamedNet {

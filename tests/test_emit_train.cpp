@@ -42,13 +42,7 @@ constexpr int64_t kBatches = 3;  // the synthetic set has 48 images
 
 using strata::testing::CommandResult;
 using strata::testing::run_command;
-
-std::string run_ok(const std::string &command) {
-    const CommandResult r = run_command(command);
-    INFO(command << "\n" << r.output);
-    REQUIRE(r.status == 0);
-    return r.output;
-}
+using strata::testing::run_ok;
 
 std::string strata_binary() {
     const std::string path = std::string(STRATA_BINARY_DIR) + "/bin/strata";

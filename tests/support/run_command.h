@@ -25,4 +25,12 @@ inline CommandResult run_command(const std::string &command) {
     return r;
 }
 
+/// Runs `command` and requires it to succeed (its output shown when it does not); returns its output.
+inline std::string run_ok(const std::string &command) {
+    const CommandResult r = run_command(command);
+    INFO(command << "\n" << r.output);
+    REQUIRE(r.status == 0);
+    return r.output;
+}
+
 }  // namespace strata::testing
