@@ -13,6 +13,23 @@
 
 namespace strata::testing {
 
+#if defined(__SANITIZE_ADDRESS__)
+#define STRATA_TESTING_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STRATA_TESTING_ASAN 1
+#endif
+#endif
+
+/// Whether a cap on the address space tells anything about the code under test. Under
+/// AddressSanitizer it does not: its allocator keeps freed blocks in quarantine, and its
+/// operator new ends the process on out-of-memory instead of throwing std::bad_alloc.
+#ifdef STRATA_TESTING_ASAN
+inline constexpr bool memory_caps_are_meaningful = false;
+#else
+inline constexpr bool memory_caps_are_meaningful = true;
+#endif
+
 /// How the capped child ended.
 enum class CappedOutcome { returned, strata_error, bad_alloc, other_exception, crashed };
 
