@@ -35,6 +35,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/safetensors.h
   runtime/series_text.h
   runtime/svg_plot.h
+  runtime/data/dataset.h
 
   codegen/compiler.h
   codegen/schedule.h
