@@ -3,11 +3,16 @@
 
 #include "bench/libtorch_peer.h"
 
+#include "bench/libtorch_models.h"
+#include "bench/strata_case.h"
+#include "frontend/nn/module.h"
+
 #include <strata/error.h>
 
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <functional>
 #include <memory>
 
 namespace strata::bench {
@@ -28,7 +33,7 @@ Tensor from_torch(const torch::Tensor &t) {
     return out;
 }
 
-struct TorchLeNet : torch::nn::Module {
+struct TorchLeNet : TorchBenchModel {
     torch::nn::Conv2d c1{torch::nn::Conv2dOptions(1, 6, 5).padding(2)}, c2{torch::nn::Conv2dOptions(6, 16, 5)};
     torch::nn::Linear f1{400, 120}, f2{120, 84}, f3{84, 10};
     TorchLeNet() {
@@ -38,54 +43,89 @@ struct TorchLeNet : torch::nn::Module {
         register_module("f2", f2);
         register_module("f3", f3);
     }
-    torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor forward(torch::Tensor x) override {
         x = torch::max_pool2d(torch::relu(c1(x)), 2);
         x = torch::max_pool2d(torch::relu(c2(x)), 2).flatten(1);
         return f3(torch::relu(f2(torch::relu(f1(x)))));
     }
 };
 
-/// LibTorch's LeNet with the parameters of `data` (same module order and shapes as Strata's).
-std::shared_ptr<TorchLeNet> lenet_with(const WorkloadData &data) {
-    auto net = std::make_shared<TorchLeNet>();
-    std::vector<torch::Tensor> params = net->parameters();
-    if (params.size() != data.parameters.size())
-        fail("LibTorch LeNet has {} parameters, Strata's {}", params.size(), data.parameters.size());
+/// Copies Strata's initial parameters into `net`, by position: both register their
+/// modules and parameters in the same order, and the shapes are checked one by one.
+void copy_parameters(torch::nn::Module &net, const std::vector<std::pair<std::string, Tensor>> &strata_parameters,
+                     const std::string &model) {
+    std::vector<torch::Tensor> params = net.parameters();
+    if (params.size() != strata_parameters.size())
+        fail("LibTorch {} has {} parameters, Strata's {}", model, params.size(), strata_parameters.size());
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params.size(); ++i) {
-        const torch::Tensor value = to_torch(data.parameters[i].second);
+        const torch::Tensor value = to_torch(strata_parameters[i].second);
         if (!params[i].sizes().equals(value.sizes()))
-            fail("LibTorch LeNet parameter {} has another shape than Strata's '{}'", i, data.parameters[i].first);
+            fail("LibTorch {} parameter {} has another shape than Strata's '{}'", model, i, strata_parameters[i].first);
         params[i].copy_(value);
     }
+}
+
+std::shared_ptr<TorchLeNet> lenet_with(const WorkloadData &data) {
+    auto net = std::make_shared<TorchLeNet>();
+    copy_parameters(*net, data.parameters, "LeNet");
     return net;
 }
 
-EngineCase lenet_train(const WorkloadData &data) {
-    auto net = lenet_with(data);
-    auto sgd = std::make_shared<torch::optim::SGD>(net->parameters(),
-                                                   torch::optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
-    const torch::Tensor images = to_torch(data.inputs.at("x"));
+/// The LibTorch twin of a benchmark model, with the weights Strata's starts from.
+std::shared_ptr<TorchBenchModel> model_with(const std::string &name) {
+    auto net = make_torch_model(name);
+    std::vector<std::pair<std::string, Tensor>> strata_parameters;
+    for (const auto &[key, value] : make_bench_model(name)->named_parameters()) strata_parameters.emplace_back(key, value);
+    copy_parameters(*net, strata_parameters, name);
+    return net;
+}
+
+/// Makes the workload's network, with the initial weights Strata's starts from.
+using NetFactory = std::function<std::shared_ptr<TorchBenchModel>()>;
+
+/// The loss and the gradients of one cross-entropy step of a fresh network in double
+/// precision: the reference both engines' f32 results are judged against.
+std::vector<Tensor> precise_step(const NetFactory &make_net, const WorkloadData &data) {
+    auto net = make_net();
+    net->to(torch::kFloat64);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        net->forward(to_torch(data.inputs.at("x")).to(torch::kFloat64)), to_torch(data.inputs.at("labels")).to(torch::kInt64));
+    loss.backward();
+    std::vector<Tensor> results = {from_torch(loss)};
+    for (const torch::Tensor &p : net->parameters()) results.push_back(from_torch(p.grad()));
+    return results;
+}
+
+/// A cross-entropy training step with `make_optimizer`, as Strata's bench step runs it.
+EngineCase train_case(const NetFactory &make_net,
+                      const std::function<std::shared_ptr<torch::optim::Optimizer>(TorchBenchModel &)> &make_optimizer,
+                      const WorkloadData &data) {
+    auto net = make_net();
+    auto optimizer = make_optimizer(*net);
+    const torch::Tensor x = to_torch(data.inputs.at("x"));
     const torch::Tensor labels = to_torch(data.inputs.at("labels")).to(torch::kInt64);
-    auto step = [net, sgd, images, labels] {
-        sgd->zero_grad();
-        torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(images), labels);
+    auto step = [net, optimizer, x, labels] {
+        optimizer->zero_grad();
+        torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x), labels);
         loss.backward();
-        sgd->step();
+        optimizer->step();
         return loss;
     };
     EngineCase c;
     c.first_results = [net, step] {
         std::vector<Tensor> results = {from_torch(step())};
+        // Gradients, as Strata's side reports them (bench/strata_case.cpp says why).
         for (const torch::Tensor &p : net->parameters()) results.push_back(from_torch(p.grad()));
         return results;
     };
+    c.precise_results = [make_net, &data] { return precise_step(make_net, data); };
     c.run = step;
     return c;
 }
 
-EngineCase lenet_infer(const WorkloadData &data) {
-    auto net = lenet_with(data);
+EngineCase infer_case(const NetFactory &make_net, const WorkloadData &data) {
+    auto net = make_net();
     net->eval();
     const torch::Tensor x = to_torch(data.inputs.at("x"));
     auto forward = [net, x] {
@@ -94,8 +134,23 @@ EngineCase lenet_infer(const WorkloadData &data) {
     };
     EngineCase c;
     c.first_results = [forward] { return std::vector<Tensor>{from_torch(forward())}; };
+    c.precise_results = [make_net, x] {
+        auto precise = make_net();
+        precise->to(torch::kFloat64);
+        precise->eval();
+        torch::NoGradGuard no_grad;
+        return std::vector<Tensor>{from_torch(precise->forward(x.to(torch::kFloat64)))};
+    };
     c.run = forward;
     return c;
+}
+
+/// The optimizer make_bench_optimizer gives Strata for `model`.
+std::shared_ptr<torch::optim::Optimizer> make_optimizer(const std::string &model, TorchBenchModel &net) {
+    if (model == "lenet" || model == "resnet20")
+        return std::make_shared<torch::optim::SGD>(net.parameters(),
+                                                   torch::optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
+    return std::make_shared<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(1e-3));
 }
 
 EngineCase conv_or_pool(const Workload &w, const WorkloadData &data) {
@@ -136,13 +191,21 @@ void set_libtorch_threads(int threads) { torch::set_num_threads(threads); }
 EngineCase make_libtorch_case(const Workload &workload, const WorkloadData &data) {
     try {
         switch (workload.family) {
-        case Family::lenet_train: return lenet_train(data);
-        case Family::lenet_infer: return lenet_infer(data);
+        case Family::lenet_train:
+        case Family::lenet_infer:
+        case Family::model_train:
+        case Family::model_infer: {
+            const bool lenet = workload.family == Family::lenet_train || workload.family == Family::lenet_infer;
+            const std::string model = lenet ? "lenet" : workload.model;
+            const NetFactory make_net = [lenet, model, &data]() -> std::shared_ptr<TorchBenchModel> {
+                return lenet ? lenet_with(data) : model_with(model);
+            };
+            if (workload.family == Family::lenet_infer || workload.family == Family::model_infer)
+                return infer_case(make_net, data);
+            return train_case(make_net, [model](TorchBenchModel &net) { return make_optimizer(model, net); }, data);
+        }
         case Family::conv:
         case Family::max_pool: return conv_or_pool(workload, data);
-        case Family::model_train:
-        case Family::model_infer:
-            fail("no LibTorch peer for {} yet", workload.name);
         }
     } catch (const c10::Error &e) {
         fail("LibTorch failed on '{}': {}", workload.name, e.what_without_backtrace());

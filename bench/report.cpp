@@ -38,6 +38,7 @@ std::string agreement(const std::optional<Agreement> &a) {
 nlohmann::json agreement_json(const Agreement &a) {
     nlohmann::json j = {{"reference", a.reference}, {"passed", a.passed}, {"max_abs_error", a.max_abs_error},
                         {"max_rel_error", a.max_rel_error}, {"tolerance", kTolerance}};
+    if (a.peer_rel_error >= 0) j["libtorch_f32_rel_error"] = a.peer_rel_error;
     if (!a.problem.empty()) j["problem"] = a.problem;
     return j;
 }
@@ -59,12 +60,14 @@ std::string format_table(const SuiteResult &result, const SuiteOptions &options)
         "Strata bench: schedule '{}', {} thread(s); LibTorch {}; load average {:.2f} on {} CPUs at start\n"
         "FMA peak, best of {} probes before and between workloads ({}, {} f32 lanes): {:.1f} GFLOP/s on 1 thread, "
         "{:.1f} on {}; %peak uses the latter\n"
-        "{}.\n{}.\n{}.\n{}. matches: max|a-b| <= {:g} x max|ref| per result (with --check).\n\n",
+        "{}.\n{}.\n{}.\n{}. matches (with --check): max|a-b| <= {:g} x max|ref| per result; training steps and "
+        "inference are checked against LibTorch in f64 (= LT: Strata's error, passing also when within {:g}x "
+        "LibTorch f32's own error, which the JSON gives).\n\n",
         options.schedule, options.threads,
         result.libtorch_version.empty() ? "not installed" : result.libtorch_version, result.load_average, result.cpus,
         result.peak_probes, peak.isa, peak.lanes,
         peak.gflops_one_thread, peak.gflops_all_threads, peak.threads, kFlopConvention, kBytesConvention, kCompileConvention,
-        kSpeedupConvention, kTolerance);
+        kSpeedupConvention, kTolerance, kPeerErrorFactor);
     if (result.load_average > 0.5 * result.cpus)
         out += fmt::format(
             "WARNING: other processes are running (load average {:.2f} on {} CPUs): every timing is slower than on an "

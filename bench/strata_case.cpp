@@ -21,6 +21,28 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// Appends the gradient of every parameter of the step just run (the first), read back
+/// from the optimizer's state: SGD's momentum buffer is the gradient after one step
+/// (PyTorch's rule) and Adam's exp_avg is (1 - beta1) x gradient. Gradients, not updated
+/// parameters, are what engines can be compared on: Adam's first update is about
+/// lr x sign(gradient), which flips on any rounding of a near-zero gradient.
+void append_first_step_gradients(nn::Module &model, const optim::Optimizer &optimizer, std::vector<Tensor> &out) {
+    const auto *adam = dynamic_cast<const optim::Adam *>(&optimizer);
+    const std::string key = adam ? "exp_avg" : "momentum_buffer";
+    for (const auto &[name, value] : model.named_parameters()) {
+        const auto state = optimizer.state().find(name + "." + key);
+        if (state == optimizer.state().end()) fail("bench: the optimizer has no {} for '{}'", key, name);
+        Tensor gradient = state->second.clone();
+        if (adam) {
+            Tensor as_f64 = gradient.to(DType::f64);
+            double *g = as_f64.data<double>();
+            for (int64_t i = 0; i < as_f64.numel(); ++i) g[i] /= 1.0 - adam->options().beta1_;
+            gradient = as_f64.to(gradient.dtype());
+        }
+        out.push_back(gradient);
+    }
+}
+
 /// The LeNet of `data` (its parameters copied in, so every engine starts equal).
 std::shared_ptr<nn::Sequential> lenet_with(const WorkloadData &data) {
     auto net = std::make_shared<nn::Sequential>(make_lenet());
@@ -37,15 +59,9 @@ EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
     auto step = cross_entropy_step(**net, *sgd, images.shape(), labels.shape(), schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
-    const std::vector<std::pair<std::string, Tensor>> params = data.parameters;
-    c.first_results = [net, step, sgd, images, labels, params] {
+    c.first_results = [net, step, sgd, images, labels] {
         std::vector<Tensor> results = {Tensor::full({}, step->step(images, labels).loss)};
-        // After the first step SGD's momentum buffer is the gradient (PyTorch's rule).
-        for (const auto &[name, value] : params) {
-            const auto buffer = sgd->state().find(name + ".momentum_buffer");
-            if (buffer == sgd->state().end()) fail("bench: SGD has no momentum buffer for '{}'", name);
-            results.push_back(buffer->second.clone());
-        }
+        append_first_step_gradients(**net, *sgd, results);
         return results;
     };
     c.run = [net, sgd, step, images, labels] { step->step(images, labels); };
@@ -120,9 +136,9 @@ EngineCase model_train(const Workload &w, const WorkloadData &data, const std::s
     auto step = cross_entropy_step(*net, *optimizer, x.shape(), labels.shape(), schedule);
     EngineCase c;
     c.compile_seconds = seconds_since(start);
-    c.first_results = [net, step, x, labels] {
+    c.first_results = [net, optimizer, step, x, labels] {
         std::vector<Tensor> results = {Tensor::full({}, step->step(x, labels).loss)};
-        for (const Tensor &p : net->parameters()) results.push_back(p.clone());  // after one update
+        append_first_step_gradients(*net, *optimizer, results);
         return results;
     };
     c.run = [net, optimizer, step, x, labels] { step->step(x, labels); };

@@ -72,7 +72,10 @@ Row run_workload(const Workload &workload, const SuiteOptions &options, bool hav
         const std::vector<Tensor> torch_results = torch_case.first_results();
         row.libtorch = time_calls(torch_case.run, options.reps);
         row.libtorch_status = "";
-        if (options.check) row.matches_libtorch = compare_results(results, torch_results, "LibTorch");
+        if (options.check)
+            row.matches_libtorch = torch_case.precise_results
+                                       ? compare_with_precise(results, torch_results, torch_case.precise_results(), "LibTorch")
+                                       : compare_results(results, torch_results, "LibTorch");
     } catch (const std::exception &e) {
         row.libtorch_status = e.what();
     }
