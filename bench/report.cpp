@@ -52,6 +52,27 @@ nlohmann::json timing_json(const Workload &w, const Timing &t) {
     return j;
 }
 
+/// Calls of the timed function the profile covers (the warm-ups and the timed reps).
+int profiled_steps(const Row &row) { return kWarmupCalls + row.strata.reps; }
+
+/// The kernels that take most of a call of `row`'s workload, with --profile.
+std::string format_kernel_profile(const Row &row) {
+    constexpr size_t kShown = 15;
+    if (row.kernel_profile.empty()) return "";
+    double total = 0;
+    for (const codegen::KernelTime &k : row.kernel_profile) total += k.seconds;
+    const double steps = profiled_steps(row);
+    std::string out = fmt::format("\n{}: {} kernels, {:.3f} ms of kernel time per call (most first)\n{:>9} {:>6} {:>6}  {}\n",
+                                  row.workload->name, row.kernel_profile.size(), 1e3 * total / steps, "ms/call",
+                                  "%", "calls", "kernel");
+    for (size_t i = 0; i < std::min(kShown, row.kernel_profile.size()); ++i) {
+        const codegen::KernelTime &k = row.kernel_profile[i];
+        out += fmt::format("{:>9.3f} {:>5.1f}% {:>6.0f}  {}\n", 1e3 * k.seconds / steps, 100 * k.seconds / total,
+                           k.calls / steps, k.label);
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string format_table(const SuiteResult &result, const SuiteOptions &options) {
@@ -96,6 +117,7 @@ std::string format_table(const SuiteResult &result, const SuiteOptions &options)
         out += fmt::format("{:>9.3f} {:>11} {:>9} {:>8} {:>8.2f}x\n", 1e3 * t, rate(w, t),
                            w.images > 0 ? compact(w.images / t) : "-", agreement(row.matches_libtorch), t / s);
     }
+    for (const Row &row : result.rows) out += format_kernel_profile(row);
     return out;
 }
 
@@ -137,6 +159,9 @@ nlohmann::json to_json(const SuiteResult &result, const SuiteOptions &options) {
         } else {
             r["libtorch"] = {{"status", row.libtorch_status}};
         }
+        for (const codegen::KernelTime &k : row.kernel_profile)
+            r["kernel_profile"].push_back(
+                {{"kernel", k.label}, {"ms_per_call", 1e3 * k.seconds / profiled_steps(row)}, {"calls", k.calls}});
         j["rows"].push_back(r);
     }
     return j;

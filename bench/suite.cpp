@@ -53,7 +53,15 @@ Row run_workload(const Workload &workload, const SuiteOptions &options, bool hav
         EngineCase strata_case = make_strata_case(workload, data, options.schedule);
         row.compile_seconds = strata_case.compile_seconds;
         results = strata_case.first_results();
+        if (options.profile) {
+            codegen::take_kernel_profile();  // forget the first call's
+            codegen::set_kernel_profiling(true);
+        }
         row.strata = time_calls(strata_case.run, options.reps);
+        if (options.profile) {
+            codegen::set_kernel_profiling(false);
+            row.kernel_profile = codegen::take_kernel_profile();
+        }
         if (options.check) {
             // The reference is a structurally different schedule, compiled and run from the same data.
             const std::string reference = options.schedule == "default" ? "simple" : "default";

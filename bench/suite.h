@@ -9,6 +9,7 @@
 #include "bench/fma_peak.h"
 #include "bench/timing.h"
 #include "bench/workloads.h"
+#include "codegen/plan/kernel_profile.h"
 
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ struct SuiteOptions {
     /// Compare the results with the "default" schedule's on the same data
     /// (with the "simple" schedule's when `schedule` is "default"), and with LibTorch's.
     bool check = false;
+    /// Time every kernel of Strata's timed calls (the plan executor's profile, in the table and JSON).
+    bool profile = false;
 };
 
 struct Row {
@@ -38,6 +41,8 @@ struct Row {
     std::string libtorch_status = "not installed";
     Timing libtorch;
     std::optional<Agreement> matches_libtorch;  ///< with --check, Strata's results against LibTorch's
+    /// With `profile`: Strata's kernels over the timed calls, most time first.
+    std::vector<codegen::KernelTime> kernel_profile;
 };
 
 struct SuiteResult {

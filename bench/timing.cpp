@@ -16,10 +16,9 @@ double seconds_of(const std::function<void()> &fn) {
 }  // namespace
 
 Timing time_calls(const std::function<void()> &fn, int reps) {
-    constexpr int kWarmups = 3;
     double warmup_seconds = 0;
-    for (int i = 0; i < kWarmups; ++i) warmup_seconds += seconds_of(fn);
-    if (reps <= 0) reps = std::clamp(static_cast<int>(kWarmups / std::max(warmup_seconds, 1e-9)), 10, 200);
+    for (int i = 0; i < kWarmupCalls; ++i) warmup_seconds += seconds_of(fn);
+    if (reps <= 0) reps = std::clamp(static_cast<int>(kWarmupCalls / std::max(warmup_seconds, 1e-9)), 10, 200);
     std::vector<double> seconds;
     for (int i = 0; i < reps; ++i) seconds.push_back(seconds_of(fn));
     std::sort(seconds.begin(), seconds.end());

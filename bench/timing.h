@@ -12,7 +12,10 @@ struct Timing {
     int reps = 0;
 };
 
-/// Times `reps` calls of `fn` after 3 warm-up calls. `reps` 0 picks as many
+/// Calls of `fn` before the timed ones.
+constexpr int kWarmupCalls = 3;
+
+/// Times `reps` calls of `fn` after kWarmupCalls warm-up calls. `reps` 0 picks as many
 /// as fit in about a second (10 to 200).
 Timing time_calls(const std::function<void()> &fn, int reps);
 

@@ -1,6 +1,7 @@
 // A training step compiled as a plan of kernels: the memory plan, the
 // partition, and the plan's numbers against one whole pipeline's on ResNet,
 // PhaseNet and GPD shaped models (small sizes), with freed arena bytes poisoned.
+#include "codegen/plan/kernel_profile.h"
 #include "codegen/plan/memory_plan.h"
 #include "codegen/plan/partition.h"
 #include "frontend/models/models.h"
@@ -269,4 +270,37 @@ TEST_CASE("schedule dump: the partition is part of the schedule in effect") {
     CHECK(plan.find("#   kernel 1:") != std::string::npos);
     options.partition = codegen::Partition::whole_program;
     CHECK(codegen::schedule_in_effect(g.program(), options).find("# partition: one pipeline") != std::string::npos);
+}
+
+TEST_CASE("kernel profile: each kernel of a plan run is timed under its ops and type, and only while profiling is on") {
+    Graph g;
+    Generator gen(5);
+    auto x = g.input("x", {6});
+    auto y = x * 2.0 + 1.0;
+    g.output("y", y);
+    g.output("total", sum(y * y));  // a reduction: a second kernel
+    codegen::CompileOptions options;
+    options.partition = codegen::Partition::kernels;
+    auto compiled = g.compile(options);
+    const Tensor x0 = Tensor::randn({6}, gen);
+    codegen::take_kernel_profile();  // whatever earlier tests left
+
+    compiled.run({{"x", x0}});
+    CHECK(codegen::take_kernel_profile().empty());
+
+    codegen::set_kernel_profiling(true);
+    for (int i = 0; i < 3; ++i) compiled.run({{"x", x0}});
+    codegen::set_kernel_profiling(false);
+    const std::vector<codegen::KernelTime> profile = codegen::take_kernel_profile();
+    REQUIRE(profile.size() == 2);
+    for (const codegen::KernelTime &k : profile) {
+        CHECK(k.calls == 3);
+        CHECK(k.seconds > 0);
+    }
+    CHECK(profile[0].seconds >= profile[1].seconds);
+    const bool has_reduction = profile[0].label.find("sum") != std::string::npos ||
+                               profile[1].label.find("sum") != std::string::npos;
+    CHECK(has_reduction);
+    CHECK((profile[0].label.find("-> f32[") != std::string::npos));
+    CHECK(codegen::take_kernel_profile().empty());
 }

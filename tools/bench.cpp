@@ -38,6 +38,7 @@ int bench(const BenchCommand &command) {
     options.threads = command.threads;
     options.reps = command.reps;
     options.check = command.check;
+    options.profile = command.profile;
     const strata::bench::SuiteResult result = strata::bench::run_suite(
         options, [](const std::string &what) { fmt::print(stderr, "strata bench: {}...\n", what); });
     fmt::print("{}", strata::bench::format_table(result, options));

@@ -42,6 +42,7 @@ struct BenchCommand {
     int threads = 2;
     int reps = 0;  ///< 0: about a second per workload and engine
     bool check = false;
+    bool profile = false;  ///< time each kernel of Strata's timed calls
     bool list = false;
     std::string json_path;
     /// Cold compile time, peak RSS and recompile time of each model's training step.

@@ -57,6 +57,7 @@ int run(int argc, char **argv) {
     bench_cmd->add_flag("--check", bench.check,
                         "Compare results with the default schedule (with 'simple' when timing the default) and LibTorch");
     bench_cmd->add_option("--json", bench.json_path, "Also write the results as JSON");
+    bench_cmd->add_flag("--profile", bench.profile, "Time each of Strata's kernels and list where a step's time goes");
     bench_cmd->add_flag("--list", bench.list, "List the workloads and exit");
     bench_cmd->add_flag("--compile-report", bench.compile_report,
                         "Cold compile time, peak RSS and one-layer recompile time of each model's training step");

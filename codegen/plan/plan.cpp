@@ -1,6 +1,7 @@
 #include "codegen/plan/plan.h"
 
 #include "codegen/executable_impl.h"
+#include "codegen/plan/kernel_profile.h"
 #include "codegen/plan/kernel_workers.h"
 #include "codegen/plan/partition.h"
 #include "codegen/resolved_schedule.h"
@@ -86,6 +87,13 @@ bool compiles_as_plan(const ir::Program &program, const Halide::Target &target, 
     return program.nodes().size() > kWholeProgramMaxNodes;
 }
 
+/// The group's ops in order ("conv2d+batch_norm_train+relu") and its last node's type.
+static std::string kernel_label(const KernelGroup &group) {
+    std::string ops;
+    for (const ir::Node *n : group.nodes) ops += (ops.empty() ? "" : "+") + std::string(ir::op_name(n->op));
+    return fmt::format("{} -> {}", ops, ir::type_str(group.nodes.back()->type));
+}
+
 std::shared_ptr<const Plan> build_plan(const ir::Program &program, const CompileOptions &kernel_options) {
     auto plan = std::make_shared<Plan>();
     const std::vector<KernelGroup> groups = partition_into_kernels(program);
@@ -114,6 +122,7 @@ std::shared_ptr<const Plan> build_plan(const ir::Program &program, const Compile
                 plan->values.push_back(value_of_type(PlanValue::Kind::arena, 0, value->type));
             value_of[value] = step.outputs.back();
         }
+        step.label = kernel_label(group);
         plan->steps.push_back(std::move(step));
         kernels.push_back(kernel_program(group));
     }
@@ -184,7 +193,7 @@ void run_plan(const Plan &plan, std::vector<Tensor> &sources, std::vector<Tensor
                                                                            : nullptr,
                                                   pool_release);
     if (plan.memory.arena_bytes && !arena) fail("run: out of memory for the plan's {} intermediate bytes", plan.memory.arena_bytes);
-    const bool poison = poison_enabled();
+    const bool poison = poison_enabled(), profile = kernel_profiling();
     if (poison && arena) std::memset(arena.get(), 0xff, plan.memory.arena_bytes);
 
     auto data_of = [&](const PlanValue &v) -> void * {
@@ -205,7 +214,13 @@ void run_plan(const Plan &plan, std::vector<Tensor> &sources, std::vector<Tensor
         std::vector<Halide::Buffer<>> inputs, outputs_of_step;
         for (size_t value : step.arguments) inputs.push_back(view(value));
         for (size_t value : step.outputs) outputs_of_step.push_back(view(value));
-        step.kernel.impl().run_pipeline(inputs, outputs_of_step);
+        if (profile) {
+            const auto start = std::chrono::steady_clock::now();
+            step.kernel.impl().run_pipeline(inputs, outputs_of_step);
+            record_kernel_time(step.label, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        } else {
+            step.kernel.impl().run_pipeline(inputs, outputs_of_step);
+        }
         if (poison)
             for (size_t dead : plan.dead_after_step[s]) std::memset(data_of(plan.values[dead]), 0xff, plan.values[dead].bytes);
     }

@@ -38,6 +38,8 @@ struct PlanStep {
     std::vector<size_t> inputs;     ///< values, in the kernel's input order (in0, in1, ...)
     std::vector<size_t> arguments;  ///< the same values in the order the compiled pipeline takes them
     std::vector<size_t> outputs;    ///< the values it writes, in the kernel's output order
+    /// Its ops and last output's type, for profiles: "conv2d+relu -> f32[64,16,32,32]".
+    std::string label;
 };
 
 struct Plan {
