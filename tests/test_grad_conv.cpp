@@ -140,7 +140,9 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
                                              {"w1", testing::randn64({20, 3, 4}, gen, 0.5)},
                                              {"x2", testing::randn64({2, 2, 7, 9}, gen)},
                                              {"w2", testing::randn64({20, 2, 3, 2}, gen, 0.5)},
-                                             {"w3", testing::randn64({8, 2, 3, 3}, gen, 0.5)}};
+                                             {"w3", testing::randn64({8, 2, 3, 3}, gen, 0.5)},
+                                             {"x3", testing::randn64({3, 2, 5, 6}, gen)},
+                                             {"x4", testing::randn64({1, 2, 5, 6}, gen)}};
     CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
         ConvOptions strided;
         strided.stride = {3};
@@ -150,11 +152,13 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
         strided2.stride = {2, 1};
         strided2.padding = 1;
         // Unstrided, 5 output rows: the last two-row block runs past the end.
-        // One block of 8 output channels: threads share (input channel, block) pairs.
+        // One block of 8 output channels, fewer than the threads (on 2 to 3 of them): they
+        // share the images, 3 of them unevenly; one image: they share the input channels.
         ConvOptions padded;
         padded.padding = 1;
         return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2),
-                conv2d(in[2], in[3], {}, {}), conv2d(in[2], in[4], {}, padded)};
+                conv2d(in[2], in[3], {}, {}), conv2d(in[2], in[4], {}, padded), conv2d(in[5], in[4], {}, padded),
+                conv2d(in[6], in[4], {}, padded)};
     });
 }
 

@@ -120,7 +120,7 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     define(f, wvars, dwt(from));
 
     ConvGradWeightBlockedStages stages{f, dwt, blk, dyt, x, co, ci, b, n, k, pv, tv, rpos, rbn,
-                                      channels_out, xs[1], ws, node.dtype()};
+                                      channels_out, xs[1], ws, node.dtype(), gs[0]};
     schedule_conv_grad_weight_blocked_cpu(stages, ctx);
     return f;
 }

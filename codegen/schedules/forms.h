@@ -42,6 +42,7 @@ struct ConvGradWeightBlockedStages {
     int64_t channels_out, channels_in;
     Shape weight_shape;
     DType dtype;
+    int64_t images;
 };
 void schedule_conv_grad_weight_blocked_cpu(const ConvGradWeightBlockedStages &s, const LowerContext &ctx);
 
