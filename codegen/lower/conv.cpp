@@ -5,6 +5,8 @@
 #include "codegen/lower/context.h"
 #include "codegen/schedules/schedule.h"
 
+#include <algorithm>
+
 namespace strata::codegen {
 
 using namespace Halide;
@@ -51,16 +53,26 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     const int64_t cout_g = os[1] / groups;
     const Type t = halide_type(node.dtype());
 
-    // A transposed conv with a stride S along its innermost dim is computed by
-    // output phase: with o + pad = S*q + p, only the taps k = p + S*j reach
-    // output o, from input q - j. phased(n, co, outer..., p, q) sums exactly
-    // those (no masked taps, unit-stride input reads along q); the node's
-    // output interleaves the phases back.
-    const int64_t phase_stride = transposed && dilation.back() == 1 ? stride.back() : 1;
-    const bool by_phase = phase_stride > 1;
-    const int64_t taps = ws.back(), taps_per_phase = (taps + phase_stride - 1) / phase_stride;
+    // A transposed conv with a stride S along a spatial dim is computed by output
+    // phase along it: with o + pad = S*q + p, only the taps k = p + S*j reach
+    // output o, from input q - j. phased(n, co, ..., p, q, ...) sums exactly those
+    // (no masked taps, unit-stride input reads along q); the node's output
+    // interleaves the phases back. Dilated dims are masked instead.
+    std::vector<int64_t> phase_stride(s, 1);
+    for (size_t i = 0; i < s; ++i)
+        if (transposed && dilation[i] == 1) phase_stride[i] = stride[i];
+    auto phased = [&](size_t i) { return phase_stride[i] > 1; };
+    const bool by_phase = std::any_of(phase_stride.begin(), phase_stride.end(), [](int64_t v) { return v > 1; });
+    auto taps_of = [&](size_t i) { return (ws[2 + i] + phase_stride[i] - 1) / phase_stride[i]; };
 
-    auto vars = make_vars(os.size() + (by_phase ? 1 : 0));  // n, co, spatial... (by phase: ..., p, q)
+    // Vars in IR order: n, co, then per spatial dim its position o (or its phase p and q).
+    std::vector<size_t> position_var(s), phase_var(s);
+    size_t var_count = 2;
+    for (size_t i = 0; i < s; ++i) {
+        if (phased(i)) phase_var[i] = var_count++;
+        position_var[i] = var_count++;
+    }
+    auto vars = make_vars(var_count);
     const Index out_idx = as_index(vars);
     Expr co = vars[1];
     Expr group = groups == 1 ? Expr(0) : co / static_cast<int>(cout_g);
@@ -68,8 +80,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     // Reduction over (input channel in group, kernel taps); RDom innermost first:
     // the last spatial tap varies fastest.
     Region region;
-    for (size_t i = s; i-- > 0;)
-        region.push_back(Range(0, static_cast<int>(by_phase && i == s - 1 ? taps_per_phase : ws[2 + i])));
+    for (size_t i = s; i-- > 0;) region.push_back(Range(0, static_cast<int>(taps_of(i))));
     region.push_back(Range(0, static_cast<int>(cin_g)));
     RDom r(region, "r");
     auto tap = [&](size_t i) { return r[static_cast<int>(s - 1 - i)]; };
@@ -91,7 +102,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
             return tap(i) * static_cast<int>(dilation[i]) - static_cast<int>(padding[i]);
         };
         for (size_t i = 0; i + (phase_split ? 1 : 0) < s; ++i)
-            x_idx.push_back(out_idx[2 + i] * static_cast<int>(stride[i]) + offset(i));
+            x_idx.push_back(out_idx[position_var[i]] * static_cast<int>(stride[i]) + offset(i));
         if (phase_split) {
             const PhaseSplitInput split =
                 phase_split_input(ctx.func(in), xs, stride.back(), func_name(node, "_phases"), ctx);
@@ -101,8 +112,12 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
         w_idx = {co, ci};
     } else {
         // Gather form: out[o] takes in[i] * w[k] where o = i*stride - pad + k*dil.
-        for (size_t i = 0; i + (by_phase ? 1 : 0) < s; ++i) {
-            Expr num = out_idx[2 + i] + static_cast<int>(padding[i]) - tap(i) * static_cast<int>(dilation[i]);
+        for (size_t i = 0; i < s; ++i) {
+            if (phased(i)) {
+                x_idx.push_back(out_idx[position_var[i]] - tap(i));  // input q - j
+                continue;
+            }
+            Expr num = out_idx[position_var[i]] + static_cast<int>(padding[i]) - tap(i) * static_cast<int>(dilation[i]);
             if (stride[i] > 1) {
                 valid = valid && (num % static_cast<int>(stride[i]) == 0);
                 masked = true;
@@ -110,18 +125,17 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
             }
             x_idx.push_back(num);
         }
-        if (by_phase) x_idx.push_back(out_idx.back() - tap(s - 1));  // input q - j
         w_idx = {channel, groups == 1 ? co : co - group * static_cast<int>(cout_g)};
     }
     Func weight = ctx.func(w);
-    for (size_t i = 0; i + (by_phase ? 1 : 0) < s; ++i) w_idx.push_back(tap(i));
     if (by_phase) {
         // Tap p + S*j; past the kernel's end (K not a multiple of S) it is zero.
         Region bounds(ws.size());
-        bounds[0] = Range(0, static_cast<int>(taps));
+        for (size_t i = 0; i < s; ++i) bounds[s - 1 - i] = Range(0, static_cast<int>(ws[2 + i]));
         weight = BoundaryConditions::constant_exterior(weight, constant(t, 0), bounds);
-        w_idx.push_back(out_idx[out_idx.size() - 2] + tap(s - 1) * static_cast<int>(phase_stride));
     }
+    for (size_t i = 0; i < s; ++i)
+        w_idx.push_back(phased(i) ? out_idx[phase_var[i]] + tap(i) * static_cast<int>(phase_stride[i]) : tap(i));
 
     Func acc(func_name(node, by_phase ? "_phase_sum" : "_acc"));
     define(acc, vars, node.inputs.size() == 3 ? ctx.func(node.input(2))(co) : constant(t, 0));
@@ -133,28 +147,43 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     Func tiled(func_name(node, by_phase ? "_acc" : ""));
     define(tiled, vars, call(acc, out_idx));
 
+    // By phase, q spans about O/S positions (+1 for the phase offset).
+    auto extent_of = [&](size_t v) -> int64_t {
+        for (size_t i = 0; i < s; ++i) {
+            if (v == position_var[i]) return phased(i) ? os[2 + i] / phase_stride[i] + 1 : os[2 + i];
+            if (phased(i) && v == phase_var[i]) return phase_stride[i];
+        }
+        return os[v];  // n, co
+    };
     TiledReduction tiles;
     tiles.out = tiled;
     tiles.acc = acc;
-    // By phase, q spans about O/S positions (+1 for the phase offset).
-    tiles.x = {vars.back(), by_phase ? os.back() / phase_stride + 1 : os.back()};
+    tiles.x = {vars.back(), extent_of(vars.size() - 1)};
     tiles.c = {vars[1], os[1]};
-    for (size_t i = vars.size() - 1; i-- > 2;)
-        tiles.outer.push_back({vars[i], by_phase && i == vars.size() - 2 ? phase_stride : os[i]});
+    for (size_t v = vars.size() - 1; v-- > 2;) tiles.outer.push_back({vars[v], extent_of(v)});
     tiles.outer.push_back({vars[0], os[0]});
     for (int i = 0; i < r.dimensions(); ++i) tiles.rvars.push_back(r[i]);
     tiles.dtype = node.dtype();
-    tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end())) / (by_phase ? phase_stride : 1);
+    int64_t phases = 1;
+    for (int64_t v : phase_stride) phases *= v;
+    tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end())) / phases;
     tiles.broadcast_operand = weight;  // the same for every output position
     if (padded || phase_split) tiles.staged_input = xp;
     schedule_tiled_reduction(tiles, ctx);
     if (!by_phase) return tiled;
 
     auto out_vars = make_vars(os.size());
-    Index phase_idx = as_index(out_vars);
-    const Expr shifted = out_vars.back() + static_cast<int>(padding.back());
-    phase_idx.back() = shifted % static_cast<int>(phase_stride);
-    phase_idx.push_back(shifted / static_cast<int>(phase_stride));
+    Index phase_idx = {out_vars[0], out_vars[1]};
+    for (size_t i = 0; i < s; ++i) {
+        const Expr o = out_vars[2 + i];
+        if (!phased(i)) {
+            phase_idx.push_back(o);
+            continue;
+        }
+        const Expr shifted = o + static_cast<int>(padding[i]);
+        phase_idx.push_back(shifted % static_cast<int>(phase_stride[i]));
+        phase_idx.push_back(shifted / static_cast<int>(phase_stride[i]));
+    }
     Func f(func_name(node));
     define(f, out_vars, call(tiled, phase_idx));
     return f;
