@@ -54,10 +54,11 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
 
     // A transposed conv with a stride S along a spatial dim is computed by output
-    // phase along it: with o + pad = S*q + p, only the taps k = p + S*j reach
-    // output o, from input q - j. phased(n, co, ..., p, q, ...) sums exactly those
-    // (no masked taps, unit-stride input reads along q); the node's output
-    // interleaves the phases back. Dilated dims are masked instead.
+    // phase along it: output o = S*q + p takes input i where o + pad = S*i + k,
+    // so only the taps k = (p + pad) % S + S*j reach it, from input
+    // q + (p + pad) / S - j. phased(n, co, ..., p, q, ...) sums exactly those (no
+    // masked taps, unit-stride input reads along q, q spans ceil(O/S) positions);
+    // the node's output interleaves the phases back. Dilated dims are masked instead.
     std::vector<int64_t> phase_stride(s, 1);
     for (size_t i = 0; i < s; ++i)
         if (transposed && dilation[i] == 1) phase_stride[i] = stride[i];
@@ -114,7 +115,8 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
         // Gather form: out[o] takes in[i] * w[k] where o = i*stride - pad + k*dil.
         for (size_t i = 0; i < s; ++i) {
             if (phased(i)) {
-                x_idx.push_back(out_idx[position_var[i]] - tap(i));  // input q - j
+                const Expr first_input = (out_idx[phase_var[i]] + static_cast<int>(padding[i])) / static_cast<int>(stride[i]);
+                x_idx.push_back(out_idx[position_var[i]] + first_input - tap(i));
                 continue;
             }
             Expr num = out_idx[position_var[i]] + static_cast<int>(padding[i]) - tap(i) * static_cast<int>(dilation[i]);
@@ -129,13 +131,15 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     }
     Func weight = ctx.func(w);
     if (by_phase) {
-        // Tap p + S*j; past the kernel's end (K not a multiple of S) it is zero.
+        // Tap (p + pad) % S + S*j; past the kernel's end (K not a multiple of S) it is zero.
         Region bounds(ws.size());
         for (size_t i = 0; i < s; ++i) bounds[s - 1 - i] = Range(0, static_cast<int>(ws[2 + i]));
         weight = BoundaryConditions::constant_exterior(weight, constant(t, 0), bounds);
     }
     for (size_t i = 0; i < s; ++i)
-        w_idx.push_back(phased(i) ? out_idx[phase_var[i]] + tap(i) * static_cast<int>(phase_stride[i]) : tap(i));
+        w_idx.push_back(phased(i) ? (out_idx[phase_var[i]] + static_cast<int>(padding[i])) % static_cast<int>(stride[i]) +
+                                        tap(i) * static_cast<int>(stride[i])
+                                  : tap(i));
 
     Func acc(func_name(node, by_phase ? "_phase_sum" : "_acc"));
     define(acc, vars, node.inputs.size() == 3 ? ctx.func(node.input(2))(co) : constant(t, 0));
@@ -147,10 +151,9 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     Func tiled(func_name(node, by_phase ? "_acc" : ""));
     define(tiled, vars, call(acc, out_idx));
 
-    // By phase, q spans about O/S positions (+1 for the phase offset).
     auto extent_of = [&](size_t v) -> int64_t {
         for (size_t i = 0; i < s; ++i) {
-            if (v == position_var[i]) return phased(i) ? os[2 + i] / phase_stride[i] + 1 : os[2 + i];
+            if (v == position_var[i]) return phased(i) ? (os[2 + i] + phase_stride[i] - 1) / phase_stride[i] : os[2 + i];
             if (phased(i) && v == phase_var[i]) return phase_stride[i];
         }
         return os[v];  // n, co
@@ -180,9 +183,8 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
             phase_idx.push_back(o);
             continue;
         }
-        const Expr shifted = o + static_cast<int>(padding[i]);
-        phase_idx.push_back(shifted % static_cast<int>(phase_stride[i]));
-        phase_idx.push_back(shifted / static_cast<int>(phase_stride[i]));
+        phase_idx.push_back(o % static_cast<int>(phase_stride[i]));
+        phase_idx.push_back(o / static_cast<int>(phase_stride[i]));
     }
     Func f(func_name(node));
     define(f, out_vars, call(tiled, phase_idx));
