@@ -460,7 +460,8 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
-/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...].
+/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...],
+/// then the gradient's grad_loss, then an optional class weight [C] in the logits' dtype.
 Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *logits = in[0], *target = in[1];
@@ -479,6 +480,10 @@ Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
         fail("{}: reduction must be \"mean\", \"sum\" or \"none\", got \"{}\"", name, reduction);
     const double eps = attrs.get_float("label_smoothing");
     if (!(eps >= 0.0 && eps <= 1.0)) fail("{}: label_smoothing must be in [0, 1], got {}", name, eps);
+    const size_t weight_at = op == Op::cross_entropy ? 2 : 3;
+    if (in.size() > weight_at && in[weight_at]->type != Type{logits->dtype(), {logits->shape()[1]}})
+        fail("{}: weight must be {}[{}] (one per class), got {}", name, dtype_name(logits->dtype()),
+             logits->shape()[1], type_str(in[weight_at]->type));
     const Type loss{logits->dtype(), reduction == "none" ? expected : Shape{}};
     if (op == Op::cross_entropy) return loss;
     if (in[2]->type != loss)

@@ -30,7 +30,7 @@ Attrs max_pool_attrs(size_t s) {
 
 Attrs avg_pool_attrs(size_t s) {
     return {{"kernel_size", Ints(s, 2)}, {"stride", Ints(s, 2)}, {"padding", Ints(s, 0)}, {"ceil_mode", false},
-            {"count_include_pad", true}};
+            {"count_include_pad", true}, {"divisor_override", int64_t{0}}};
 }
 
 Attrs cross_entropy_attrs() {

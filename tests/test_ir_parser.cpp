@@ -39,7 +39,8 @@ Attrs avg_pool_attrs(Ints kernel) {
             {"stride", kernel},
             {"padding", zeros},
             {"ceil_mode", true},
-            {"count_include_pad", false}};
+            {"count_include_pad", false},
+            {"divisor_override", int64_t{3}}};
 }
 
 /// A program that uses every op in ops.def and every attribute kind and float form.
@@ -132,6 +133,9 @@ void build_every_op(Program &p) {
     const Attrs ce{{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.1}, {"reduction", std::string("mean")}};
     const Node *ce_loss = p.make(Op::cross_entropy, {logits, labels}, ce);
     p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({}))}, ce);
+    const Node *class_weight = p.parameter("class_weight", f32_of({5}));  // the optional weight input
+    p.make(Op::cross_entropy, {logits, labels, class_weight}, ce);
+    p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({})), class_weight}, ce);
     p.add_output("loss", ce_loss);
     const Node *gamma = p.parameter("bn.weight", f32_of({4})), *beta = p.parameter("bn.bias", f32_of({4}));
     p.make(Op::batch_norm_train, {x, gamma, beta}, {{"eps", 1e-05}});

@@ -157,6 +157,7 @@ private:
 /// (avg pooling has no dilation attribute: it is 1).
 struct PoolWindow {
     ir::Ints kernel, stride, padding, dilation;
+    int64_t divisor_override = 0;  ///< avg pooling: every window's divisor when not 0
 
     /// The input position along spatial dim d that tap k of output window o reads.
     Halide::Expr input_position(size_t d, const Halide::Expr &o, const Halide::Expr &k) const;
@@ -167,10 +168,11 @@ struct PoolWindow {
     /// Whether every tap of every window of output `os` lies inside input `xs`
     /// (no padding, no ceil_mode overhang), so taps read x without bounds tests.
     bool windows_inside(const Shape &xs, const Shape &os) const;
-    /// PyTorch's avg_pool divisor for the window at output position `o` (one per
-    /// spatial dim) of an input `xs`: the window clipped to the padded input,
-    /// or, without count_include_pad, to the input itself.
-    Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad) const;
+    /// PyTorch's avg_pool divisor, of type `t`, for the window at output position `o`
+    /// (one per spatial dim) of an input `xs`: divisor_override when set, else the
+    /// window clipped to the padded input or, without count_include_pad, to the input itself.
+    Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad,
+                             const Halide::Type &t) const;
 };
 PoolWindow pool_window(const ir::Node &node, size_t spatial_rank);
 /// Pool windows (and a gradient's candidate windows) of at most this many taps

@@ -208,8 +208,8 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         }
         Expr g = call(ctx.func(gout), o_idx);
         if (is_max) return select(valid && cast<int>(argmax_at(o_idx)) == tap, g, constant(t, 0));
-        const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"));
-        return select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
+        const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"), t);
+        return select(valid, g / divisor, constant(t, 0));
     };
 
     Func f(func_name(node));

@@ -105,12 +105,15 @@ SymTensor avg_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kerne
     const char *name = ir::op_name(op);
     return with_batch(name, input, s, [&](const SymTensor &x) {
         const Ints k = expand_list(name, "kernel_size", kernel, s);
+        // PyTorch's check; None is 0 in the IR.
+        if (o.divisor_override && *o.divisor_override == 0) fail("{}: divisor_override must not be zero", name);
         return make(op, {x},
                     {{"kernel_size", k},
                      {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
                      {"padding", expand_list(name, "padding", o.padding, s)},
                      {"ceil_mode", o.ceil_mode},
-                     {"count_include_pad", o.count_include_pad}});
+                     {"count_include_pad", o.count_include_pad},
+                     {"divisor_override", o.divisor_override.value_or(0)}});
     });
 }
 

@@ -68,7 +68,8 @@ Tensor pool2d(const Tensor &x, const PoolArgs &a, bool is_max) {
                         best = std::isnan(e) || std::isnan(best) ? NAN : std::max(best, e);
                         total += e;
                     }
-                out.push_back(is_max ? best : total / static_cast<double>(wy.divisor * wx.divisor));
+                const int64_t divisor = a.divisor_override != 0 ? a.divisor_override : wy.divisor * wx.divisor;
+                out.push_back(is_max ? best : total / static_cast<double>(divisor));
             }
         }
     return make_f64(out, {n, c, oh, ow});
