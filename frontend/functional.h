@@ -158,6 +158,29 @@ SymTensor max_pool1d(const SymTensor &input, const Ints &kernel_size, const MaxP
 SymTensor max_pool2d(const SymTensor &input, const Ints &kernel_size, const MaxPoolOptions &options = {});
 SymTensor avg_pool1d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
 SymTensor avg_pool2d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
+/// max_poolNd with return_indices=True (F.max_poolNd_with_indices): the pooled values and, for
+/// each, the position of its maximum in the input plane (l, or h * W + w), as i32 (PyTorch: int64).
+struct MaxPoolWithIndices {
+    SymTensor output, indices;
+};
+MaxPoolWithIndices max_pool1d_with_indices(const SymTensor &input, const Ints &kernel_size,
+                                           const MaxPoolOptions &options = {});
+MaxPoolWithIndices max_pool2d_with_indices(const SymTensor &input, const Ints &kernel_size,
+                                           const MaxPoolOptions &options = {});
+struct MaxUnpoolOptions {
+    Ints stride = {};  ///< empty: the kernel size
+    Ints padding = {0};
+    /// Spatial output size (the last dims of a full size are taken too); empty: (L - 1) * stride
+    /// - 2 * padding + kernel_size, and a given size must lie within stride of that, as in PyTorch.
+    Ints output_size = {};
+};
+/// torch.nn.functional.max_unpoolNd: each value of input at its index (from max_poolNd_with_indices
+/// with the same kernel_size, stride and padding) in a zero output. An index outside its own window
+/// fails the run, naming it (PyTorch accepts any index in the plane; Strata gathers per window).
+SymTensor max_unpool1d(const SymTensor &input, const SymTensor &indices, const Ints &kernel_size,
+                       const MaxUnpoolOptions &options = {});
+SymTensor max_unpool2d(const SymTensor &input, const SymTensor &indices, const Ints &kernel_size,
+                       const MaxUnpoolOptions &options = {});
 SymTensor adaptive_avg_pool1d(const SymTensor &input, const Ints &output_size);
 /// output_size {1, 1} is global average pooling.
 SymTensor adaptive_avg_pool2d(const SymTensor &input, const Ints &output_size);

@@ -3,7 +3,8 @@
 // cross_entropy's class `weight` (with respect to the logits and to the weight
 // itself, every reduction, ignore_index, label smoothing, [N, C, d] logits);
 // nll_loss's weight; binary_cross_entropy_with_logits with respect to input,
-// target, weight and pos_weight; avg_pool with divisor_override.
+// target, weight and pos_weight; avg_pool with divisor_override; max_unpool
+// (SegNet's max_pool -> max_unpool pair).
 
 #include "tests/grad_test_helpers.h"
 
@@ -103,5 +104,23 @@ TEST_CASE("grad: avg_pool1d and avg_pool2d with divisor_override", "[grad][torch
                 avg_pool2d(x2, {3, 3}, {.stride = {2, 3}, .padding = {1, 1}, .ceil_mode = true,
                                         .count_include_pad = false, .divisor_override = 7}),
                 avg_pool2d(x2, {3, 2}, {.stride = {1, 2}, .padding = {1, 0}, .divisor_override = -2})};
+    });
+}
+
+TEST_CASE("grad: max_unpool after max_pool with indices, as in SegNet", "[grad][torch_args][pool]") {
+    Generator gen(2107);
+    // Values 0.1 apart: no window has a tie that a difference step could flip.
+    const std::vector<GradSource> sources = {{"x1", testing::distinct64({2, 2, 9}, gen)},
+                                             {"x2", testing::distinct64({1, 2, 6, 7}, gen)}};
+    CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
+        const SymTensor &x1 = in[0], &x2 = in[1];
+        const MaxPoolWithIndices p1 = max_pool1d_with_indices(x1, {2});
+        // Windows that do not overlap: where two windows share a maximum, the unpool keeps one
+        // value but PyTorch's backward (a gather) gives the gradient to both, which no finite
+        // difference reproduces; test_ops_torch_args checks that case against PyTorch's numbers.
+        const MaxPoolWithIndices p2 = max_pool2d_with_indices(x2, {2}, {.padding = {1}});
+        // The unpooled values are scaled, so the gradient through the unpool is not the pool's own.
+        return {max_unpool1d(p1.output * p1.output, p1.indices, {2}, {.output_size = {9}}),
+                max_unpool2d(tanh(p2.output), p2.indices, {2}, {.padding = {1}, .output_size = {6, 7}}) * x2};
     });
 }

@@ -233,6 +233,65 @@ TEST_CASE("avg_pool divisor_override divides every window by one number", "[ops]
     }
 }
 
+TEST_CASE("max_pool with indices and max_unpool", "[ops][torch_args][pool]") {
+    Generator gen(2005);
+    for (DType dt : float_dtypes) {
+        INFO(dtype_name(dt));
+        const Tensor x1 = testing::randn({2, 3, 17}, dt, gen), x2 = testing::randn({2, 3, 7, 9}, dt, gen);
+        Graph g;
+        auto i1 = g.input("x1", {2, 3, 17}, dt), i2 = g.input("x2", {2, 3, 7, 9}, dt);
+        // SegNet's pair: kernel = stride, unpooled to the input's size.
+        const MaxPoolWithIndices p1 = max_pool1d_with_indices(i1, {2});
+        const MaxPoolWithIndices p2 = max_pool2d_with_indices(i2, {2});
+        g.output("p1", p1.output);
+        g.output("i1", p1.indices);
+        g.output("i2", p2.indices);
+        g.output("u1", max_unpool1d(p1.output, p1.indices, {2}, {.output_size = {17}}));
+        g.output("u2", max_unpool2d(p2.output, p2.indices, {2}, {.output_size = {7, 9}}));
+        // Overlapping windows with padding (an element can be two windows' max), and ceil_mode / dilation.
+        const MaxPoolWithIndices o2 = max_pool2d_with_indices(i2, {3}, {.stride = {2}, .padding = {1}});
+        g.output("io2", o2.indices);
+        g.output("uo2", max_unpool2d(o2.output, o2.indices, {3}, {.stride = {2}, .padding = {1}}));
+        g.output("ic1", max_pool1d_with_indices(i1, {3}, {.stride = {2}, .padding = {1}, .dilation = {2},
+                                                          .ceil_mode = true}).indices);
+        g.output("ic2", max_pool2d_with_indices(i2, {2, 3}, {.stride = {2}, .ceil_mode = true}).indices);
+        using P = ref::PoolArgs;
+        for (const char *schedule : kSchedules) {
+            INFO(schedule);
+            auto out = g.compile(with_schedule(schedule)).run({{"x1", x1}, {"x2", x2}});
+            const Tensor ri1 = ref::max_pool1d_indices(x1, P{{2}, {2}, {0}, {1}}),
+                         ri2 = ref::max_pool2d_indices(x2, P{{2, 2}, {2, 2}, {0, 0}, {1, 1}});
+            CHECK(out.at("i1").dtype() == DType::i32);
+            CHECK_EXACT(out.at("i1"), ri1);
+            CHECK_EXACT(out.at("i2"), ri2);
+            CHECK_CLOSE(out.at("p1"), ref::max_pool1d(x1, P{{2}, {2}, {0}, {1}}), dt, 0);
+            CHECK_CLOSE(out.at("u1"), ref::max_unpool(ref::max_pool1d(x1, P{{2}, {2}, {0}, {1}}), ri1, {17}), dt, 0);
+            CHECK_CLOSE(out.at("u2"), ref::max_unpool(ref::max_pool2d(x2, P{{2, 2}, {2, 2}, {0, 0}, {1, 1}}), ri2, {7, 9}),
+                        dt, 0);
+            const P overlapping{{3, 3}, {2, 2}, {1, 1}, {1, 1}};
+            const Tensor rio2 = ref::max_pool2d_indices(x2, overlapping);
+            CHECK_EXACT(out.at("io2"), rio2);
+            // Pooled 4 x 5, so PyTorch's default size is (4 - 1) * 2 - 2 + 3 = 7 by (5 - 1) * 2 - 2 + 3 = 9.
+            CHECK_CLOSE(out.at("uo2"), ref::max_unpool(ref::max_pool2d(x2, overlapping), rio2, {7, 9}), dt, 0);
+            CHECK_EXACT(out.at("ic1"), ref::max_pool1d_indices(x1, P{{3}, {2}, {1}, {2}, true}));
+            CHECK_EXACT(out.at("ic2"), ref::max_pool2d_indices(x2, P{{2, 3}, {2, 2}, {0, 0}, {1, 1}, true}));
+        }
+    }
+}
+
+TEST_CASE("max_pool indices pick the first of tied maxima and the last NaN, as PyTorch", "[ops][torch_args][pool]") {
+    // Window 0: a tie of 5s at positions 1 and 2; window 1: NaNs at 4 and 6; window 2: all -inf.
+    const double nan = std::nan(""), inf = INFINITY;
+    const Tensor xv = Tensor::from_vector<double>({1, 5, 5, 0, nan, 9, nan, 2, -inf, -inf, -inf, -inf}, {1, 1, 12});
+    Graph g;
+    auto x = g.input("x", {1, 1, 12}, DType::f64);
+    g.output("i", max_pool1d_with_indices(x, {4}).indices);
+    g.output("unbatched", max_pool1d_with_indices(reshape(x, {1, 12}), {4}).indices);
+    auto out = g.compile().run({{"x", xv}});
+    CHECK_EXACT(out.at("i"), Tensor::from_vector<int32_t>({1, 6, 8}, {1, 1, 3}));
+    CHECK_EXACT(out.at("unbatched"), Tensor::from_vector<int32_t>({1, 6, 8}, {1, 3}));
+}
+
 // ---- user errors ----
 
 TEST_CASE("alpha that PyTorch rejects for integer or bool tensors is named", "[ops][torch_args][errors]") {
@@ -315,6 +374,13 @@ TEST_CASE("the new arguments give PyTorch's own numbers and gradients", "[ops][t
     SymTensor pooled = avg_pool2d(image_in, {3}, {.stride = {2}, .padding = {1}, .ceil_mode = true, .divisor_override = 4});
     g.output("avg_pool2d_div4", pooled);
     g.output("avg_pool2d_div4_grad", grad(sum(pooled * pooled), {image_in})[0]);
+    const MaxPoolWithIndices max_pooled =
+        max_pool2d_with_indices(image_in, {3}, {.stride = {2}, .padding = {1}});
+    SymTensor unpooled = max_unpool2d(max_pooled.output * 2.0, max_pooled.indices, {3},
+                                      {.stride = {2}, .padding = {1}, .output_size = {5, 6}});
+    g.output("max_pool2d_indices", cast(max_pooled.indices, f64));  // PyTorch's are int64
+    g.output("max_unpool2d", unpooled);
+    g.output("max_unpool2d_grad", grad(sum(unpooled * unpooled), {image_in})[0]);
     g.output("add_alpha", add(ia, ib, 2.5));
     g.output("sub_alpha", sub(ia, ib, -0.75));
     auto out = g.compile().run({{"logits", logits}, {"weight", weight}, {"target", target}, {"x", x}, {"y", y},
@@ -334,10 +400,42 @@ TEST_CASE("the new arguments give PyTorch's own numbers and gradients", "[ops][t
         {"bce_sum_grad", &want::bce_sum_grad},   {"bce_none", &want::bce_none},
         {"bce_none_grad", &want::bce_none_grad}, {"avg_pool2d_div4", &want::avg_pool2d_div4},
         {"avg_pool2d_div4_grad", &want::avg_pool2d_div4_grad}, {"add_alpha", &want::add_alpha},
+        {"max_pool2d_indices", &want::max_pool2d_indices}, {"max_unpool2d", &want::max_unpool2d},
+        {"max_unpool2d_grad", &want::max_unpool2d_grad},
         {"sub_alpha", &want::sub_alpha}};
     for (const auto &[name, values] : fixtures) {
         INFO(name);
         const Tensor &actual = out.at(name);
         CHECK_CLOSE(actual, expected(*values, actual.shape()), f64, tol);
     }
+}
+
+TEST_CASE("a max_unpool index outside its window fails the run, naming it", "[ops][torch_args][errors]") {
+    Graph g;
+    auto x = g.input("x", {1, 1, 2, 2}, DType::f64), idx = g.input("i", {1, 1, 2, 2}, DType::i32);
+    g.output("u", max_unpool2d(x, idx, {2}));
+    const Tensor xv = Tensor::ones({1, 1, 2, 2}, DType::f64);
+    // Planes of 4 x 4: window (0, 1) covers rows 0-1, columns 2-3.
+    Tensor indices = Tensor::from_vector<int32_t>({0, 2, 8, 15}, {1, 1, 2, 2});
+    CHECK_NOTHROW(g.compile().run({{"x", xv}, {"i", indices}}));
+    for (int bad : {4, 16, -1}) {
+        INFO("index " << bad);
+        indices.set_flat(1, bad);
+        const std::string message = testing::error_message([&] { g.compile().run({{"x", xv}, {"i", indices}}); });
+        CHECK_THAT(message, Contains(fmt::format("{} is not a max_unpool index of its window at position [ 0 , 0 , 0 , 1 ]", bad)) &&
+                                Contains("kernel_size [2,2], stride [2,2], padding [0,0]"));
+    }
+}
+
+TEST_CASE("bad max_unpool arguments are named", "[ops][torch_args][errors]") {
+    Graph g;
+    auto x = g.input("x", {1, 2, 3, 3}), idx = g.input("i", {1, 2, 3, 3}, DType::i32);
+    REQUIRE_THROWS_WITH(max_unpool2d(x, g.input("f", {1, 2, 3, 3}), {2}),
+                        Contains("max_unpool2d") && Contains("i32") && Contains("f32"));
+    REQUIRE_THROWS_WITH(max_unpool2d(x, g.input("j", {1, 2, 3, 2}, DType::i32), {2}),
+                        Contains("max_unpool2d") && Contains("[1, 2, 3, 2]") && Contains("[1, 2, 3, 3]"));
+    // (3 - 1) * 2 + 2 = 6: a size must lie in (4, 8).
+    REQUIRE_THROWS_WITH(max_unpool2d(x, idx, {2}, {.output_size = {8, 6}}),
+                        Contains("max_unpool2d") && Contains("output_size") && Contains("5") && Contains("7"));
+    CHECK_NOTHROW(max_unpool2d(x, idx, {2}, {.output_size = {1, 2, 7, 5}}));
 }

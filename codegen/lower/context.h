@@ -227,6 +227,10 @@ Halide::Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx);
 bool linear_few_rows_applies(const ir::Node &node, const LowerContext &ctx);
 Halide::Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
+/// max_poolNd_indices, max_unpoolNd and max_unpoolNd_grad (codegen/lower/unpool.cpp).
+Halide::Func lower_pool_indices(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_unpool(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_unpool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx);

@@ -83,6 +83,8 @@ std::vector<N> pool_rules(Builder &b, const Node &node, N g) {
     case Op::max_pool2d: return {b.op(Op::max_pool2d_grad, {node.input(0), g}, attrs)};
     case Op::avg_pool1d: return {b.op(Op::avg_pool1d_grad, {g}, attrs.set("input_shape", in))};
     case Op::avg_pool2d: return {b.op(Op::avg_pool2d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::max_unpool1d: return {b.op(Op::max_unpool1d_grad, {g, node.input(1)}, attrs), nullptr};
+    case Op::max_unpool2d: return {b.op(Op::max_unpool2d_grad, {g, node.input(1)}, attrs), nullptr};
     case Op::adaptive_avg_pool1d:
         return {b.op(Op::adaptive_avg_pool1d_grad, {g}, {{"input_shape", in}})};
     case Op::adaptive_avg_pool2d:

@@ -120,6 +120,11 @@ Tensor max_pool1d(const Tensor &x, const PoolArgs &args);
 Tensor max_pool2d(const Tensor &x, const PoolArgs &args);
 Tensor avg_pool1d(const Tensor &x, const PoolArgs &args);
 Tensor avg_pool2d(const Tensor &x, const PoolArgs &args);
+/// return_indices: the position (l, or h * W + w) of each window's max, i32 (ties: the first; NaN: the last NaN).
+Tensor max_pool1d_indices(const Tensor &x, const PoolArgs &args);
+Tensor max_pool2d_indices(const Tensor &x, const PoolArgs &args);
+/// max_unpool: x [N, C, ...] scattered to its indices in planes of `output_size` (the later one wins).
+Tensor max_unpool(const Tensor &x, const Tensor &indices, const Shape &output_size);
 Tensor adaptive_avg_pool1d(const Tensor &x, int64_t output_size);
 Tensor adaptive_avg_pool2d(const Tensor &x, const Ints &output_size);
 
