@@ -438,4 +438,9 @@ TEST_CASE("bad max_unpool arguments are named", "[ops][torch_args][errors]") {
     REQUIRE_THROWS_WITH(max_unpool2d(x, idx, {2}, {.output_size = {8, 6}}),
                         Contains("max_unpool2d") && Contains("output_size") && Contains("5") && Contains("7"));
     CHECK_NOTHROW(max_unpool2d(x, idx, {2}, {.output_size = {1, 2, 7, 5}}));
+    REQUIRE_THROWS_WITH(max_unpool2d(x, idx, {2}, {.stride = {INT64_MAX / 2}}),
+                        Contains("max_unpool2d") && Contains("overflows"));
+    // An output plane an i32 index cannot address.
+    REQUIRE_THROWS_WITH(max_unpool2d(x, idx, {2}, {.stride = {40000}}),
+                        Contains("max_unpool2d") && Contains("i32 index"));
 }

@@ -3,6 +3,9 @@
 
 #include "frontend/functional/common.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace strata {
 
 using detail::expand_list;
@@ -145,7 +148,12 @@ SymTensor max_unpool_nd(Op op, size_t s, const SymTensor &input, const SymTensor
         // PyTorch's _unpool_output_size: the default, or a given size within stride of it.
         Ints size;
         for (size_t i = 0; i < s; ++i) {
-            const int64_t natural = (x.size(static_cast<int64_t>(2 + i)) - 1) * stride[i] - 2 * padding[i] + k[i];
+            int64_t natural = 0;
+            if (__builtin_mul_overflow(x.size(static_cast<int64_t>(2 + i)) - 1, stride[i], &natural) ||
+                __builtin_add_overflow(natural, k[i], &natural) ||
+                __builtin_sub_overflow(natural, 2 * std::min<int64_t>(padding[i], INT64_MAX / 4), &natural))
+                fail("{}: the output size overflows (input shape {}, kernel_size [{}], stride [{}])", name,
+                     shape_str(x.shape()), fmt::join(k, ","), fmt::join(stride, ","));
             size.push_back(natural);
         }
         if (!o.output_size.empty()) {
