@@ -132,6 +132,23 @@ TEST_CASE("cross_entropy and nll_loss with a class weight", "[ops][torch_args][l
     }
 }
 
+TEST_CASE("class weights and pos_weight may be fixed graph values rather than inputs", "[ops][torch_args][losses]") {
+    // How a training loss holds them: a parameter that no optimizer sees, or a constant.
+    Generator gen(2006);
+    const Tensor logits = Tensor::randn({6, 3}, gen, DType::f32, 0.0, 2.0), t = testing::random_classes({6}, 3, gen);
+    const Tensor weight = Tensor::from_vector<float>({1.0F, 5.0F, 20.0F}, {3});
+    const Tensor probs = testing::rand({6, 3}, DType::f32, gen, 0.0, 1.0);
+    Graph g;
+    auto x = g.input("x", {6, 3}), it = g.input("t", {6}, DType::i32), p = g.input("p", {6, 3});
+    g.output("ce", cross_entropy(x, it, {.weight = g.parameter("class_weight", weight)}));
+    g.output("bce", binary_cross_entropy_with_logits(x, p, {.pos_weight = g.constant(20.0, {1})}));
+    auto out = g.compile().run({{"x", logits}, {"t", t}, {"p", probs}});
+    CHECK_CLOSE(out.at("ce"), ref::cross_entropy(logits, t, "mean", -100, 0.0, weight), DType::f32, tolerance(DType::f32, 18));
+    CHECK_CLOSE(out.at("bce"),
+                ref::binary_cross_entropy_with_logits(logits, probs, "mean", {}, Tensor::full({1}, 20.0, DType::f32)),
+                DType::f32, tolerance(DType::f32, 18));
+}
+
 TEST_CASE("a weighted mean is a ratio of weights, not of counts", "[ops][torch_args][losses]") {
     // Worked example: two samples, classes weighted 1 and 3, -log p = 2 and 4
     // for their targets. PyTorch: (1 * 2 + 3 * 4) / (1 + 3) = 3.5 (not 7, the unweighted-count mean).
