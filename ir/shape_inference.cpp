@@ -475,7 +475,8 @@ Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     require_rank(name, values, s + 2, grad ? "grad_output" : "input", layout_name(s));
     require_rank(name, indices, s + 2, "indices", layout_name(s));
     if (indices->dtype() != DType::i32)
-        fail("{}: indices must be i32 (as max_pool{}d_with_indices gives), got {}", name, s, dtype_name(indices->dtype()));
+        fail("{}: indices must be i32 (as max_pool{}d_with_indices gives), got {}", name, s,
+             dtype_name(indices->dtype()));
     const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
                &padding = attrs.get_ints("padding"), &size = attrs.get_ints("output_size");
     for (const auto &[what, list] : {std::pair{"kernel_size", &kernel}, std::pair{"stride", &stride},

@@ -44,8 +44,9 @@ TEST_CASE("grad: weighted cross_entropy with respect to logits and weight", "[gr
         for (const char *reduction : {"mean", "sum", "none"}) {
             outs.push_back(cross_entropy(logits, target, {.reduction = reduction, .weight = weight}));
             // ignore_index 2 is also a valid class: those rows drop out of the loss and the mean's weight sum.
-            outs.push_back(cross_entropy(
-                logits, ignored, {.reduction = reduction, .ignore_index = 2, .label_smoothing = 0.15, .weight = weight}));
+            outs.push_back(cross_entropy(logits, ignored,
+                                         {.reduction = reduction, .ignore_index = 2, .label_smoothing = 0.15,
+                                          .weight = weight}));
         }
         return outs;
     });
@@ -73,7 +74,8 @@ TEST_CASE("grad: weighted nll_loss with respect to scores and weight", "[grad][t
         const SymTensor &scores = in[0], &weight = in[1], &target = in[2];
         Syms outs;
         for (const char *reduction : {"mean", "sum", "none"})
-            outs.push_back(nll_loss(log_softmax(scores, 1), target, {.reduction = reduction, .ignore_index = -1, .weight = weight}));
+            outs.push_back(
+                nll_loss(log_softmax(scores, 1), target, {.reduction = reduction, .ignore_index = -1, .weight = weight}));
         return outs;
     });
 }

@@ -105,7 +105,8 @@ void build_every_op(Program &p) {
                               {"padding", Ints(spatial.size(), 0)}, {"output_size", spatial}};
         const std::string tag = one_d ? "1d" : "2d";
         const Node *indices = p.input("unpool.indices" + tag, Type{DType::i32, pooled});
-        p.make(one_d ? Op::max_unpool1d : Op::max_unpool2d, {p.input("unpool.x" + tag, f32_of(pooled)), indices}, unpool);
+        p.make(one_d ? Op::max_unpool1d : Op::max_unpool2d, {p.input("unpool.x" + tag, f32_of(pooled)), indices},
+               unpool);
         p.make(one_d ? Op::max_unpool1d_grad : Op::max_unpool2d_grad, {p.input("unpool.g" + tag, f32_of(full)), indices},
                unpool);
     }

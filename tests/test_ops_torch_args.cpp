@@ -65,7 +65,8 @@ TEST_CASE("add and sub with alpha scale the second operand", "[ops][torch_args]"
             const double tol = tolerance(dt, 2);
             CHECK_CLOSE(out.at("add"), ref::map2(av, bv, [](double x, double y) { return x + 2.5 * y; }), dt, tol);
             CHECK_CLOSE(out.at("sub"), ref::map2(av, bv, [](double x, double y) { return x + 0.75 * y; }), dt, tol);
-            CHECK_CLOSE(out.at("add_one"), ref::map2(av, bv, [](double x, double y) { return x + y; }), dt, tolerance(dt));
+            CHECK_CLOSE(out.at("add_one"), ref::map2(av, bv, [](double x, double y) { return x + y; }), dt,
+                        tolerance(dt));
             CHECK_CLOSE(out.at("sub_zero"), ref::map2(av, bv, [](double x, double) { return x; }), dt, tolerance(dt));
         }
     }
@@ -143,7 +144,8 @@ TEST_CASE("class weights and pos_weight may be fixed graph values rather than in
     g.output("ce", cross_entropy(x, it, {.weight = g.parameter("class_weight", weight)}));
     g.output("bce", binary_cross_entropy_with_logits(x, p, {.pos_weight = g.constant(20.0, {1})}));
     auto out = g.compile().run({{"x", logits}, {"t", t}, {"p", probs}});
-    CHECK_CLOSE(out.at("ce"), ref::cross_entropy(logits, t, "mean", -100, 0.0, weight), DType::f32, tolerance(DType::f32, 18));
+    CHECK_CLOSE(out.at("ce"), ref::cross_entropy(logits, t, "mean", -100, 0.0, weight), DType::f32,
+                tolerance(DType::f32, 18));
     CHECK_CLOSE(out.at("bce"),
                 ref::binary_cross_entropy_with_logits(logits, probs, "mean", {}, Tensor::full({1}, 20.0, DType::f32)),
                 DType::f32, tolerance(DType::f32, 18));
@@ -283,8 +285,8 @@ TEST_CASE("max_pool with indices and max_unpool", "[ops][torch_args][pool]") {
             CHECK_EXACT(out.at("i2"), ri2);
             CHECK_CLOSE(out.at("p1"), ref::max_pool1d(x1, P{{2}, {2}, {0}, {1}}), dt, 0);
             CHECK_CLOSE(out.at("u1"), ref::max_unpool(ref::max_pool1d(x1, P{{2}, {2}, {0}, {1}}), ri1, {17}), dt, 0);
-            CHECK_CLOSE(out.at("u2"), ref::max_unpool(ref::max_pool2d(x2, P{{2, 2}, {2, 2}, {0, 0}, {1, 1}}), ri2, {7, 9}),
-                        dt, 0);
+            CHECK_CLOSE(out.at("u2"),
+                        ref::max_unpool(ref::max_pool2d(x2, P{{2, 2}, {2, 2}, {0, 0}, {1, 1}}), ri2, {7, 9}), dt, 0);
             const P overlapping{{3, 3}, {2, 2}, {1, 1}, {1, 1}};
             const Tensor rio2 = ref::max_pool2d_indices(x2, overlapping);
             CHECK_EXACT(out.at("io2"), rio2);
@@ -388,7 +390,8 @@ TEST_CASE("the new arguments give PyTorch's own numbers and gradients", "[ops][t
         g.output("bce_" + r, bce);
         g.output("bce_" + r + "_grad", grad(sum(bce), {ix})[0]);
     }
-    SymTensor pooled = avg_pool2d(image_in, {3}, {.stride = {2}, .padding = {1}, .ceil_mode = true, .divisor_override = 4});
+    SymTensor pooled =
+        avg_pool2d(image_in, {3}, {.stride = {2}, .padding = {1}, .ceil_mode = true, .divisor_override = 4});
     g.output("avg_pool2d_div4", pooled);
     g.output("avg_pool2d_div4_grad", grad(sum(pooled * pooled), {image_in})[0]);
     const MaxPoolWithIndices max_pooled =
@@ -439,8 +442,9 @@ TEST_CASE("a max_unpool index outside its window fails the run, naming it", "[op
         INFO("index " << bad);
         indices.set_flat(1, bad);
         const std::string message = testing::error_message([&] { g.compile().run({{"x", xv}, {"i", indices}}); });
-        CHECK_THAT(message, Contains(fmt::format("{} is not a max_unpool index of its window at position [ 0 , 0 , 0 , 1 ]", bad)) &&
-                                Contains("kernel_size [2,2], stride [2,2], padding [0,0]"));
+        CHECK_THAT(message,
+                   Contains(fmt::format("{} is not a max_unpool index of its window at position [ 0 , 0 , 0 , 1 ]", bad)) &&
+                       Contains("kernel_size [2,2], stride [2,2], padding [0,0]"));
     }
 }
 

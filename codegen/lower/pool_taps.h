@@ -29,13 +29,16 @@ struct TapRank {
 };
 
 /// The bit pattern of +inf as an integer of the float's width.
-inline Halide::Expr infinity_bits(int bits) { return bits == 64 ? Halide::Expr(int64_t{0x7ff0000000000000}) : Halide::Expr(int32_t{0x7f800000}); }
+inline Halide::Expr infinity_bits(int bits) {
+    return bits == 64 ? Halide::Expr(int64_t{0x7ff0000000000000}) : Halide::Expr(int32_t{0x7f800000});
+}
 
 inline TapRank rank_of(const Halide::Expr &v) {
     if (!v.type().is_float()) return {v, Halide::Internal::const_false()};
     const int bits = v.type().bits();
     const Halide::Type it = Halide::Int(bits);
-    const Halide::Expr all = bits == 64 ? Halide::Expr(std::numeric_limits<int64_t>::max()) : Halide::Expr(std::numeric_limits<int32_t>::max());
+    const Halide::Expr all = bits == 64 ? Halide::Expr(std::numeric_limits<int64_t>::max())
+                                        : Halide::Expr(std::numeric_limits<int32_t>::max());
     const Halide::Expr inf = infinity_bits(bits);
     Halide::Expr raw = Halide::reinterpret(it, v);
     Halide::Expr magnitude = raw & all;

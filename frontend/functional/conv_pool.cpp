@@ -103,7 +103,8 @@ ir::Attrs max_pool_attrs(const char *name, size_t s, const Ints &kernel, const M
 
 SymTensor max_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const MaxPoolOptions &o) {
     const char *name = ir::op_name(op);
-    return with_batch(name, input, s, [&](const SymTensor &x) { return make(op, {x}, max_pool_attrs(name, s, kernel, o)); });
+    return with_batch(name, input, s,
+                      [&](const SymTensor &x) { return make(op, {x}, max_pool_attrs(name, s, kernel, o)); });
 }
 
 SymTensor avg_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const AvgPoolOptions &o) {
@@ -127,8 +128,9 @@ MaxPoolWithIndices max_pool_with_indices(Op op, Op indices_op, size_t s, const S
     MaxPoolWithIndices r;
     r.output = max_pool_nd(op, s, input, kernel, o);
     const char *name = ir::op_name(indices_op);
-    r.indices = with_batch(name, input, s,
-                           [&](const SymTensor &x) { return make(indices_op, {x}, max_pool_attrs(name, s, kernel, o)); });
+    r.indices = with_batch(name, input, s, [&](const SymTensor &x) {
+        return make(indices_op, {x}, max_pool_attrs(name, s, kernel, o));
+    });
     return r;
 }
 
