@@ -7,6 +7,7 @@
 
 #include "frontend/graph.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,10 @@ SymTensor operator&&(const SymTensor &a, const SymTensor &b);
 SymTensor operator||(const SymTensor &a, const SymTensor &b);
 SymTensor operator!(const SymTensor &a);
 
-SymTensor add(const SymTensor &a, const SymTensor &b);
-SymTensor sub(const SymTensor &a, const SymTensor &b);
+/// a + alpha * b (torch.add); alpha must be integral for i32 tensors and 1 for bool.
+SymTensor add(const SymTensor &a, const SymTensor &b, double alpha = 1.0);
+/// a - alpha * b (torch.sub).
+SymTensor sub(const SymTensor &a, const SymTensor &b, double alpha = 1.0);
 SymTensor mul(const SymTensor &a, const SymTensor &b);
 SymTensor div(const SymTensor &a, const SymTensor &b);
 SymTensor neg(const SymTensor &x);
@@ -147,11 +150,37 @@ struct AvgPoolOptions {
     Ints padding = {0};
     bool ceil_mode = false;
     bool count_include_pad = true;
+    /// Divides every window's sum by this instead of its size (torch's avg_pool2d
+    /// divisor_override; accepted for 1-d too). Not zero.
+    std::optional<int64_t> divisor_override = std::nullopt;
 };
 SymTensor max_pool1d(const SymTensor &input, const Ints &kernel_size, const MaxPoolOptions &options = {});
 SymTensor max_pool2d(const SymTensor &input, const Ints &kernel_size, const MaxPoolOptions &options = {});
 SymTensor avg_pool1d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
 SymTensor avg_pool2d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
+/// max_poolNd with return_indices=True (F.max_poolNd_with_indices): the pooled values and, for
+/// each, the position of its maximum in the input plane (l, or h * W + w), as i32 (PyTorch: int64).
+struct MaxPoolWithIndices {
+    SymTensor output, indices;
+};
+MaxPoolWithIndices max_pool1d_with_indices(const SymTensor &input, const Ints &kernel_size,
+                                           const MaxPoolOptions &options = {});
+MaxPoolWithIndices max_pool2d_with_indices(const SymTensor &input, const Ints &kernel_size,
+                                           const MaxPoolOptions &options = {});
+struct MaxUnpoolOptions {
+    Ints stride = {};  ///< empty: the kernel size
+    Ints padding = {0};
+    /// Spatial output size (the last dims of a full size are taken too); empty: (L - 1) * stride
+    /// - 2 * padding + kernel_size, and a given size must lie within stride of that, as in PyTorch.
+    Ints output_size = {};
+};
+/// torch.nn.functional.max_unpoolNd: each value of input at its index (from max_poolNd_with_indices
+/// with the same kernel_size, stride and padding) in a zero output. An index outside its own window
+/// fails the run, naming it (PyTorch accepts any index in the plane; Strata gathers per window).
+SymTensor max_unpool1d(const SymTensor &input, const SymTensor &indices, const Ints &kernel_size,
+                       const MaxUnpoolOptions &options = {});
+SymTensor max_unpool2d(const SymTensor &input, const SymTensor &indices, const Ints &kernel_size,
+                       const MaxUnpoolOptions &options = {});
 SymTensor adaptive_avg_pool1d(const SymTensor &input, const Ints &output_size);
 /// output_size {1, 1} is global average pooling.
 SymTensor adaptive_avg_pool2d(const SymTensor &input, const Ints &output_size);
@@ -207,14 +236,36 @@ struct CrossEntropyOptions {
     std::string reduction = "mean";
     int64_t ignore_index = -100;
     double label_smoothing = 0.0;
+    /// PyTorch's class `weight`, [C] in the logits' dtype (undefined: every class 1). The mean
+    /// divides by the summed weights of the targets not ignored; smoothing weighs class c by weight[c].
+    SymTensor weight = {};
 };
 /// logits [N, C] or [N, C, d...]; target i32 class indices [N] or [N, d...].
 SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const CrossEntropyOptions &options = {});
+
+struct NllLossOptions {
+    std::string reduction = "mean";
+    int64_t ignore_index = -100;
+    /// Class weight [C], as for cross_entropy.
+    SymTensor weight = {};
+};
 /// log_probs [N, C, ...]; target i32.
 SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction = "mean",
                    int64_t ignore_index = -100);
+SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const NllLossOptions &options);
 SymTensor mse_loss(const SymTensor &input, const SymTensor &target, const std::string &reduction = "mean");
+
+struct BceWithLogitsOptions {
+    std::string reduction = "mean";
+    /// Rescales each element's loss; broadcasts to the input's shape.
+    SymTensor weight = {};
+    /// The weight of positive targets, l = 1 + (pos_weight - 1) t on the log sigmoid(x) term;
+    /// broadcasts to the input ([C] for [N, C] inputs: one per class).
+    SymTensor pos_weight = {};
+};
 SymTensor binary_cross_entropy_with_logits(const SymTensor &input, const SymTensor &target,
                                            const std::string &reduction = "mean");
+SymTensor binary_cross_entropy_with_logits(const SymTensor &input, const SymTensor &target,
+                                           const BceWithLogitsOptions &options);
 
 }  // namespace strata

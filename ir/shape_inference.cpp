@@ -6,6 +6,7 @@
 #include <strata/error.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 namespace strata::ir {
@@ -334,7 +335,8 @@ Type pool(Op op, const Inputs &in, const Attrs &attrs) {
         }
         return {x->dtype(), out};
     }
-    const bool is_max = op == Op::max_pool1d || op == Op::max_pool2d;
+    const bool indices = op == Op::max_pool1d_indices || op == Op::max_pool2d_indices;
+    const bool is_max = op == Op::max_pool1d || op == Op::max_pool2d || indices;
     if (is_max) require_numeric(name, x);
     else require_float(name, x);
     const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
@@ -359,7 +361,9 @@ Type pool(Op op, const Inputs &in, const Attrs &attrs) {
                  name, kernel[k], xs[k + 2] + 2 * padding[k], shape_str(xs), o);
         out.push_back(o);
     }
-    return {x->dtype(), out};
+    if (indices && shape_numel(Shape(xs.begin() + 2, xs.end())) > INT32_MAX)
+        fail("{}: an input plane of shape {} has more positions than an i32 index can hold", name, shape_str(xs));
+    return {indices ? DType::i32 : x->dtype(), out};
 }
 
 Type layout(Op op, const Inputs &in, const Attrs &attrs) {
@@ -460,7 +464,46 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
-/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...].
+/// max_unpoolNd(input [N, C, L...] float, indices i32 of its shape) -> [N, C, output_size...], and its
+/// gradient (grad_output [N, C, output_size...], indices) -> the indices' shape.
+Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const bool grad = op == Op::max_unpool1d_grad || op == Op::max_unpool2d_grad;
+    const int64_t s = op_info(op).spatial_rank;
+    const Node *values = in[0], *indices = in[1];
+    require_float(name, values);
+    require_rank(name, values, s + 2, grad ? "grad_output" : "input", layout_name(s));
+    require_rank(name, indices, s + 2, "indices", layout_name(s));
+    if (indices->dtype() != DType::i32)
+        fail("{}: indices must be i32 (as max_pool{}d_with_indices gives), got {}", name, s,
+             dtype_name(indices->dtype()));
+    const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
+               &padding = attrs.get_ints("padding"), &size = attrs.get_ints("output_size");
+    for (const auto &[what, list] : {std::pair{"kernel_size", &kernel}, std::pair{"stride", &stride},
+                                     std::pair{"padding", &padding}, std::pair{"output_size", &size}})
+        require_len(name, what, *list, static_cast<size_t>(s));
+    require_positive(name, "kernel_size", kernel);
+    require_positive(name, "stride", stride);
+    require_nonnegative(name, "padding", padding);
+    require_positive(name, "output_size", size);
+    if (shape_numel(size) > INT32_MAX)
+        fail("{}: output_size [{}] has more positions than an i32 index can hold", name, fmt::join(size, ","));
+    Shape out = {values->shape()[0], values->shape()[1]};
+    out.insert(out.end(), size.begin(), size.end());
+    if (!grad) {
+        if (indices->shape() != values->shape())
+            fail("{}: indices of shape {} must have the input's shape {}", name, shape_str(indices->shape()),
+                 shape_str(values->shape()));
+        return {values->dtype(), out};
+    }
+    if (values->shape() != out || indices->shape()[0] != out[0] || indices->shape()[1] != out[1])
+        fail("{}: grad_output of shape {} does not fit indices {} and output_size [{}]", name,
+             shape_str(values->shape()), shape_str(indices->shape()), fmt::join(size, ","));
+    return {values->dtype(), indices->shape()};
+}
+
+/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...],
+/// then the gradient's grad_loss, then an optional class weight [C] in the logits' dtype.
 Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *logits = in[0], *target = in[1];
@@ -479,6 +522,10 @@ Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
         fail("{}: reduction must be \"mean\", \"sum\" or \"none\", got \"{}\"", name, reduction);
     const double eps = attrs.get_float("label_smoothing");
     if (!(eps >= 0.0 && eps <= 1.0)) fail("{}: label_smoothing must be in [0, 1], got {}", name, eps);
+    const size_t weight_at = op == Op::cross_entropy ? 2 : 3;
+    if (in.size() > weight_at && in[weight_at]->type != Type{logits->dtype(), {logits->shape()[1]}})
+        fail("{}: weight must be {}[{}] (one per class), got {}", name, dtype_name(logits->dtype()),
+             logits->shape()[1], type_str(in[weight_at]->type));
     const Type loss{logits->dtype(), reduction == "none" ? expected : Shape{}};
     if (op == Op::cross_entropy) return loss;
     if (in[2]->type != loss)
@@ -564,6 +611,7 @@ Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &att
     case ShapeRule::gradient: return gradient(op, inputs, attrs);
     case ShapeRule::cross_entropy: return cross_entropy(op, inputs, attrs);
     case ShapeRule::batch_norm: return batch_norm(op, inputs, attrs);
+    case ShapeRule::unpool: return unpool(op, inputs, attrs);
     case ShapeRule::source: break;
     }
     STRATA_ASSERT(false, "source op {} has no shape rule (its type is given when it is built)", op_name(op));

@@ -30,7 +30,12 @@ Attrs max_pool_attrs(size_t s) {
 
 Attrs avg_pool_attrs(size_t s) {
     return {{"kernel_size", Ints(s, 2)}, {"stride", Ints(s, 2)}, {"padding", Ints(s, 0)}, {"ceil_mode", false},
-            {"count_include_pad", true}};
+            {"count_include_pad", true}, {"divisor_override", int64_t{0}}};
+}
+
+Attrs unpool_attrs(size_t s) {
+    const Shape spatial = s == 1 ? Shape{8} : Shape{4, 4};  // image(s)'s
+    return {{"kernel_size", Ints(s, 2)}, {"stride", Ints(s, 2)}, {"padding", Ints(s, 0)}, {"output_size", spatial}};
 }
 
 Attrs cross_entropy_attrs() {
@@ -102,7 +107,15 @@ const Node *sample(Program &p, Op op) {
         Attrs a = conv_attrs(static_cast<size_t>(s));
         return p.make(op, {x(image(s)), y(w)}, a.set("output_padding", Ints(static_cast<size_t>(s), 0)));
     }
-    case Op::max_pool1d: case Op::max_pool2d: return p.make(op, {x(image(s))}, max_pool_attrs(static_cast<size_t>(s)));
+    case Op::max_pool1d: case Op::max_pool2d: case Op::max_pool1d_indices: case Op::max_pool2d_indices:
+        return p.make(op, {x(image(s))}, max_pool_attrs(static_cast<size_t>(s)));
+    case Op::max_unpool1d: case Op::max_unpool2d: case Op::max_unpool1d_grad: case Op::max_unpool2d_grad: {
+        Shape pooled = image(s);
+        for (size_t d = 2; d < pooled.size(); ++d) pooled[d] /= 2;
+        const bool grad = op == Op::max_unpool1d_grad || op == Op::max_unpool2d_grad;
+        const Node *indices = p.input("indices", Type{DType::i32, pooled});
+        return p.make(op, {grad ? y(image(s)) : y(pooled), indices}, unpool_attrs(static_cast<size_t>(s)));
+    }
     case Op::avg_pool1d: case Op::avg_pool2d: return p.make(op, {x(image(s))}, avg_pool_attrs(static_cast<size_t>(s)));
     case Op::adaptive_avg_pool1d: case Op::adaptive_avg_pool2d:
         return p.make(op, {x(image(s))}, {{"output_size", Ints(static_cast<size_t>(s), 1)}});

@@ -39,7 +39,8 @@ Attrs avg_pool_attrs(Ints kernel) {
             {"stride", kernel},
             {"padding", zeros},
             {"ceil_mode", true},
-            {"count_include_pad", false}};
+            {"count_include_pad", false},
+            {"divisor_override", int64_t{3}}};
 }
 
 /// A program that uses every op in ops.def and every attribute kind and float form.
@@ -94,6 +95,21 @@ void build_every_op(Program &p) {
 
     p.make(Op::max_pool1d, {seq}, max_pool_attrs({3}, true));
     p.make(Op::max_pool2d, {conv}, max_pool_attrs({2, 2}, false));
+    p.make(Op::max_pool1d_indices, {seq}, max_pool_attrs({3}, true));
+    p.make(Op::max_pool2d_indices, {conv}, max_pool_attrs({2, 2}, false));
+    for (const Shape &spatial : {Shape{8}, Shape{8, 8}}) {
+        const bool one_d = spatial.size() == 1;
+        Shape pooled = {2, 4}, full = {2, 4};
+        for (int64_t e : spatial) pooled.push_back(e / 2), full.push_back(e);
+        const Attrs unpool = {{"kernel_size", Ints(spatial.size(), 2)}, {"stride", Ints(spatial.size(), 2)},
+                              {"padding", Ints(spatial.size(), 0)}, {"output_size", spatial}};
+        const std::string tag = one_d ? "1d" : "2d";
+        const Node *indices = p.input("unpool.indices" + tag, Type{DType::i32, pooled});
+        p.make(one_d ? Op::max_unpool1d : Op::max_unpool2d, {p.input("unpool.x" + tag, f32_of(pooled)), indices},
+               unpool);
+        p.make(one_d ? Op::max_unpool1d_grad : Op::max_unpool2d_grad, {p.input("unpool.g" + tag, f32_of(full)), indices},
+               unpool);
+    }
     p.make(Op::avg_pool1d, {seq}, avg_pool_attrs({2}));
     p.make(Op::avg_pool2d, {conv}, avg_pool_attrs({2, 2}));
     p.make(Op::adaptive_avg_pool1d, {seq}, {{"output_size", Ints{5}}});
@@ -132,6 +148,9 @@ void build_every_op(Program &p) {
     const Attrs ce{{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.1}, {"reduction", std::string("mean")}};
     const Node *ce_loss = p.make(Op::cross_entropy, {logits, labels}, ce);
     p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({}))}, ce);
+    const Node *class_weight = p.parameter("class_weight", f32_of({5}));  // the optional weight input
+    p.make(Op::cross_entropy, {logits, labels, class_weight}, ce);
+    p.make(Op::cross_entropy_grad, {logits, labels, p.full(1.0, f32_of({})), class_weight}, ce);
     p.add_output("loss", ce_loss);
     const Node *gamma = p.parameter("bn.weight", f32_of({4})), *beta = p.parameter("bn.bias", f32_of({4}));
     p.make(Op::batch_norm_train, {x, gamma, beta}, {{"eps", 1e-05}});

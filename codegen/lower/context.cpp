@@ -59,6 +59,7 @@ PoolWindow pool_window(const ir::Node &node, size_t spatial_rank) {
     w.stride = node.attrs.get_ints("stride");
     w.padding = node.attrs.get_ints("padding");
     w.dilation = node.attrs.has("dilation") ? node.attrs.get_ints("dilation") : ir::Ints(spatial_rank, 1);
+    w.divisor_override = node.attrs.has("divisor_override") ? node.attrs.get_int("divisor_override") : 0;
     return w;
 }
 
@@ -80,7 +81,9 @@ bool PoolWindow::windows_inside(const Shape &xs, const Shape &os) const {
     return true;
 }
 
-Expr PoolWindow::avg_divisor(const std::vector<Expr> &o, const Shape &xs, bool count_include_pad) const {
+Expr PoolWindow::avg_divisor(const std::vector<Expr> &o, const Shape &xs, bool count_include_pad,
+                             const Type &t) const {
+    if (divisor_override != 0) return Internal::make_const(t, static_cast<double>(divisor_override));
     Expr divisor = 1;
     for (size_t d = 0; d < o.size(); ++d) {
         const int len = static_cast<int>(xs[2 + d]), pad = static_cast<int>(padding[d]);
@@ -88,7 +91,7 @@ Expr PoolWindow::avg_divisor(const std::vector<Expr> &o, const Shape &xs, bool c
         Expr end = min(start + static_cast<int>(kernel[d]), len + pad);
         divisor = divisor * (count_include_pad ? end - start : min(end, len) - max(start, 0));
     }
-    return divisor;
+    return cast(t, max(divisor, 1));  // at least 1: a gradient's candidate window may lie outside
 }
 
 std::vector<int64_t> unflatten(int64_t index, const std::vector<int64_t> &extents) {

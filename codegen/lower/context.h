@@ -157,6 +157,7 @@ private:
 /// (avg pooling has no dilation attribute: it is 1).
 struct PoolWindow {
     ir::Ints kernel, stride, padding, dilation;
+    int64_t divisor_override = 0;  ///< avg pooling: every window's divisor when not 0
 
     /// The input position along spatial dim d that tap k of output window o reads.
     Halide::Expr input_position(size_t d, const Halide::Expr &o, const Halide::Expr &k) const;
@@ -167,10 +168,11 @@ struct PoolWindow {
     /// Whether every tap of every window of output `os` lies inside input `xs`
     /// (no padding, no ceil_mode overhang), so taps read x without bounds tests.
     bool windows_inside(const Shape &xs, const Shape &os) const;
-    /// PyTorch's avg_pool divisor for the window at output position `o` (one per
-    /// spatial dim) of an input `xs`: the window clipped to the padded input,
-    /// or, without count_include_pad, to the input itself.
-    Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad) const;
+    /// PyTorch's avg_pool divisor, of type `t`, for the window at output position `o`
+    /// (one per spatial dim) of an input `xs`: divisor_override when set, else the
+    /// window clipped to the padded input or, without count_include_pad, to the input itself.
+    Halide::Expr avg_divisor(const std::vector<Halide::Expr> &o, const Shape &xs, bool count_include_pad,
+                             const Halide::Type &t) const;
 };
 PoolWindow pool_window(const ir::Node &node, size_t spatial_rank);
 /// Pool windows (and a gradient's candidate windows) of at most this many taps
@@ -225,6 +227,10 @@ Halide::Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx);
 bool linear_few_rows_applies(const ir::Node &node, const LowerContext &ctx);
 Halide::Func lower_linear_few_rows(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
+/// max_poolNd_indices, max_unpoolNd and max_unpoolNd_grad (codegen/lower/unpool.cpp).
+Halide::Func lower_pool_indices(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_unpool(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_unpool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx);

@@ -1,9 +1,10 @@
 // Lowering of cross_entropy and its fused gradient. Per element i (all dims
-// but the class dim 1) with target t_i and class count C:
+// but the class dim 1) with target t_i, class count C and class weights w_c
+// (1 without a weight input; W = sum_c w_c):
 //   log p_c = x_c - logsumexp(x),  valid_i = (t_i != ignore_index)
-//   loss_i  = valid_i * ((1 - eps) * -log p_t + eps / C * sum_c -log p_c)
-//   d loss_i / d x_c = valid_i * (p_c - (1 - eps) [c == t] - eps / C)
-// mean divides by the number of valid elements, as PyTorch does.
+//   loss_i  = valid_i * ((1 - eps) w_t * -log p_t + eps / C * sum_c w_c * -log p_c)
+//   d loss_i / d x_c = valid_i * ((1 - eps) w_t (p_c - [c == t]) + eps / C (W p_c - w_c))
+// mean divides by sum_i valid_i w_t (the number of valid elements unweighted), as PyTorch does.
 
 #include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/class_targets.h"
@@ -22,8 +23,15 @@ struct RowStats {
     Func max, sum_exp, sum_logits;  // over the class dim, per element (class dim removed)
 };
 
-/// Per-element statistics over the class dim of logits [N, C, d...].
-RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerContext &ctx) {
+/// The class weights of a loss node: its weight input, or 1 for every class (no stage at all).
+struct ClassWeights {
+    Func weight;  // undefined when the node has no weight input
+    Expr total;   // W = sum_c w_c
+    Expr at(const Expr &c, const Type &t) const { return weight.defined() ? Expr(weight(c)) : constant(t, 1); }
+};
+
+/// Per-element statistics over the class dim of logits [N, C, d...]; sum_logits weighs class c by w_c.
+RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, const ClassWeights &w, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
     Shape row_shape = xs;
     row_shape.erase(row_shape.begin() + 1);
@@ -46,7 +54,11 @@ RowStats row_stats(const ir::Node &node, const Func &x, const Shape &xs, LowerCo
     s.sum_exp = cascade_sum(func_name(node, "_sumexp"), vars, row_shape, {xs[1]}, node.dtype(),
                             [&](const Index &k) { return ieee_exp(call(x, at_class(k)) - call(s.max, e)); }, ctx);
     s.sum_logits = cascade_sum(func_name(node, "_sumx"), vars, row_shape, {xs[1]}, node.dtype(),
-                               [&](const Index &k) { return Expr(call(x, at_class(k))); }, ctx);
+                               [&](const Index &k) {
+                                   Expr v = call(x, at_class(k));
+                                   return w.weight.defined() ? w.at(k[0], t) * v : v;
+                               },
+                               ctx);
     return s;
 }
 
@@ -57,11 +69,26 @@ Func sum_over(const std::string &name, const Shape &shape, DType dtype, LowerCon
     return cascade_sum(name, {}, {}, shape, dtype, value, ctx);
 }
 
-/// The number of targets that are not ignore_index, for "mean".
-Func valid_count(const ir::Node &node, const Func &target, const Shape &ts, int64_t ignore, LowerContext &ctx) {
+/// The class weights of `node`, whose weight input (if any) is input `weight_at`.
+ClassWeights class_weights(const ir::Node &node, size_t weight_at, int64_t classes, LowerContext &ctx) {
+    const Type t = halide_type(node.dtype());
+    if (node.inputs.size() <= weight_at) return {Func(), constant(t, static_cast<double>(classes))};
+    ClassWeights w{ctx.func(node.input(weight_at)), Expr()};
+    const Func total = sum_over(func_name(node, "_weight_total"), {classes}, node.dtype(), ctx,
+                                [&](const Index &k) { return Expr(w.weight(k[0])); });
+    w.total = total();
+    return w;
+}
+
+/// The divisor of "mean": the summed weights of the targets that are not ignore_index
+/// (their number, unweighted).
+Func valid_weight(const ir::Node &node, const Func &target, const Shape &ts, int64_t classes, int64_t ignore,
+                  const ClassWeights &w, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
     return sum_over(func_name(node, "_count"), ts, node.dtype(), ctx, [&](const Index &i) {
-        return select(call(target, i) != static_cast<int>(ignore), constant(t, 1), constant(t, 0));
+        Expr label = call(target, i);
+        return select(label != static_cast<int>(ignore), w.at(clamp(label, 0, static_cast<int>(classes - 1)), t),
+                      constant(t, 0));
     });
 }
 
@@ -76,19 +103,22 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     const double classes = static_cast<double>(xs[1]);
     const std::string &reduction = node.attrs.get_str("reduction");
     const Func &x = ctx.func(logits), &tgt = ctx.func(target);
-    const RowStats s = row_stats(node, x, xs, ctx);
+    const ClassWeights w = class_weights(node, 2, xs[1], ctx);
+    const RowStats s = row_stats(node, x, xs, w, ctx);
 
     auto evars = make_vars(ts.size(), "e");
     const Index e = as_index(evars);
     const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
     Expr label = call(targets, e);
     Expr valid = label != static_cast<int>(ignore);
+    Expr safe_label = clamp(label, 0, static_cast<int>(xs[1] - 1));
     Index x_at_label = e;
-    x_at_label.insert(x_at_label.begin() + 1, clamp(label, 0, static_cast<int>(xs[1] - 1)));
+    x_at_label.insert(x_at_label.begin() + 1, safe_label);
     Expr lse = call(s.max, e) + ieee_log(call(s.sum_exp, e));
-    // -log p_t and -sum_c log p_c = C * lse - sum_c x_c
+    // w_t * -log p_t and -sum_c w_c log p_c = W lse - sum_c w_c x_c
     Expr nll = lse - call(x, x_at_label);
-    Expr smooth = constant(t, classes) * lse - call(s.sum_logits, e);
+    if (w.weight.defined()) nll = w.at(safe_label, t) * nll;
+    Expr smooth = w.total * lse - call(s.sum_logits, e);
     Expr per_element = select(valid, constant(t, 1.0 - eps) * nll + constant(t, eps / classes) * smooth, constant(t, 0));
     Func loss(func_name(node, "_elements"));
     define(loss, evars, per_element);
@@ -98,7 +128,7 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     Func total = sum_over(func_name(node, "_total"), ts, node.dtype(), ctx, [&](const Index &i) { return call(loss, i); });
     Func f(func_name(node));
     if (reduction == "sum") f() = total();
-    else f() = total() / valid_count(node, tgt, ts, ignore, ctx)();  // NaN when all are ignored, as PyTorch
+    else f() = total() / valid_weight(node, tgt, ts, xs[1], ignore, w, ctx)();  // NaN when all are ignored, as PyTorch
     return f;
 }
 
@@ -111,12 +141,13 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     const double classes = static_cast<double>(xs[1]);
     const std::string &reduction = node.attrs.get_str("reduction");
     const Func &x = ctx.func(logits), &tgt = ctx.func(target), &g = ctx.func(grad);
-    const RowStats s = row_stats(node, x, xs, ctx);
+    const ClassWeights w = class_weights(node, 3, xs[1], ctx);
+    const RowStats s = row_stats(node, x, xs, w, ctx);
 
     Expr scale;
     if (reduction == "none") scale = Expr();  // per element, below
     else if (reduction == "sum") scale = g();
-    else scale = g() / valid_count(node, tgt, ts, ignore, ctx)();
+    else scale = g() / valid_weight(node, tgt, ts, xs[1], ignore, w, ctx)();
 
     auto vars = make_vars(xs.size());
     const Index idx = as_index(vars);
@@ -126,7 +157,13 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     Expr label = call(targets, e);
     Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
     Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
-    Expr d = p - hit - constant(t, eps / classes);
+    Expr d;
+    if (!w.weight.defined()) {
+        d = p - hit - constant(t, eps / classes);
+    } else {
+        Expr w_t = w.at(clamp(label, 0, static_cast<int>(xs[1] - 1)), t);
+        d = w_t * (constant(t, 1.0 - eps) * p - hit) + constant(t, eps / classes) * (w.total * p - w.at(vars[1], t));
+    }
     Expr element_scale = reduction == "none" ? call(g, e) : scale;
     Func f(func_name(node));
     define(f, vars, select(label != static_cast<int>(ignore), d * element_scale, constant(t, 0)));

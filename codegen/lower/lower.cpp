@@ -26,6 +26,9 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
     case Lowering::layout: return lower_layout(node, ctx);
     case Lowering::conv_grad_weight: return lower_conv_grad_weight(node, ctx);
     case Lowering::pool_grad: return lower_pool_grad(node, ctx);
+    case Lowering::pool_indices: return lower_pool_indices(node, ctx);
+    case Lowering::unpool: return lower_unpool(node, ctx);
+    case Lowering::unpool_grad: return lower_unpool_grad(node, ctx);
     case Lowering::pad_grad: return lower_pad_grad(node, ctx);
     case Lowering::cross_entropy: return lower_cross_entropy(node, ctx);
     case Lowering::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);

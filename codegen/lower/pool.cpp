@@ -1,5 +1,5 @@
 // Lowering of max_pool, avg_pool (ceil_mode, count_include_pad, PyTorch's
-// divisor rules) and adaptive_avg_pool, for 1-d and 2-d inputs.
+// divisor rules and divisor_override) and adaptive_avg_pool, for 1-d and 2-d inputs.
 
 #include "codegen/lower/context.h"
 #include "codegen/lower/math.h"
@@ -92,7 +92,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     Index x_idx = {out_idx[0], out_idx[1]};
     for (size_t i = 0; i < s; ++i) x_idx.push_back(window_attrs.input_position(i, out_idx[2 + i], r[static_cast<int>(s - 1 - i)]));
     const Expr divisor = is_max ? Expr() : window_attrs.avg_divisor(Index(out_idx.begin() + 2, out_idx.end()), xs,
-                                                                    node.attrs.get_bool("count_include_pad"));
+                                                                    node.attrs.get_bool("count_include_pad"), t);
 
     Func acc(func_name(node, "_acc")), f(func_name(node));
     if (window <= kMaxUnrolledPoolTaps && ctx.cpu_tuned_forms()) {
@@ -109,7 +109,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
             Expr v = call(xp, at);
             value = !value.defined() ? v : is_max ? nan_max(value, v) : value + v;
         }
-        define(f, vars, is_max ? value : value / cast(t, divisor));
+        define(f, vars, is_max ? value : value / divisor);
         steer_rules_at(ctx, f);
         schedule_elementwise(f, os, node.dtype(), ctx);
         return f;
@@ -121,7 +121,7 @@ Func lower_pool(const ir::Node &node, LowerContext &ctx) {
     } else {
         define(acc, vars, constant(t, 0));
         acc(to_halide_args(out_idx)) = call(acc, out_idx) + call(xp, x_idx);
-        define(f, vars, call(acc, out_idx) / cast(t, divisor));
+        define(f, vars, call(acc, out_idx) / divisor);
     }
     schedule_pool(f, acc, vars, os, r, node.dtype(), window, ctx);
     return f;

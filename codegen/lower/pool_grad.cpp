@@ -3,6 +3,7 @@
 // scatter or atomics are needed and every element is written once.
 
 #include "codegen/lower/context.h"
+#include "codegen/lower/pool_taps.h"
 #include "codegen/schedules/forms.h"
 
 #include <strata/error.h>
@@ -15,43 +16,6 @@ using namespace Halide;
 using ir::Op;
 
 namespace {
-
-/// The output windows that may contain input position i along one dim:
-/// o in [first(i), first(i) + count), where window o covers
-/// [o*stride - pad, o*stride - pad + span).
-struct Candidates {
-    int64_t count;
-    Expr first;
-};
-
-/// The order in which a max-pool window's taps compete, as integers: the
-/// value's order (+0 and -0 equal), and every NaN above every number. PyTorch
-/// moves a window's index to a strictly greater value or to any NaN, so ties
-/// keep the first maximum and NaNs the last NaN. Integers because Halide
-/// compiles float comparisons with LLVM's fast-math flags, under which a NaN
-/// test or a comparison with a NaN may be folded away.
-struct TapRank {
-    Expr key;   ///< compares like the value; NaN highest
-    Expr nan;   ///< the value is a NaN
-};
-
-/// The bit pattern of +inf as an integer of the float's width.
-Expr infinity_bits(int bits) { return bits == 64 ? Expr(int64_t{0x7ff0000000000000}) : Expr(int32_t{0x7f800000}); }
-
-TapRank rank_of(const Expr &v) {
-    if (!v.type().is_float()) return {v, Internal::const_false()};
-    const int bits = v.type().bits();
-    const Type it = Int(bits);
-    const Expr all = bits == 64 ? Expr(std::numeric_limits<int64_t>::max()) : Expr(std::numeric_limits<int32_t>::max());
-    const Expr inf = infinity_bits(bits);
-    Expr raw = reinterpret(it, v);
-    Expr magnitude = raw & all;
-    Expr nan = magnitude > inf;
-    return {select(nan, all, select(raw < 0, -magnitude, magnitude)), nan};
-}
-
-/// Whether a tap of rank `v` takes the window from the best so far.
-Expr takes_over(const TapRank &v, const Expr &best_key) { return v.nan || v.key > best_key; }
 
 /// Small whole numbers as 32-bit index expressions.
 std::vector<Expr> int_exprs(const std::vector<int64_t> &values) {
@@ -69,12 +33,6 @@ Type tap_index_type(int64_t taps) {
     return Int(32);
 }
 
-Candidates candidates(Expr i, int64_t stride, int64_t pad, int64_t span) {
-    // o*stride - pad <= i  and  i < o*stride - pad + span
-    //   =>  (i + pad - span) / stride < o <= (i + pad) / stride
-    Expr first = (i + static_cast<int>(pad - span)) / static_cast<int>(stride) + 1;  // Euclidean division
-    return {(span + stride - 1) / stride, first};
-}
 
 Func pool_grad(const ir::Node &node, LowerContext &ctx) {
     const bool is_max = node.op == Op::max_pool1d_grad || node.op == Op::max_pool2d_grad;
@@ -208,8 +166,8 @@ Func pool_grad(const ir::Node &node, LowerContext &ctx) {
         }
         Expr g = call(ctx.func(gout), o_idx);
         if (is_max) return select(valid && cast<int>(argmax_at(o_idx)) == tap, g, constant(t, 0));
-        const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"));
-        return select(valid, g / cast(t, max(divisor, 1)), constant(t, 0));
+        const Expr divisor = window_attrs.avg_divisor(window, xs, node.attrs.get_bool("count_include_pad"), t);
+        return select(valid, g / divisor, constant(t, 0));
     };
 
     Func f(func_name(node));

@@ -3,6 +3,9 @@
 
 #include "frontend/functional/common.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace strata {
 
 using detail::expand_list;
@@ -88,29 +91,87 @@ SymTensor conv_transpose_nd(Op op, size_t s, const SymTensor &input, const SymTe
     });
 }
 
+/// A max pool's attributes (shared by max_poolNd and max_poolNd_indices).
+ir::Attrs max_pool_attrs(const char *name, size_t s, const Ints &kernel, const MaxPoolOptions &o) {
+    const Ints k = expand_list(name, "kernel_size", kernel, s);
+    return {{"kernel_size", k},
+            {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
+            {"padding", expand_list(name, "padding", o.padding, s)},
+            {"dilation", expand_list(name, "dilation", o.dilation, s)},
+            {"ceil_mode", o.ceil_mode}};
+}
+
 SymTensor max_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const MaxPoolOptions &o) {
     const char *name = ir::op_name(op);
-    return with_batch(name, input, s, [&](const SymTensor &x) {
-        const Ints k = expand_list(name, "kernel_size", kernel, s);
-        return make(op, {x},
-                    {{"kernel_size", k},
-                     {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
-                     {"padding", expand_list(name, "padding", o.padding, s)},
-                     {"dilation", expand_list(name, "dilation", o.dilation, s)},
-                     {"ceil_mode", o.ceil_mode}});
-    });
+    return with_batch(name, input, s,
+                      [&](const SymTensor &x) { return make(op, {x}, max_pool_attrs(name, s, kernel, o)); });
 }
 
 SymTensor avg_pool_nd(Op op, size_t s, const SymTensor &input, const Ints &kernel, const AvgPoolOptions &o) {
     const char *name = ir::op_name(op);
     return with_batch(name, input, s, [&](const SymTensor &x) {
         const Ints k = expand_list(name, "kernel_size", kernel, s);
+        // PyTorch's check; None is 0 in the IR.
+        if (o.divisor_override && *o.divisor_override == 0) fail("{}: divisor_override must not be zero", name);
         return make(op, {x},
                     {{"kernel_size", k},
                      {"stride", o.stride.empty() ? k : expand_list(name, "stride", o.stride, s)},
                      {"padding", expand_list(name, "padding", o.padding, s)},
                      {"ceil_mode", o.ceil_mode},
-                     {"count_include_pad", o.count_include_pad}});
+                     {"count_include_pad", o.count_include_pad},
+                     {"divisor_override", o.divisor_override.value_or(0)}});
+    });
+}
+
+MaxPoolWithIndices max_pool_with_indices(Op op, Op indices_op, size_t s, const SymTensor &input, const Ints &kernel,
+                                         const MaxPoolOptions &o) {
+    MaxPoolWithIndices r;
+    r.output = max_pool_nd(op, s, input, kernel, o);
+    const char *name = ir::op_name(indices_op);
+    r.indices = with_batch(name, input, s, [&](const SymTensor &x) {
+        return make(indices_op, {x}, max_pool_attrs(name, s, kernel, o));
+    });
+    return r;
+}
+
+SymTensor max_unpool_nd(Op op, size_t s, const SymTensor &input, const SymTensor &indices, const Ints &kernel,
+                        const MaxUnpoolOptions &o) {
+    const char *name = ir::op_name(op);
+    if (!indices.defined()) fail("{}: the indices tensor is undefined", name);
+    if (input.defined() && indices.shape() != input.shape())
+        fail("{}: indices of shape {} must have the input's shape {}", name, shape_str(indices.shape()),
+             shape_str(input.shape()));
+    const bool unbatched = input.defined() && static_cast<size_t>(input.dim()) == s + 1;
+    const SymTensor batched_indices = unbatched ? unsqueeze(indices, 0) : indices;
+    return with_batch(name, input, s, [&](const SymTensor &x) {
+        const Ints k = expand_list(name, "kernel_size", kernel, s);
+        const Ints stride = o.stride.empty() ? k : expand_list(name, "stride", o.stride, s);
+        const Ints padding = expand_list(name, "padding", o.padding, s);
+        // PyTorch's _unpool_output_size: the default, or a given size within stride of it.
+        Ints size;
+        for (size_t i = 0; i < s; ++i) {
+            int64_t natural = 0;
+            if (__builtin_mul_overflow(x.size(static_cast<int64_t>(2 + i)) - 1, stride[i], &natural) ||
+                __builtin_add_overflow(natural, k[i], &natural) ||
+                __builtin_sub_overflow(natural, 2 * std::min<int64_t>(padding[i], INT64_MAX / 4), &natural))
+                fail("{}: the output size overflows (input shape {}, kernel_size [{}], stride [{}])", name,
+                     shape_str(x.shape()), fmt::join(k, ","), fmt::join(stride, ","));
+            size.push_back(natural);
+        }
+        if (!o.output_size.empty()) {
+            if (o.output_size.size() != s && o.output_size.size() != s + 2 &&
+                !(unbatched && o.output_size.size() == s + 1))
+                fail("{}: output_size must have {} spatial values (or a full size), got [{}]", name, s,
+                     fmt::join(o.output_size, ","));
+            const Ints given(o.output_size.end() - static_cast<std::ptrdiff_t>(s), o.output_size.end());
+            for (size_t i = 0; i < s; ++i)
+                if (given[i] <= size[i] - stride[i] || given[i] >= size[i] + stride[i])
+                    fail("{}: invalid output_size [{}] (dim {} must be between {} and {})", name,
+                         fmt::join(o.output_size, ","), i, size[i] - stride[i] + 1, size[i] + stride[i] - 1);
+            size = given;
+        }
+        return make(op, {x, batched_indices},
+                    {{"kernel_size", k}, {"stride", stride}, {"padding", padding}, {"output_size", size}});
     });
 }
 
@@ -142,6 +203,18 @@ SymTensor max_pool1d(const SymTensor &x, const Ints &k, const MaxPoolOptions &o)
 }
 SymTensor max_pool2d(const SymTensor &x, const Ints &k, const MaxPoolOptions &o) {
     return max_pool_nd(Op::max_pool2d, 2, x, k, o);
+}
+MaxPoolWithIndices max_pool1d_with_indices(const SymTensor &x, const Ints &k, const MaxPoolOptions &o) {
+    return max_pool_with_indices(Op::max_pool1d, Op::max_pool1d_indices, 1, x, k, o);
+}
+MaxPoolWithIndices max_pool2d_with_indices(const SymTensor &x, const Ints &k, const MaxPoolOptions &o) {
+    return max_pool_with_indices(Op::max_pool2d, Op::max_pool2d_indices, 2, x, k, o);
+}
+SymTensor max_unpool1d(const SymTensor &x, const SymTensor &indices, const Ints &k, const MaxUnpoolOptions &o) {
+    return max_unpool_nd(Op::max_unpool1d, 1, x, indices, k, o);
+}
+SymTensor max_unpool2d(const SymTensor &x, const SymTensor &indices, const Ints &k, const MaxUnpoolOptions &o) {
+    return max_unpool_nd(Op::max_unpool2d, 2, x, indices, k, o);
 }
 SymTensor avg_pool1d(const SymTensor &x, const Ints &k, const AvgPoolOptions &o) {
     return avg_pool_nd(Op::avg_pool1d, 1, x, k, o);

@@ -25,12 +25,27 @@ void check_target(const char *op, const SymTensor &scores, const SymTensor &targ
              shape_str(expected), shape_str(target.shape()));
 }
 
-/// Per-element losses and the "not ignored" mask, both [N, d...] in the scores' dtype.
+/// Checks a class weight: undefined, or [C] in the scores' dtype (PyTorch's message).
+void check_class_weight(const char *op, const SymTensor &scores, const SymTensor &weight) {
+    if (!weight.defined()) return;
+    const int64_t classes = scores.size(1);
+    if (weight.shape() != Shape{classes})
+        fail("{}: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
+             "of shape: {}",
+             op, classes, shape_str(weight.shape()));
+    if (weight.dtype() != scores.dtype())
+        fail("{}: weight must have the input's dtype {}, got {}", op, dtype_name(scores.dtype()),
+             dtype_name(weight.dtype()));
+}
+
+/// Per-element weighted losses w[t] * -log p_t and their weights w[t] (0 where
+/// ignored; 1 per class without a weight), both [N, d...] in the scores' dtype.
 struct PerElement {
-    SymTensor nll, smooth, valid;
+    SymTensor nll, weight;
 };
 
-PerElement per_element(const SymTensor &log_probs, const SymTensor &target, int64_t ignore_index) {
+PerElement per_element(const SymTensor &log_probs, const SymTensor &target, int64_t ignore_index,
+                       const SymTensor &class_weight) {
     Graph &g = log_probs.graph();
     const DType dt = log_probs.dtype();
     Shape class_shape(log_probs.shape().size(), 1);
@@ -40,29 +55,34 @@ PerElement per_element(const SymTensor &log_probs, const SymTensor &target, int6
     SymTensor hit = cast(eq(classes, unsqueeze(target, 1)), dt);
     SymTensor valid = cast(ne(target, g.constant(static_cast<double>(ignore_index), {}, DType::i32)), dt);
     PerElement r;
-    r.nll = -sum(log_probs * hit, {1}) * valid;
-    r.smooth = -sum(log_probs, {1}) * valid;
-    r.valid = valid;
+    r.weight = class_weight.defined() ? sum(hit * reshape(class_weight, class_shape), {1}) * valid : valid;
+    r.nll = -sum(log_probs * hit, {1}) * r.weight;
     return r;
 }
 
-SymTensor reduce(const SymTensor &per_elem, const SymTensor &valid, const std::string &reduction) {
+/// PyTorch's weighted mean divides by the sum of the weights of the targets not ignored.
+SymTensor reduce(const SymTensor &per_elem, const SymTensor &weight, const std::string &reduction) {
     if (reduction == "none") return per_elem;
     if (reduction == "sum") return sum(per_elem);
-    return sum(per_elem) / sum(valid);  // mean over the elements not ignored
+    return sum(per_elem) / sum(weight);
 }
 
 }  // namespace
 
-SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction,
-                   int64_t ignore_index) {
-    check_reduction("nll_loss", reduction);
+SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const NllLossOptions &o) {
+    check_reduction("nll_loss", o.reduction);
     check_target("nll_loss", log_probs, target);
+    check_class_weight("nll_loss", log_probs, o.weight);
     // A target outside [0, C) would match no class and add 0: the run fails instead, as PyTorch's does.
     const SymTensor checked = log_probs.graph().make(ir::Op::check_class_index, {target},
-                                                     {{"classes", log_probs.size(1)}, {"ignore_index", ignore_index}});
-    PerElement e = per_element(log_probs, checked, ignore_index);
-    return reduce(e.nll, e.valid, reduction);
+                                                     {{"classes", log_probs.size(1)}, {"ignore_index", o.ignore_index}});
+    PerElement e = per_element(log_probs, checked, o.ignore_index, o.weight);
+    return reduce(e.nll, e.weight, o.reduction);
+}
+
+SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction,
+                   int64_t ignore_index) {
+    return nll_loss(log_probs, target, NllLossOptions{reduction, ignore_index, {}});
 }
 
 SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const CrossEntropyOptions &o) {
@@ -71,8 +91,11 @@ SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const 
     if (!(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0))
         fail("cross_entropy: label_smoothing must be in [0, 1], got {}", o.label_smoothing);
     if (!is_float(logits.dtype())) fail("cross_entropy: input must be f32 or f64, got {}", dtype_name(logits.dtype()));
+    check_class_weight("cross_entropy", logits, o.weight);
+    std::vector<SymTensor> inputs = {logits, target};
+    if (o.weight.defined()) inputs.push_back(o.weight);
     // One IR op, so that its gradient is one fused op (softmax minus the smoothed one-hot).
-    return logits.graph().make(ir::Op::cross_entropy, {logits, target},
+    return logits.graph().make(ir::Op::cross_entropy, inputs,
                                {{"ignore_index", o.ignore_index}, {"label_smoothing", o.label_smoothing},
                                 {"reduction", o.reduction}});
 }
@@ -86,16 +109,43 @@ SymTensor mse_loss(const SymTensor &input, const SymTensor &target, const std::s
 }
 
 SymTensor binary_cross_entropy_with_logits(const SymTensor &input, const SymTensor &target,
-                                           const std::string &reduction) {
-    check_reduction("binary_cross_entropy_with_logits", reduction);
-    if (!input.defined() || !target.defined()) fail("binary_cross_entropy_with_logits: an input is undefined");
+                                           const BceWithLogitsOptions &o) {
+    const char *op = "binary_cross_entropy_with_logits";
+    check_reduction(op, o.reduction);
+    if (!input.defined() || !target.defined()) fail("{}: an input is undefined", op);
     if (input.shape() != target.shape())
-        fail("binary_cross_entropy_with_logits: target shape {} must equal input shape {}",
-             shape_str(target.shape()), shape_str(input.shape()));
-    // The stable form: max(x, 0) - x t + log(1 + exp(-|x|)).
-    SymTensor loss = relu(input) - input * target + softplus(-abs(input));
-    if (reduction == "none") return loss;
-    return reduction == "sum" ? sum(loss) : mean(loss);
+        fail("{}: target shape {} must equal input shape {}", op, shape_str(target.shape()), shape_str(input.shape()));
+    // weight and pos_weight broadcast to the input (pos_weight [C] against [N, C] is one weight per class);
+    // a shape that would grow the loss beyond the input's is rejected rather than broadcast.
+    for (const auto &[name, w] : {std::pair{"weight", o.weight}, std::pair{"pos_weight", o.pos_weight}}) {
+        if (!w.defined()) continue;
+        if (w.dtype() != input.dtype())
+            fail("{}: {} must have the input's dtype {}, got {}", op, name, dtype_name(input.dtype()),
+                 dtype_name(w.dtype()));
+        bool fits = w.dim() <= input.dim();
+        for (int64_t d = 1; fits && d <= w.dim(); ++d)
+            fits = w.size(-d) == 1 || w.size(-d) == input.size(-d);
+        if (!fits)
+            fail("{}: {} of shape {} must broadcast to the input shape {}", op, name, shape_str(w.shape()),
+                 shape_str(input.shape()));
+    }
+    // The stable form: (1 - t) x + l (log(1 + exp(-|x|)) + max(-x, 0)) with l = 1 + (pos_weight - 1) t,
+    // which is max(x, 0) - x t + log(1 + exp(-|x|)) without pos_weight.
+    SymTensor loss;
+    if (o.pos_weight.defined()) {
+        SymTensor neg_log_sigmoid = softplus(-abs(input)) + relu(-input);
+        loss = (1.0 - target) * input + ((o.pos_weight - 1.0) * target + 1.0) * neg_log_sigmoid;
+    } else {
+        loss = relu(input) - input * target + softplus(-abs(input));
+    }
+    if (o.weight.defined()) loss = loss * o.weight;
+    if (o.reduction == "none") return loss;
+    return o.reduction == "sum" ? sum(loss) : mean(loss);
+}
+
+SymTensor binary_cross_entropy_with_logits(const SymTensor &input, const SymTensor &target,
+                                           const std::string &reduction) {
+    return binary_cross_entropy_with_logits(input, target, BceWithLogitsOptions{reduction, {}, {}});
 }
 
 }  // namespace strata

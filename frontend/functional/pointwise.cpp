@@ -2,14 +2,39 @@
 
 #include "frontend/functional/common.h"
 
+#include <cmath>
+
 namespace strata {
 
 using detail::make;
 using detail::scalar_like;
 using ir::Op;
 
-SymTensor add(const SymTensor &a, const SymTensor &b) { return make(Op::add, {a, b}); }
-SymTensor sub(const SymTensor &a, const SymTensor &b) { return make(Op::sub, {a, b}); }
+namespace {
+
+/// alpha * b for torch.add/sub's `alpha`, in b's dtype. An integer tensor takes
+/// only an integral alpha that fits i32, as in PyTorch ("alpha must not be a
+/// floating point number"); alpha = 1 leaves b as it is.
+SymTensor scaled_by_alpha(const char *op, const SymTensor &b, double alpha) {
+    if (alpha == 1.0 || !b.defined()) return b;
+    if (b.dtype() == DType::boolean)
+        fail("{}: alpha must be 1 for bool tensors, got {}", op, alpha);
+    if (b.dtype() == DType::i32 &&
+        !(std::nearbyint(alpha) == alpha && alpha >= -2147483648.0 && alpha <= 2147483647.0))
+        fail("{}: for i32 tensors alpha must be an integer in the i32 range, got {}", op, alpha);
+    return make(Op::mul, {b, scalar_like(b, alpha)});
+}
+
+}  // namespace
+
+// alpha is a composition (a + alpha * b), not an attribute of add/sub: the add
+// op, and every program printed before, stays as it is; the gradient is mul's.
+SymTensor add(const SymTensor &a, const SymTensor &b, double alpha) {
+    return make(Op::add, {a, scaled_by_alpha("add", b, alpha)});
+}
+SymTensor sub(const SymTensor &a, const SymTensor &b, double alpha) {
+    return make(Op::sub, {a, scaled_by_alpha("sub", b, alpha)});
+}
 SymTensor mul(const SymTensor &a, const SymTensor &b) { return make(Op::mul, {a, b}); }
 SymTensor div(const SymTensor &a, const SymTensor &b) { return make(Op::div, {a, b}); }
 SymTensor neg(const SymTensor &x) { return make(Op::neg, {x}); }

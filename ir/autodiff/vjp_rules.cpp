@@ -83,6 +83,8 @@ std::vector<N> pool_rules(Builder &b, const Node &node, N g) {
     case Op::max_pool2d: return {b.op(Op::max_pool2d_grad, {node.input(0), g}, attrs)};
     case Op::avg_pool1d: return {b.op(Op::avg_pool1d_grad, {g}, attrs.set("input_shape", in))};
     case Op::avg_pool2d: return {b.op(Op::avg_pool2d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::max_unpool1d: return {b.op(Op::max_unpool1d_grad, {g, node.input(1)}, attrs), nullptr};
+    case Op::max_unpool2d: return {b.op(Op::max_unpool2d_grad, {g, node.input(1)}, attrs), nullptr};
     case Op::adaptive_avg_pool1d:
         return {b.op(Op::adaptive_avg_pool1d_grad, {g}, {{"input_shape", in}})};
     case Op::adaptive_avg_pool2d:
@@ -109,6 +111,38 @@ std::vector<N> matmul_rules(Builder &b, const Node &node, N g) {
     return grads;
 }
 
+/// d loss / d weight of a weighted cross_entropy. Per element i and class c,
+/// loss_i = sum_c weight_c a_ic with a_ic = -log p_ic valid_i ((1 - eps) [c == t_i] + eps / C),
+/// and the mean divides the summed losses by D = sum_i valid_i weight_{t_i}:
+///   none: sum_i g_i a_ic;  sum: g sum_i a_ic;  mean: g (sum_i a_ic - loss count_c) / D,
+/// count_c the number of valid targets of class c.
+N cross_entropy_weight_grad(Builder &b, const Node &node, N g) {
+    N x = node.input(0), target = node.input(1), w = node.input(2);
+    const DType dt = x->dtype();
+    const int64_t rank = x->type.rank(), classes = x->shape()[1];
+    const double eps = node.attrs.get_float("label_smoothing");
+    const std::string &reduction = node.attrs.get_str("reduction");
+    Shape class_shape(static_cast<size_t>(rank), 1), element_shape = x->shape();
+    class_shape[1] = classes;
+    element_shape[1] = 1;
+    const Type class_index{DType::i32, class_shape};
+    N iota = b.program().make(Op::iota, {}, {{"dim", int64_t{1}}}, &class_index);
+    N ignore = b.program().full(static_cast<double>(node.attrs.get_int("ignore_index")), Type{DType::i32, {}});
+    N hit = b.cast(b.eq(iota, b.reshape(target, element_shape)), dt);                         // [N, C, d...]
+    N valid = b.reshape(b.cast(b.op(Op::ne, {target, ignore}), dt), element_shape);          // [N, 1, d...]
+    N log_p = b.op(Op::log_softmax, {x}, {{"dim", int64_t{1}}});
+    N mix = b.add(b.mul(hit, 1.0 - eps), b.scalar(eps / static_cast<double>(classes), x));
+    N a = b.mul(b.neg(log_p), b.mul(valid, mix));
+    const Ints dims = all_but(rank, 1);
+    if (reduction == "none") return b.sum(b.mul(a, b.reshape(g, element_shape)), dims, false);
+    N total = b.sum(a, dims, false);
+    if (reduction == "sum") return b.mul(total, g);
+    N valid_hit = b.mul(valid, hit);
+    N count = b.sum(valid_hit, dims, false);
+    N denominator = b.sum(b.mul(valid_hit, b.reshape(w, class_shape)), all_but(rank, -1), false);
+    return b.div(b.mul(b.sub(total, b.mul(count, &node)), g), denominator);
+}
+
 std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
     N x = node.input(0);
     switch (node.op) {
@@ -127,8 +161,12 @@ std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
         N dx = b.op(Op::batch_norm_train_grad, {x, w, g}, node.attrs);
         return {dx, b.sum(b.mul(g, x_hat), dims, false), b.sum(g, dims, false)};
     }
-    case Op::cross_entropy:  // one fused op: softmax minus the smoothed one-hot, scaled
-        return {b.op(Op::cross_entropy_grad, {x, node.input(1), g}, node.attrs), nullptr};
+    case Op::cross_entropy: {  // one fused op: softmax minus the smoothed one-hot, scaled
+        if (node.inputs.size() == 2) return {b.op(Op::cross_entropy_grad, {x, node.input(1), g}, node.attrs), nullptr};
+        N w = node.input(2);
+        return {b.op(Op::cross_entropy_grad, {x, node.input(1), g, w}, node.attrs), nullptr,
+                cross_entropy_weight_grad(b, node, g)};
+    }
     case Op::sum: return {unreduce(b, g, node, node.attrs.get_ints("dims"))};
     case Op::mean: {
         const double count = static_cast<double>(x->type.numel()) / static_cast<double>(node.type.numel());

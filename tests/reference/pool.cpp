@@ -47,7 +47,9 @@ Window window(int64_t o, int64_t length, int64_t kernel, int64_t stride, int64_t
     return w;
 }
 
-Tensor pool2d(const Tensor &x, const PoolArgs &a, bool is_max) {
+/// Max, average, or (want_index) the position h * W + w of the max as PyTorch picks it: a
+/// strictly greater value or a NaN takes over, so ties keep the first and NaNs the last NaN.
+Tensor pool2d(const Tensor &x, const PoolArgs &a, bool is_max, bool want_index = false) {
     const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
     const Ints dil = a.dilation.empty() ? Ints{1, 1} : a.dilation;
     const int64_t oh = pool_output_size(h, a.kernel[0], a.stride[0], a.padding[0], dil[0], a.ceil_mode);
@@ -61,28 +63,35 @@ Tensor pool2d(const Tensor &x, const PoolArgs &a, bool is_max) {
             for (int64_t xo = 0; xo < ow; ++xo) {
                 const Window wx =
                     window(xo, w, a.kernel[1], a.stride[1], a.padding[1], dil[1], a.count_include_pad);
-                double best = -INFINITY, total = 0;
+                double best = -INFINITY, total = 0, picked = 0;
+                int64_t index = -1;
                 for (int64_t iy : wy.positions)
                     for (int64_t ix : wx.positions) {
                         const double e = v[static_cast<size_t>((plane * h + iy) * w + ix)];
                         best = std::isnan(e) || std::isnan(best) ? NAN : std::max(best, e);
                         total += e;
+                        if (index < 0 || e > picked || std::isnan(e)) picked = e, index = iy * w + ix;
                     }
-                out.push_back(is_max ? best : total / static_cast<double>(wy.divisor * wx.divisor));
+                if (want_index) {
+                    out.push_back(static_cast<double>(index));
+                    continue;
+                }
+                const int64_t divisor = a.divisor_override != 0 ? a.divisor_override : wy.divisor * wx.divisor;
+                out.push_back(is_max ? best : total / static_cast<double>(divisor));
             }
         }
-    return make_f64(out, {n, c, oh, ow});
+    return want_index ? cast(make_f64(out, {n, c, oh, ow}), DType::i32) : make_f64(out, {n, c, oh, ow});
 }
 
 /// Runs a 2-d pool on [N, C, 1, L] with a window of height 1.
-Tensor pool1d(const Tensor &x, const PoolArgs &a, bool is_max) {
+Tensor pool1d(const Tensor &x, const PoolArgs &a, bool is_max, bool want_index = false) {
     PoolArgs a2 = a;
     a2.kernel = {1, a.kernel[0]};
     a2.stride = {1, a.stride[0]};
     a2.padding = {0, a.padding[0]};
     a2.dilation = {1, a.dilation.empty() ? 1 : a.dilation[0]};
     const Shape &s = x.shape();
-    const Tensor y = pool2d(reshape(x, {s[0], s[1], 1, s[2]}), a2, is_max);
+    const Tensor y = pool2d(reshape(x, {s[0], s[1], 1, s[2]}), a2, is_max, want_index);
     return reshape(y, {s[0], s[1], y.shape()[3]});
 }
 
@@ -96,6 +105,24 @@ std::pair<int64_t, int64_t> adaptive_range(int64_t i, int64_t length, int64_t ou
 Tensor max_pool1d(const Tensor &x, const PoolArgs &a) { return pool1d(x, a, true); }
 Tensor max_pool2d(const Tensor &x, const PoolArgs &a) { return pool2d(x, a, true); }
 Tensor avg_pool1d(const Tensor &x, const PoolArgs &a) { return pool1d(x, a, false); }
+Tensor max_pool1d_indices(const Tensor &x, const PoolArgs &a) { return pool1d(x, a, true, true); }
+Tensor max_pool2d_indices(const Tensor &x, const PoolArgs &a) { return pool2d(x, a, true, true); }
+
+Tensor max_unpool(const Tensor &x, const Tensor &indices, const Shape &output_size) {
+    const int64_t planes = x.shape()[0] * x.shape()[1], per_in = x.numel() / planes;
+    const int64_t per_out = shape_numel(output_size);
+    const std::vector<double> v = values(x), at = values(indices);
+    std::vector<double> out(static_cast<size_t>(planes * per_out), 0.0);
+    for (int64_t p = 0; p < planes; ++p)
+        for (int64_t i = 0; i < per_in; ++i) {
+            const int64_t index = static_cast<int64_t>(at[static_cast<size_t>(p * per_in + i)]);
+            if (index < 0 || index >= per_out) fail("reference max_unpool: index {} outside the plane", index);
+            out[static_cast<size_t>(p * per_out + index)] = v[static_cast<size_t>(p * per_in + i)];
+        }
+    Shape shape = {x.shape()[0], x.shape()[1]};
+    shape.insert(shape.end(), output_size.begin(), output_size.end());
+    return make_f64(out, shape);
+}
 Tensor avg_pool2d(const Tensor &x, const PoolArgs &a) { return pool2d(x, a, false); }
 
 Tensor adaptive_avg_pool2d(const Tensor &x, const Ints &size) {

@@ -111,6 +111,7 @@ struct PoolArgs {
     Ints dilation;                 ///< max pooling only; empty means 1
     bool ceil_mode = false;
     bool count_include_pad = true;  ///< average pooling only
+    int64_t divisor_override = 0;   ///< average pooling only; 0 means none
 };
 /// PyTorch's pooled length, including the ceil_mode rule.
 int64_t pool_output_size(int64_t length, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
@@ -119,6 +120,11 @@ Tensor max_pool1d(const Tensor &x, const PoolArgs &args);
 Tensor max_pool2d(const Tensor &x, const PoolArgs &args);
 Tensor avg_pool1d(const Tensor &x, const PoolArgs &args);
 Tensor avg_pool2d(const Tensor &x, const PoolArgs &args);
+/// return_indices: the position (l, or h * W + w) of each window's max, i32 (ties: the first; NaN: the last NaN).
+Tensor max_pool1d_indices(const Tensor &x, const PoolArgs &args);
+Tensor max_pool2d_indices(const Tensor &x, const PoolArgs &args);
+/// max_unpool: x [N, C, ...] scattered to its indices in planes of `output_size` (the later one wins).
+Tensor max_unpool(const Tensor &x, const Tensor &indices, const Shape &output_size);
 Tensor adaptive_avg_pool1d(const Tensor &x, int64_t output_size);
 Tensor adaptive_avg_pool2d(const Tensor &x, const Ints &output_size);
 
@@ -137,13 +143,16 @@ Tensor layer_norm(const Tensor &x, int64_t normalized_dims, const Tensor &weight
 
 // ---- losses (losses.cpp) ----
 
-/// logits [N, C, d...], target [N, d...] class indices; reduction mean, sum or none.
+/// logits [N, C, d...], target [N, d...] class indices; reduction mean, sum or none; weight
+/// [C] or undefined (PyTorch's weighted mean divides by the summed weights of valid targets).
 Tensor cross_entropy(const Tensor &logits, const Tensor &target, const std::string &reduction = "mean",
-                     int64_t ignore_index = -100, double label_smoothing = 0.0);
+                     int64_t ignore_index = -100, double label_smoothing = 0.0, const Tensor &weight = {});
 Tensor nll_loss(const Tensor &log_probs, const Tensor &target, const std::string &reduction = "mean",
-                int64_t ignore_index = -100);
+                int64_t ignore_index = -100, const Tensor &weight = {});
 Tensor mse_loss(const Tensor &input, const Tensor &target, const std::string &reduction = "mean");
+/// weight and pos_weight (either may be undefined) broadcast to the input.
 Tensor binary_cross_entropy_with_logits(const Tensor &input, const Tensor &target,
-                                        const std::string &reduction = "mean");
+                                        const std::string &reduction = "mean", const Tensor &weight = {},
+                                        const Tensor &pos_weight = {});
 
 }  // namespace strata::reference
