@@ -16,6 +16,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Records hold the tensors' bytes as they are in memory; the format says little-endian.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw dataset files are little-endian");
+
 constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'T', 'A', 'R', '1'};
 constexpr int64_t kPrefixBytes = 16;                     // magic + header length
 constexpr uint64_t kMaxHeaderBytes = 1 << 20;            // a header is a few hundred bytes
