@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 #include <set>
@@ -260,6 +261,17 @@ TEST_CASE("DataLoader shards across ranks: disjoint, covering, the same batch co
             }
         }
     }
+    // A world larger than the dataset: a rank gets one example or none, nothing overflows.
+    data::LoaderOptions huge = options(2, true, false, 11);
+    huge.world_size = INT64_MAX;
+    huge.rank = 3;
+    data::DataLoader one(ds, huge);
+    CHECK(all_indices(rest_of_epoch(one)).size() == 1);
+    huge.rank = INT64_MAX - 1;
+    data::DataLoader none(ds, huge);
+    CHECK(none.num_batches() == 0);
+    CHECK_FALSE(none.next());
+
     data::LoaderOptions o = options(2, true, true);
     o.rank = 3;
     o.world_size = 3;
