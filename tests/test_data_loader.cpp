@@ -245,8 +245,15 @@ TEST_CASE("DataLoader shards across ranks: disjoint, covering, the same batch co
                 o.rank = rank;
                 o.world_size = world;
                 data::DataLoader loader(ds, o);
-                loader.set_epoch(4);
+                loader.restore(4, 0);
                 const std::vector<int64_t> mine = all_indices(rest_of_epoch(loader));
+                // The naive reference (DistributedSampler without padding): positions rank,
+                // rank + world, ... of the epoch's permutation, trimmed to whole rounds with drop_last.
+                const std::vector<int64_t> perm = data::epoch_permutation(23, true, 11, 4);
+                const int64_t used = drop_last ? 23 - 23 % (2 * world) : 23;
+                std::vector<int64_t> expected;
+                for (int64_t p = rank; p < used; p += world) expected.push_back(perm[static_cast<size_t>(p)]);
+                CHECK(mine == expected);
                 batch_counts.insert(loader.num_batches());
                 seen.insert(seen.end(), mine.begin(), mine.end());
             }

@@ -83,6 +83,7 @@ public:
     void set_epoch(int64_t epoch) { restore({epoch, 0}); }
     /// Continues at batch `state.batch` of epoch `state.epoch` (0 <= batch <= num_batches()).
     void restore(const LoaderState &state);
+    void restore(int64_t epoch, int64_t batch) { restore(LoaderState{epoch, batch}); }
     LoaderState state() const { return position_; }
 
     /// Batches per epoch on this rank.
