@@ -217,12 +217,21 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
             m.step_seconds.push_back(seconds_since(start) / static_cast<double>(steps));
         }
     }
+    // What each feed costs alone: batches per second without the step (workers run flat out).
+    std::vector<double> feed_alone;
+    for (Mode &m : modes) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int64_t s = 0; s < 4 * steps; ++s) m.next();
+        feed_alone.push_back(seconds_since(start) / static_cast<double>(4 * steps));
+    }
     const double baseline = median(modes[0].step_seconds);
-    fmt::print("{:<44} {:>12} {:>12} {:>10}\n", "feed", "median ms", "min ms", "vs memory");
-    for (const Mode &m : modes) {
+    fmt::print("{:<44} {:>10} {:>10} {:>10} {:>14}\n", "feed", "median ms", "min ms", "vs memory", "feed alone ms");
+    for (size_t i = 0; i < modes.size(); ++i) {
+        const Mode &m = modes[i];
         const double med = median(m.step_seconds);
-        fmt::print("{:<44} {:>12.3f} {:>12.3f} {:>+9.1f}%\n", m.name, 1e3 * med,
-                   1e3 * *std::min_element(m.step_seconds.begin(), m.step_seconds.end()), 100.0 * (med / baseline - 1));
+        fmt::print("{:<44} {:>10.3f} {:>10.3f} {:>+9.1f}% {:>14.3f}\n", m.name, 1e3 * med,
+                   1e3 * *std::min_element(m.step_seconds.begin(), m.step_seconds.end()), 100.0 * (med / baseline - 1),
+                   1e3 * feed_alone[i]);
     }
     if (rss_examples <= 0) return;
     // Peak resident memory of one epoch of training from a file, small then large: the
