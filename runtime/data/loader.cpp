@@ -65,11 +65,12 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options)
     }
     if (layout_.empty()) fail("DataLoader: no example could be read; the last error: {}", first_error);
 
-    num_batches_ = batches_in(static_cast<int64_t>(epoch_order(size, order_options_, 0).size()), order_options_);
+    // Epoch 0, batch 0 (position_'s default). Every epoch's order has the same length.
+    order_ = std::make_shared<const std::vector<int64_t>>(epoch_order(size, order_options_, 0));
+    num_batches_ = batches_in(static_cast<int64_t>(order_->size()), order_options_);
     if (options_.drop_last && num_batches_ == 0)
         fail("DataLoader: {} examples make no full batch of {} on each of {} rank(s) (drop_last is on)", size,
              options_.batch_size, options_.world_size);
-    set_epoch(0);
 }
 
 DataLoader::~DataLoader() { stop_workers(); }
@@ -81,7 +82,7 @@ void DataLoader::restore(const LoaderState &state) {
     if (state.batch < 0 || state.batch > num_batches_)
         fail("DataLoader::restore: batch {} is outside [0, {}] (batches per epoch)", state.batch, num_batches_);
     stop_workers();
-    if (!order_ || state.epoch != position_.epoch)
+    if (state.epoch != position_.epoch)
         order_ = std::make_shared<const std::vector<int64_t>>(epoch_order(dataset_->size(), order_options_, state.epoch));
     position_ = state;
 }
@@ -136,7 +137,9 @@ Example DataLoader::read_example(int64_t epoch, int64_t index) const {
             for (const TransformPtr &transform : options_.transforms) {
                 try {
                     transform->apply(example, rng);
-                } catch (const Error &e) {
+                } catch (const std::bad_alloc &) {
+                    throw;
+                } catch (const std::exception &e) {
                     fail("transform {}: {}", transform->describe(), e.what());
                 }
             }
