@@ -296,17 +296,20 @@ TEST_CASE("DataLoader workers read ahead no more than num_workers x prefetch_fac
     o.prefetch_factor = 2;
     data::DataLoader loader(counting, o);
     const int64_t probe = counting->reads;  // the layout probe
+    // The reads once the workers have made all they may (and had time to overrun, were it unbounded).
+    const auto reads_when_settled = [&](int64_t expected) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (counting->reads < expected && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return counting->reads.load();
+    };
     REQUIRE(loader.next());
     // The workers fill the queue, then wait: batch 0 taken, batches 1..6 made, no more.
     const int64_t bound = probe + (1 + 3 * 2) * 4;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (counting->reads < bound && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // time to overrun, were it unbounded
-    CHECK(counting->reads == bound);
+    CHECK(reads_when_settled(bound) == bound);
     REQUIRE(loader.next());  // one taken, one more made
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    CHECK(counting->reads == bound + 4);
+    CHECK(reads_when_settled(bound + 4) == bound + 4);
 }
 
 TEST_CASE("DataLoader names the item, the file, the batch and the epoch of a failed example", "[data][loader]") {
