@@ -64,6 +64,7 @@ struct LoaderState {
     bool operator==(const LoaderState &o) const { return epoch == o.epoch && batch == o.batch; }
 };
 
+/// One thread calls a DataLoader (the training loop); its worker threads are its own.
 class DataLoader {
 public:
     /// Reads one example (the first readable one, transformed) to learn the batch layout.
