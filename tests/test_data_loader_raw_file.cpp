@@ -228,3 +228,37 @@ TEST_CASE("DataLoader streams a file several times larger than the memory the pr
     });
     CHECK(in_memory != strata::testing::CappedOutcome::returned);
 }
+
+TEST_CASE("RawFileDataset turns every truncation and every flipped header byte into an error, never a crash",
+          "[data][raw_file]") {
+    TempDir dir;
+    const std::string good = dir / "good.raw";
+    data::write_raw_dataset(good, *mixed_dataset(3));
+    const std::string bytes = read_bytes(good);
+    const std::string path = dir / "mutated.raw";
+    // Opens the file and reads every example; true when that worked, false on a strata::Error.
+    const auto reads = [&](const std::string &content) {
+        write_bytes(path, content);
+        try {
+            data::RawFileDataset raw(path);
+            for (int64_t i = 0; i < raw.size(); ++i) raw.get(i);
+            return true;
+        } catch (const Error &) {
+            return false;
+        }
+    };
+    for (size_t length = 0; length < bytes.size(); ++length) {
+        INFO("truncated to " << length << " bytes");
+        CHECK_FALSE(reads(bytes.substr(0, length)));
+    }
+    const size_t header_end = bytes.size() - 3 * static_cast<size_t>(data::RawFileDataset(good).record_bytes());
+    for (size_t at = 0; at < header_end; ++at) {
+        for (uint8_t flip : {0x01, 0x20, 0x80}) {
+            std::string mutated = bytes;
+            mutated[at] = static_cast<char>(mutated[at] ^ flip);
+            INFO("byte " << at << " ^ " << int(flip));
+            CHECK_NOTHROW(reads(mutated));  // succeeds (a flip in padding or in a name) or is a strata::Error
+        }
+    }
+    CHECK(reads(bytes));
+}
