@@ -36,6 +36,11 @@ set(STRATA_PUBLIC_HEADERS
   runtime/series_text.h
   runtime/svg_plot.h
   runtime/data/dataset.h
+  runtime/data/example_layout.h
+  runtime/data/epoch_order.h
+  runtime/data/tensor_dataset.h
+  runtime/data/loader.h
+  runtime/data/raw_file_dataset.h
 
   codegen/compiler.h
   codegen/schedule.h
