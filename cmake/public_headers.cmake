@@ -33,6 +33,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/miniseed.h
   runtime/progress.h
   runtime/safetensors.h
+  runtime/safetensors_dtype.h
   runtime/series_text.h
   runtime/svg_plot.h
   runtime/data/dataset.h
