@@ -59,6 +59,7 @@ set(STRATA_PUBLIC_HEADERS
   frontend/nn/options.h
   frontend/nn/ordered_dict.h
   frontend/nn/pooling.h
+  frontend/nn/state_dict.h
   frontend/optim/optimizer.h
   frontend/optim/sgd.h
   frontend/optim/adam.h

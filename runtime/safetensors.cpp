@@ -288,7 +288,7 @@ SafetensorsHeader read_safetensors_header(const std::string &path) {
 }
 
 SafetensorsFile read_safetensors(const std::string &path) {
-    return read_safetensors(path, [](const SafetensorsEntry &e) { return e.dtype; });
+    return read_safetensors(path, [](const SafetensorsEntry &e) { return std::optional<DType>(e.dtype); });
 }
 
 SafetensorsFile read_safetensors(const std::string &path, const SafetensorsDTypeChooser &dtype_for,
@@ -300,12 +300,11 @@ SafetensorsFile read_safetensors(const std::string &path, const SafetensorsDType
     uint32_t crc = static_cast<uint32_t>(::crc32(0, nullptr, 0));
     std::vector<uint8_t> stored;
     for (const SafetensorsEntry &e : h.entries) {
-        const DType dtype = dtype_for(e);
-        const std::string what = fmt::format("{}: tensor '{}' ({})", path, e.name, describe(e.stored, e.shape));
+        const std::optional<DType> dtype = dtype_for(e);
         const std::string data_of = "the data of tensor '" + e.name + "'";
-        if (e.stored == stored_dtype_of(dtype) && e.stored != StoredDType::boolean) {
+        if (dtype && e.stored == stored_dtype_of(*dtype) && e.stored != StoredDType::boolean) {
             // Read straight into the tensor: no second copy of a large weight.
-            Tensor t = Tensor::empty(e.shape, dtype);
+            Tensor t = Tensor::empty(e.shape, *dtype);
             in.read(t.raw_data(), t.nbytes(), data_of);
             crc = crc32_update(crc, t.raw_data(), t.nbytes());
             file.tensors.emplace_back(e.name, std::move(t));
@@ -314,7 +313,9 @@ SafetensorsFile read_safetensors(const std::string &path, const SafetensorsDType
         stored.resize(static_cast<size_t>(e.end - e.begin));
         in.read(stored.data(), stored.size(), data_of);
         crc = crc32_update(crc, stored.data(), stored.size());
-        file.tensors.emplace_back(e.name, convert_stored(stored.data(), e.stored, e.shape, dtype, what, options));
+        if (!dtype) continue;  // left out
+        const std::string what = fmt::format("{}: tensor '{}' ({})", path, e.name, describe(e.stored, e.shape));
+        file.tensors.emplace_back(e.name, convert_stored(stored.data(), e.stored, e.shape, *dtype, what, options));
     }
     file.data_crc32 = crc;
     return file;

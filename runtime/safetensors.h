@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,12 +75,13 @@ void save_safetensors(const std::string &path, const NamedTensors &tensors,
 /// (F16 and BF16 as f32, I8, I16, U8 and I64 as i32: an I64 value beyond i32 is an error).
 SafetensorsFile read_safetensors(const std::string &path);
 
-/// Picks the Strata dtype a tensor is read as, from its entry.
-using SafetensorsDTypeChooser = std::function<DType(const SafetensorsEntry &)>;
+/// Picks the Strata dtype a tensor is read as, from its entry; nullopt leaves the tensor out.
+using SafetensorsDTypeChooser = std::function<std::optional<DType>(const SafetensorsEntry &)>;
 
 /// Reads and checks the whole file, converting each tensor to `dtype_for(entry)` as
 /// `convert_stored` does: a value the chosen dtype cannot hold is an error naming the file, the
 /// tensor, the element and the value (float rounding passes only with `options.allow_rounding`).
+/// A tensor left out is still read for the CRC, but neither converted nor kept.
 SafetensorsFile read_safetensors(const std::string &path, const SafetensorsDTypeChooser &dtype_for,
                                  const ConversionOptions &options = {});
 

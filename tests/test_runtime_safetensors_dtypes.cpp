@@ -37,7 +37,9 @@ std::string one_tensor_file(const TempDir &dir, const std::string &dtype, const 
 Tensor read_as(const std::string &path, DType dtype, bool allow_rounding = false) {
     ConversionOptions options;
     options.allow_rounding = allow_rounding;
-    return read_safetensors(path, [&](const SafetensorsEntry &) { return dtype; }, options).tensors.at(0).second;
+    return read_safetensors(path, [&](const SafetensorsEntry &) { return std::optional<DType>(dtype); }, options)
+        .tensors.at(0)
+        .second;
 }
 
 /// The message of the strata::Error that reading `path` as `dtype` throws ("" when none).

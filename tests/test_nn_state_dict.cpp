@@ -1,0 +1,186 @@
+// PyTorch state dicts by name: fixtures made by Debian's python3-torch
+// (tests/fixtures/pytorch/make_fixtures.py) load into the same architectures written with
+// Strata's nn modules and give PyTorch's recorded outputs; strict and non-strict loads follow
+// PyTorch; save_state_dict writes PyTorch's keys and dtypes (checked by torch itself where it
+// is installed).
+#include "frontend/nn.h"
+#include "frontend/nn/state_dict.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/run_command.h"
+#include "tests/support/skip.h"
+#include "tests/support/temp_dir.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+#include <unistd.h>
+
+using namespace strata;
+using Catch::Matchers::Contains;
+using strata::testing::TempDir;
+
+namespace {
+
+const std::string fixtures = std::string(STRATA_SOURCE_DIR) + "/tests/fixtures/pytorch/";
+
+/// LeNet-5 as make_fixtures.py writes it in PyTorch.
+struct LeNet5Impl : nn::Module {
+    LeNet5Impl() : nn::Module("LeNet5") {
+        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)));
+        conv2 = register_module("conv2", nn::Conv2d(6, 16, 5));
+        fc1 = register_module("fc1", nn::Linear(16 * 5 * 5, 120));
+        fc2 = register_module("fc2", nn::Linear(120, 84));
+        fc3 = register_module("fc3", nn::Linear(84, 10));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        SymTensor h = max_pool2d(relu(conv1(x)), {2});
+        h = flatten(max_pool2d(relu(conv2(h)), {2}), 1);
+        return fc3(relu(fc2(relu(fc1(h)))));
+    }
+    nn::Conv2d conv1{nullptr}, conv2{nullptr};
+    nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+};
+STRATA_MODULE(LeNet5);
+
+/// The 1-D CNN with batch norm of make_fixtures.py.
+struct Cnn1dBnImpl : nn::Module {
+    Cnn1dBnImpl() : nn::Module("Cnn1dBn") {
+        features = register_module(
+            "features", nn::Sequential(nn::Conv1d(nn::Conv1dOptions(3, 8, 7).padding(3)), nn::BatchNorm1d(8),
+                                       nn::ReLU(), nn::MaxPool1d(2), nn::Conv1d(nn::Conv1dOptions(8, 16, 5).padding(2)),
+                                       nn::BatchNorm1d(16), nn::ReLU(), nn::AdaptiveAvgPool1d(1)));
+        head = register_module("head", nn::Linear(16, 3));
+    }
+    SymTensor forward(const SymTensor &x) override { return head(flatten(features(x), 1)); }
+    nn::BatchNorm1dImpl &bn(size_t index) { return *features->ptr<nn::BatchNorm1dImpl>(index); }
+    nn::Sequential features{nullptr};
+    nn::Linear head{nullptr};
+};
+STRATA_MODULE(Cnn1dBn);
+
+/// Runs `module` on `x` in a fresh graph and returns the output.
+Tensor run_module(nn::Module &module, const Tensor &x) {
+    Graph g;
+    g.output("y", module.forward(g.input("x", x.shape(), x.dtype())));
+    return g.compile().run(x);
+}
+
+bool same_bytes(const Tensor &a, const Tensor &b) {
+    const Tensor ca = a.contiguous(), cb = b.contiguous();
+    return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+           std::memcmp(ca.raw_data(), cb.raw_data(), ca.nbytes()) == 0;
+}
+
+/// Every tensor of `file` (read in its natural dtypes) equals the module's tensor of that name.
+void check_module_holds(const nn::Module &module, const std::string &file) {
+    const NamedTensors own = nn::state_dict(module);
+    const SafetensorsFile loaded = read_safetensors(file);
+    REQUIRE(loaded.tensors.size() == own.size());
+    for (const auto &[name, t] : own) {
+        INFO(name);
+        const Tensor *expected = loaded.find(name);
+        REQUIRE(expected != nullptr);
+        CHECK(same_bytes(t, *expected));
+    }
+}
+
+/// Largest |a - b| relative to max(1, |b|), elementwise.
+double max_relative_error(const Tensor &a, const Tensor &b) {
+    REQUIRE(a.shape() == b.shape());
+    double worst = 0.0;
+    for (int64_t i = 0; i < a.numel(); ++i)
+        worst = std::max(worst, std::fabs(a.get_flat(i) - b.get_flat(i)) / std::max(1.0, std::fabs(b.get_flat(i))));
+    return worst;
+}
+
+std::string load_error(nn::Module &module, const std::string &path, nn::LoadStateDictOptions options = {}) {
+    try {
+        nn::load_state_dict(module, path, options);
+    } catch (const Error &e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("A PyTorch LeNet-5 state_dict loads by name and gives PyTorch's output", "[nn][state_dict]") {
+    LeNet5 net;
+    const nn::IncompatibleKeys keys = nn::load_state_dict(*net, fixtures + "lenet5.safetensors");
+    CHECK(keys.empty());
+    check_module_holds(*net, fixtures + "lenet5.safetensors");
+    net->eval();
+    const SafetensorsFile io = read_safetensors(fixtures + "lenet5_io.safetensors");
+    const Tensor y = run_module(*net, *io.find("input"));
+    // f32 throughout, summed in different orders: PyTorch's own f32 noise.
+    CHECK(max_relative_error(y, *io.find("output")) < 1e-5);
+    // The check can fail: Strata's default weights give another output.
+    LeNet5 fresh;
+    fresh->eval();
+    CHECK(max_relative_error(run_module(*fresh, *io.find("input")), *io.find("output")) > 1e-2);
+}
+
+TEST_CASE("A 1-D CNN with BatchNorm loads running statistics and num_batches_tracked", "[nn][state_dict]") {
+    Cnn1dBn net;
+    net->eval();
+    CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 0.0);
+    CHECK(nn::load_state_dict(*net, fixtures + "cnn1d_bn.safetensors").empty());
+    check_module_holds(*net, fixtures + "cnn1d_bn.safetensors");
+    // PyTorch's I64 counter, after the fixture's three training batches.
+    CHECK(net->bn(1).num_batches_tracked.dtype() == DType::i32);
+    CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 3.0);
+    CHECK(net->bn(5).num_batches_tracked.get_flat(0) == 3.0);
+    CHECK(net->bn(1).running_var.get_flat(0) != 1.0);  // moved by the training batches
+    const SafetensorsFile io = read_safetensors(fixtures + "cnn1d_bn_io.safetensors");
+    CHECK(max_relative_error(run_module(*net, *io.find("input")), *io.find("output")) < 1e-5);
+    // reset_parameters zeroes the counter, as PyTorch's reset_running_stats does.
+    net->bn(1).reset_parameters();
+    CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 0.0);
+}
+
+TEST_CASE("save_state_dict writes PyTorch's keys and dtypes and loads back", "[nn][state_dict]") {
+    TempDir dir;
+    Cnn1dBn net;
+    nn::load_state_dict(*net, fixtures + "cnn1d_bn.safetensors");
+    const std::string saved = dir / "saved.safetensors";
+    nn::save_state_dict(*net, saved);
+
+    // The same keys, dtypes (num_batches_tracked as I64), shapes and bytes as PyTorch's own file.
+    const SafetensorsHeader theirs = read_safetensors_header(fixtures + "cnn1d_bn.safetensors");
+    const SafetensorsHeader ours = read_safetensors_header(saved);
+    CHECK(ours.metadata == std::map<std::string, std::string>{{"format", "pt"}});
+    std::set<std::string> their_keys, our_keys;
+    for (const SafetensorsEntry &e : theirs.entries) their_keys.insert(e.name);
+    for (const SafetensorsEntry &e : ours.entries) {
+        our_keys.insert(e.name);
+        INFO(e.name);
+        const auto match = std::find_if(theirs.entries.begin(), theirs.entries.end(),
+                                        [&](const SafetensorsEntry &t) { return t.name == e.name; });
+        REQUIRE(match != theirs.entries.end());
+        CHECK(match->stored == e.stored);
+        CHECK(match->shape == e.shape);
+    }
+    CHECK(our_keys == their_keys);
+    CHECK(our_keys.count("features.5.num_batches_tracked") == 1);
+    Cnn1dBn again;
+    CHECK(nn::load_state_dict(*again, saved).empty());
+    check_module_holds(*again, fixtures + "cnn1d_bn.safetensors");
+}
+
+TEST_CASE("PyTorch's load_file and strict load_state_dict accept what save_state_dict writes", "[nn][state_dict]") {
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        strata::testing::run_command("/usr/bin/python3 -c 'import torch'").status != 0)
+        STRATA_SKIP("Debian's python3-torch is not installed");
+    TempDir dir;
+    Cnn1dBn net;
+    nn::load_state_dict(*net, fixtures + "cnn1d_bn.safetensors");
+    const std::string saved = dir / "saved.safetensors";
+    nn::save_state_dict(*net, saved);
+    const std::string output =
+        strata::testing::run_ok("/usr/bin/python3 " + fixtures + "make_fixtures.py --check-cnn1d " + saved);
+    CHECK_THAT(output, Contains("<All keys matched successfully>"));
+    CHECK_THAT(output, Contains("pytorch accepted"));
+}
