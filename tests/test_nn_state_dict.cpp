@@ -184,3 +184,136 @@ TEST_CASE("PyTorch's load_file and strict load_state_dict accept what save_state
     CHECK_THAT(output, Contains("<All keys matched successfully>"));
     CHECK_THAT(output, Contains("pytorch accepted"));
 }
+
+namespace {
+
+/// cnn1d_bn.safetensors with `drop` left out, and `extra` added or replacing tensors; the
+/// tensors kept keep their stored dtype (I64 counters), and those named in `as_i64` become I64.
+std::string edited_fixture(const TempDir &dir, const std::string &name, const std::set<std::string> &drop,
+                           const NamedTensors &extra, const std::set<std::string> &as_i64 = {}) {
+    const std::string source = fixtures + "cnn1d_bn.safetensors";
+    const SafetensorsFile original = read_safetensors(source);
+    NamedTensors tensors;
+    std::map<std::string, StoredDType> stored_as;
+    for (const SafetensorsEntry &e : read_safetensors_header(source).entries) {
+        const auto replaced = std::find_if(extra.begin(), extra.end(), [&](const auto &x) { return x.first == e.name; });
+        if (drop.count(e.name) || replaced != extra.end()) continue;
+        tensors.emplace_back(e.name, *original.find(e.name));
+        stored_as[e.name] = e.stored;
+    }
+    for (const auto &named : extra) tensors.push_back(named);
+    for (const std::string &wide : as_i64) stored_as[wide] = StoredDType::i64;
+    const std::string path = dir / name;
+    save_safetensors(path, tensors, {}, stored_as);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("A strict load lists every missing, unexpected and mismatched key in one message", "[nn][state_dict][errors]") {
+    TempDir dir;
+    const std::string path = edited_fixture(dir, "bad.safetensors", {"head.bias", "features.4.bias"},
+                                            {{"features.0.weight", Tensor::ones({8, 3, 5})},
+                                             {"features.1.running_mean", Tensor::ones({9})},
+                                             {"extra.weight", Tensor::ones({2})}});
+    Cnn1dBn net;
+    const Tensor before = net->features->ptr<nn::Conv1dImpl>(0)->weight.clone();
+    const Tensor head_before = net->head->weight.clone();
+    CHECK(load_error(*net, path) ==
+          path + ": Error(s) in loading state_dict for Cnn1dBn:\n"
+                 "\tMissing key(s) in state_dict: \"features.4.bias\", \"head.bias\".\n"
+                 "\tUnexpected key(s) in state_dict: \"extra.weight\".\n"
+                 "\tsize mismatch for features.0.weight: copying a param with shape [8, 3, 5] from checkpoint, the "
+                 "shape in current model is [8, 3, 7].\n"
+                 "\tsize mismatch for features.1.running_mean: copying a param with shape [9] from checkpoint, the "
+                 "shape in current model is [8].");
+    // Nothing changed: the load is all or nothing.
+    CHECK(same_bytes(net->features->ptr<nn::Conv1dImpl>(0)->weight, before));
+    CHECK(same_bytes(net->head->weight, head_before));
+    // A shape mismatch fails a non-strict load too, as in PyTorch.
+    nn::LoadStateDictOptions lenient;
+    lenient.strict = false;
+    CHECK_THAT(load_error(*net, path, lenient), Contains("size mismatch for features.0.weight"));
+    CHECK_THAT(load_error(*net, path, lenient), !Contains("Missing key(s)"));
+    CHECK_THAT(load_error(*net, fixtures + "lenet5.safetensors"),
+               Contains("Unexpected key(s) in state_dict: \"conv1.weight\", \"conv1.bias\", \"conv2.weight\""));
+    CHECK_THAT(load_error(*net, dir / "absent.safetensors"), Contains("absent.safetensors: cannot open"));
+}
+
+TEST_CASE("A non-strict load returns the missing and unexpected keys and loads the rest", "[nn][state_dict]") {
+    TempDir dir;
+    // Without head.bias and every num_batches_tracked, with a key the model does not have.
+    const std::string path =
+        edited_fixture(dir, "partial.safetensors",
+                       {"head.bias", "features.1.num_batches_tracked", "features.5.num_batches_tracked"},
+                       {{"extra.scale", Tensor::ones({})}});
+    Cnn1dBn net;
+    net->bn(5).num_batches_tracked.set_flat(0, 7.0);
+    const Tensor bias_before = net->head->bias.clone();
+    CHECK_THAT(load_error(*net, path), Contains("Missing key(s) in state_dict: \"head.bias\".\n"
+                                                "\tUnexpected key(s) in state_dict: \"extra.scale\"."));
+    nn::LoadStateDictOptions lenient;
+    lenient.strict = false;
+    const nn::IncompatibleKeys keys = nn::load_state_dict(*net, path, lenient);
+    // A missing num_batches_tracked is not reported (PyTorch fills it in): the module keeps its own.
+    CHECK(keys.missing_keys == std::vector<std::string>{"head.bias"});
+    CHECK(keys.unexpected_keys == std::vector<std::string>{"extra.scale"});
+    CHECK(same_bytes(net->head->bias, bias_before));
+    CHECK(same_bytes(net->head->weight, *read_safetensors(fixtures + "cnn1d_bn.safetensors").find("head.weight")));
+    CHECK(net->bn(5).num_batches_tracked.get_flat(0) == 7.0);
+    CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 0.0);
+    // The same holds strictly once the unexpected and missing keys are gone.
+    const std::string counters_only = edited_fixture(dir, "no_counters.safetensors",
+                                                     {"features.1.num_batches_tracked", "features.5.num_batches_tracked"}, {});
+    CHECK(nn::load_state_dict(*net, counters_only).empty());
+}
+
+TEST_CASE("Weights are converted to the model's dtype, and refused when that would lose information", "[nn][state_dict][errors]") {
+    TempDir dir;
+    Cnn1dBn net;
+    const Tensor before = net->head->weight.clone();
+    // A model trained in double: f32 rounds its weights.
+    const std::string doubles = fixtures + "cnn1d_bn_f64.safetensors";
+    const std::string message = load_error(*net, doubles);
+    CHECK_THAT(message, Contains(doubles + ": tensor 'features.0.weight' (F64 [8, 3, 7]): element 0 is "));
+    CHECK_THAT(message, Contains("which f32 rounds to"));
+    CHECK_THAT(message, Contains("set allow_rounding to accept it"));
+    CHECK(same_bytes(net->head->weight, before));
+    nn::LoadStateDictOptions rounding;
+    rounding.allow_rounding = true;
+    CHECK(nn::load_state_dict(*net, doubles, rounding).empty());
+    const SafetensorsFile wide = read_safetensors(doubles);
+    for (const auto &[name, t] : nn::state_dict(*net)) {
+        INFO(name);
+        const Tensor *w = wide.find(name);
+        REQUIRE(w != nullptr);
+        for (int64_t i = 0; i < t.numel(); ++i)
+            CHECK(t.get_flat(i) == static_cast<double>(static_cast<float>(w->get_flat(i))));
+    }
+
+    // An I64 counter beyond what the model's i32 holds.
+    const std::string huge = edited_fixture(dir, "huge.safetensors", {},
+                                            {{"features.5.num_batches_tracked", Tensor::full({}, 3e9, DType::f64)}},
+                                            {"features.5.num_batches_tracked"});
+    CHECK_THAT(load_error(*net, huge),
+               Contains(huge + ": tensor 'features.5.num_batches_tracked' (I64 []): element 0 is 3000000000, which "
+                               "i32 cannot hold (its range is -2147483648 to 2147483647)"));
+}
+
+TEST_CASE("Every dtype PyTorch writes reads as PyTorch converts it", "[nn][state_dict]") {
+    // x_<dtype> as stored; x_<dtype>_f64 as PyTorch's .to(torch.float64) gave it.
+    const std::string path = fixtures + "dtypes.safetensors";
+    const SafetensorsFile as_f64 =
+        read_safetensors(path, [](const SafetensorsEntry &) { return std::optional<DType>(DType::f64); });
+    const SafetensorsHeader header = read_safetensors_header(path);
+    int checked = 0;
+    for (const SafetensorsEntry &e : header.entries) {
+        if (e.name.size() > 4 && e.name.compare(e.name.size() - 4, 4, "_f64") == 0) continue;
+        INFO(e.name);
+        const Tensor &ours = *as_f64.find(e.name);
+        const Tensor &theirs = *as_f64.find(e.name + "_f64");
+        CHECK(same_bytes(ours, theirs));
+        ++checked;
+    }
+    CHECK(checked == 7);  // F16 BF16 I64 I16 I8 U8 BOOL
+}
