@@ -231,10 +231,8 @@ TEST_CASE("A strict load lists every missing, unexpected and mismatched key in o
     CHECK(same_bytes(net->features->ptr<nn::Conv1dImpl>(0)->weight, before));
     CHECK(same_bytes(net->head->weight, head_before));
     // A shape mismatch fails a non-strict load too, as in PyTorch.
-    nn::LoadStateDictOptions lenient;
-    lenient.strict = false;
-    CHECK_THAT(load_error(*net, path, lenient), Contains("size mismatch for features.0.weight"));
-    CHECK_THAT(load_error(*net, path, lenient), !Contains("Missing key(s)"));
+    CHECK_THAT(load_error(*net, path, {.strict = false}), Contains("size mismatch for features.0.weight"));
+    CHECK_THAT(load_error(*net, path, {.strict = false}), !Contains("Missing key(s)"));
     CHECK_THAT(load_error(*net, fixtures + "lenet5.safetensors"),
                Contains("Unexpected key(s) in state_dict: \"conv1.weight\", \"conv1.bias\", \"conv2.weight\""));
     CHECK_THAT(load_error(*net, dir / "absent.safetensors"), Contains("absent.safetensors: cannot open"));
@@ -252,9 +250,7 @@ TEST_CASE("A non-strict load returns the missing and unexpected keys and loads t
     const Tensor bias_before = net->head->bias.clone();
     CHECK_THAT(load_error(*net, path), Contains("Missing key(s) in state_dict: \"head.bias\".\n"
                                                 "\tUnexpected key(s) in state_dict: \"extra.scale\"."));
-    nn::LoadStateDictOptions lenient;
-    lenient.strict = false;
-    const nn::IncompatibleKeys keys = nn::load_state_dict(*net, path, lenient);
+    const nn::IncompatibleKeys keys = nn::load_state_dict(*net, path, {.strict = false});
     // A missing num_batches_tracked is not reported (PyTorch fills it in): the module keeps its own.
     CHECK(keys.missing_keys == std::vector<std::string>{"head.bias"});
     CHECK(keys.unexpected_keys == std::vector<std::string>{"extra.scale"});
@@ -279,9 +275,7 @@ TEST_CASE("Weights are converted to the model's dtype, and refused when that wou
     CHECK_THAT(message, Contains("which f32 rounds to"));
     CHECK_THAT(message, Contains("set allow_rounding to accept it"));
     CHECK(same_bytes(net->head->weight, before));
-    nn::LoadStateDictOptions rounding;
-    rounding.allow_rounding = true;
-    CHECK(nn::load_state_dict(*net, doubles, rounding).empty());
+    CHECK(nn::load_state_dict(*net, doubles, {.allow_rounding = true}).empty());
     const SafetensorsFile wide = read_safetensors(doubles);
     for (const auto &[name, t] : nn::state_dict(*net)) {
         INFO(name);

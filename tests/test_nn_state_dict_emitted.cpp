@@ -129,9 +129,7 @@ TEST_CASE("A state saved by the emitted library loads by name into the C++ model
     const std::string trained = lib / "trained.safetensors";
     const auto after_steps = printed_tensors(run_ok("cd " + lib.path.string() + " && ./main train " + trained));
     nn::Sequential other = make_net(99);
-    nn::LoadStateDictOptions lenient;
-    lenient.strict = false;
-    const nn::IncompatibleKeys keys = nn::load_state_dict(*other, trained, lenient);
+    const nn::IncompatibleKeys keys = nn::load_state_dict(*other, trained, {.strict = false});
     CHECK(keys.missing_keys.empty());
     std::vector<std::string> momentum;
     for (const auto &name : other->named_parameters().keys()) momentum.push_back("optim." + name + ".momentum_buffer");
