@@ -311,3 +311,35 @@ TEST_CASE("Every dtype PyTorch writes reads as PyTorch converts it", "[nn][state
     }
     CHECK(checked == 7);  // F16 BF16 I64 I16 I8 U8 BOOL
 }
+
+TEST_CASE("state_dict has PyTorch's keys for a root batch norm, with or without running statistics", "[nn][state_dict]") {
+    TempDir dir;
+    auto keys_of = [](const nn::Module &m) {
+        std::vector<std::string> out;
+        for (const auto &named : nn::state_dict(m)) out.push_back(named.first);
+        return out;
+    };
+    nn::BatchNorm2d bn(4);
+    CHECK(keys_of(*bn) ==
+          std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"});
+    nn::BatchNorm2d untracked(nn::BatchNormOptions(4).track_running_stats(false));
+    CHECK(keys_of(*untracked) == std::vector<std::string>{"weight", "bias"});
+    nn::BatchNorm2d bare(nn::BatchNormOptions(4).affine(false));
+    CHECK(keys_of(*bare) == std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"});
+
+    bn->num_batches_tracked.set_flat(0, 5.0);
+    bn->running_var.set_flat(2, 0.25);
+    const std::string path = dir / "bn.safetensors";
+    nn::save_state_dict(*bn, path);
+    const SafetensorsHeader header = read_safetensors_header(path);
+    REQUIRE(header.entries.size() == 5);
+    CHECK(header.entries.back().name == "num_batches_tracked");
+    CHECK(header.entries.back().stored == StoredDType::i64);
+    nn::BatchNorm2d again(4);
+    CHECK(nn::load_state_dict(*again, path).empty());
+    CHECK(again->num_batches_tracked.get_flat(0) == 5.0);
+    CHECK(again->running_var.get_flat(2) == 0.25);
+    // Running statistics where the module keeps none are unexpected keys.
+    CHECK_THAT(load_error(*untracked, path),
+               Contains("Unexpected key(s) in state_dict: \"running_mean\", \"running_var\", \"num_batches_tracked\"."));
+}
