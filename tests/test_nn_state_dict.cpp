@@ -343,3 +343,32 @@ TEST_CASE("state_dict has PyTorch's keys for a root batch norm, with or without 
     CHECK_THAT(load_error(*untracked, path),
                Contains("Unexpected key(s) in state_dict: \"running_mean\", \"running_var\", \"num_batches_tracked\"."));
 }
+
+TEST_CASE("A state dict in memory loads as a file does, checked the same way", "[nn][state_dict]") {
+    Cnn1dBn net;
+    const NamedTensors tensors = read_safetensors(fixtures + "cnn1d_bn.safetensors").tensors;
+    CHECK(nn::load_state_dict(*net, tensors).empty());
+    check_module_holds(*net, fixtures + "cnn1d_bn.safetensors");
+    CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 3.0);
+
+    Cnn1dBn other;
+    const Tensor before = other->head->weight.clone();
+    NamedTensors edited = tensors;
+    edited[0].second = Tensor::ones({8, 3, 5});
+    edited.emplace_back("extra", Tensor::ones({1}));
+    CHECK_THROWS_WITH(nn::load_state_dict(*other, edited),
+                      "Error(s) in loading state_dict for Cnn1dBn:\n"
+                      "\tUnexpected key(s) in state_dict: \"extra\".\n"
+                      "\tsize mismatch for features.0.weight: copying a param with shape [8, 3, 5] from checkpoint, "
+                      "the shape in current model is [8, 3, 7].");
+    NamedTensors doubles = tensors;
+    for (auto &named : doubles)
+        if (named.first == "head.bias") named.second = Tensor::full({3}, 0.1, DType::f64);
+    CHECK_THROWS_WITH(nn::load_state_dict(*other, doubles),
+                      Contains("tensor 'head.bias' (f64 [3]): element 0 is 0.1, which f32 rounds to 0.1"));
+    CHECK(same_bytes(other->head->weight, before));  // nothing changed
+    CHECK(nn::load_state_dict(*other, doubles, {.allow_rounding = true}).empty());
+    CHECK(other->head->bias.data<float>()[2] == 0.1f);
+    doubles.push_back(doubles[0]);
+    CHECK_THROWS_WITH(nn::load_state_dict(*other, doubles), Contains("tensor 'features.0.weight' is given twice"));
+}

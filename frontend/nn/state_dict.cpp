@@ -52,30 +52,32 @@ NamedTensors state_dict(const Module &module) {
     return out;
 }
 
-IncompatibleKeys load_state_dict(Module &module, const std::string &path, const LoadStateDictOptions &options) {
-    const SafetensorsHeader header = read_safetensors_header(path);
-    std::unordered_map<std::string, const SafetensorsEntry *> in_file;
-    for (const SafetensorsEntry &e : header.entries) in_file[e.name] = &e;
+namespace {
 
-    // Match every key first: nothing changes in the module unless all of the load succeeds.
-    const NamedTensors own = state_dict(module);
-    std::unordered_map<std::string, Tensor> targets;
+/// Matches the keys and shapes of a state dict (`entries`, from `source`: a file's path or "")
+/// with the module's, PyTorch's way; throws with every problem at once, or fills `targets` (the
+/// module's tensors by key) and returns the keys left unmatched.
+IncompatibleKeys match_keys(const Module &module, const std::vector<std::pair<std::string, Shape>> &entries,
+                            const std::string &source, const LoadStateDictOptions &options,
+                            std::unordered_map<std::string, Tensor> &targets) {
+    std::unordered_map<std::string, const Shape *> given;
+    for (const auto &[name, shape] : entries) given[name] = &shape;
     IncompatibleKeys result;
     std::vector<std::string> size_mismatches;
-    for (const auto &[name, t] : own) {
+    for (const auto &[name, t] : state_dict(module)) {
         targets[name] = t;
-        const auto found = in_file.find(name);
-        if (found == in_file.end()) {
+        const auto found = given.find(name);
+        if (found == given.end()) {
             if (!is_batch_counter(name)) result.missing_keys.push_back(name);
             continue;
         }
-        if (found->second->shape != t.shape())
+        if (*found->second != t.shape())
             size_mismatches.push_back(fmt::format("size mismatch for {}: copying a param with shape {} from "
                                                   "checkpoint, the shape in current model is {}.",
-                                                  name, shape_str(found->second->shape), shape_str(t.shape())));
+                                                  name, shape_str(*found->second), shape_str(t.shape())));
     }
-    for (const SafetensorsEntry &e : header.entries)
-        if (!targets.count(e.name)) result.unexpected_keys.push_back(e.name);
+    for (const auto &named : entries)
+        if (!targets.count(named.first)) result.unexpected_keys.push_back(named.first);
 
     std::vector<std::string> errors;
     if (options.strict && !result.missing_keys.empty())
@@ -84,7 +86,19 @@ IncompatibleKeys load_state_dict(Module &module, const std::string &path, const 
         errors.push_back(fmt::format("Unexpected key(s) in state_dict: {}.", quoted(result.unexpected_keys)));
     errors.insert(errors.end(), size_mismatches.begin(), size_mismatches.end());
     if (!errors.empty())
-        fail("{}: Error(s) in loading state_dict for {}:\n\t{}", path, module.name(), fmt::join(errors, "\n\t"));
+        fail("{}Error(s) in loading state_dict for {}:\n\t{}", source.empty() ? "" : source + ": ", module.name(),
+             fmt::join(errors, "\n\t"));
+    return result;
+}
+
+}  // namespace
+
+IncompatibleKeys load_state_dict(Module &module, const std::string &path, const LoadStateDictOptions &options) {
+    std::vector<std::pair<std::string, Shape>> entries;
+    for (const SafetensorsEntry &e : read_safetensors_header(path).entries) entries.emplace_back(e.name, e.shape);
+    // Match every key first: nothing changes in the module unless all of the load succeeds.
+    std::unordered_map<std::string, Tensor> targets;
+    const IncompatibleKeys result = match_keys(module, entries, path, options, targets);
 
     // Read the matched tensors in the module's dtypes (checked), then copy them all.
     ConversionOptions conversion;
@@ -98,6 +112,31 @@ IncompatibleKeys load_state_dict(Module &module, const std::string &path, const 
         },
         conversion);
     for (const auto &[name, value] : file.tensors) targets.at(name).copy_from(value);
+    return result;
+}
+
+IncompatibleKeys load_state_dict(Module &module, const NamedTensors &tensors, const LoadStateDictOptions &options) {
+    std::vector<std::pair<std::string, Shape>> entries;
+    std::set<std::string> names;
+    for (const auto &[name, t] : tensors) {
+        if (!t.defined()) fail("load_state_dict: tensor '{}' is undefined", name);
+        if (!names.insert(name).second) fail("load_state_dict: tensor '{}' is given twice", name);
+        entries.emplace_back(name, t.shape());
+    }
+    std::unordered_map<std::string, Tensor> targets;
+    const IncompatibleKeys result = match_keys(module, entries, "", options, targets);
+    ConversionOptions conversion;
+    conversion.allow_rounding = options.allow_rounding;
+    std::vector<std::pair<Tensor, Tensor>> copies;  // converted first: all or nothing
+    for (const auto &[name, t] : tensors) {
+        const auto target = targets.find(name);
+        if (target == targets.end()) continue;
+        const Tensor source = t.contiguous();
+        const std::string what = fmt::format("tensor '{}' ({} {})", name, dtype_name(t.dtype()), shape_str(t.shape()));
+        copies.emplace_back(target->second, convert_stored(source.raw_data(), stored_dtype_of(t.dtype()), t.shape(),
+                                                           target->second.dtype(), what, conversion));
+    }
+    for (auto &[target, value] : copies) target.copy_from(value);
     return result;
 }
 

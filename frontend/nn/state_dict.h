@@ -59,6 +59,10 @@ NamedTensors state_dict(const Module &module);
 /// file. Nothing in the module changes unless the whole load succeeds.
 IncompatibleKeys load_state_dict(Module &module, const std::string &path, const LoadStateDictOptions &options = {});
 
+/// The same from tensors in memory (e.g. `read_safetensors(path).tensors`, or weights made in
+/// C++): matched, checked and converted the same way; messages name the tensors alone.
+IncompatibleKeys load_state_dict(Module &module, const NamedTensors &tensors, const LoadStateDictOptions &options = {});
+
 /// Writes `state_dict(module)` to `path` (atomically) in the module's dtypes, with
 /// num_batches_tracked as I64 and the metadata {"format": "pt"} that safetensors.torch writes:
 /// PyTorch's `safetensors.torch.load_file` + `load_state_dict` accept it for the same architecture.
