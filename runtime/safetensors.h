@@ -11,10 +11,11 @@
 ///                data_offsets are [begin, end) byte offsets from the start of the data
 ///
 /// Strata reads every dtype PyTorch writes but the 8-bit floats and complex numbers: F64, F32,
-/// F16, BF16, I64, I32, I16, I8, U8 and BOOL (one byte, 0 or 1), converting each to one of its own
-/// dtypes with checks (runtime/safetensors_dtype.h); it writes F32, F64, I32, BOOL, and I64 on
-/// request (`save_safetensors`'s `stored_as`). Writes are atomic (see `AtomicFileWriter`); reads check every size, offset and
-/// dtype and throw `strata::Error` naming the file and the problem.
+/// F16, BF16, I64, I32, I16, I8, U8 and BOOL (one byte, 0 or 1), converting each to one of its
+/// own dtypes with checks (runtime/safetensors_dtype.h). It writes its own dtypes (F32, F64, I32,
+/// BOOL), and the integer ones on request (`save_safetensors`'s `stored_as`: I64 for PyTorch's
+/// int64 buffers). Writes are atomic (see `AtomicFileWriter`); reads check every size, offset
+/// and dtype and throw `strata::Error` naming the file and the problem.
 
 #include "runtime/safetensors_dtype.h"
 #include "runtime/tensor.h"

@@ -10,10 +10,9 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "stored dtypes are deco
 
 namespace {
 
-constexpr StoredDType all_stored[] = {StoredDType::f64, StoredDType::f32, StoredDType::f16,
-                                      StoredDType::bf16, StoredDType::i64, StoredDType::i32,
-                                      StoredDType::i16, StoredDType::i8,  StoredDType::u8,
-                                      StoredDType::boolean};
+constexpr StoredDType all_stored[] = {StoredDType::f64, StoredDType::f32,    StoredDType::f16, StoredDType::bf16,
+                                      StoredDType::i64, StoredDType::i32,    StoredDType::i16, StoredDType::i8,
+                                      StoredDType::u8,  StoredDType::boolean};
 
 /// One stored element, widened without loss: integers to int64, floats to double.
 struct Value {
@@ -75,8 +74,7 @@ double to_real(const Value &v, int64_t index, const char *target, bool single, c
                const ConversionOptions &options) {
     if (v.is_integer) {
         // |v| <= 2^24 (f32) or 2^53 (f64) converts exactly; beyond, only some integers do.
-        const double d = single ? static_cast<double>(static_cast<float>(v.integer))
-                                : static_cast<double>(v.integer);
+        const double d = single ? static_cast<double>(static_cast<float>(v.integer)) : static_cast<double>(v.integer);
         const bool exact = d < 9223372036854775808.0 && static_cast<int64_t>(d) == v.integer;
         if (!exact && !options.allow_rounding)
             fail_value(what, index, v,
@@ -126,8 +124,8 @@ void encode(uint8_t *p, const Value &v, StoredDType to, const char *name, int64_
     case StoredDType::f16:
     case StoredDType::bf16: fail("{}: Strata does not write {}; write F32 or F64", what, name);
     case StoredDType::i64:
-        store(p, to_integer(v, index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                            name, what));
+        store(p, to_integer(v, index, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), name,
+                            what));
         return;
     case StoredDType::i32:
         store(p, static_cast<int32_t>(to_integer(v, index, INT32_MIN, INT32_MAX, name, what)));
@@ -206,8 +204,8 @@ DType natural_dtype(StoredDType dtype) {
     }
 }
 
-Tensor convert_stored(const void *bytes, StoredDType from, const Shape &shape, DType to,
-                      const std::string &what, const ConversionOptions &options) {
+Tensor convert_stored(const void *bytes, StoredDType from, const Shape &shape, DType to, const std::string &what,
+                      const ConversionOptions &options) {
     Tensor out = Tensor::uninitialized(shape, to);
     const auto *in = static_cast<const uint8_t *>(bytes);
     auto *dst = static_cast<uint8_t *>(out.raw_data());
@@ -241,8 +239,8 @@ std::string encode_stored(const Tensor &tensor, StoredDType to, const std::strin
     auto *dst = reinterpret_cast<uint8_t *>(out.data());
     for (int64_t i = 0; i < t.numel(); ++i)
         encode(dst + static_cast<size_t>(i) * stored_dtype_size(to),
-               decode(in + static_cast<size_t>(i) * dtype_size(t.dtype()), from), to, stored_dtype_name(to), i,
-               what, options);
+               decode(in + static_cast<size_t>(i) * dtype_size(t.dtype()), from), to, stored_dtype_name(to), i, what,
+               options);
     return out;
 }
 

@@ -46,8 +46,8 @@ struct ConversionOptions {
 /// `shape` and dtype `to`. `what` names the tensor in messages ("model.safetensors: tensor
 /// 'bn.num_batches_tracked' (I64 [])"). Throws `strata::Error` at the first value that does not
 /// survive, naming its element index, its value and the target dtype.
-Tensor convert_stored(const void *bytes, StoredDType from, const Shape &shape, DType to,
-                      const std::string &what, const ConversionOptions &options = {});
+Tensor convert_stored(const void *bytes, StoredDType from, const Shape &shape, DType to, const std::string &what,
+                      const ConversionOptions &options = {});
 
 /// The elements of `tensor` stored as `to` (little-endian, row-major), checked as above
 /// (e.g. i32 → I64 for a file PyTorch reads as int64, or f32 → F16).

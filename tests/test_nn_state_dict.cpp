@@ -196,7 +196,8 @@ std::string edited_fixture(const TempDir &dir, const std::string &name, const st
     NamedTensors tensors;
     std::map<std::string, StoredDType> stored_as;
     for (const SafetensorsEntry &e : read_safetensors_header(source).entries) {
-        const auto replaced = std::find_if(extra.begin(), extra.end(), [&](const auto &x) { return x.first == e.name; });
+        const auto replaced =
+            std::find_if(extra.begin(), extra.end(), [&](const auto &x) { return x.first == e.name; });
         if (drop.count(e.name) || replaced != extra.end()) continue;
         tensors.emplace_back(e.name, *original.find(e.name));
         stored_as[e.name] = e.stored;
@@ -210,7 +211,8 @@ std::string edited_fixture(const TempDir &dir, const std::string &name, const st
 
 }  // namespace
 
-TEST_CASE("A strict load lists every missing, unexpected and mismatched key in one message", "[nn][state_dict][errors]") {
+TEST_CASE("A strict load lists every missing, unexpected and mismatched key in one message",
+          "[nn][state_dict][errors]") {
     TempDir dir;
     const std::string path = edited_fixture(dir, "bad.safetensors", {"head.bias", "features.4.bias"},
                                             {{"features.0.weight", Tensor::ones({8, 3, 5})},
@@ -241,10 +243,9 @@ TEST_CASE("A strict load lists every missing, unexpected and mismatched key in o
 TEST_CASE("A non-strict load returns the missing and unexpected keys and loads the rest", "[nn][state_dict]") {
     TempDir dir;
     // Without head.bias and every num_batches_tracked, with a key the model does not have.
-    const std::string path =
-        edited_fixture(dir, "partial.safetensors",
-                       {"head.bias", "features.1.num_batches_tracked", "features.5.num_batches_tracked"},
-                       {{"extra.scale", Tensor::ones({})}});
+    const std::string path = edited_fixture(
+        dir, "partial.safetensors", {"head.bias", "features.1.num_batches_tracked", "features.5.num_batches_tracked"},
+        {{"extra.scale", Tensor::ones({})}});
     Cnn1dBn net;
     net->bn(5).num_batches_tracked.set_flat(0, 7.0);
     const Tensor bias_before = net->head->bias.clone();
@@ -259,12 +260,13 @@ TEST_CASE("A non-strict load returns the missing and unexpected keys and loads t
     CHECK(net->bn(5).num_batches_tracked.get_flat(0) == 7.0);
     CHECK(net->bn(1).num_batches_tracked.get_flat(0) == 0.0);
     // The same holds strictly once the unexpected and missing keys are gone.
-    const std::string counters_only = edited_fixture(dir, "no_counters.safetensors",
-                                                     {"features.1.num_batches_tracked", "features.5.num_batches_tracked"}, {});
+    const std::string counters_only = edited_fixture(
+        dir, "no_counters.safetensors", {"features.1.num_batches_tracked", "features.5.num_batches_tracked"}, {});
     CHECK(nn::load_state_dict(*net, counters_only).empty());
 }
 
-TEST_CASE("Weights are converted to the model's dtype, and refused when that would lose information", "[nn][state_dict][errors]") {
+TEST_CASE("Weights are converted to the model's dtype, and refused when that would lose information",
+          "[nn][state_dict][errors]") {
     TempDir dir;
     Cnn1dBn net;
     const Tensor before = net->head->weight.clone();
@@ -312,7 +314,8 @@ TEST_CASE("Every dtype PyTorch writes reads as PyTorch converts it", "[nn][state
     CHECK(checked == 7);  // F16 BF16 I64 I16 I8 U8 BOOL
 }
 
-TEST_CASE("state_dict has PyTorch's keys for a root batch norm, with or without running statistics", "[nn][state_dict]") {
+TEST_CASE("state_dict has PyTorch's keys for a root batch norm, with or without running statistics",
+          "[nn][state_dict]") {
     TempDir dir;
     auto keys_of = [](const nn::Module &m) {
         std::vector<std::string> out;
@@ -340,8 +343,9 @@ TEST_CASE("state_dict has PyTorch's keys for a root batch norm, with or without 
     CHECK(again->num_batches_tracked.get_flat(0) == 5.0);
     CHECK(again->running_var.get_flat(2) == 0.25);
     // Running statistics where the module keeps none are unexpected keys.
-    CHECK_THAT(load_error(*untracked, path),
-               Contains("Unexpected key(s) in state_dict: \"running_mean\", \"running_var\", \"num_batches_tracked\"."));
+    CHECK_THAT(
+        load_error(*untracked, path),
+        Contains("Unexpected key(s) in state_dict: \"running_mean\", \"running_var\", \"num_batches_tracked\"."));
 }
 
 TEST_CASE("A state dict in memory loads as a file does, checked the same way", "[nn][state_dict]") {

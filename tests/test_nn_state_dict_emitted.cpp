@@ -99,9 +99,9 @@ void check_parameters_equal(const nn::Module &net, const std::map<std::string, s
         int64_t first_wrong = -1;
         for (int64_t i = t.numel() - 1; i >= 0; --i)
             if (t.data<float>()[i] != static_cast<float>(values[static_cast<size_t>(i)])) first_wrong = i;
-        INFO("first difference at " << first_wrong << ": "
-                                    << (first_wrong < 0 ? 0.0 : t.get_flat(first_wrong)) << " in C++, "
-                                    << (first_wrong < 0 ? 0.0 : values[static_cast<size_t>(first_wrong)]) << " in C");
+        INFO("first difference at " << first_wrong << ": " << (first_wrong < 0 ? 0.0 : t.get_flat(first_wrong))
+                                    << " in C++, " << (first_wrong < 0 ? 0.0 : values[static_cast<size_t>(first_wrong)])
+                                    << " in C");
         CHECK(first_wrong == -1);
     }
 }

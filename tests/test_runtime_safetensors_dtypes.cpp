@@ -27,8 +27,8 @@ namespace {
 /// A file holding one tensor "t" of `dtype` and `shape` ("[3]") with the given data bytes.
 std::string one_tensor_file(const TempDir &dir, const std::string &dtype, const std::string &shape,
                             const std::string &data) {
-    const std::string json = R"({"t":{"dtype":")" + dtype + R"(","shape":)" + shape +
-                             R"(,"data_offsets":[0,)" + std::to_string(data.size()) + "]}}";
+    const std::string json = R"({"t":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":[0,)" +
+                             std::to_string(data.size()) + "]}}";
     static int count = 0;  // a new file each time: one test reads several of a dtype
     return dir.write(dtype + std::to_string(count++) + ".safetensors", make_safetensors_file(json, data));
 }
@@ -37,7 +37,8 @@ std::string one_tensor_file(const TempDir &dir, const std::string &dtype, const 
 Tensor read_as(const std::string &path, DType dtype, bool allow_rounding = false) {
     ConversionOptions options;
     options.allow_rounding = allow_rounding;
-    return read_safetensors(path, [&](const SafetensorsEntry &) { return std::optional<DType>(dtype); }, options)
+    return read_safetensors(
+               path, [&](const SafetensorsEntry &) { return std::optional<DType>(dtype); }, options)
         .tensors.at(0)
         .second;
 }
@@ -144,7 +145,8 @@ TEST_CASE("Conversions that keep every value are accepted", "[runtime][safetenso
     CHECK(std::signbit(wide.data<double>()[1]));
     CHECK(std::isinf(wide.data<double>()[2]));
 
-    const double f64[] = {0.5, -0x1p100, std::numeric_limits<double>::quiet_NaN(), -std::numeric_limits<double>::infinity()};
+    const double f64[] = {0.5, -0x1p100, std::numeric_limits<double>::quiet_NaN(),
+                          -std::numeric_limits<double>::infinity()};
     const Tensor narrow = read_as(one_tensor_file(dir, "F64", "[4]", raw_bytes(f64)), DType::f32);
     CHECK(narrow.data<float>()[0] == 0.5f);
     CHECK(narrow.data<float>()[1] == -0x1p100f);
@@ -163,7 +165,8 @@ TEST_CASE("Conversions that keep every value are accepted", "[runtime][safetenso
     CHECK(from_bool.get_flat(2) == 1.0);
 }
 
-TEST_CASE("A conversion that would lose information names the tensor, element and value", "[runtime][safetensors][errors]") {
+TEST_CASE("A conversion that would lose information names the tensor, element and value",
+          "[runtime][safetensors][errors]") {
     TempDir dir;
     const double f64[] = {0.5, 0.1, 1e300, 2.0};
     const std::string doubles = one_tensor_file(dir, "F64", "[4]", raw_bytes(f64));
@@ -227,12 +230,12 @@ TEST_CASE("Tensors can be stored in another dtype, checked, as PyTorch's int64 b
 
     // Storing f32 as I64 keeps integers only; nothing is written when one is not.
     const std::string refused = dir / "refused.safetensors";
-    CHECK_THROWS_WITH(save_safetensors(refused, {{"x", Tensor::from_vector<float>({1.0f, 1.5f})}}, {},
-                                       {{"x", StoredDType::i64}}),
-                      Contains(refused + ": tensor 'x': element 1 is 1.5, which is not an integer, as I64 needs"));
-    CHECK_THROWS_WITH(save_safetensors(refused, {{"x", Tensor::full({1}, 0.1, DType::f64)}}, {},
-                                       {{"x", StoredDType::f32}}),
-                      Contains("element 0 is 0.1, which F32 rounds to 0.1"));
+    CHECK_THROWS_WITH(
+        save_safetensors(refused, {{"x", Tensor::from_vector<float>({1.0f, 1.5f})}}, {}, {{"x", StoredDType::i64}}),
+        Contains(refused + ": tensor 'x': element 1 is 1.5, which is not an integer, as I64 needs"));
+    CHECK_THROWS_WITH(
+        save_safetensors(refused, {{"x", Tensor::full({1}, 0.1, DType::f64)}}, {}, {{"x", StoredDType::f32}}),
+        Contains("element 0 is 0.1, which F32 rounds to 0.1"));
     CHECK_THROWS_WITH(save_safetensors(refused, {{"x", Tensor::ones({1})}}, {}, {{"y", StoredDType::i64}}),
                       Contains("stored_as names tensor 'y', which is not among the tensors to save"));
     CHECK(dir.files() == std::set<std::string>{"wide.safetensors"});

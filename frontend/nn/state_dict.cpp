@@ -31,8 +31,8 @@ NamedTensors batch_counters(const Module &module) {
 
 bool is_batch_counter(const std::string &key) {
     const std::string suffix = batch_counter;
-    return key == suffix || (key.size() > suffix.size() && key.compare(key.size() - suffix.size() - 1,
-                                                                        std::string::npos, "." + suffix) == 0);
+    return key == suffix || (key.size() > suffix.size() &&
+                             key.compare(key.size() - suffix.size() - 1, std::string::npos, "." + suffix) == 0);
 }
 
 /// '"a", "b"', as PyTorch lists keys.
