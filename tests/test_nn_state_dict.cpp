@@ -376,3 +376,32 @@ TEST_CASE("A state dict in memory loads as a file does, checked the same way", "
     doubles.push_back(doubles[0]);
     CHECK_THROWS_WITH(nn::load_state_dict(*other, doubles), Contains("tensor 'features.0.weight' is given twice"));
 }
+
+TEST_CASE("state_dict lists keys in PyTorch's order, and tied weights under every name", "[nn][state_dict]") {
+    // make_fixtures.py writes model.state_dict() in its own order.
+    std::vector<std::string> theirs, ours;
+    for (const SafetensorsEntry &e : read_safetensors_header(fixtures + "cnn1d_bn.safetensors").entries)
+        theirs.push_back(e.name);
+    Cnn1dBn net;
+    for (const auto &named : nn::state_dict(*net)) ours.push_back(named.first);
+    CHECK(ours == theirs);
+
+    // One Linear registered twice: PyTorch's state_dict has both paths (named_parameters has one).
+    TempDir dir;
+    nn::Sequential tied;
+    nn::Linear shared(3, 3);
+    tied->push_back("encoder", shared);
+    tied->push_back("decoder", shared);
+    std::vector<std::string> keys;
+    for (const auto &named : nn::state_dict(*tied)) keys.push_back(named.first);
+    CHECK(keys == std::vector<std::string>{"encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"});
+    CHECK(tied->named_parameters().size() == 2);
+    const std::string path = dir / "tied.safetensors";
+    nn::save_state_dict(*tied, path);
+    nn::Sequential other;
+    nn::Linear again(3, 3);
+    other->push_back("encoder", again);
+    other->push_back("decoder", again);
+    CHECK(nn::load_state_dict(*other, path).empty());
+    CHECK(same_bytes(again->weight, shared->weight));
+}

@@ -20,19 +20,29 @@ Tensor batch_counter_of(const Module &module) {
     return {};
 }
 
-/// Each batch norm's num_batches_tracked by its PyTorch key ("features.1.num_batches_tracked").
-NamedTensors batch_counters(const Module &module) {
-    NamedTensors out;
-    if (Tensor t = batch_counter_of(module); t.defined()) out.emplace_back(batch_counter, t);
-    for (const auto &[path, child] : module.named_modules())
-        if (Tensor t = batch_counter_of(*child); t.defined()) out.emplace_back(path + "." + batch_counter, t);
-    return out;
+/// A module's state dict, and which of its keys are batch-norm counters.
+struct ModuleState {
+    NamedTensors tensors;
+    std::set<std::string> counters;
+};
+
+/// Appends the state of `module` and its descendants as PyTorch's state_dict orders it: each
+/// module's parameters, then its buffers (and a batch norm's counter), then its children. A module
+/// or tensor shared by two paths is listed under both, as PyTorch does.
+void collect_state(const Module &module, const std::string &prefix, ModuleState &out) {
+    for (const auto &[name, t] : module.named_parameters(false)) out.tensors.emplace_back(prefix + name, t);
+    for (const auto &[name, t] : module.named_buffers(false)) out.tensors.emplace_back(prefix + name, t);
+    if (Tensor counter = batch_counter_of(module); counter.defined()) {
+        out.tensors.emplace_back(prefix + batch_counter, counter);
+        out.counters.insert(prefix + batch_counter);
+    }
+    for (const auto &[name, child] : module.named_children()) collect_state(*child, prefix + name + ".", out);
 }
 
-bool is_batch_counter(const std::string &key) {
-    const std::string suffix = batch_counter;
-    return key == suffix || (key.size() > suffix.size() &&
-                             key.compare(key.size() - suffix.size() - 1, std::string::npos, "." + suffix) == 0);
+ModuleState module_state(const Module &module) {
+    ModuleState state;
+    collect_state(module, "", state);
+    return state;
 }
 
 /// '"a", "b"', as PyTorch lists keys.
@@ -44,13 +54,7 @@ std::string quoted(const std::vector<std::string> &keys) {
 
 }  // namespace
 
-NamedTensors state_dict(const Module &module) {
-    NamedTensors out;
-    for (const auto &[name, t] : module.named_parameters()) out.emplace_back(name, t);
-    for (const auto &[name, t] : module.named_buffers()) out.emplace_back(name, t);
-    for (auto &named : batch_counters(module)) out.push_back(std::move(named));
-    return out;
-}
+NamedTensors state_dict(const Module &module) { return module_state(module).tensors; }
 
 namespace {
 
@@ -64,11 +68,12 @@ IncompatibleKeys match_keys(const Module &module, const std::vector<std::pair<st
     for (const auto &[name, shape] : entries) given[name] = &shape;
     IncompatibleKeys result;
     std::vector<std::string> size_mismatches;
-    for (const auto &[name, t] : state_dict(module)) {
+    const ModuleState state = module_state(module);
+    for (const auto &[name, t] : state.tensors) {
         targets[name] = t;
         const auto found = given.find(name);
         if (found == given.end()) {
-            if (!is_batch_counter(name)) result.missing_keys.push_back(name);
+            if (!state.counters.count(name)) result.missing_keys.push_back(name);
             continue;
         }
         if (*found->second != t.shape())
@@ -141,9 +146,10 @@ IncompatibleKeys load_state_dict(Module &module, const NamedTensors &tensors, co
 }
 
 void save_state_dict(const Module &module, const std::string &path) {
+    const ModuleState state = module_state(module);
     std::map<std::string, StoredDType> stored_as;
-    for (const auto &named : batch_counters(module)) stored_as[named.first] = StoredDType::i64;  // torch.long
-    save_safetensors(path, state_dict(module), {{"format", "pt"}}, stored_as);
+    for (const std::string &counter : state.counters) stored_as[counter] = StoredDType::i64;  // torch.long
+    save_safetensors(path, state.tensors, {{"format", "pt"}}, stored_as);
 }
 
 }  // namespace strata::nn

@@ -49,8 +49,9 @@ struct IncompatibleKeys {
     bool empty() const { return missing_keys.empty() && unexpected_keys.empty(); }
 };
 
-/// The module's state by PyTorch name: parameters and buffers in registration order, then each
-/// batch norm's num_batches_tracked. The tensors share storage with the module's.
+/// The module's state by PyTorch name and in PyTorch's order: each module's parameters, buffers
+/// (a batch norm's num_batches_tracked after its running statistics), then its children; shared
+/// (tied) tensors under every path that reaches them. The tensors share storage with the module's.
 NamedTensors state_dict(const Module &module);
 
 /// Loads `path` (a safetensors file) into `module` by name. A shape that differs from the
