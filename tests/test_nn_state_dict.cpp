@@ -61,6 +61,41 @@ struct Cnn1dBnImpl : nn::Module {
 };
 STRATA_MODULE(Cnn1dBn);
 
+/// Zoo2d of make_fixtures.py: grouped and transposed 2-D convolutions, BatchNorm2d, LayerNorm, Linear without bias.
+struct Zoo2dImpl : nn::Module {
+    Zoo2dImpl() : nn::Module("Zoo2d") {
+        body = register_module(
+            "body", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(3, 8, 3).padding(1)), nn::BatchNorm2d(8), nn::ReLU(),
+                                   nn::Conv2d(nn::Conv2dOptions(8, 8, 3).padding(1).groups(4).bias(false)),
+                                   nn::ConvTranspose2d(nn::ConvTranspose2dOptions(8, 4, 2).stride(2)),
+                                   nn::LayerNorm(nn::LayerNormOptions({16})), nn::Tanh(), nn::AdaptiveAvgPool2d(1),
+                                   nn::Flatten(), nn::Linear(nn::LinearOptions(4, 5).bias(false))));
+    }
+    SymTensor forward(const SymTensor &x) override { return body(x); }
+    nn::Sequential body{nullptr};
+};
+STRATA_MODULE(Zoo2d);
+
+/// Zoo1d of make_fixtures.py: a grouped ConvTranspose1d with output padding, an affine-free BatchNorm1d.
+struct Zoo1dImpl : nn::Module {
+    Zoo1dImpl() : nn::Module("Zoo1d") {
+        conv = register_module("conv", nn::Conv1d(nn::Conv1dOptions(2, 4, 5).padding(2)));
+        up = register_module(
+            "up",
+            nn::ConvTranspose1d(nn::ConvTranspose1dOptions(4, 4, 3).stride(2).padding(1).output_padding(1).groups(2)));
+        norm = register_module("norm", nn::BatchNorm1d(nn::BatchNormOptions(4).affine(false)));
+        head = register_module("head", nn::Linear(4 * 16, 3));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        return head(flatten(avg_pool1d(gelu(norm(up(conv(x)))), {2}), 1));
+    }
+    nn::Conv1d conv{nullptr};
+    nn::ConvTranspose1d up{nullptr};
+    nn::BatchNorm1d norm{nullptr};
+    nn::Linear head{nullptr};
+};
+STRATA_MODULE(Zoo1d);
+
 /// Runs `module` on `x` in a fresh graph and returns the output.
 Tensor run_module(nn::Module &module, const Tensor &x) {
     Graph g;
@@ -404,4 +439,19 @@ TEST_CASE("state_dict lists keys in PyTorch's order, and tied weights under ever
     other->push_back("decoder", again);
     CHECK(nn::load_state_dict(*other, path).empty());
     CHECK(same_bytes(again->weight, shared->weight));
+}
+
+TEST_CASE("Every kind of module with weights loads PyTorch's and gives PyTorch's output", "[nn][state_dict]") {
+    Zoo2d zoo2d;
+    Zoo1d zoo1d;
+    const std::pair<nn::Module *, std::string> models[] = {{zoo2d.get(), "zoo2d"}, {zoo1d.get(), "zoo1d"}};
+    for (const auto &[model, name] : models) {
+        INFO(name);
+        model->eval();
+        CHECK(nn::load_state_dict(*model, fixtures + name + ".safetensors").empty());
+        check_module_holds(*model, fixtures + name + ".safetensors");
+        const SafetensorsFile io = read_safetensors(fixtures + name + "_io.safetensors");
+        CHECK(max_relative_error(run_module(*model, *io.find("input")), *io.find("output")) < 1e-5);
+    }
+    CHECK(zoo1d->norm->num_batches_tracked.get_flat(0) == 2.0);
 }
