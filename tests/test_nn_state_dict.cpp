@@ -5,6 +5,8 @@
 // is installed).
 #include "frontend/nn.h"
 #include "frontend/nn/state_dict.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/train_step.h"
 
 #include <catch2/catch.hpp>
 
@@ -454,4 +456,34 @@ TEST_CASE("Every kind of module with weights loads PyTorch's and gives PyTorch's
         CHECK(max_relative_error(run_module(*model, *io.find("input")), *io.find("output")) < 1e-5);
     }
     CHECK(zoo1d->norm->num_batches_tracked.get_flat(0) == 2.0);
+}
+
+TEST_CASE("SGD steps from PyTorch's weights follow PyTorch's losses, with its int64 targets", "[nn][state_dict]") {
+    const SafetensorsFile record = read_safetensors(fixtures + "cnn1d_bn_sgd.safetensors");
+    Cnn1dBn net;
+    net->train();
+    nn::load_state_dict(*net, fixtures + "cnn1d_bn.safetensors");
+    optim::SGD sgd(optim::SGDOptions(0.05).momentum(0.9));
+    TrainStep step(*net, sgd, {4, 3, 64}, {4}, DType::i32,
+                   [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); });
+    for (int i = 0; i < 3; ++i) {
+        INFO("step " << i);
+        // PyTorch's targets are I64: read as the i32 class labels Strata takes (checked).
+        const Tensor &targets = *record.find("target_" + std::to_string(i));
+        REQUIRE(targets.dtype() == DType::i32);
+        const double loss = step.step(*record.find("input_" + std::to_string(i)), targets).loss;
+        CHECK(loss == Approx(record.find("loss_" + std::to_string(i))->item()).epsilon(1e-5));
+    }
+    // Weights and running statistics after the steps (the counter is not advanced by Strata's
+    // compiled steps: it stays at the loaded 3 where PyTorch has 6).
+    for (const auto &[name, t] : nn::state_dict(*net)) {
+        INFO(name);
+        const Tensor *theirs = record.find("after." + name);
+        REQUIRE(theirs != nullptr);
+        if (name.find("num_batches_tracked") != std::string::npos) {
+            CHECK(theirs->item() == 6.0);
+            continue;
+        }
+        CHECK(max_relative_error(t, *theirs) < 1e-5);
+    }
 }
