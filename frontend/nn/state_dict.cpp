@@ -52,12 +52,6 @@ std::string quoted(const std::vector<std::string> &keys) {
     return out;
 }
 
-}  // namespace
-
-NamedTensors state_dict(const Module &module) { return module_state(module).tensors; }
-
-namespace {
-
 /// Matches the keys and shapes of a state dict (`entries`, from `source`: a file's path or "")
 /// with the module's, PyTorch's way; throws with every problem at once, or fills `targets` (the
 /// module's tensors by key) and returns the keys left unmatched.
@@ -97,6 +91,8 @@ IncompatibleKeys match_keys(const Module &module, const std::vector<std::pair<st
 }
 
 }  // namespace
+
+NamedTensors state_dict(const Module &module) { return module_state(module).tensors; }
 
 IncompatibleKeys load_state_dict(Module &module, const std::string &path, const LoadStateDictOptions &options) {
     std::vector<std::pair<std::string, Shape>> entries;
