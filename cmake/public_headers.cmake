@@ -33,6 +33,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/miniseed.h
   runtime/progress.h
   runtime/safetensors.h
+  runtime/safetensors_dtype.h
   runtime/series_text.h
   runtime/svg_plot.h
   runtime/data/dataset.h
@@ -63,6 +64,7 @@ set(STRATA_PUBLIC_HEADERS
   frontend/nn/options.h
   frontend/nn/ordered_dict.h
   frontend/nn/pooling.h
+  frontend/nn/state_dict.h
   frontend/optim/optimizer.h
   frontend/optim/sgd.h
   frontend/optim/adam.h

@@ -68,20 +68,26 @@ void check_safetensors(const uint8_t *data, size_t size) {
     } catch (const Error &) {
         return;
     }
-    // The header passed every layout check, so only BOOL bytes other than 0/1 may still fail.
+    // The header passed every layout check, so only values may still fail: BOOL bytes other
+    // than 0/1, and I64 values that the i32 they are read as cannot hold.
     SafetensorsFile file;
     try {
         file = read_safetensors(path);
     } catch (const Error &e) {
-        if (std::strstr(e.what(), "BOOL elements are 0 or 1")) return;
+        if (std::strstr(e.what(), "BOOL elements are 0 or 1") || std::strstr(e.what(), "i32 cannot hold")) return;
         finding("header accepted but the data was refused: " + std::string(e.what()));
     }
     if (file.tensors.size() != header.entries.size()) finding("tensor count differs from the header's");
-    for (size_t i = 0; i < file.tensors.size(); ++i)
-        if (file.tensors[i].second.shape() != header.entries[i].shape ||
-            file.tensors[i].second.nbytes() != header.entries[i].end - header.entries[i].begin)
+    bool converted = false;
+    for (size_t i = 0; i < file.tensors.size(); ++i) {
+        const SafetensorsEntry &e = header.entries[i];
+        converted |= e.stored != stored_dtype_of(e.dtype);
+        if (file.tensors[i].second.shape() != e.shape || file.tensors[i].second.dtype() != e.dtype ||
+            file.tensors[i].second.numel() * stored_dtype_size(e.stored) != e.end - e.begin)
             finding("tensor '" + file.tensors[i].first + "' does not have its header's shape or size");
-    if (file.data_crc32 != safetensors_data_crc32(file.tensors)) finding("data CRC differs");
+    }
+    // The CRC is over the stored bytes, which only unconverted tensors still are.
+    if (!converted && file.data_crc32 != safetensors_data_crc32(file.tensors)) finding("data CRC differs");
 }
 
 void check_idx(const uint8_t *data, size_t size) {

@@ -28,19 +28,9 @@ constexpr const char *metadata_key = "__metadata__";
 /// The Python package refuses larger headers; so do we, before allocating one.
 constexpr uint64_t max_header_bytes = 100'000'000;
 
-bool parse_safetensors_dtype(const std::string &name, DType *out) {
-    for (DType t : {DType::f32, DType::f64, DType::i32, DType::boolean}) {
-        if (name == safetensors_dtype_name(t)) {
-            *out = t;
-            return true;
-        }
-    }
-    return false;
-}
-
 /// "F32 [2, 3]", for messages.
-std::string describe(DType dtype, const Shape &shape) {
-    return fmt::format("{} {}", safetensors_dtype_name(dtype), shape_str(shape));
+std::string describe(StoredDType dtype, const Shape &shape) {
+    return fmt::format("{} {}", stored_dtype_name(dtype), shape_str(shape));
 }
 
 /// A JSON value in a message, cut short when long.
@@ -109,9 +99,11 @@ SafetensorsEntry parse_entry(const std::string &path, const std::string &name, c
     SafetensorsEntry e;
     e.name = name;
     const Json &dtype = v["dtype"];
-    if (!dtype.is_string() || !parse_safetensors_dtype(dtype.get<std::string>(), &e.dtype))
-        fail("{}: tensor '{}' has dtype {}, which Strata cannot read (it reads F32, F64, I32 and BOOL)", path,
-             name, excerpt(dtype));
+    if (!dtype.is_string() || !parse_stored_dtype(dtype.get<std::string>(), &e.stored))
+        fail("{}: tensor '{}' has dtype {}, which Strata cannot read (it reads F64, F32, F16, BF16, I64, I32, "
+             "I16, I8, U8 and BOOL)",
+             path, name, excerpt(dtype));
+    e.dtype = natural_dtype(e.stored);
     const Json &shape = v["shape"];
     if (!shape.is_array())
         fail("{}: tensor '{}': shape must be an array, got {}", path, name, excerpt(shape));
@@ -127,19 +119,19 @@ SafetensorsEntry parse_entry(const std::string &path, const std::string &name, c
 
     // Bytes the shape needs, checked so that a hostile shape cannot wrap around. A zero extent
     // does not excuse the others: the tensor's strides are products of them too.
-    uint64_t bytes = dtype_size(e.dtype), span = 1;
+    uint64_t bytes = stored_dtype_size(e.stored), span = 1;
     for (int64_t extent : e.shape) {
         const auto x = static_cast<uint64_t>(extent);
         if (x > 1 && span > int64_max / x)
-            fail("{}: tensor '{}' ({}) has more than 2^63 elements", path, name, describe(e.dtype, e.shape));
+            fail("{}: tensor '{}' ({}) has more than 2^63 elements", path, name, describe(e.stored, e.shape));
         span *= std::max<uint64_t>(x, 1);
         if (x != 0 && bytes > uint64_max / x)
-            fail("{}: tensor '{}' ({}) is larger than 2^64 bytes", path, name, describe(e.dtype, e.shape));
+            fail("{}: tensor '{}' ({}) is larger than 2^64 bytes", path, name, describe(e.stored, e.shape));
         bytes *= x;
     }
     if (e.end < e.begin || e.end - e.begin != bytes)
         fail("{}: tensor '{}' ({}) needs {} bytes, but its data_offsets [{}, {}] span {}", path, name,
-             describe(e.dtype, e.shape), bytes, e.begin, e.end,
+             describe(e.stored, e.shape), bytes, e.begin, e.end,
              e.end < e.begin ? std::string("a negative range") : std::to_string(e.end - e.begin) + " bytes");
     return e;
 }
@@ -194,7 +186,7 @@ SafetensorsHeader parse_header(InputFile &in, const std::string &path) {
         if (e.end > h.data_bytes)
             fail("{}: tensor '{}' ({}) has data_offsets [{}, {}] past the end of the data, which has {} "
                  "bytes (truncated file?)",
-                 path, e.name, describe(e.dtype, e.shape), e.begin, e.end, h.data_bytes);
+                 path, e.name, describe(e.stored, e.shape), e.begin, e.end, h.data_bytes);
         if (e.begin < expected)
             fail("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' [{}, {}]", path, e.name, e.begin,
                  e.end, previous->name, previous->begin, previous->end);
@@ -213,7 +205,8 @@ SafetensorsHeader parse_header(InputFile &in, const std::string &path) {
 
 /// The padded JSON header `save_safetensors` writes; also checks the names.
 std::string encode_header(const std::string &path, const NamedTensors &tensors,
-                          const std::map<std::string, std::string> &metadata) {
+                          const std::map<std::string, std::string> &metadata,
+                          const std::map<std::string, StoredDType> &stored_as) {
     Json j = Json::object();
     if (!metadata.empty()) {
         Json m = Json::object();
@@ -227,13 +220,19 @@ std::string encode_header(const std::string &path, const NamedTensors &tensors,
             fail("{}: cannot save a tensor named '{}' (reserved for metadata)", path, name);
         if (!t.defined()) fail("{}: tensor '{}' is undefined", path, name);
         if (j.contains(name)) fail("{}: two tensors are named '{}'", path, name);
+        const auto as = stored_as.find(name);
+        const StoredDType stored = as == stored_as.end() ? stored_dtype_of(t.dtype()) : as->second;
+        const uint64_t bytes = static_cast<uint64_t>(t.numel()) * stored_dtype_size(stored);
         Json entry = Json::object();
-        entry["dtype"] = safetensors_dtype_name(t.dtype());
+        entry["dtype"] = stored_dtype_name(stored);
         entry["shape"] = t.shape();
-        entry["data_offsets"] = {offset, offset + t.nbytes()};
-        offset += t.nbytes();
+        entry["data_offsets"] = {offset, offset + bytes};
+        offset += bytes;
         j[name] = std::move(entry);
     }
+    for (const auto &named : stored_as)
+        if (!j.contains(named.first))
+            fail("{}: stored_as names tensor '{}', which is not among the tensors to save", path, named.first);
     std::string text;
     try {
         text = j.dump();
@@ -246,15 +245,7 @@ std::string encode_header(const std::string &path, const NamedTensors &tensors,
 
 }  // namespace
 
-const char *safetensors_dtype_name(DType dtype) {
-    switch (dtype) {
-    case DType::f32: return "F32";
-    case DType::f64: return "F64";
-    case DType::i32: return "I32";
-    case DType::boolean: return "BOOL";
-    }
-    return "?";
-}
+const char *safetensors_dtype_name(DType dtype) { return stored_dtype_name(stored_dtype_of(dtype)); }
 
 const Tensor *SafetensorsFile::find(const std::string &name) const {
     for (const auto &[n, t] : tensors)
@@ -263,9 +254,16 @@ const Tensor *SafetensorsFile::find(const std::string &name) const {
 }
 
 void save_safetensors(const std::string &path, const NamedTensors &tensors,
-                      const std::map<std::string, std::string> &metadata) {
-    // Everything is checked before the temporary file exists.
-    const std::string header = encode_header(path, tensors, metadata);
+                      const std::map<std::string, std::string> &metadata,
+                      const std::map<std::string, StoredDType> &stored_as) {
+    // Everything is checked before the temporary file exists, conversions included.
+    const std::string header = encode_header(path, tensors, metadata, stored_as);
+    std::map<std::string, std::string> converted;
+    for (const auto &[name, t] : tensors) {
+        const auto as = stored_as.find(name);
+        if (as != stored_as.end() && as->second != stored_dtype_of(t.dtype()))
+            converted[name] = encode_stored(t, as->second, fmt::format("{}: tensor '{}'", path, name));
+    }
     uint8_t length[8];
     for (int i = 0; i < 8; ++i)
         length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
@@ -273,6 +271,11 @@ void save_safetensors(const std::string &path, const NamedTensors &tensors,
     out.write(length, 8);
     out.write(header.data(), header.size());
     for (const auto &named : tensors) {
+        const auto bytes = converted.find(named.first);
+        if (bytes != converted.end()) {
+            out.write(bytes->second.data(), bytes->second.size());
+            continue;
+        }
         const Tensor data = named.second.contiguous();
         out.write(data.raw_data(), data.nbytes());
     }
@@ -285,23 +288,34 @@ SafetensorsHeader read_safetensors_header(const std::string &path) {
 }
 
 SafetensorsFile read_safetensors(const std::string &path) {
+    return read_safetensors(path, [](const SafetensorsEntry &e) { return std::optional<DType>(e.dtype); });
+}
+
+SafetensorsFile read_safetensors(const std::string &path, const SafetensorsDTypeChooser &dtype_for,
+                                 const ConversionOptions &options) {
     InputFile in(path, "a safetensors file");
     SafetensorsHeader h = parse_header(in, path);
     SafetensorsFile file;
     file.metadata = std::move(h.metadata);
     uint32_t crc = static_cast<uint32_t>(::crc32(0, nullptr, 0));
+    std::vector<uint8_t> stored;
     for (const SafetensorsEntry &e : h.entries) {
-        Tensor t = Tensor::empty(e.shape, e.dtype);
-        in.read(t.raw_data(), t.nbytes(), "the data of tensor '" + e.name + "'");
-        crc = crc32_update(crc, t.raw_data(), t.nbytes());
-        if (e.dtype == DType::boolean) {
-            const auto *bytes = static_cast<const uint8_t *>(t.raw_data());
-            for (size_t i = 0; i < t.nbytes(); ++i)
-                if (bytes[i] > 1)
-                    fail("{}: tensor '{}' (BOOL) holds byte 0x{:02x} at element {}; BOOL elements are 0 or 1",
-                         path, e.name, bytes[i], i);
+        const std::optional<DType> dtype = dtype_for(e);
+        const std::string data_of = "the data of tensor '" + e.name + "'";
+        if (dtype && e.stored == stored_dtype_of(*dtype) && e.stored != StoredDType::boolean) {
+            // Read straight into the tensor: no second copy of a large weight.
+            Tensor t = Tensor::empty(e.shape, *dtype);
+            in.read(t.raw_data(), t.nbytes(), data_of);
+            crc = crc32_update(crc, t.raw_data(), t.nbytes());
+            file.tensors.emplace_back(e.name, std::move(t));
+            continue;
         }
-        file.tensors.emplace_back(e.name, std::move(t));
+        stored.resize(static_cast<size_t>(e.end - e.begin));
+        in.read(stored.data(), stored.size(), data_of);
+        crc = crc32_update(crc, stored.data(), stored.size());
+        if (!dtype) continue;  // left out
+        const std::string what = fmt::format("{}: tensor '{}' ({})", path, e.name, describe(e.stored, e.shape));
+        file.tensors.emplace_back(e.name, convert_stored(stored.data(), e.stored, e.shape, *dtype, what, options));
     }
     file.data_crc32 = crc;
     return file;

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/safetensors_bytes.h"
 #include "tests/support/temp_dir.h"
 
 #include <csignal>
@@ -37,18 +38,8 @@ void write_bytes(const std::string &path, const std::string &bytes) {
     std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-/// The 8-byte little-endian length.
-std::string le64(uint64_t n) {
-    std::string out(8, '\0');
-    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    return out;
-}
-
-/// A file from a JSON header (padded as the format asks) and raw data bytes.
-std::string make_file(std::string json, const std::string &data) {
-    json.append((8 - json.size() % 8) % 8, ' ');
-    return le64(json.size()) + json + data;
-}
+using strata::testing::le64;
+const auto &make_file = strata::testing::make_safetensors_file;
 
 bool same_bytes(const Tensor &a, const Tensor &b) {
     const Tensor ca = a.contiguous(), cb = b.contiguous();
@@ -166,9 +157,10 @@ TEST_CASE("Corrupt files are errors naming the file and the problem", "[runtime]
     CHECK_THAT(error_for(make_file(R"({"a": {"dtype": "F32",)", "")),
                Contains(path + ": the header is not valid JSON"));
     CHECK_THAT(error_for(make_file("[1, 2]", "")), Contains(path + ": the header is not a JSON object"));
-    const std::string f16 = R"({"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})";
-    CHECK_THAT(error_for(make_file(f16, std::string(2, '\0'))),
-               Contains(path + ": tensor 'a' has dtype \"F16\", which Strata cannot read"));
+    const std::string f8 = R"({"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})";
+    CHECK_THAT(error_for(make_file(f8, std::string(1, '\0'))),
+               Contains(path + ": tensor 'a' has dtype \"F8_E4M3\", which Strata cannot read (it reads F64, F32, "
+                               "F16, BF16, I64, I32, I16, I8, U8 and BOOL)"));
     CHECK_THAT(error_for(make_file(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", four)),
                Contains("tensor 'a': every element of shape must be a non-negative integer, got -1"));
     CHECK_THAT(error_for(make_file(R"({"a":{"dtype":"F32","shape":[1]}})", four)),
@@ -205,7 +197,7 @@ TEST_CASE("Corrupt files are errors naming the file and the problem", "[runtime]
     CHECK_THAT(error_for(make_file(R"({"__metadata__":{"step":3}})", "")),
                Contains("__metadata__ entry 'step' is 3; metadata values must be strings"));
     CHECK_THAT(error_for(make_file(R"({"m":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", "\x01\x02")),
-               Contains("tensor 'm' (BOOL) holds byte 0x02 at element 1"));
+               Contains(path + ": tensor 'm' (BOOL [2]): element 1 is byte 0x02; BOOL elements are 0 or 1"));
 }
 
 TEST_CASE("Bad tensors to save are errors and write nothing", "[runtime][safetensors][errors]") {

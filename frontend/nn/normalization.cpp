@@ -25,6 +25,7 @@ BatchNormNdImpl<D>::BatchNormNdImpl(const BatchNormOptions &options_)
     if (options.track_running_stats()) {
         running_mean = register_buffer("running_mean", Tensor::empty(shape));
         running_var = register_buffer("running_var", Tensor::empty(shape));
+        num_batches_tracked = Tensor::zeros({}, DType::i32);
     }
     reset_parameters();
 }
@@ -34,6 +35,7 @@ template <size_t D> void BatchNormNdImpl<D>::reset_parameters() {
     if (bias.defined()) init::zeros_(bias);
     if (running_mean.defined()) init::zeros_(running_mean);
     if (running_var.defined()) init::ones_(running_var);
+    if (num_batches_tracked.defined()) num_batches_tracked.set_flat(0, 0.0);
 }
 
 template <size_t D> SymTensor BatchNormNdImpl<D>::forward(const SymTensor &input) {
