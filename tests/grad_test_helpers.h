@@ -59,6 +59,13 @@ inline Tensor classes32(const Shape &shape, int64_t classes, Generator &gen) {
     return t;
 }
 
+/// Class indices with every third entry set to `ignore_index`.
+inline Tensor targets_with_ignored(const Shape &shape, int64_t classes, int64_t ignore_index, Generator &gen) {
+    Tensor t = classes32(shape, classes, gen);
+    for (int64_t i = 0; i < t.numel(); i += 3) t.set_flat(i, static_cast<double>(ignore_index));
+    return t;
+}
+
 /// Compile options for a schedule name.
 inline codegen::CompileOptions schedule_options(const std::string &schedule) {
     codegen::CompileOptions o;

@@ -9,17 +9,7 @@
 using namespace strata;
 using testing::GradSource;
 using testing::Syms;
-
-namespace {
-
-/// Class indices with some entries set to `ignore_index`.
-Tensor targets_with_ignored(const Shape &shape, int64_t classes, int64_t ignore_index, Generator &gen) {
-    Tensor t = testing::classes32(shape, classes, gen);
-    for (int64_t i = 0; i < t.numel(); i += 3) t.set_flat(i, static_cast<double>(ignore_index));
-    return t;
-}
-
-}  // namespace
+using testing::targets_with_ignored;
 
 TEST_CASE("grad: cross_entropy with every reduction, ignore_index and label smoothing", "[grad][losses]") {
     Generator gen(801);

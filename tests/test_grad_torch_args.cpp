@@ -11,17 +11,7 @@
 using namespace strata;
 using testing::GradSource;
 using testing::Syms;
-
-namespace {
-
-/// Class indices with every third entry set to `ignore_index`.
-Tensor targets_with_ignored(const Shape &shape, int64_t classes, int64_t ignore_index, Generator &gen) {
-    Tensor t = testing::classes32(shape, classes, gen);
-    for (int64_t i = 0; i < t.numel(); i += 3) t.set_flat(i, static_cast<double>(ignore_index));
-    return t;
-}
-
-}  // namespace
+using testing::targets_with_ignored;
 
 TEST_CASE("grad: add and sub with alpha", "[grad][torch_args]") {
     Generator gen(2101);

@@ -12,12 +12,14 @@ namespace strata::data {
 
 struct EpochOrderOptions {
     int64_t batch_size = 64;
+    /// A new permutation each epoch, from (seed, epoch).
     bool shuffle = true;
     uint64_t seed = 0;
     /// Drop the examples that would make a short batch. With several ranks, every rank then
     /// gets the same number of full batches: the first world_size x batch_size x
     /// floor(size / (world_size x batch_size)) examples of the shuffled order are used.
     bool drop_last = true;
+    /// This process's shard: ranks read disjoint examples that together cover the dataset.
     int64_t rank = 0;
     int64_t world_size = 1;
 };

@@ -11,19 +11,8 @@ namespace {
 /// More threads than this is a mistake (a count meant as something else), not a setting.
 constexpr int64_t kMaxWorkers = 1024;
 
-EpochOrderOptions order_options_of(const LoaderOptions &o) {
-    EpochOrderOptions out;
-    out.batch_size = o.batch_size;
-    out.shuffle = o.shuffle;
-    out.seed = o.seed;
-    out.drop_last = o.drop_last;
-    out.rank = o.rank;
-    out.world_size = o.world_size;
-    return out;
-}
-
 void check_options(const LoaderOptions &o) {
-    check_epoch_order_options(order_options_of(o));
+    check_epoch_order_options(o);
     if (o.num_workers < 0 || o.num_workers > kMaxWorkers)
         fail("DataLoader: num_workers must be in [0, {}], got {}", kMaxWorkers, o.num_workers);
     if (o.prefetch_factor <= 0 || o.prefetch_factor > kMaxWorkers)
@@ -49,7 +38,7 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options)
     : dataset_(std::move(dataset)), options_(std::move(options)) {
     if (!dataset_) fail("DataLoader: the dataset is null");
     check_options(options_);
-    order_options_ = order_options_of(options_);
+    order_options_ = options_;
     const int64_t size = dataset_->size();
     if (size <= 0) fail("DataLoader: the dataset has no examples (size {})", size);
 

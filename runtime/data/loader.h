@@ -29,16 +29,9 @@ namespace strata::data {
 class BatchPrefetcher;
 struct PreparedBatch;
 
-struct LoaderOptions {
-    int64_t batch_size = 64;
-    /// A new permutation each epoch, from (seed, epoch).
-    bool shuffle = true;
-    uint64_t seed = 0;
-    /// Drop the short last batch (compiled programs have static shapes); see EpochOrderOptions.
-    bool drop_last = true;
-    /// This process's shard: ranks read disjoint examples that together cover the dataset.
-    int64_t rank = 0;
-    int64_t world_size = 1;
+/// The order options (batch_size, shuffle, seed, drop_last, rank, world_size: epoch_order.h)
+/// and how batches are made.
+struct LoaderOptions : EpochOrderOptions {
     /// Threads reading and transforming batches ahead; 0 reads each batch in `next()`.
     int64_t num_workers = 0;
     /// Batches made ahead per worker (PyTorch's prefetch_factor): at most
