@@ -25,6 +25,7 @@ set(STRATA_PUBLIC_HEADERS
   ir/verifier.h
 
   runtime/tensor.h
+  runtime/version.h
   runtime/generator.h
   runtime/random.h
   runtime/atomic_file.h

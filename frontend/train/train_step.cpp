@@ -85,7 +85,8 @@ TrainStep::Result TrainStep::step(const Tensor &input, const Tensor &target) {
     if (!std::isfinite(r.loss)) {
         if (!detect_anomaly_)
             fail("training step {}: the loss is {}; stopping (check the learning rate and the input data; "
-                 "TrainStepOptions::detect_anomaly names the op that made the first NaN or infinity)",
+                 "set TrainerOptions::detect_anomaly, or TrainStepOptions::detect_anomaly for a TrainStep, to name "
+                 "the op that made the first NaN or infinity)",
                  step_number, r.loss);
         fail("training step {}: the loss is {}; stopping. {}", step_number, r.loss, locate_non_finite(before_step));
     }

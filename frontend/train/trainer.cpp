@@ -29,6 +29,7 @@ std::vector<EpochStats> Trainer::fit(const Dataset &train, const Dataset *valida
         TrainStepOptions step_options;
         step_options.clip_grad_norm = options_.clip_grad_norm;
         step_options.compile = options_.compile;
+        step_options.detect_anomaly = options_.detect_anomaly;
         const auto start = std::chrono::steady_clock::now();
         step_ = std::make_unique<TrainStep>(model_, optimizer_, in_shape, target_shape, train.targets.dtype(), loss_,
                                             step_options);

@@ -51,6 +51,9 @@ struct TrainerOptions {
     bool shuffle = true;
     bool progress = true;
     double clip_grad_norm = 0;
+    /// When the loss turns NaN or infinite, name the input, parameter or first op that made the
+    /// non-finite value (TrainStepOptions::detect_anomaly; slow, for debugging).
+    bool detect_anomaly = false;
     codegen::CompileOptions compile;
 };
 
