@@ -67,6 +67,9 @@ set(STRATA_PUBLIC_HEADERS
   frontend/train/data_loader.h
   frontend/train/train_step.h
   frontend/train/trainer.h
+  frontend/train/metrics.h
+  frontend/train/callbacks.h
+  frontend/train/named_batch.h
   frontend/distributed/process_group.h
   frontend/distributed/distributed_train_step.h
   frontend/distributed/distributed_trainer.h

@@ -71,3 +71,33 @@ TensorMap gather_rows(const TensorMap &tensors, const std::vector<int64_t> &rows
 }
 
 }  // namespace strata
+
+namespace strata {
+
+int64_t NamedDataset::size() const {
+    for (const TensorMap *group : {&inputs, &targets})
+        for (const auto &[name, t] : *group)
+            if (t.defined() && t.dim() > 0) return t.size(0);
+    return 0;
+}
+
+void NamedDataset::check() const {
+    if (inputs.empty()) fail("NamedDataset: it has no inputs");
+    const int64_t n = size();
+    for (const TensorMap *group : {&inputs, &targets})
+        for (const auto &[name, t] : *group) {
+            if (!t.defined() || t.dim() == 0 || t.size(0) != n)
+                fail("NamedDataset: '{}' is {}, expected {} examples along dim 0 as the others", name,
+                     t.defined() ? shape_str(t.shape()) : std::string("undefined"), n);
+            if (group == &targets && inputs.count(name)) fail("NamedDataset: '{}' is both an input and a target", name);
+        }
+}
+
+NamedDataset NamedDataset::slice(int64_t begin, int64_t end) const {
+    check();
+    if (begin < 0 || end > size() || begin > end)
+        fail("NamedDataset::slice: [{}, {}) is outside the {} examples", begin, end, size());
+    return {slice_rows(inputs, begin, end), slice_rows(targets, begin, end)};
+}
+
+}  // namespace strata

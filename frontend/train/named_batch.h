@@ -57,3 +57,21 @@ TensorMap slice_rows(const TensorMap &tensors, int64_t begin, int64_t end);
 TensorMap gather_rows(const TensorMap &tensors, const std::vector<int64_t> &rows);
 
 }  // namespace strata
+
+namespace strata {
+
+/// A data set of named tensors, examples along dim 0 of each: the model's inputs and the loss's
+/// targets (and what the metrics read).
+struct NamedDataset {
+    TensorMap inputs;
+    TensorMap targets;
+
+    /// The examples (dim 0, the same in every tensor; `check` makes sure).
+    int64_t size() const;
+    /// Every tensor defined with the same number of examples, no name both an input and a target.
+    void check() const;
+    /// Examples [begin, end) (copies).
+    NamedDataset slice(int64_t begin, int64_t end) const;
+};
+
+}  // namespace strata

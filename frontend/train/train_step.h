@@ -80,6 +80,9 @@ public:
     /// The names and shapes of the batch the step takes.
     const TensorSpecs &input_specs() const { return input_specs_; }
     const TensorSpecs &target_specs() const { return target_specs_; }
+    /// Whether `Result::correct` counts right argmax predictions (a single-output classifier:
+    /// output [N, C], i32 targets [N]).
+    bool counts_correct() const { return classification_; }
 
     const CompiledGraph &compiled() const { return compiled_; }
     /// Steps run so far by this compiled step: dropout's per-step seed ("rng.step").

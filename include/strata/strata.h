@@ -19,6 +19,7 @@
 #include "frontend/optim/adam.h"
 #include "frontend/optim/lr_scheduler.h"
 #include "frontend/optim/sgd.h"
+#include "frontend/train/callbacks.h"
 #include "frontend/train/checkpoint.h"
 #include "frontend/train/data_loader.h"
 #include "frontend/train/train_step.h"
@@ -36,3 +37,4 @@
 #include "runtime/series_text.h"
 #include "runtime/svg_plot.h"
 #include "runtime/tensor.h"
+#include "runtime/version.h"
