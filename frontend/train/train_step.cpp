@@ -5,11 +5,24 @@
 #include "frontend/train/registration_check.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace strata {
 
 namespace {
 constexpr const char *kOutputPrefix = "output:", *kGradPrefix = "grad:";
+
+std::string quoted(const SymMap &names) {
+    std::string out;
+    for (const auto &[name, value] : names) out += (out.empty() ? "'" : ", '") + name + "'";
+    return out.empty() ? "none" : out;
+}
+
+/// "inputs 'x'; targets 't'; model outputs 'y'", for messages.
+std::string describe_names(const SymMap &inputs, const SymMap &targets, const SymMap &outputs) {
+    return fmt::format("inputs {}; targets {}; model outputs {}", quoted(inputs), quoted(targets),
+                       outputs.empty() ? std::string("(not built yet)") : quoted(outputs));
+}
 
 /// Input and target names share the graph's input namespace with the optimizer's and dropout's.
 void check_names(const TensorSpecs &inputs, const TensorSpecs &targets) {
@@ -58,11 +71,18 @@ void TrainStep::build(nn::Module &model, optim::Optimizer &optimizer, const Forw
     SymMap inputs, targets;
     for (const auto &[name, spec] : input_specs_) inputs[name] = g.input(name, spec.shape, spec.dtype);
     for (const auto &[name, spec] : target_specs_) targets[name] = g.input(name, spec.shape, spec.dtype);
-    const SymMap outputs = forward(inputs);
-    if (outputs.empty()) fail("TrainStep: the forward function returned no outputs");
-    for (const auto &[name, out] : outputs)
-        if (!out.defined()) fail("TrainStep: the forward function's output '{}' is undefined", name);
-    SymTensor loss = loss_fn(outputs, targets);
+    SymMap outputs;
+    SymTensor loss;
+    try {
+        outputs = forward(inputs);
+        if (outputs.empty()) fail("TrainStep: the forward function returned no outputs");
+        for (const auto &[name, out] : outputs)
+            if (!out.defined()) fail("TrainStep: the forward function's output '{}' is undefined", name);
+        loss = loss_fn(outputs, targets);
+    } catch (const std::out_of_range &e) {  // SymMap::at on a name the batch or model lacks
+        fail("TrainStep: the forward or loss function asked for a name that is not there ({}); the step has {}",
+             e.what(), describe_names(inputs, targets, outputs));
+    }
     if (!loss.defined() || loss.numel() != 1)
         fail("TrainStep: the loss must be a single value, got shape {}", loss.defined() ? shape_str(loss.shape()) : "undefined");
     check_modules_registered(model, g, "TrainStep");
