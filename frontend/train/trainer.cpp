@@ -197,15 +197,26 @@ std::vector<EpochStats> Trainer::fit_named(const NamedDataset &train, const Name
         if (validation) validate = [&] { return evaluate(*validation); };
         // The train values are taken before validation reuses the metric objects.
         const metrics::Values train_values = compute_metrics(metrics_);
+        epoch_end_metric_state_.clear();
+        epoch_end_callback_state_.clear();
+        for (const auto &m : metrics_) epoch_end_metric_state_.push_back(m->state());
+        for (const auto &cb : callbacks_) epoch_end_callback_state_.push_back(cb->state());
+        in_epoch_end_ = true;
         EpochSums sums = sums_;
         if (!step_->counts_correct()) sums.correct = -1;
         std::vector<std::function<void(const EpochStats &)>> callbacks = epoch_callbacks_;
         for (auto &cb : callbacks_) callbacks.push_back([this, cb](const EpochStats &s) { cb->on_epoch_end(*this, s); });
-        history.push_back(finish_epoch(epoch, sums, bar, optimizer_, validate, callbacks, scheduler_, train_values));
+        try {
+            history.push_back(finish_epoch(epoch, sums, bar, optimizer_, validate, callbacks, scheduler_, train_values));
+        } catch (...) {
+            in_epoch_end_ = false;
+            throw;
+        }
+        in_epoch_end_ = false;
         ++epochs_done_;
         batch_in_epoch_ = 0;
         sums_ = {};
-        if (!options_.checkpoint_path.empty() && options_.checkpoint_every == 0) save_checkpoint(options_.checkpoint_path);
+        if (!options_.checkpoint_path.empty()) save_checkpoint(options_.checkpoint_path);
     }
     return history;
 }

@@ -75,8 +75,8 @@ struct TrainerOptions {
     /// When the loss turns NaN or infinite, name the input, parameter or first op that made the
     /// non-finite value (TrainStepOptions::detect_anomaly; slow, for debugging).
     bool detect_anomaly = false;
-    /// Save the trainer's whole state here (atomically) every `checkpoint_every` steps, or at
-    /// the end of every epoch when `checkpoint_every` is 0; "" saves nothing.
+    /// Save the trainer's whole state here (atomically) at the end of every epoch and, when
+    /// `checkpoint_every` > 0, after every `checkpoint_every` steps; "" saves nothing.
     std::string checkpoint_path{};
     int64_t checkpoint_every = 0;
     codegen::CompileOptions compile{};
@@ -186,6 +186,12 @@ private:
     bool resumed_ = false;
     int64_t pending_run_count_ = -1;
     bool stop_requested_ = false;
+    /// Between the last batch of an epoch and its end (validation, callbacks, schedule step): a
+    /// checkpoint saved then (BestCheckpoint) holds the metric and callback state from before
+    /// the epoch's end, so a resume replays that end exactly.
+    bool in_epoch_end_ = false;
+    std::vector<std::vector<double>> epoch_end_metric_state_;
+    std::vector<std::string> epoch_end_callback_state_;
     double compile_seconds_ = 0;
 };
 

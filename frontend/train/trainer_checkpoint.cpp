@@ -81,10 +81,12 @@ std::map<std::string, std::string> Trainer::state_metadata() const {
     put("metrics", std::to_string(metrics_.size()));
     for (size_t i = 0; i < metrics_.size(); ++i) {
         put(fmt::format("metric.{}.kind", i), metric_signature(*metrics_[i]));
-        put(fmt::format("metric.{}.sums", i), numbers_text(metrics_[i]->state()));
+        put(fmt::format("metric.{}.sums", i),
+            numbers_text(in_epoch_end_ ? epoch_end_metric_state_[i] : metrics_[i]->state()));
     }
     put("callbacks", std::to_string(callbacks_.size()));
-    for (size_t i = 0; i < callbacks_.size(); ++i) put(fmt::format("callback.{}", i), callbacks_[i]->state());
+    for (size_t i = 0; i < callbacks_.size(); ++i)
+        put(fmt::format("callback.{}", i), in_epoch_end_ ? epoch_end_callback_state_[i] : callbacks_[i]->state());
     return m;
 }
 
