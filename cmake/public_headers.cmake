@@ -70,6 +70,7 @@ set(STRATA_PUBLIC_HEADERS
   frontend/train/metrics.h
   frontend/train/callbacks.h
   frontend/train/named_batch.h
+  frontend/train/history.h
   frontend/distributed/process_group.h
   frontend/distributed/distributed_train_step.h
   frontend/distributed/distributed_trainer.h

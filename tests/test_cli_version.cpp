@@ -10,7 +10,7 @@
 
 using strata::testing::run_command;
 
-TEST_CASE("--version prints the program and Strata's version on every command line", "[cli][version]") {
+TEST_CASE("Every command line answers --version with its name and Strata's version", "[cli][version]") {
     const std::string bin = std::string(STRATA_BINARY_DIR) + "/bin/";
     const std::string version = strata::version();
     REQUIRE(version == "0.1.0");  // CMakeLists.txt's project(VERSION), the single source

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 namespace strata {
 
@@ -70,6 +71,14 @@ void add_headline(std::vector<std::pair<std::string, double>> &shown, const metr
                   const std::string &prefix) {
     for (const auto &[key, value] : values)
         if (key.find('/') == std::string::npos) shown.push_back({prefix + key, value});
+}
+
+/// "inputs 'x'; targets 't'", for messages.
+std::string describe_tensors(const NamedDataset &data) {
+    std::string inputs, targets;
+    for (const auto &[name, t] : data.inputs) inputs += (inputs.empty() ? "'" : ", '") + name + "'";
+    for (const auto &[name, t] : data.targets) targets += (targets.empty() ? "'" : ", '") + name + "'";
+    return fmt::format("inputs {}; targets {}", inputs, targets.empty() ? std::string("none") : targets);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -293,10 +302,19 @@ EvalStats Trainer::evaluate(const NamedDataset &data) {
         for (const auto &[name, spec] : batch_specs(data.inputs, n)) inputs[name] = g->input(name, spec.shape, spec.dtype);
         for (const auto &[name, spec] : batch_specs(data.targets, n))
             targets[name] = g->input(name, spec.shape, spec.dtype);
-        const SymMap outputs = forward_(inputs);
+        SymMap outputs;
+        SymTensor loss;
+        try {
+            outputs = forward_(inputs);
+            loss = loss_(outputs, targets);
+        } catch (const std::out_of_range &e) {  // SymMap::at on a name the data set or model lacks
+            fail("Trainer::evaluate: the forward or loss function asked for a name that is not there ({}); the data "
+                 "set has {}",
+                 e.what(), describe_tensors(data));
+        }
         check_modules_registered(model_, *g, "Trainer::evaluate");
         // The mean loss over the batch, re-weighted by the batch size below.
-        g->output("loss", loss_(outputs, targets));
+        g->output("loss", loss);
         output_names.clear();
         if (!metrics_.empty())
             for (const auto &[name, out] : outputs) {

@@ -21,6 +21,7 @@
 #include "frontend/optim/sgd.h"
 #include "frontend/train/callbacks.h"
 #include "frontend/train/checkpoint.h"
+#include "frontend/train/history.h"
 #include "frontend/train/data_loader.h"
 #include "frontend/train/train_step.h"
 #include "frontend/train/trainer.h"
