@@ -56,12 +56,13 @@ struct Run {
     optim::SGD sgd{optim::SGDOptions(0.05).momentum(0.9)};
     optim::StepLR schedule{sgd, 1, 0.7};
     Trainer trainer;
+    EarlyStopping *stopper = nullptr;
 
     explicit Run(TrainerOptions options, int report_fd = -1) : trainer(*net, sgd, loss, options) {
         trainer.set_scheduler(&schedule);
         trainer.add_metric(metrics::Accuracy());
         trainer.add_metric(metrics::ConfusionMatrix(3));
-        trainer.add_callback(EarlyStopping("val_loss", 100));
+        stopper = &trainer.add_callback(EarlyStopping("val_loss", 100));
         trainer.add_callback(StepReporter(report_fd));
     }
 };
@@ -142,6 +143,7 @@ TEST_CASE("A Trainer run killed at a random step resumes from its checkpoint to 
     CHECK(resumed.sgd.step_count() == full.sgd.step_count());
     CHECK(resumed.schedule.last_epoch() == full.schedule.last_epoch());
     CHECK(resumed.trainer.step()->run_count() == full.trainer.step()->run_count());
+    CHECK(resumed.stopper->best() == full.stopper->best());  // the callback's state came back too
     CHECK(state_bytes(*resumed.net, resumed.sgd) == state_bytes(*full.net, full.sgd));
 }
 
@@ -168,6 +170,12 @@ TEST_CASE("Resuming from a checkpoint of another run is an error that says what 
     fewer_metrics.trainer.add_metric(metrics::MeanAbsoluteError());
     CHECK_THAT(error_message([&] { fewer_metrics.trainer.resume(path); }),
                Contains("the checkpoint's run had number of metrics 2, this trainer has 3"));
+
+    CHECK_THAT(error_message([&] { first.trainer.save_checkpoint(dir / "x.safetensors", {{"trainer.mine", "1"}}); }),
+               Contains("metadata key 'trainer.mine' is reserved"));
+    TrainerOptions no_path = run_options();
+    no_path.checkpoint_every = 2;
+    CHECK_THAT(error_message([&] { Run run(no_path); }), Contains("checkpoint_every is 2 but checkpoint_path is empty"));
 
     nn::Sequential net(nn::Linear(4, 3));
     save_checkpoint(path, *net, nullptr);
