@@ -173,7 +173,11 @@ TEST_CASE("A two-headed picker trains on named inputs, outputs and targets with 
     Trainer trainer(*net, adam, forward, loss, quiet(15));
     trainer.add_metric(metrics::BinaryAccuracy()).on("detection", "is_event");
     trainer.add_metric(metrics::PickingResidual(1.0)).on("onset", "onset");
+    std::vector<double> step_losses;
+    trainer.on_step_end([&](const StepStats &s) { step_losses.push_back(s.loss); });
     const std::vector<EpochStats> history = trainer.fit(train, &validation);
+    CHECK(step_losses.size() == 15 * 4);
+    CHECK(step_losses == trainer.step()->losses());
     const EpochStats &last = history.back();
     CHECK(std::isnan(last.train_accuracy));
     CHECK(last.train_loss < history.front().train_loss);

@@ -16,16 +16,6 @@
 
 namespace strata {
 
-/// Where the trainer is after a training step.
-struct StepStats {
-    int64_t epoch = 0;        ///< from 0
-    int64_t batch = 0;        ///< the batch just trained, from 0
-    int64_t batches = 0;      ///< batches per epoch
-    int64_t global_step = 0;  ///< optimizer steps so far (this one included)
-    double loss = 0;
-    double lr = 0;
-};
-
 class Callback {
 public:
     virtual ~Callback() = default;

@@ -231,7 +231,7 @@ std::vector<EpochStats> Trainer::fit_named(const NamedDataset &train, const Name
 }
 
 void Trainer::after_step(int64_t epoch, int64_t batch, int64_t batches, double loss) {
-    if (!callbacks_.empty()) {
+    if (!callbacks_.empty() || !step_callbacks_.empty()) {
         StepStats s;
         s.epoch = epoch;
         s.batch = batch;
@@ -239,6 +239,7 @@ void Trainer::after_step(int64_t epoch, int64_t batch, int64_t batches, double l
         s.global_step = optimizer_.step_count();
         s.loss = loss;
         s.lr = optimizer_.lr();
+        for (auto &cb : step_callbacks_) cb(s);
         for (auto &cb : callbacks_) cb->on_step_end(*this, s);
     }
     if (options_.checkpoint_every > 0 && optimizer_.step_count() % options_.checkpoint_every == 0)

@@ -48,6 +48,16 @@ struct EvalStats {
     std::map<std::string, double> metrics;
 };
 
+/// Where the trainer is after a training step.
+struct StepStats {
+    int64_t epoch = 0;        ///< from 0
+    int64_t batch = 0;        ///< the batch just trained, from 0
+    int64_t batches = 0;      ///< batches per epoch
+    int64_t global_step = 0;  ///< optimizer steps so far (this one included)
+    double loss = 0;
+    double lr = 0;
+};
+
 class ProgressBar;
 class Callback;
 
@@ -114,6 +124,8 @@ public:
     }
     /// Called after every epoch (after validation).
     void on_epoch_end(std::function<void(const EpochStats &)> callback) { epoch_callbacks_.push_back(std::move(callback)); }
+    /// Called after every training step (before a step checkpoint is saved).
+    void on_step_end(std::function<void(const StepStats &)> callback) { step_callbacks_.push_back(std::move(callback)); }
     /// Called before every epoch with its index; set learning rates here. A run resumed inside an
     /// epoch calls it again for that epoch.
     void on_epoch_begin(std::function<void(int64_t epoch)> callback) { begin_callbacks_.push_back(std::move(callback)); }
@@ -177,6 +189,7 @@ private:
     std::vector<std::shared_ptr<Callback>> callbacks_;
     std::vector<std::function<void(const EpochStats &)>> epoch_callbacks_;
     std::vector<std::function<void(int64_t)>> begin_callbacks_;
+    std::vector<std::function<void(const StepStats &)>> step_callbacks_;
     optim::LRScheduler *scheduler_ = nullptr;
     // The run's position: epochs finished, batches finished in the current epoch and their sums.
     int64_t epochs_done_ = 0;
