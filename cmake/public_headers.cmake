@@ -25,6 +25,7 @@ set(STRATA_PUBLIC_HEADERS
   ir/verifier.h
 
   runtime/tensor.h
+  runtime/version.h
   runtime/generator.h
   runtime/random.h
   runtime/atomic_file.h
@@ -73,6 +74,10 @@ set(STRATA_PUBLIC_HEADERS
   frontend/train/data_loader.h
   frontend/train/train_step.h
   frontend/train/trainer.h
+  frontend/train/metrics.h
+  frontend/train/callbacks.h
+  frontend/train/named_batch.h
+  frontend/train/history.h
   frontend/distributed/process_group.h
   frontend/distributed/distributed_train_step.h
   frontend/distributed/distributed_trainer.h

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <ostream>
 
 namespace strata {
 
@@ -160,6 +161,13 @@ double Tensor::item() const {
     return get_flat(0);
 }
 
+namespace detail {
+void fail_item_conversion(double value, bool is_signed, int bits, double low, double high) {
+    fail("Tensor::item<{}int{}>: the value {} does not fit: expected a number in [{:.0f}, {:.0f}]",
+         is_signed ? "" : "u", bits, value, low, high);
+}
+}  // namespace detail
+
 Tensor Tensor::clone() const {
     if (!defined()) return Tensor();
     Tensor t = empty(shape_, dtype_);
@@ -284,5 +292,7 @@ std::string Tensor::to_string(int64_t max_per_dim) const {
     out += fmt::format(", dtype={})", dtype_name(dtype_));
     return out;
 }
+
+std::ostream &operator<<(std::ostream &os, const Tensor &t) { return os << t.to_string(); }
 
 }  // namespace strata

@@ -12,9 +12,13 @@
 
 #include "runtime/generator.h"
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
+#include <limits>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -78,6 +82,10 @@ public:
     void set_flat(int64_t flat_index, double value);
     /// The only element of a one-element tensor, as double.
     double item() const;
+    /// The only element as `T` (like torch's `t.item<float>()`): a floating-point value converts
+    /// as a C++ cast would (3.7 -> 3 for an integer `T`); one `T` cannot hold (NaN or out of
+    /// range for an integer `T`) is an error naming the value and the type.
+    template <typename T> T item() const;
 
     /// A deep copy with contiguous storage.
     Tensor clone() const;
@@ -108,7 +116,34 @@ private:
     void check_dtype(DType wanted) const;
 };
 
+/// Prints `t.to_string()`, as PyTorch prints a tensor: `std::cout << t`.
+std::ostream &operator<<(std::ostream &os, const Tensor &t);
+
+namespace detail {
+/// "Tensor::item<int32>: 3e+10 does not fit: expected a value in [-2147483648, 2147483647]".
+[[noreturn]] void fail_item_conversion(double value, bool is_signed, int bits, double low, double high);
+}
+
 // ---- template definitions ----
+
+template <typename T> T Tensor::item() const {
+    static_assert(std::is_arithmetic_v<T>, "Tensor::item<T>: T must be a number type (float, double, int, bool...)");
+    const double value = item();
+    if constexpr (std::is_same_v<T, bool>) {
+        return value != 0;
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return static_cast<T>(value);
+    } else {
+        // Truncated first, as the cast does: -0.5 fits an unsigned type (as 0), -1 does not.
+        // 2^63 is exactly representable; max() of a 64-bit type rounds up to it as a double.
+        const double whole = std::trunc(value);
+        const double low = static_cast<double>(std::numeric_limits<T>::min());
+        const double high = static_cast<double>(std::numeric_limits<T>::max());
+        if (!(whole >= low) || whole >= high + (high >= 9.2e18 ? 0.0 : 1.0))
+            detail::fail_item_conversion(value, std::is_signed_v<T>, static_cast<int>(8 * sizeof(T)), low, high);
+        return static_cast<T>(whole);
+    }
+}
 
 template <typename T> T *Tensor::data() {
     check_dtype(dtype_of<T>::value);

@@ -3,6 +3,7 @@
 #include "tools/commands.h"
 
 #include <strata/cli_flags.h>
+#include <strata/cli_version.h>
 #include <strata/error.h>
 #include <strata/main_guard.h>
 
@@ -14,6 +15,7 @@ namespace {
 int run(int argc, char **argv) {
     CLI::App app{"strata: inspect, compile and emit Strata models"};
     app.require_subcommand(1);
+    strata::cli::add_version_flag(app, "strata");
 
     strata::tools::InspectOptions inspect;
     CLI::App *inspect_cmd = app.add_subcommand("inspect", "Summarise an IR text file (inputs, parameters, ops)");

@@ -11,6 +11,7 @@
 //                                                       rank 0 prints and writes the files
 
 #include <strata/cli_flags.h>
+#include <strata/cli_version.h>
 #include <strata/main_guard.h>
 #include <strata/strata.h>
 
@@ -82,6 +83,7 @@ int run(int argc, char **argv) {
     std::string optimizer_name = "sgd", lr_schedule = "cosine", metrics_path, plot_path, checkpoint_path;
     std::string data_dir = strata::default_fashion_mnist_dir();
     CLI::App app{"Train LeNet-5 on Fashion-MNIST with Strata"};
+    strata::cli::add_version_flag(app, "fashion_mnist");
     app.add_option("--epochs", epochs, "Training epochs (0: inference only)")
         ->check(strata::cli::whole_number(0, "a number of epochs"));
     app.add_option("--batch", batch, "Examples per batch")->check(strata::cli::whole_number(1, "a batch size"));

@@ -8,6 +8,7 @@
 // Uses TrainStep directly (per-sample targets [N, L]): the loop a user writes
 // when Trainer's one-label-per-example data does not fit.
 
+#include <strata/cli_version.h>
 #include <strata/strata.h>
 
 #include <CLI/CLI.hpp>
@@ -62,6 +63,7 @@ Batch synthetic_batch(int64_t n, std::mt19937 &rng) {
 
 int main(int argc, char **argv) {
     CLI::App app{"A PhaseNet-style 1-D U-Net picking P and S arrivals on synthetic 3-component traces"};
+    strata::cli::add_version_flag(app, "phasenet");
     int64_t steps = 150, batch = 16;
     double lr = 0.002;
     int threads = 0;

@@ -11,6 +11,7 @@
 // them on every core (a progress bar shows it), later runs load them from the
 // compile cache in well under a second.
 
+#include <strata/cli_version.h>
 #include <strata/strata.h>
 
 #include <CLI/CLI.hpp>
@@ -74,6 +75,7 @@ strata::Dataset read_cifar(const std::vector<std::filesystem::path> &files) {
 
 int main(int argc, char **argv) {
     CLI::App app{"ResNet-20 on CIFAR-shaped images (synthetic, or CIFAR-10 binary files)"};
+    strata::cli::add_version_flag(app, "resnet20");
     int64_t epochs = 2, batch = 64, train_images = 4096;
     double lr = 0.05;
     int threads = 0;

@@ -10,6 +10,7 @@
 #include "synthetic.h"
 
 #include <strata/cli_flags.h>
+#include <strata/cli_version.h>
 #include <strata/main_guard.h>
 
 #include <CLI/CLI.hpp>
@@ -176,6 +177,7 @@ int classify(const std::string &path, const std::string &model_path, const std::
 int run(int argc, char **argv) {
     CLI::App app{"Spot the seismogram: a 1-D CNN that recognises seismograms among other time series"};
     app.require_subcommand(1);
+    strata::cli::add_version_flag(app, "spot_the_seismogram");
     int64_t epochs = 8, per_class = 2000, stride = spot::kWindow;
     uint64_t seed = 0;
     std::string out = "spot_model.safetensors", file, model = SPOT_DEFAULT_MODEL, format, column;
