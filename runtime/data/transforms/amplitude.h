@@ -19,7 +19,7 @@ struct AmplitudeScaleOptions {
 /// channel in channel order when `per_channel`.
 class AmplitudeScale : public Transform {
 public:
-    explicit AmplitudeScale(AmplitudeScaleOptions options);
+    explicit AmplitudeScale(AmplitudeScaleOptions options = {});
     void apply(Example &example, Generator &rng) const override;
     std::string describe() const override;
 
@@ -38,7 +38,7 @@ struct GaussianNoiseOptions {
 /// A channel of zeros stays zero (its power is 0).
 class GaussianNoise : public Transform {
 public:
-    explicit GaussianNoise(GaussianNoiseOptions options);
+    explicit GaussianNoise(GaussianNoiseOptions options = {});
     void apply(Example &example, Generator &rng) const override;
     std::string describe() const override;
 

@@ -35,7 +35,7 @@ std::vector<BiquadSection> butterworth_bandpass_sections(const BandpassOptions &
 
 class Bandpass : public Transform {
 public:
-    explicit Bandpass(BandpassOptions options);
+    explicit Bandpass(BandpassOptions options = {});
     void apply(Example &example, Generator &rng) const override;
     std::string describe() const override;
 

@@ -20,7 +20,7 @@ struct RandomFlipOptions {
 /// Draws rng.uniform() once per example and flips when it is below `probability`.
 class RandomFlip : public Transform {
 public:
-    explicit RandomFlip(RandomFlipOptions options);
+    explicit RandomFlip(RandomFlipOptions options = {});
     void apply(Example &example, Generator &rng) const override;
     std::string describe() const override;
 

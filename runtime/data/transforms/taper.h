@@ -17,7 +17,7 @@ struct TaperOptions {
 
 class Taper : public Transform {
 public:
-    explicit Taper(TaperOptions options);
+    explicit Taper(TaperOptions options = {});
     void apply(Example &example, Generator &rng) const override;
     std::string describe() const override;
 
