@@ -35,9 +35,9 @@ int64_t item_elements(const std::vector<hsize_t> &extents, size_t first, const s
     return static_cast<int64_t>(elements);
 }
 
-void check_finite(const std::vector<float> &values, const std::string &what) {
+void check_finite(const std::vector<float> &values, const std::string &what, bool nan_allowed = false) {
     for (size_t i = 0; i < values.size(); ++i)
-        if (!std::isfinite(values[i]))
+        if (!std::isfinite(values[i]) && !(nan_allowed && std::isnan(values[i])))
             fail("{}: value {} is {} (as f32); expected finite samples", what, i, values[i]);
 }
 
@@ -210,6 +210,7 @@ Example Hdf5TraceDataset::get(int64_t index) const {
 struct Hdf5ArrayDataset::State {
     struct Field {
         std::string key, name;
+        bool nan_allowed = false;
         hdf5::Handle dataset;
         std::vector<hsize_t> extents;
         bool floating = true;
@@ -232,7 +233,9 @@ Hdf5ArrayDataset::Hdf5ArrayDataset(Hdf5ArrayOptions options) : state_(std::make_
     H5Pset_chunk_cache(access.get(), 12421, s.options.chunk_cache_bytes, 0.75);
     for (const auto &[key, name] : s.options.fields) {
         const std::string what = fmt::format("{}: dataset '{}'", file_name(path), name);
-        State::Field field{key, name, {}, {}, true, 0};
+        State::Field field{key, name, false, {}, {}, true, 0};
+        const std::vector<std::string> &nan_allowed = s.options.nan_allowed;
+        field.nan_allowed = std::find(nan_allowed.begin(), nan_allowed.end(), key) != nan_allowed.end();
         if (name.empty() || H5Lexists(s.file.get(), name.c_str(), H5P_DEFAULT) <= 0) {
             H5Eclear2(H5E_DEFAULT);
             fail("{}: not found; expected an array [N, ...] for '{}'", what, key);
@@ -286,7 +289,7 @@ Example Hdf5ArrayDataset::get(int64_t index) const {
             if (H5Dread(field.dataset.get(), H5T_NATIVE_FLOAT, memory_space.get(), file_space.get(), H5P_DEFAULT,
                         values.data()) < 0)
                 fail("{}: cannot read: {}", what, hdf5::error_text());
-            check_finite(values, what);
+            check_finite(values, what, field.nan_allowed);
             example[field.key] = Tensor::from_vector(values, shape);
         } else {
             std::vector<int64_t> values(static_cast<size_t>(field.row_elements));

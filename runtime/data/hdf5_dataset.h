@@ -72,6 +72,9 @@ struct Hdf5ArrayOptions {
     /// The arrays to read, as {example name, HDF5 dataset path}; all share their first extent N.
     /// Floating-point arrays come out as f32, integer ones as i32 (range-checked).
     std::vector<std::pair<std::string, std::string>> fields = {{"waveform", "waveforms"}};
+    /// Fields (example names) where NaN means "none" (picks of noise traces). Elsewhere a value
+    /// that is not finite is an error.
+    std::vector<std::string> nan_allowed{};
     /// HDF5's chunk cache per array, in bytes (its default, 1 MiB, is smaller than one chunk of
     /// a typical [N, 3, 6000] file).
     size_t chunk_cache_bytes = 32u << 20;
