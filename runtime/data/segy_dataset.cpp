@@ -142,7 +142,9 @@ Example SegyPatchDataset::get(int64_t index) const {
                 if (!std::isfinite(out[k]))
                     fail("{}: {} is {}; expected finite samples ({})", s.options.path, where(k), out[k], describe(index));
             if (!s.label) continue;
-            s.label->read(trace, start, start + samples, row.data());
+            // The label file may be sorted the other way: its own trace at the same place.
+            const int64_t label_trace = volume ? s.label->trace_at(corner[0] + i, corner[1] + x) : trace;
+            s.label->read(label_trace, start, start + samples, row.data());
             int32_t *labels = label.data<int32_t>() + offset;
             for (int64_t k = 0; k < samples; ++k) {
                 const float v = row[static_cast<size_t>(k)];
