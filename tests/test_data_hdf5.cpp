@@ -287,3 +287,20 @@ TEST_CASE("HDF5 datasets read the same examples from several threads at once", "
     for (std::thread &thread : threads) thread.join();
     CHECK(mismatches == std::vector<int>(4, 0));
 }
+
+TEST_CASE("HDF5 traces and arrays written by h5py (the fuzz seeds) read as h5py wrote them", "[data][hdf5]") {
+    const std::string corpus = std::string(STRATA_SOURCE_DIR) + "/fuzz/corpus/fuzz_hdf5/";
+    const Hdf5TraceDataset stead(stead_options(corpus + "stead_attributes.h5"));
+    REQUIRE(stead.size() == 2);
+    const Example event = stead.get(0), noise = stead.get(1);
+    CHECK(event.at("waveform").shape() == Shape{3, 16});
+    CHECK(event.at("p_arrival_sample").item() == 4.0);
+    CHECK(event.at("s_arrival_sample").item() == 9.5);
+    CHECK(event.at("label").item() == 1);
+    CHECK(std::isnan(noise.at("p_arrival_sample").item()));
+    CHECK(noise.at("label").item() == 0);
+    const Hdf5ArrayDataset array({.path = corpus + "array_chunked.h5", .fields = {{"waveform", "waveforms"}, {"label", "labels"}}});
+    REQUIRE(array.size() == 4);
+    CHECK(array.get(3).at("waveform").shape() == Shape{3, 16});
+    CHECK(array.get(2).at("label").item() == 2);
+}
