@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,6 +36,26 @@ const std::string &input_as_file(const uint8_t *data, size_t size) {
         done += static_cast<size_t>(n);
     }
     return path;
+}
+
+/// The input as a real file (in /dev/shm when it exists), for HDF5, which resolves the real path
+/// of what it opens and cannot open a memfd's /proc/self/fd/N. Removed at exit.
+const std::string &input_as_named_file(const uint8_t *data, size_t size) {
+    struct NamedFile {
+        std::string path;
+        NamedFile() {
+            const std::filesystem::path folder = std::filesystem::is_directory("/dev/shm")
+                                                     ? std::filesystem::path("/dev/shm")
+                                                     : std::filesystem::temp_directory_path();
+            path = (folder / ("strata-fuzz-input-" + std::to_string(getpid()))).string();
+        }
+        ~NamedFile() { std::remove(path.c_str()); }
+    };
+    static const NamedFile file;
+    std::ofstream out(file.path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(size));
+    if (!out.flush()) throw std::runtime_error("writing the fuzz input to " + file.path);
+    return file.path;
 }
 
 [[noreturn]] void finding(const std::string &what) { throw FuzzFinding(what); }
@@ -155,7 +178,7 @@ void check_series_text(const uint8_t *data, size_t size) {
 }
 
 void check_hdf5(const uint8_t *data, size_t size) {
-    const std::string &path = input_as_file(data, size);
+    const std::string &path = input_as_named_file(data, size);
     for (const char *group : {"data", "/"}) {
         try {
             read_examples(data::Hdf5TraceDataset({.path = path,

@@ -169,6 +169,7 @@ Example Hdf5TraceDataset::get(int64_t index) const {
     if (extents != s.extents)
         fail("{}: extents [{}]; expected [{}] like the first trace", what, fmt::join(extents, ", "),
              fmt::join(s.extents, ", "));
+    hdf5::check_chunks(dataset->get(), 0, extents[0], kMaxItemBytes, what);
     const std::vector<float> stored = read_all_f32(dataset->get(), s.channels * s.length, what);
     check_finite(stored, what);
 
@@ -272,7 +273,7 @@ Example Hdf5ArrayDataset::get(int64_t index) const {
     Example example;
     for (const State::Field &field : s.fields) {
         const std::string what = fmt::format("{} of '{}'", describe(index), field.name);
-        hdf5::quiet_errors();
+        hdf5::check_chunks(field.dataset.get(), static_cast<hsize_t>(index), 1, kMaxItemBytes, what);
         const hdf5::Handle file_space(H5Dget_space(field.dataset.get()), H5Sclose);
         std::vector<hsize_t> start(field.extents.size(), 0), count = field.extents;
         start[0] = static_cast<hsize_t>(index), count[0] = 1;

@@ -123,6 +123,7 @@ std::optional<std::string> text_attribute(hid_t object, const std::string &name,
     if (H5Tis_variable_str(type.get()) > 0) {
         const Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(memory.get(), H5T_VARIABLE);
+        H5Tset_cset(memory.get(), H5Tget_cset(type.get()));  // HDF5 converts no ASCII <-> UTF-8 (h5py writes UTF-8)
         char *value = nullptr;
         if (H5Aread(attribute.get(), memory.get(), &value) < 0)
             fail("{}: cannot read the attribute '{}': {}", what, name, error_text());
@@ -132,6 +133,7 @@ std::optional<std::string> text_attribute(hid_t object, const std::string &name,
         const size_t size = H5Tget_size(type.get());
         const Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(memory.get(), size + 1);
+        H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
         std::string buffer(size + 1, '\0');
         if (H5Aread(attribute.get(), memory.get(), buffer.data()) < 0)
             fail("{}: cannot read the attribute '{}': {}", what, name, error_text());
@@ -149,6 +151,43 @@ std::optional<double> numeric_attribute(hid_t object, const std::string &name, c
     if (!parse_series_number(*text, value))
         fail("{}: the attribute '{}' is '{}'; expected a number (or an empty string for none)", what, name, *text);
     return value;
+}
+
+void check_chunks(hid_t dataset, hsize_t first_row, hsize_t rows, uint64_t max_chunk_bytes, const std::string &what) {
+    quiet_errors();
+    const Handle create(H5Dget_create_plist(dataset), H5Pclose);
+    if (!create.valid() || H5Pget_layout(create.get()) != H5D_CHUNKED) return;
+    const std::vector<hsize_t> extents = dataset_extents(dataset);
+    std::vector<hsize_t> chunk(extents.size(), 0);
+    if (extents.empty() || H5Pget_chunk(create.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
+        fail("{}: cannot read the chunk layout: {}", what, error_text());
+    const Handle type(H5Dget_type(dataset), H5Tclose);
+    uint64_t chunk_bytes = H5Tget_size(type.get());
+    for (const hsize_t c : chunk) {
+        if (c == 0 || chunk_bytes > max_chunk_bytes / c)
+            fail("{}: chunks of {} elements of {} bytes exceed {} bytes", what, fmt::join(chunk, "x"),
+                 H5Tget_size(type.get()), max_chunk_bytes);
+        chunk_bytes *= c;
+    }
+    hsize_t file_size = 0;
+    const Handle file(H5Iget_file_id(dataset), H5Fclose);
+    if (H5Fget_filesize(file.get(), &file_size) < 0) fail("{}: cannot read the file size: {}", what, error_text());
+    // Every chunk holding a selected row: chunk offsets along dim 0 from the rows, all of the others.
+    std::vector<hsize_t> offset(extents.size(), 0);
+    offset[0] = first_row / chunk[0] * chunk[0];
+    while (offset[0] < first_row + rows && offset[0] < extents[0]) {
+        hsize_t stored = 0;
+        if (H5Dget_chunk_storage_size(dataset, offset.data(), &stored) >= 0 && stored > file_size)
+            fail("{}: the chunk at [{}] claims {} stored bytes; the file has {}", what, fmt::join(offset, ", "), stored,
+                 file_size);
+        H5Eclear2(H5E_DEFAULT);
+        size_t d = extents.size();  // next chunk: odometer over the dimensions, the last fastest
+        while (d-- > 0) {
+            offset[d] += chunk[d];
+            if (d == 0 || offset[d] < extents[d]) break;
+            offset[d] = 0;
+        }
+    }
 }
 
 std::vector<std::string> link_names(hid_t group) {

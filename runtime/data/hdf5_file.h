@@ -7,6 +7,7 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,11 @@ std::string type_name(hid_t type, bool *numeric = nullptr);
 std::optional<double> numeric_attribute(hid_t object, const std::string &name, const std::string &what);
 /// A string attribute (fixed or variable length), or a number printed as text; nullopt when absent.
 std::optional<std::string> text_attribute(hid_t object, const std::string &name, const std::string &what);
+
+/// For a chunked dataset, checks what reading rows [first_row, first_row + rows) will make HDF5
+/// allocate: a chunk larger than `max_chunk_bytes` uncompressed, or a stored chunk larger than
+/// the file, is corrupt (libhdf5 would try to allocate it). Throws naming `what`.
+void check_chunks(hid_t dataset, hsize_t first_row, hsize_t rows, uint64_t max_chunk_bytes, const std::string &what);
 
 /// Names of the links in `group`, in name order.
 std::vector<std::string> link_names(hid_t group);

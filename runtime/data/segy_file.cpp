@@ -51,10 +51,10 @@ SegyFile::SegyFile(const std::string &path, bool volume, int inline_field, int c
     }
     if (size < static_cast<uint64_t>(header_bytes))
         fail("{}: {} bytes, too short for SEG-Y's {}-byte text and binary headers", path, size, header_bytes);
-    file_ = segy_open(path.c_str(), "rb");
+    file_ = {segy_open(path.c_str(), "rb"), segy_close};
     if (!file_) fail("{}: segyio cannot open the file", path);
     std::vector<char> binary(static_cast<size_t>(segy_binheader_size()));
-    if (const int rc = segy_binheader(file_, binary.data()); rc != SEGY_OK)
+    if (const int rc = segy_binheader(file_.get(), binary.data()); rc != SEGY_OK)
         fail("{}: cannot read the binary header: {}", path, error_name(rc));
     format_ = segy_format(binary.data());
     if (sample_bytes(format_) == 0) {
@@ -70,9 +70,9 @@ SegyFile::SegyFile(const std::string &path, bool volume, int inline_field, int c
         fail("{}: the traces would start at byte {} (extended text headers); the file has {} bytes", path, trace0_,
              size);
     trace_bytes_ = segy_trsize(format_, static_cast<int>(samples_));
-    segy_set_format(file_, format_);
+    segy_set_format(file_.get(), format_);
     int traces = 0;
-    if (const int rc = segy_traces(file_, &traces, trace0_, trace_bytes_); rc != SEGY_OK || traces < 1)
+    if (const int rc = segy_traces(file_.get(), &traces, trace0_, trace_bytes_); rc != SEGY_OK || traces < 1)
         fail("{}: {} bytes after the headers are not whole traces of 240 + {} bytes ({} samples of format {}){}",
              path, size - static_cast<uint64_t>(trace0_), trace_bytes_, samples_, format_,
              rc == SEGY_OK ? ": there are none" : "");
@@ -81,24 +81,22 @@ SegyFile::SegyFile(const std::string &path, bool volume, int inline_field, int c
     if (volume) read_geometry(inline_field, crossline_field);
 }
 
-SegyFile::~SegyFile() {
-    if (file_) segy_close(file_);
-}
+SegyFile::~SegyFile() = default;
 
 void SegyFile::read_geometry(int inline_field, int crossline_field) {
     int sorting = 0, offsets = 0, inline_count = 0, crossline_count = 0;
-    if (const int rc = segy_sorting(file_, inline_field, crossline_field, SEGY_TR_OFFSET, &sorting, trace0_, trace_bytes_);
+    if (const int rc = segy_sorting(file_.get(), inline_field, crossline_field, SEGY_TR_OFFSET, &sorting, trace0_, trace_bytes_);
         rc != SEGY_OK || (sorting != SEGY_INLINE_SORTING && sorting != SEGY_CROSSLINE_SORTING))
         fail("{}: cannot tell the inline/crossline sorting from the trace headers (inline at byte {}, crossline at "
              "byte {}): {}",
              path_, inline_field, crossline_field, error_name(rc == SEGY_OK ? SEGY_INVALID_SORTING : rc));
     inline_sorted_ = sorting == SEGY_INLINE_SORTING;
-    if (const int rc = segy_offsets(file_, inline_field, crossline_field, static_cast<int>(traces_), &offsets, trace0_,
+    if (const int rc = segy_offsets(file_.get(), inline_field, crossline_field, static_cast<int>(traces_), &offsets, trace0_,
                                     trace_bytes_);
         rc != SEGY_OK || offsets != 1)
         fail("{}: {} offsets per inline/crossline; expected a post-stack volume (1){}", path_, offsets,
              rc == SEGY_OK ? "" : fmt::format(" ({})", error_name(rc)));
-    if (const int rc = segy_lines_count(file_, inline_field, crossline_field, sorting, offsets, &inline_count,
+    if (const int rc = segy_lines_count(file_.get(), inline_field, crossline_field, sorting, offsets, &inline_count,
                                         &crossline_count, trace0_, trace_bytes_);
         rc != SEGY_OK || inline_count < 1 || crossline_count < 1 ||
         static_cast<int64_t>(inline_count) * crossline_count != traces_)
@@ -106,16 +104,16 @@ void SegyFile::read_geometry(int inline_field, int crossline_field) {
              crossline_count, traces_);
     inlines_.resize(static_cast<size_t>(inline_count));
     crosslines_.resize(static_cast<size_t>(crossline_count));
-    if (segy_inline_indices(file_, inline_field, sorting, inline_count, crossline_count, offsets, inlines_.data(),
+    if (segy_inline_indices(file_.get(), inline_field, sorting, inline_count, crossline_count, offsets, inlines_.data(),
                             trace0_, trace_bytes_) != SEGY_OK ||
-        segy_crossline_indices(file_, crossline_field, sorting, inline_count, crossline_count, offsets,
+        segy_crossline_indices(file_.get(), crossline_field, sorting, inline_count, crossline_count, offsets,
                                crosslines_.data(), trace0_, trace_bytes_) != SEGY_OK)
         fail("{}: cannot read the inline and crossline numbers", path_);
     // segyio infers the layout from a few headers: check every trace is where it says.
     std::vector<int> inline_of(static_cast<size_t>(traces_)), crossline_of(static_cast<size_t>(traces_));
-    if (segy_field_forall(file_, inline_field, 0, static_cast<int>(traces_), 1, inline_of.data(), trace0_,
+    if (segy_field_forall(file_.get(), inline_field, 0, static_cast<int>(traces_), 1, inline_of.data(), trace0_,
                           trace_bytes_) != SEGY_OK ||
-        segy_field_forall(file_, crossline_field, 0, static_cast<int>(traces_), 1, crossline_of.data(), trace0_,
+        segy_field_forall(file_.get(), crossline_field, 0, static_cast<int>(traces_), 1, crossline_of.data(), trace0_,
                           trace_bytes_) != SEGY_OK)
         fail("{}: cannot read the trace headers", path_);
     for (int64_t i = 0; i < inline_count; ++i)
@@ -138,7 +136,7 @@ void SegyFile::read(int64_t trace, int64_t start, int64_t stop, float *out) cons
     const int64_t count = stop - start;
     std::lock_guard<std::mutex> lock(mutex_);
     char *raw = buffer_.data();
-    if (const int rc = segy_readsubtr(file_, static_cast<int>(trace), static_cast<int>(start), static_cast<int>(stop), 1,
+    if (const int rc = segy_readsubtr(file_.get(), static_cast<int>(trace), static_cast<int>(start), static_cast<int>(stop), 1,
                                       raw, nullptr, trace0_, trace_bytes_);
         rc != SEGY_OK)
         fail("{}: cannot read trace {}: {}", path_, trace, error_name(rc));

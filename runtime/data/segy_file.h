@@ -38,7 +38,8 @@ public:
 
 private:
     std::string path_;
-    segy_file_handle *file_ = nullptr;
+    /// Closed however construction ends (a constructor that throws runs no destructor).
+    std::unique_ptr<segy_file_handle, int (*)(segy_file_handle *)> file_{nullptr, nullptr};
     int format_ = 0;
     long trace0_ = 0;
     int trace_bytes_ = 0;
