@@ -43,6 +43,18 @@ set(STRATA_PUBLIC_HEADERS
   runtime/data/tensor_dataset.h
   runtime/data/loader.h
   runtime/data/raw_file_dataset.h
+  runtime/data/hdf5_dataset.h
+  runtime/data/segy_dataset.h
+  runtime/data/transforms.h
+  runtime/data/transforms/amplitude.h
+  runtime/data/transforms/bandpass.h
+  runtime/data/transforms/channel_drop.h
+  runtime/data/transforms/compose.h
+  runtime/data/transforms/detrend.h
+  runtime/data/transforms/flip.h
+  runtime/data/transforms/normalize.h
+  runtime/data/transforms/taper.h
+  runtime/data/transforms/window.h
 
   codegen/compiler.h
   codegen/schedule.h

@@ -2,6 +2,8 @@
 
 #include "ir/parser.h"
 #include "ir/printer.h"
+#include "runtime/data/hdf5_dataset.h"
+#include "runtime/data/segy_dataset.h"
 #include "runtime/idx.h"
 #include "runtime/miniseed.h"
 #include "runtime/safetensors.h"
@@ -9,8 +11,12 @@
 
 #include <strata/error.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -32,12 +38,56 @@ const std::string &input_as_file(const uint8_t *data, size_t size) {
     return path;
 }
 
+/// The input as a real file (in /dev/shm when it exists), for HDF5, which resolves the real path
+/// of what it opens and cannot open a memfd's /proc/self/fd/N. Removed at exit.
+const std::string &input_as_named_file(const uint8_t *data, size_t size) {
+    struct NamedFile {
+        std::string path;
+        NamedFile() {
+            const std::filesystem::path folder = std::filesystem::is_directory("/dev/shm")
+                                                     ? std::filesystem::path("/dev/shm")
+                                                     : std::filesystem::temp_directory_path();
+            path = (folder / ("strata-fuzz-input-" + std::to_string(getpid()))).string();
+        }
+        ~NamedFile() { std::remove(path.c_str()); }
+    };
+    static const NamedFile file;
+    std::ofstream out(file.path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(size));
+    if (!out.flush()) throw std::runtime_error("writing the fuzz input to " + file.path);
+    return file.path;
+}
+
 [[noreturn]] void finding(const std::string &what) { throw FuzzFinding(what); }
 
 /// Every value a series reader returns is finite, as documented.
 void require_finite(const std::vector<double> &values, const char *reader) {
     for (double v : values)
         if (!std::isfinite(v)) finding(std::string(reader) + " returned a non-finite value");
+}
+
+/// Reads the first examples of `dataset`: each has the names, dtypes and shapes of the first,
+/// and its float tensors hold no infinity (NaN only where a reader documents it: picks).
+void read_examples(const data::Dataset &dataset, const char *reader) {
+    data::Example first;
+    for (int64_t i = 0; i < std::min<int64_t>(dataset.size(), 16); ++i) {
+        try {
+            const data::Example example = dataset.get(i);
+            if (first.empty()) first = example;
+            for (const auto &[name, tensor] : example) {
+                const auto same = first.find(name);
+                if (same == first.end() || same->second.shape() != tensor.shape() ||
+                    same->second.dtype() != tensor.dtype() || example.size() != first.size())
+                    finding(std::string(reader) + ": example " + std::to_string(i) + " differs in names, shapes or dtypes");
+                for (int64_t k = 0; k < tensor.numel(); ++k)
+                    if (std::isinf(tensor.get_flat(k)) || (name != "p_arrival_sample" && name != "s_arrival_sample" &&
+                                                           std::isnan(tensor.get_flat(k))))
+                        finding(std::string(reader) + ": example " + std::to_string(i) + " has a non-finite '" + name + "'");
+            }
+        } catch (const Error &) {
+        }
+        (void)dataset.describe(i);
+    }
 }
 
 }  // namespace
@@ -131,6 +181,61 @@ void check_series_text(const uint8_t *data, size_t size) {
     if (parse_series_number(std::string(reinterpret_cast<const char *>(data), size), value) &&
         !std::isfinite(value))
         finding("parse_series_number accepted a non-finite value");
+}
+
+void check_hdf5(const uint8_t *data, size_t size) {
+    const std::string &path = input_as_named_file(data, size);
+    for (const char *group : {"data", "/"}) {
+        try {
+            read_examples(data::Hdf5TraceDataset({.path = path,
+                                                   .group = group,
+                                                   .label_field = "trace_category",
+                                                   .label_classes = {"noise", "earthquake_local"}}),
+                          "Hdf5TraceDataset");
+        } catch (const Error &) {
+        }
+    }
+    for (const bool labelled : {false, true}) {
+        data::Hdf5ArrayOptions options{.path = path};
+        if (labelled) options.fields.push_back({"label", "labels"});
+        try {
+            read_examples(data::Hdf5ArrayDataset(options), "Hdf5ArrayDataset");
+        } catch (const Error &) {
+        }
+    }
+}
+
+void check_segy(const uint8_t *data, size_t size) {
+    const std::string &path = input_as_file(data, size);
+    for (const bool volume : {false, true}) {
+        const data::SegyGeometry geometry = volume ? data::SegyGeometry::volume_3d : data::SegyGeometry::line_2d;
+        std::vector<int64_t> extents;
+        try {
+            extents = data::SegyPatchDataset({.path = path, .geometry = geometry,
+                                              .patch = std::vector<int64_t>(volume ? 3 : 2, 1), .random_patches = 1})
+                          .extents();
+        } catch (const Error &) {
+            continue;
+        }
+        std::vector<int64_t> patch;
+        for (const int64_t extent : extents) patch.push_back(std::min<int64_t>(extent, 4));
+        try {
+            const data::SegyPatchDataset patches({.path = path, .label_path = path, .geometry = geometry,
+                                                  .patch = patch, .random_patches = 8, .seed = size});
+            read_examples(patches, "SegyPatchDataset");
+            Shape image{1};
+            image.insert(image.end(), patch.begin(), patch.end());
+            for (int64_t i = 0; i < patches.size(); ++i) {
+                try {
+                    const data::Example example = patches.get(i);
+                    if (example.at("image").shape() != image || example.at("label").shape() != Shape(patch.begin(), patch.end()))
+                        finding("SegyPatchDataset: a patch of another shape than asked");
+                } catch (const Error &) {
+                }
+            }
+        } catch (const Error &) {
+        }
+    }
 }
 
 }  // namespace strata::fuzz

@@ -30,6 +30,13 @@ void check_safetensors(const uint8_t *data, size_t size);
 void check_idx(const uint8_t *data, size_t size);
 /// A MiniSEED file through Strata's reader (runtime/miniseed).
 void check_miniseed(const uint8_t *data, size_t size);
+/// An HDF5 file through both HDF5 datasets (runtime/data/hdf5_dataset): a STEAD-like group
+/// "data" (and the root) of traces, and arrays "waveforms" and "labels"; every example read
+/// has the documented names, dtypes and shapes and finite samples.
+void check_hdf5(const uint8_t *data, size_t size);
+/// A SEG-Y file through the patch dataset (runtime/data/segy_dataset) as a 2-D line and as a
+/// 3-D volume, labelled by itself; every patch read has the documented shape.
+void check_segy(const uint8_t *data, size_t size);
 /// A text or CSV series (runtime/series_text); the first byte picks the reader and the column.
 void check_series_text(const uint8_t *data, size_t size);
 /// A schedule file (codegen/schedule): parses or is rejected; what parses writes (`to_text`) a file

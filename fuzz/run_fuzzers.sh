@@ -11,7 +11,7 @@ seconds="${2:-60}"
 shift $(( $# >= 2 ? 2 : $# ))
 fuzz_dir="$(cd "$(dirname "$0")" && pwd)"
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_ir_parser fuzz_safetensors fuzz_idx fuzz_miniseed fuzz_series_text fuzz_schedule fuzz_c_loader)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_ir_parser fuzz_safetensors fuzz_idx fuzz_miniseed fuzz_series_text fuzz_schedule fuzz_c_loader fuzz_hdf5 fuzz_segy)
 
 # Leaks count as findings; UBSan stops at the first report (the build uses -fno-sanitize-recover).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}"

@@ -86,3 +86,11 @@ TEST_CASE("Schedule corpus: the valid seeds parse and each bad_* seed is rejecte
     CHECK(valid >= 3);
     CHECK(bad >= 5);
 }
+
+TEST_CASE("HDF5 corpus: every file reads or is rejected with an error", "[robust][fuzz]") {
+    CHECK(run_corpus("fuzz_hdf5", strata::fuzz::check_hdf5) >= 3);
+}
+
+TEST_CASE("SEG-Y corpus: every file reads or is rejected with an error", "[robust][fuzz]") {
+    CHECK(run_corpus("fuzz_segy", strata::fuzz::check_segy) >= 2);
+}

@@ -1,0 +1,7 @@
+// libFuzzer target: see check_hdf5 in fuzz/format_checks.h for what it checks.
+#include "fuzz/format_checks.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    strata::fuzz::check_hdf5(data, size);
+    return 0;
+}
