@@ -1,9 +1,12 @@
 #include "frontend/graph.h"
 
 #include "ir/autodiff/gradients.h"
+#include "ir/passes/rebatch.h"
 #include "ir/printer.h"
 
 #include <strata/error.h>
+
+#include <algorithm>
 
 namespace strata {
 
@@ -101,7 +104,9 @@ ir::Program Graph::program_with_updates() const {
 CompiledGraph Graph::compile(const codegen::CompileOptions &options) const {
     // The compiled program carries the state updates as extra outputs.
     CompiledGraph compiled;
-    compiled.executable_ = codegen::compile(program_with_updates(), options);
+    compiled.program_ = program_with_updates();
+    compiled.options_ = options;
+    compiled.executable_ = codegen::compile(compiled.program_, options);
     compiled.parameters_ = parameters_;
     for (const ir::Node *in : program_.inputs()) {
         const std::string &name = in->attrs.get_str("name");
@@ -113,6 +118,35 @@ CompiledGraph Graph::compile(const codegen::CompileOptions &options) const {
     return compiled;
 }
 
+const codegen::Executable &CompiledGraph::executable_for(const std::map<std::string, Tensor> &sources) const {
+    // The common leading extent of the given batched inputs, when that is all that differs.
+    int64_t batch = -1, compiled_batch = -1;
+    for (const ir::Node *in : program_.inputs()) {
+        const Shape &want = in->shape();
+        const auto given = sources.find(in->attrs.get_str("name"));
+        if (want.empty() || given == sources.end()) continue;  // scalars carry no batch; missing: run() says so
+        const Shape &got = given->second.shape();
+        if (got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1)) return executable_;
+        if (batch >= 0 && got[0] != batch) return executable_;  // inputs disagree: run() names the one
+        batch = got[0];
+        compiled_batch = want[0];
+    }
+    if (batch < 1 || batch == compiled_batch) return executable_;
+    const std::lock_guard<std::mutex> lock(rebatched_->mutex);
+    auto it = rebatched_->by_batch.find(batch);
+    if (it == rebatched_->by_batch.end()) {
+        ir::Program program;
+        try {
+            program = ir::rebatch(program_, batch);
+        } catch (const Error &e) {
+            fail("run: the graph was compiled for batch {}; batch {} needs it rebatched, which failed: {}", compiled_batch,
+                 batch, e.what());
+        }
+        it = rebatched_->by_batch.emplace(batch, codegen::compile(program, options_)).first;
+    }
+    return it->second;
+}
+
 std::map<std::string, Tensor> CompiledGraph::run(const std::map<std::string, Tensor> &inputs) const {
     std::map<std::string, Tensor> sources = parameters_;
     for (const auto &[name, t] : inputs) {
@@ -121,7 +155,7 @@ std::map<std::string, Tensor> CompiledGraph::run(const std::map<std::string, Ten
     }
     if (has_run_counter_ && !inputs.count("rng.step"))
         sources["rng.step"] = Tensor::full({}, static_cast<double>((*run_count_)++ & 0x7fffffff), DType::i32);
-    std::vector<Tensor> outs = executable_.run(sources);
+    std::vector<Tensor> outs = executable_for(sources).run(sources);
     std::map<std::string, Tensor> result;
     const auto &names = executable_.output_names();
     for (size_t i = 0; i < outs.size(); ++i) {

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ public:
     /// Parameters are read from the tensors registered in the Graph (shared
     /// storage, so updating them in place is seen by the next run); state
     /// updates (e.g. batch-norm running statistics) are written back into them.
+    /// Inputs whose leading (batch) extent differs from the compiled one, all alike and
+    /// the other dims as compiled, run a copy of the program rebatched to that size: it
+    /// is compiled once per size on first use (from the compile cache when it has it;
+    /// a plan's kernels that do not depend on the batch are shared) and kept.
     std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
     /// For a graph with exactly one input and one output.
     Tensor run(const Tensor &input) const;
@@ -63,7 +68,18 @@ public:
 
 private:
     friend class Graph;
+    /// The executable for these sources: the compiled one, or one rebatched to their batch.
+    const codegen::Executable &executable_for(const std::map<std::string, Tensor> &sources) const;
+
+    /// Programs compiled for other batch sizes, shared by copies of this object.
+    struct Rebatched {
+        std::mutex mutex;
+        std::map<int64_t, codegen::Executable> by_batch;
+    };
     codegen::Executable executable_;
+    ir::Program program_;  ///< what was compiled (with the state updates), to rebatch
+    codegen::CompileOptions options_;
+    std::shared_ptr<Rebatched> rebatched_ = std::make_shared<Rebatched>();
     std::map<std::string, Tensor> parameters_;
     std::vector<std::string> input_names_;
     /// For each program output: the parameter it updates, or "" for a user output.

@@ -111,6 +111,30 @@ TEST_CASE("Linear computes x W^T + b with the module's tensors", "[nn][run]") {
     check_close(values(compiled.run(x)), {16.5, 14, -0.5, -2}, 1e-6);
 }
 
+TEST_CASE("A compiled graph runs at another batch size: rebatched once per size, the same numbers per sample",
+          "[nn][run]") {
+    manual_seed(3);
+    nn::Sequential net(nn::Conv1d(nn::Conv1dOptions(2, 4, 3).padding(1)), nn::ReLU(), nn::Flatten(), nn::Linear(4 * 9, 3));
+    Graph g;
+    g.output("y", net(g.input("x", {4, 2, 9})));
+    auto compiled = g.compile();
+    Generator gen(8);
+    const Tensor x7 = Tensor::randn({7, 2, 9}, gen);
+    const Tensor y7 = compiled.run(x7);
+    REQUIRE(y7.shape() == Shape{7, 3});
+    // Each sample alone (batch 1, a third program) gives the same row.
+    const std::vector<double> all = values(y7), xs = values(x7);
+    for (int64_t n = 0; n < 7; ++n) {
+        Tensor one = Tensor::empty({1, 2, 9});
+        set_values(one, std::vector<double>(xs.begin() + n * 18, xs.begin() + (n + 1) * 18));
+        INFO("sample " << n);
+        check_close(values(compiled.run(one)), std::vector<double>(all.begin() + n * 3, all.begin() + (n + 1) * 3), 1e-5);
+    }
+    // The compiled batch still runs, and another shape than the batch is still an error.
+    CHECK(compiled.run(Tensor::randn({4, 2, 9}, gen)).shape() == Shape{4, 3});
+    CHECK_THROWS_WITH(compiled.run(Tensor::randn({4, 2, 8}, gen)), Catch::Contains("x"));
+}
+
 TEST_CASE("LeNet-5 matches a naive reference", "[nn][run]") {
     manual_seed(0);
     nn::Sequential net(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)), nn::ReLU(), nn::MaxPool2d(2),
