@@ -277,8 +277,8 @@ TEST_CASE("LeNet-5 from nn modules trains in f64 to the functional f64 path's lo
 
     REQUIRE(want.size() == static_cast<size_t>(kSteps));
     for (int s = 0; s < kSteps; ++s) {
-        INFO("step " << s + 1 << ": functional " << want[s] << ", to(f64) " << got_converted[s] << ", option "
-                     << got_optioned[s] << ", f32 " << got_f32[s]);
+        INFO(fmt::format("step {}: functional {:.17g}, to(f64) {:.17g}, option {:.17g}, f32 {:.17g}", s + 1, want[s],
+                         got_converted[s], got_optioned[s], got_f32[s]));
         CHECK(std::isfinite(want[s]));
         CHECK(got_converted[s] == Approx(want[s]).epsilon(1e-12).margin(0));
         CHECK(got_optioned[s] == Approx(want[s]).epsilon(1e-12).margin(0));
