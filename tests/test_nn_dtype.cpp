@@ -314,3 +314,17 @@ TEST_CASE("a batch-norm model converted to f64 trains, updating its f64 running 
     CHECK(values(bn->running_mean) != std::vector<double>(2, 0.0));
     CHECK(values(net->named_parameters()["0.weight"]) != weight_before);
 }
+
+TEST_CASE("a model left half in f32 and half in f64 is an error naming the op and both dtypes", "[nn][dtype][errors]") {
+    nn::Sequential net(nn::Linear(nn::LinearOptions(3, 2).dtype(DType::f64)), nn::Linear(2, 2));
+    Graph g;
+    const SymTensor x = g.input("x", {4, 3}, DType::f64);
+    CHECK_THAT(testing::error_message([&] { net(x); }), Contains("dtype mismatch") && Contains("f64") &&
+                                                            Contains("f32") && Contains("cast one of them"));
+    net->to(DType::f64);
+    // The graph that saw the f32 weight keeps it: building on it again says so.
+    CHECK_THAT(testing::error_message([&] { net(x); }), Contains("'1.weight'") && Contains("to(dtype)") &&
+                                                            Contains("build a new Graph"));
+    Graph fresh;
+    CHECK(net(fresh.input("x", {4, 3}, DType::f64)).dtype() == DType::f64);
+}

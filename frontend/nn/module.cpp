@@ -239,7 +239,8 @@ SymTensor Module::param(const SymTensor &like, const std::string &name) const {
     auto existing = graph.parameter_values().find(path);
     if (existing != graph.parameter_values().end() && existing->second.raw_data() != tensor->raw_data())
         fail("{}: the graph already has a parameter '{}' from another module; register the modules in "
-             "one parent (register_module / Sequential) so their names are unique",
+             "one parent (register_module / Sequential) so their names are unique (or, when to(dtype) "
+             "replaced this module's tensors after this graph used them, build a new Graph)",
              this->name(), path);
     return graph.parameter(path, *tensor);
 }
