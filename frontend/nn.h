@@ -22,4 +22,5 @@
 #include "frontend/nn/options.h"
 #include "frontend/nn/ordered_dict.h"
 #include "frontend/nn/pooling.h"
+#include "frontend/nn/state_dict.h"
 #include "runtime/random.h"

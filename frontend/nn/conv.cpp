@@ -83,16 +83,23 @@ ConvNdImpl<D>::ConvNdImpl(const ConvNdOptions<D> &options_) : Module(conv_name<D
         fail("{}: padding_mode must be \"zeros\", \"reflect\", \"replicate\" or \"circular\", got \"{}\"",
              module, mode);
 
+    detail::check_parameter_dtype(module, options.dtype());
     weight = register_parameter(
         "weight", Tensor::empty(weight_shape(options.out_channels(), options.in_channels() / options.groups(),
-                                             options.kernel_size().vec())));
-    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_channels()}));
+                                             options.kernel_size().vec()),
+                                options.dtype()));
+    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_channels()}, options.dtype()));
     reset_parameters();
 }
 
 template <size_t D> void ConvNdImpl<D>::reset_parameters() {
     init::default_weight_init_(weight);
     if (bias.defined()) init::default_bias_init_(bias, weight);
+}
+
+template <size_t D> void ConvNdImpl<D>::refresh_tensor_members() {
+    weight = registered_tensor("weight");
+    bias = registered_tensor("bias");
 }
 
 template <size_t D> SymTensor ConvNdImpl<D>::forward(const SymTensor &input) {
@@ -148,10 +155,12 @@ ConvTransposeNdImpl<D>::ConvTransposeNdImpl(const ConvTransposeNdOptions<D> &opt
         fail("{}: only padding_mode \"zeros\" is supported (as in PyTorch), got \"{}\"", module,
              options.padding_mode());
 
+    detail::check_parameter_dtype(module, options.dtype());
     weight = register_parameter(
         "weight", Tensor::empty(weight_shape(options.in_channels(), options.out_channels() / options.groups(),
-                                             options.kernel_size().vec())));
-    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_channels()}));
+                                             options.kernel_size().vec()),
+                                options.dtype()));
+    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_channels()}, options.dtype()));
     reset_parameters();
 }
 
@@ -159,6 +168,11 @@ template <size_t D> void ConvTransposeNdImpl<D>::reset_parameters() {
     // calculate_fan_in_and_fan_out reads dim 1 (C_out / groups), as PyTorch does.
     init::default_weight_init_(weight);
     if (bias.defined()) init::default_bias_init_(bias, weight);
+}
+
+template <size_t D> void ConvTransposeNdImpl<D>::refresh_tensor_members() {
+    weight = registered_tensor("weight");
+    bias = registered_tensor("bias");
 }
 
 template <size_t D> SymTensor ConvTransposeNdImpl<D>::forward(const SymTensor &input) {

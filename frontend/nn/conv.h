@@ -37,6 +37,8 @@ public:
     STRATA_ARG(bool, bias) = true;
     /// How the padding is filled: "zeros", "reflect", "replicate" or "circular".
     STRATA_ARG(std::string, padding_mode) = "zeros";
+    /// The dtype of the weights and biases (f32 or f64); `Module::to` converts them later.
+    STRATA_ARG(DType, dtype) = DType::f32;
 
 public:
     /// Padding: one value for every dim, one per dim, asymmetric
@@ -75,6 +77,10 @@ public:
     SymTensor forward(const SymTensor &input) override;
     std::string extra_repr() const override;
 
+protected:
+    void refresh_tensor_members() override;
+
+public:
     ConvNdOptions<D> options;
     Tensor weight;
     /// Undefined when options.bias() is false.
@@ -107,6 +113,8 @@ public:
     STRATA_ARG(ExpandingArray<D>, dilation) = 1;
     /// Only "zeros", as in PyTorch.
     STRATA_ARG(std::string, padding_mode) = "zeros";
+    /// The dtype of the weights and biases (f32 or f64); `Module::to` converts them later.
+    STRATA_ARG(DType, dtype) = DType::f32;
 };
 
 using ConvTranspose1dOptions = ConvTransposeNdOptions<1>;
@@ -124,6 +132,10 @@ public:
     SymTensor forward(const SymTensor &input) override;
     std::string extra_repr() const override;
 
+protected:
+    void refresh_tensor_members() override;
+
+public:
     ConvTransposeNdOptions<D> options;
     Tensor weight;
     Tensor bias;

@@ -11,14 +11,21 @@ LinearImpl::LinearImpl(const LinearOptions &options_) : Module("Linear"), option
     if (options.in_features() <= 0 || options.out_features() <= 0)
         fail("Linear: in_features and out_features must be positive, got in_features={}, out_features={}",
              options.in_features(), options.out_features());
-    weight = register_parameter("weight", Tensor::empty({options.out_features(), options.in_features()}));
-    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_features()}));
+    detail::check_parameter_dtype("Linear", options.dtype());
+    weight = register_parameter("weight",
+                                Tensor::empty({options.out_features(), options.in_features()}, options.dtype()));
+    if (options.bias()) bias = register_parameter("bias", Tensor::empty({options.out_features()}, options.dtype()));
     reset_parameters();
 }
 
 void LinearImpl::reset_parameters() {
     init::default_weight_init_(weight);
     if (bias.defined()) init::default_bias_init_(bias, weight);
+}
+
+void LinearImpl::refresh_tensor_members() {
+    weight = registered_tensor("weight");
+    bias = registered_tensor("bias");
 }
 
 SymTensor LinearImpl::forward(const SymTensor &input) {

@@ -23,6 +23,8 @@ struct LinearOptions {
     STRATA_ARG(int64_t, out_features);
     /// Whether to add a learnable bias.
     STRATA_ARG(bool, bias) = true;
+    /// The dtype of the weights and biases (f32 or f64); `Module::to` converts them later.
+    STRATA_ARG(DType, dtype) = DType::f32;
 };
 
 /// Applies x W^T + b to the last dim of x ([..., in] -> [..., out]).
@@ -38,6 +40,10 @@ public:
     SymTensor forward(const SymTensor &input) override;
     std::string extra_repr() const override;
 
+protected:
+    void refresh_tensor_members() override;
+
+public:
     LinearOptions options;
     Tensor weight;
     /// Undefined when options.bias() is false.

@@ -169,6 +169,45 @@ void Module::apply(const std::function<void(Module &)> &fn) {
     for (auto &[name, child] : children_) child->apply(fn);
 }
 
+Module &Module::to(DType dtype) {
+    if (!is_float(dtype))
+        fail("{}.to({}): parameters must stay floating point to be trained; convert to f32 or f64", name(),
+             dtype_name(dtype));
+    std::vector<std::pair<Tensor, Tensor>> converted;
+    std::vector<const Module *> done;  // a module registered twice is converted once
+    apply([&](Module &m) {
+        for (const Module *d : done)
+            if (d == &m) return;
+        done.push_back(&m);
+        m.convert_own_tensors(dtype, converted);
+        m.refresh_tensor_members();
+    });
+    return *this;
+}
+
+void Module::convert_own_tensors(DType dtype, std::vector<std::pair<Tensor, Tensor>> &converted) {
+    auto convert = [&](Tensor &tensor) {
+        if (!is_float(tensor.dtype()) || tensor.dtype() == dtype) return;
+        for (const auto &[old_tensor, new_tensor] : converted)
+            if (old_tensor.raw_data() == tensor.raw_data() && old_tensor.shape() == tensor.shape() &&
+                old_tensor.strides() == tensor.strides()) {
+                tensor = new_tensor;
+                return;
+            }
+        Tensor new_tensor = tensor.to(dtype);
+        converted.emplace_back(tensor, new_tensor);
+        tensor = new_tensor;
+    };
+    for (auto &[name, tensor] : parameters_) convert(tensor);
+    for (auto &[name, tensor] : buffers_) convert(tensor);
+}
+
+Tensor Module::registered_tensor(const std::string &name) const {
+    if (const Tensor *t = parameters_.find(name)) return *t;
+    if (const Tensor *t = buffers_.find(name)) return *t;
+    return Tensor();
+}
+
 void Module::train(bool on) {
     training_ = on;
     for (auto &[name, child] : children_) child->train(on);
@@ -200,7 +239,8 @@ SymTensor Module::param(const SymTensor &like, const std::string &name) const {
     auto existing = graph.parameter_values().find(path);
     if (existing != graph.parameter_values().end() && existing->second.raw_data() != tensor->raw_data())
         fail("{}: the graph already has a parameter '{}' from another module; register the modules in "
-             "one parent (register_module / Sequential) so their names are unique",
+             "one parent (register_module / Sequential) so their names are unique (or, when to(dtype) "
+             "replaced this module's tensors after this graph used them, build a new Graph)",
              this->name(), path);
     return graph.parameter(path, *tensor);
 }

@@ -99,6 +99,15 @@ public:
     /// Calls `fn` on this module and then on every descendant, depth first.
     void apply(const std::function<void(Module &)> &fn);
 
+    /// Converts every floating-point parameter and buffer of this module and its
+    /// descendants to `dtype` (f32 or f64), as torch.nn.Module.to(dtype); integer
+    /// tensors (counters) are left as they are. Converting to the dtype a tensor
+    /// already has keeps it. Tensors shared by several modules stay shared, and
+    /// member handles (`conv->weight`) see the converted tensors (`refresh_tensor_members`).
+    /// The tensors are new storage: graphs, compiled programs, TrainSteps and
+    /// optimizer state built before keep the old ones, so build them after `to`.
+    Module &to(DType dtype);
+
     /// Sets training mode on this module and every descendant (dropout and
     /// batch norm behave differently when training).
     virtual void train(bool on = true);
@@ -119,6 +128,15 @@ public:
     /// The text inside the parentheses of this module's line ("1, 6, kernel_size=(5, 5)").
     virtual std::string extra_repr() const { return ""; }
 
+protected:
+    /// Called by `to` after it replaced this module's own parameters and buffers:
+    /// a module that keeps handles to them (weight, bias) takes the new tensors
+    /// here, from `registered_tensor`. The built-in modules do; so must a module
+    /// of your own that keeps such members.
+    virtual void refresh_tensor_members() {}
+    /// This module's own parameter or buffer `name`; undefined when there is none.
+    Tensor registered_tensor(const std::string &name) const;
+
 private:
     void check_new_name(const std::string &name, const char *what) const;
     void add_child(const std::string &name, std::shared_ptr<Module> module);
@@ -127,6 +145,9 @@ private:
                  std::vector<const void *> &seen) const;
     void collect_modules(const std::string &prefix, OrderedDict<std::shared_ptr<Module>> &out) const;
     std::string repr(int indent) const;
+    /// Converts this module's own floating tensors; `converted` maps each old
+    /// storage to its new tensor, so tensors shared between modules stay shared.
+    void convert_own_tensors(DType dtype, std::vector<std::pair<Tensor, Tensor>> &converted);
 
     std::string name_;
     std::string prefix_;

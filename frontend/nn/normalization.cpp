@@ -17,14 +17,15 @@ BatchNormNdImpl<D>::BatchNormNdImpl(const BatchNormOptions &options_)
     if (!(options.eps() >= 0.0)) fail("{}: eps must be >= 0, got {}", module, options.eps());
     if (!(options.momentum() >= 0.0 && options.momentum() <= 1.0))
         fail("{}: momentum must be in [0, 1], got {}", module, options.momentum());
+    detail::check_parameter_dtype(module, options.dtype());
     const Shape shape{options.num_features()};
     if (options.affine()) {
-        weight = register_parameter("weight", Tensor::empty(shape));
-        bias = register_parameter("bias", Tensor::empty(shape));
+        weight = register_parameter("weight", Tensor::empty(shape, options.dtype()));
+        bias = register_parameter("bias", Tensor::empty(shape, options.dtype()));
     }
     if (options.track_running_stats()) {
-        running_mean = register_buffer("running_mean", Tensor::empty(shape));
-        running_var = register_buffer("running_var", Tensor::empty(shape));
+        running_mean = register_buffer("running_mean", Tensor::empty(shape, options.dtype()));
+        running_var = register_buffer("running_var", Tensor::empty(shape, options.dtype()));
         num_batches_tracked = Tensor::zeros({}, DType::i32);
     }
     reset_parameters();
@@ -36,6 +37,14 @@ template <size_t D> void BatchNormNdImpl<D>::reset_parameters() {
     if (running_mean.defined()) init::zeros_(running_mean);
     if (running_var.defined()) init::ones_(running_var);
     if (num_batches_tracked.defined()) num_batches_tracked.set_flat(0, 0.0);
+}
+
+template <size_t D> void BatchNormNdImpl<D>::refresh_tensor_members() {
+    weight = registered_tensor("weight");
+    bias = registered_tensor("bias");
+    running_mean = registered_tensor("running_mean");
+    running_var = registered_tensor("running_var");
+    // num_batches_tracked is an integer counter: to(dtype) leaves it as it is.
 }
 
 template <size_t D> SymTensor BatchNormNdImpl<D>::forward(const SymTensor &input) {
@@ -84,9 +93,10 @@ LayerNormImpl::LayerNormImpl(const LayerNormOptions &options_) : Module("LayerNo
     for (int64_t e : shape)
         if (e <= 0) fail("LayerNorm: normalized_shape must have positive extents, got {}", shape_str(shape));
     if (!(options.eps() >= 0.0)) fail("LayerNorm: eps must be >= 0, got {}", options.eps());
+    detail::check_parameter_dtype("LayerNorm", options.dtype());
     if (options.elementwise_affine()) {
-        weight = register_parameter("weight", Tensor::empty(shape));
-        if (options.bias()) bias = register_parameter("bias", Tensor::empty(shape));
+        weight = register_parameter("weight", Tensor::empty(shape, options.dtype()));
+        if (options.bias()) bias = register_parameter("bias", Tensor::empty(shape, options.dtype()));
     }
     reset_parameters();
 }
@@ -94,6 +104,11 @@ LayerNormImpl::LayerNormImpl(const LayerNormOptions &options_) : Module("LayerNo
 void LayerNormImpl::reset_parameters() {
     if (weight.defined()) init::ones_(weight);
     if (bias.defined()) init::zeros_(bias);
+}
+
+void LayerNormImpl::refresh_tensor_members() {
+    weight = registered_tensor("weight");
+    bias = registered_tensor("bias");
 }
 
 SymTensor LayerNormImpl::forward(const SymTensor &input) {

@@ -36,6 +36,8 @@ struct BatchNormOptions {
     /// Whether to keep running statistics (buffers running_mean, running_var);
     /// without them the batch statistics are used in eval mode too.
     STRATA_ARG(bool, track_running_stats) = true;
+    /// The dtype of weight, bias and the running statistics (f32 or f64); `Module::to` converts them later.
+    STRATA_ARG(DType, dtype) = DType::f32;
 };
 
 using BatchNorm1dOptions = BatchNormOptions;
@@ -53,6 +55,10 @@ public:
     SymTensor forward(const SymTensor &input) override;
     std::string extra_repr() const override;
 
+protected:
+    void refresh_tensor_members() override;
+
+public:
     BatchNormOptions options;
     /// Undefined when options.affine() is false.
     Tensor weight, bias;
@@ -80,6 +86,8 @@ struct LayerNormOptions {
     STRATA_ARG(bool, elementwise_affine) = true;
     /// Whether the learned shift exists (with elementwise_affine).
     STRATA_ARG(bool, bias) = true;
+    /// The dtype of the weight and bias (f32 or f64); `Module::to` converts them later.
+    STRATA_ARG(DType, dtype) = DType::f32;
 };
 
 /// Normalises each sample over its trailing `normalized_shape` dims.
@@ -94,6 +102,10 @@ public:
     SymTensor forward(const SymTensor &input) override;
     std::string extra_repr() const override;
 
+protected:
+    void refresh_tensor_members() override;
+
+public:
     LayerNormOptions options;
     Tensor weight, bias;
 };

@@ -9,6 +9,7 @@
 /// and `ExpandingArray<D>`, a per-dimension argument given as one value for
 /// every dimension (`5`) or one value per dimension (`{5, 3}`).
 
+#include <strata/dtype.h>
 #include <strata/error.h>
 #include <strata/shape.h>
 
@@ -83,6 +84,12 @@ inline void check_positive(const char *module, const char *option, const std::ve
                            size_t dims) {
     auto positive = [](int64_t v) { return v > 0; };
     check_per_dim(module, option, values, dims, positive, "positive");
+}
+
+/// Fails unless `dtype`, a module's `dtype` option, is floating point: its parameters are trained.
+inline void check_parameter_dtype(const std::string &module, DType dtype) {
+    if (!is_float(dtype))
+        fail("{}: dtype must be f32 or f64 (parameters are trained), got {}", module, dtype_name(dtype));
 }
 
 inline void check_non_negative(const char *module, const char *option, const std::vector<int64_t> &values,
