@@ -42,6 +42,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/data/tensor_dataset.h
   runtime/data/loader.h
   runtime/data/raw_file_dataset.h
+  runtime/data/miniseed_dataset.h
 
   codegen/compiler.h
   codegen/schedule.h
