@@ -268,6 +268,36 @@ TEST_CASE("miniseed windows: a malformed index file is an error naming it and th
                Contains(index_path));
 }
 
+TEST_CASE("miniseed windows: every truncation and many edits of a saved index load cleanly or are a strata::Error") {
+    TempDir dir;
+    write_tree(dir, /*gap_in_aaa_north=*/true);
+    const std::string index_path = dir / ".index.json";
+    MiniseedDataset::open(dir.path.string(), windows(10, 5, GapPolicy::zero_fill), index_path);
+    std::ifstream in(index_path);
+    const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Whatever loads must also read (or fail with a strata::Error): no crash, no other exception.
+    int64_t loaded = 0, refused = 0;
+    auto attempt = [&](const std::string &text) {
+        std::ofstream(index_path, std::ios::trunc | std::ios::binary) << text;
+        try {
+            const MiniseedDataset data(MiniseedIndex::load(index_path));
+            for (int64_t i : {int64_t(0), data.size() - 1}) (void)data.get(i);
+            ++loaded;
+        } catch (const strata::Error &) {
+            ++refused;
+        }
+    };
+    for (size_t n = 0; n < good.size(); ++n) attempt(good.substr(0, n));
+    for (size_t at = 0; at < good.size(); ++at)
+        for (char c : {'0', '9', '-', 'e', '"', ']'}) {
+            std::string text = good;
+            text[at] = c;
+            attempt(text);
+        }
+    CHECK(refused > int64_t(good.size()));  // every truncation at least
+    CHECK(loaded > 0);                      // and edited numbers that still make sense
+}
+
 TEST_CASE("miniseed windows: bad folders, files and options are errors naming them") {
     TempDir dir;
     CHECK_THAT(error_message([&] { MiniseedIndex::build(dir / "missing", windows(10, 0)); }),

@@ -27,6 +27,11 @@ constexpr const char *kIndexFormat = "strata-miniseed-index-1";
 constexpr double kLanczosLobes = 8.0;
 /// More windows than this is a mistake in the options (a stride of a microsecond...).
 constexpr int64_t kMaxWindows = int64_t(1) << 31;
+constexpr int64_t kMaxWindowSamples = int64_t(1) << 31;
+
+/// A time a seismogram can have (seconds since 1970: years 1653 to 5138), so that a corrupt
+/// index cannot send the arithmetic on times out of range.
+bool plausible_time(double seconds) { return std::fabs(seconds) < 1e11; }
 
 std::string iso_time(double seconds) {
     const auto micros = static_cast<int64_t>(std::llround(seconds * 1e6));
@@ -231,12 +236,12 @@ Json options_json(const MiniseedWindowOptions &o) {
 template <typename T> T field(const Json &j, const char *key, const std::string &path, const std::string &what) {
     if (!j.is_object() || !j.contains(key))
         fail("{}: corrupt MiniSEED index: {} has no \"{}\"", path, what, key);
-    try {
-        return j.at(key).get<T>();
-    } catch (const Json::exception &) {
-        fail("{}: corrupt MiniSEED index: \"{}\" of {} is {}; expected a {}", path, key, what,
-             j.at(key).dump().substr(0, 60), std::is_same<T, std::string>::value ? "string" : "number");
-    }
+    const Json &value = j.at(key);
+    const bool is_string = std::is_same<T, std::string>::value, is_integer = std::is_integral<T>::value;
+    if (is_string ? !value.is_string() : is_integer ? !value.is_number_integer() : !value.is_number())
+        fail("{}: corrupt MiniSEED index: \"{}\" of {} is {}; expected {}", path, key, what, value.dump().substr(0, 60),
+             is_string ? "a string" : is_integer ? "an integer" : "a number");
+    return value.get<T>();
 }
 
 const Json &array_field(const Json &j, const char *key, const std::string &path, const std::string &what) {
@@ -282,7 +287,7 @@ MiniseedIndex MiniseedIndex::build(const std::string &root, const MiniseedWindow
     }
     index.rate = options.sampling_rate > 0 ? options.sampling_rate : common_rate;
     const double samples = std::round(options.window_seconds * index.rate);
-    if (!(samples >= 1) || samples > double(int64_t(1) << 31))
+    if (!(samples >= 1) || samples > double(kMaxWindowSamples))
         fail("{}: a window of {} s at {} Hz is {} samples; expected 1 to 2^31", index.root, options.window_seconds,
              index.rate, samples);
     index.window_samples = static_cast<int64_t>(samples);
@@ -382,8 +387,9 @@ MiniseedIndex MiniseedIndex::load(const std::string &path) {
     }
     index.rate = field<double>(j, "rate", path, "the index");
     index.window_samples = field<int64_t>(j, "window_samples", path, "the index");
-    if (!(index.rate > 0) || !std::isfinite(index.rate) ||
-        index.window_samples != int64_t(std::round(index.options.window_seconds * index.rate)))
+    if (!(index.rate > 0) || !std::isfinite(index.rate) || index.window_samples < 1 ||
+        index.window_samples > kMaxWindowSamples ||
+        double(index.window_samples) != std::round(index.options.window_seconds * index.rate))
         fail("{}: corrupt MiniSEED index: rate {} Hz and window_samples {} do not match a {} s window", path,
              index.rate, index.window_samples, index.options.window_seconds);
     const Json &files = array_field(j, "files", path, "the index");
@@ -411,12 +417,14 @@ MiniseedIndex MiniseedIndex::load(const std::string &path) {
                     !g[2].is_number() || !g[3].is_number_integer())
                     fail("{}: corrupt MiniSEED index: {}.segments[{}] holds {}; expected [file, start, rate, samples]",
                          path, what, c, g.dump().substr(0, 80));
-                MiniseedSegment seg{g[0].get<int32_t>(), g[1].get<double>(), g[2].get<double>(), g[3].get<int64_t>()};
-                if (seg.file < 0 || size_t(seg.file) >= index.files.size() || !(seg.rate > 0) ||
-                    !std::isfinite(seg.rate) || !std::isfinite(seg.start) || seg.samples < 1)
+                const auto file = g[0].get<int64_t>();
+                MiniseedSegment seg{int32_t(0), g[1].get<double>(), g[2].get<double>(), g[3].get<int64_t>()};
+                if (file < 0 || file >= int64_t(index.files.size()) || !(seg.rate > 0) || !std::isfinite(seg.rate) ||
+                    !plausible_time(seg.start) || seg.samples < 1)
                     fail("{}: corrupt MiniSEED index: {}.segments[{}] holds {}; expected a file number below {}, "
                          "a finite start, a positive rate and samples",
                          path, what, c, g.dump().substr(0, 80), index.files.size());
+                seg.file = int32_t(file);
                 station.segments[c].push_back(seg);
             }
         }
@@ -427,8 +435,8 @@ MiniseedIndex MiniseedIndex::load(const std::string &path) {
         const Json &x = windows[w];
         if (!x.is_array() || x.size() != 2 || !x[0].is_number_integer() || !x[1].is_number() ||
             x[0].get<int64_t>() < 0 || x[0].get<int64_t>() >= int64_t(index.stations.size()) ||
-            !std::isfinite(x[1].get<double>()))
-            fail("{}: corrupt MiniSEED index: windows[{}] is {}; expected [station below {}, start time]", path, w,
+            !plausible_time(x[1].get<double>()))
+            fail("{}: corrupt MiniSEED index: windows[{}] is {}; expected [station below {}, a start time]", path, w,
                  x.dump().substr(0, 80), index.stations.size());
         index.windows.push_back({x[0].get<int32_t>(), x[1].get<double>()});
     }
