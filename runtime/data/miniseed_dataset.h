@@ -19,7 +19,11 @@
 ///  - `zero_fill`: windows run every `stride_seconds` from the station's first sample to its
 ///    last; missing samples are 0 and the example has a "mask" field [3, L] (1 where the
 ///    sample is data, 0 where it was missing). Windows with no data at all are left out.
-/// Records of one channel that continue across files (day files) join into one stretch.
+/// Records of one channel that continue across files (day files) join into one stretch;
+/// where two stretches of a channel overlap, the one that starts first gives the samples.
+///
+/// Cost: `get` reads each file overlapping the window in full (libmseed). To train for many
+/// epochs, write the windows once to a raw file (`write_raw_dataset`) and train from that.
 ///
 /// Resampling: with `sampling_rate` 0 every channel must have the same rate (an error
 /// names the file and channel otherwise); with a rate set, each channel is resampled to it
