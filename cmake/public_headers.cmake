@@ -55,6 +55,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/data/transforms/normalize.h
   runtime/data/transforms/taper.h
   runtime/data/transforms/window.h
+  runtime/data/miniseed_dataset.h
 
   codegen/compiler.h
   codegen/schedule.h
