@@ -3,8 +3,10 @@
 #include "frontend/functional.h"
 #include "frontend/train/callbacks.h"
 #include "frontend/train/registration_check.h"
+#include "runtime/data/tensor_dataset.h"
 #include "runtime/progress.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -19,25 +21,27 @@ NamedDataset as_named(const Dataset &data) {
     return {{{kInputName, data.inputs}}, {{kTargetName, data.targets}}};
 }
 
-/// The batches' example rows in DataLoader's order (shuffled by seed and epoch): a loader over
-/// the example indices, so named data sets shuffle exactly as `Dataset`s always have.
-DataLoader example_order(int64_t examples, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last) {
-    return DataLoader({Tensor::arange(examples, DType::f64), Tensor::arange(examples, DType::f64)},
-                      {batch_size, shuffle, seed, drop_last});
+/// A named data set as a data::Dataset (the tensors shared, not copied): example i is row i of
+/// every input and target. Streamed with 0 workers, it gives the batches the in-memory loader
+/// (frontend/train/data_loader.h) always gave, in the same order.
+data::DatasetPtr as_dataset(const NamedDataset &data, const char *name) {
+    data.check();
+    data::Example tensors = data.inputs;
+    for (const auto &[key, t] : data.targets) tensors[key] = t;
+    return std::make_shared<data::TensorDataset>(std::move(tensors), name);
 }
 
-std::vector<int64_t> rows_of(const DataLoader &order, int64_t batch) {
-    const Tensor indices = order.batch(batch).inputs;
-    std::vector<int64_t> rows(static_cast<size_t>(indices.numel()));
-    for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(indices.data<double>()[i]);
-    return rows;
+StreamOptions stream_of(const NamedDataset &data) {
+    StreamOptions stream;
+    for (const auto &[name, t] : data.inputs) stream.inputs.push_back(name);
+    return stream;
 }
 
-/// Inputs and targets of one batch, in one map (the step and the metrics read both).
-TensorMap batch_of(const NamedDataset &data, const std::vector<int64_t> &rows) {
-    TensorMap batch = gather_rows(data.inputs, rows);
-    for (auto &[name, t] : gather_rows(data.targets, rows)) batch[name] = t;
-    return batch;
+/// "'a', 'b'", for messages.
+template <typename Map> std::string names_of(const Map &map) {
+    std::string out;
+    for (const auto &[name, value] : map) out += (out.empty() ? "'" : ", '") + name + "'";
+    return out.empty() ? std::string("none") : out;
 }
 
 /// Feeds one batch to every metric: the model output it reads and its target.
@@ -46,10 +50,8 @@ void update_metrics(const std::vector<std::shared_ptr<metrics::Metric>> &all, co
     for (const auto &m : all) {
         auto out = outputs.find(m->output_name());
         if (out == outputs.end()) {
-            std::string names;
-            for (const auto &[name, t] : outputs) names += (names.empty() ? "'" : ", '") + name + "'";
             fail("metric {} reads the model output '{}', but the model's outputs are {}", m->kind(), m->output_name(),
-                 names);
+                 names_of(outputs));
         }
         auto target = batch.find(m->target_name());
         if (target == batch.end())
@@ -71,14 +73,6 @@ void add_headline(std::vector<std::pair<std::string, double>> &shown, const metr
                   const std::string &prefix) {
     for (const auto &[key, value] : values)
         if (key.find('/') == std::string::npos) shown.push_back({prefix + key, value});
-}
-
-/// "inputs 'x'; targets 't'", for messages.
-std::string describe_tensors(const NamedDataset &data) {
-    std::string inputs, targets;
-    for (const auto &[name, t] : data.inputs) inputs += (inputs.empty() ? "'" : ", '") + name + "'";
-    for (const auto &[name, t] : data.targets) targets += (targets.empty() ? "'" : ", '") + name + "'";
-    return fmt::format("inputs {}; targets {}", inputs, targets.empty() ? std::string("none") : targets);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -133,13 +127,104 @@ std::vector<EpochStats> Trainer::fit(const NamedDataset &train, const NamedDatas
 
 std::vector<EpochStats> Trainer::fit(const NamedDataset &train, const FitOptions &fit_options,
                                      const NamedDataset *validation) {
-    if (!fit_options.resume.empty()) resume(fit_options.resume);
-    return fit_named(train, validation);
+    return fit(as_dataset(train, "training set"), stream_of(train), fit_options,
+               validation ? as_dataset(*validation, "validation set") : nullptr);
 }
 
-void Trainer::build_step(const NamedDataset &train) {
-    TensorSpecs inputs = batch_specs(train.inputs, options_.batch_size);
-    const TensorSpecs targets = batch_specs(train.targets, options_.batch_size);
+std::vector<EpochStats> Trainer::fit(data::DatasetPtr train, const StreamOptions &stream, data::DatasetPtr validation) {
+    return fit(std::move(train), stream, FitOptions{}, std::move(validation));
+}
+
+std::vector<EpochStats> Trainer::fit(data::DatasetPtr train, const StreamOptions &stream, const FitOptions &fit_options,
+                                     data::DatasetPtr validation) {
+    if (!fit_options.resume.empty()) resume(fit_options.resume);
+    if (!train) fail("Trainer::fit: the training data set is null");
+    data::DataLoader train_loader(train, loader_options(stream, true));
+    use_fields(stream, train_loader.example_layout(), "training set");
+    std::string transforms;
+    for (const auto &t : stream.transforms) transforms += (transforms.empty() ? "" : ", ") + t->describe();
+    data_signature_ = fmt::format("{} examples {}, rank {} of {}, transforms [{}]{}", train->size(),
+                                  data::layout_str(train_loader.example_layout()), stream.rank, stream.world_size,
+                                  transforms, stream.skip_corrupt ? ", skip_corrupt" : "");
+    if (!resumed_data_signature_.empty() && resumed_data_signature_ != data_signature_)
+        fail("{}: the checkpoint's run read {}; this fit reads {}: resuming would not continue that run",
+             resumed_path_, resumed_data_signature_, data_signature_);
+    resumed_data_signature_.clear();
+    std::unique_ptr<data::DataLoader> validation_loader;
+    if (validation) {
+        validation_loader = std::make_unique<data::DataLoader>(validation, loader_options(stream, false));
+        const std::string train_target = stream_target_;
+        use_fields(stream, validation_loader->example_layout(), "validation set");
+        if (stream_target_ != train_target)
+            fail("Trainer: the validation set's target field is '{}', the training set's is '{}'", stream_target_,
+                 train_target);
+    }
+    std::function<EvalStats()> validate;
+    if (validation_loader) validate = [&] { return evaluate_loader(*validation_loader); };
+    return fit_loader(train_loader, validate);
+}
+
+data::LoaderOptions Trainer::loader_options(const StreamOptions &stream, bool training) const {
+    data::LoaderOptions o;
+    o.batch_size = options_.batch_size;
+    o.shuffle = training && options_.shuffle;
+    o.seed = options_.seed;
+    o.drop_last = training;  // the compiled step has one batch size; evaluation compiles the rest
+    o.rank = training ? stream.rank : 0;
+    o.world_size = training ? stream.world_size : 1;
+    o.num_workers = stream.num_workers;
+    o.prefetch_factor = stream.prefetch_factor;
+    o.transforms = training ? stream.transforms : stream.validation_transforms;
+    o.skip_corrupt = stream.skip_corrupt;
+    o.max_consecutive_corrupt = stream.max_consecutive_corrupt;
+    return o;
+}
+
+void Trainer::use_fields(const StreamOptions &stream, const data::ExampleLayout &layout, const char *what) {
+    for (const std::string &name : stream.inputs)
+        if (!layout.count(name))
+            fail("Trainer: the {} has no field '{}' (StreamOptions::inputs); its examples are {}", what, name,
+                 data::layout_str(layout));
+    if (!single_input_) {
+        if (stream.inputs.empty())
+            fail("Trainer: StreamOptions::inputs must name the fields the model reads (the {}'s examples are {})",
+                 what, data::layout_str(layout));
+        input_names_ = stream.inputs;
+        return;
+    }
+    if (stream.inputs.size() > 1)
+        fail("Trainer: a single-input trainer reads one field, but StreamOptions::inputs names {}",
+             stream.inputs.size());
+    const std::string input = stream.inputs.empty() ? kInputName : stream.inputs.front();
+    if (!layout.count(input))
+        fail("Trainer: the {} has no field '{}' (StreamOptions::inputs); its examples are {}", what, input,
+             data::layout_str(layout));
+    if (layout.size() != 2)
+        fail("Trainer: a single-input trainer needs examples of two fields, its input '{}' and a target; the {}'s "
+             "examples are {}",
+             input, what, data::layout_str(layout));
+    stream_input_ = input;
+    stream_target_ = layout.begin()->first == input ? std::next(layout.begin())->first : layout.begin()->first;
+    input_names_ = {kInputName};
+}
+
+bool Trainer::is_input(const std::string &name) const {
+    return std::find(input_names_.begin(), input_names_.end(), name) != input_names_.end();
+}
+
+TensorMap Trainer::step_batch(data::Example batch) const {
+    if (!single_input_) return batch;
+    return {{kInputName, std::move(batch.at(stream_input_))}, {kTargetName, std::move(batch.at(stream_target_))}};
+}
+
+void Trainer::build_step(const data::ExampleLayout &layout) {
+    TensorSpecs inputs, targets;
+    for (const auto &[field, spec] : layout) {
+        const std::string name = !single_input_ ? field : field == stream_input_ ? kInputName : kTargetName;
+        Shape shape{options_.batch_size};
+        shape.insert(shape.end(), spec.shape.begin(), spec.shape.end());
+        (is_input(name) ? inputs : targets)[name] = {shape, spec.dtype};
+    }
     if (single_input_) {  // as TrainStep's single-input form: the input takes the parameters' dtype
         const auto params = model_.named_parameters();
         if (params.size() > 0) inputs.at(kInputName).dtype = params.values().front().dtype();
@@ -156,12 +241,9 @@ void Trainer::build_step(const NamedDataset &train) {
     pending_run_count_ = -1;
 }
 
-std::vector<EpochStats> Trainer::fit_named(const NamedDataset &train, const NamedDataset *validation) {
-    train.check();
-    if (validation) validation->check();
-    DataLoader order = example_order(train.size(), options_.batch_size, options_.shuffle, options_.seed, true);
-    const int64_t batches = order.num_batches();
-    if (!step_) build_step(train);
+std::vector<EpochStats> Trainer::fit_loader(data::DataLoader &train, const std::function<EvalStats()> &validate) {
+    const int64_t batches = train.num_batches();
+    if (!step_) build_step(train.example_layout());
     if (batch_in_epoch_ > batches)
         fail("Trainer: the resumed run stopped after batch {} of its epoch, but this data set has {} batches of {} "
              "(a different data set?)",
@@ -179,17 +261,22 @@ std::vector<EpochStats> Trainer::fit_named(const NamedDataset &train, const Name
         for (auto &cb : begin_callbacks_) cb(epoch);
         for (auto &cb : callbacks_) cb->on_epoch_begin(*this, epoch);
         model_.train(true);
-        order.set_epoch(epoch);
+        train.restore(epoch, batch_in_epoch_);  // the loader's position is the trainer's
         ProgressBar bar(fmt::format("epoch {}", epoch + 1), batches, options_.batch_size, options_.progress);
         for (int64_t i = batch_in_epoch_; i < batches; ++i) {
-            const TensorMap batch = batch_of(train, rows_of(order, i));
+            const int64_t skipped_before = train.skipped();
             TrainStep::Result r;
+            TensorMap batch;
             try {
+                std::optional<data::Example> next = train.next();
+                if (!next) fail("the data loader ended its epoch after {} batches", i);
+                batch = step_batch(std::move(*next));
                 r = step_->step(batch);
                 update_metrics(metrics_, r.outputs, batch);
             } catch (const Error &e) {
                 fail("epoch {}, batch {} of {}: {}", epoch + 1, i + 1, batches, e.what());
             }
+            skipped_examples_ += train.skipped() - skipped_before;
             sums_.loss_sum += r.loss;
             sums_.correct += r.correct;
             sums_.seen += options_.batch_size;
@@ -202,8 +289,6 @@ std::vector<EpochStats> Trainer::fit_named(const NamedDataset &train, const Name
                 shown.push_back({"acc", static_cast<double>(sums_.correct) / static_cast<double>(sums_.seen)});
             bar.update(i + 1, shown);
         }
-        std::function<EvalStats()> validate;
-        if (validation) validate = [&] { return evaluate(*validation); };
         // The train values are taken before validation reuses the metric objects.
         const metrics::Values train_values = compute_metrics(metrics_);
         epoch_end_metric_state_.clear();
@@ -287,22 +372,29 @@ EpochStats finish_epoch(int64_t epoch, const EpochSums &sums, ProgressBar &bar, 
 
 EvalStats Trainer::evaluate(const Dataset &data) { return evaluate(as_named(data)); }
 
-EvalStats Trainer::evaluate(const NamedDataset &data) {
-    data.check();
+EvalStats Trainer::evaluate(const NamedDataset &data) { return evaluate(as_dataset(data, "evaluation set"), stream_of(data)); }
+
+EvalStats Trainer::evaluate(data::DatasetPtr data, const StreamOptions &stream) {
+    if (!data) fail("Trainer::evaluate: the data set is null");
+    data::DataLoader loader(data, loader_options(stream, false));
+    use_fields(stream, loader.example_layout(), "evaluation set");
+    return evaluate_loader(loader);
+}
+
+EvalStats Trainer::evaluate_loader(data::DataLoader &loader) {
     const nn::TrainingModeScope evaluating(model_, false);
     // One compiled graph per distinct batch size (the full batches and the remainder).
     std::map<int64_t, CompiledGraph> graphs;
     std::vector<std::unique_ptr<Graph>> keep;
     std::vector<std::string> output_names;
     bool classification = false;
-    auto graph_for = [&](int64_t n) -> CompiledGraph & {
+    auto graph_for = [&](const TensorMap &batch, int64_t n) -> CompiledGraph & {
         auto it = graphs.find(n);
         if (it != graphs.end()) return it->second;
         auto g = std::make_unique<Graph>();
         SymMap inputs, targets;
-        for (const auto &[name, spec] : batch_specs(data.inputs, n)) inputs[name] = g->input(name, spec.shape, spec.dtype);
-        for (const auto &[name, spec] : batch_specs(data.targets, n))
-            targets[name] = g->input(name, spec.shape, spec.dtype);
+        for (const auto &[name, spec] : batch_specs(batch, n))
+            (is_input(name) ? inputs : targets)[name] = g->input(name, spec.shape, spec.dtype);
         SymMap outputs;
         SymTensor loss;
         try {
@@ -310,8 +402,8 @@ EvalStats Trainer::evaluate(const NamedDataset &data) {
             loss = loss_(outputs, targets);
         } catch (const std::out_of_range &e) {  // SymMap::at on a name the data set or model lacks
             fail("Trainer::evaluate: the forward or loss function asked for a name that is not there ({}); the data "
-                 "set has {}",
-                 e.what(), describe_tensors(data));
+                 "set has inputs {}; targets {}",
+                 e.what(), names_of(inputs), names_of(targets));
         }
         check_modules_registered(model_, *g, "Trainer::evaluate");
         // The mean loss over the batch, re-weighted by the batch size below.
@@ -333,15 +425,15 @@ EvalStats Trainer::evaluate(const NamedDataset &data) {
         keep.push_back(std::move(g));
         return compiled;
     };
-    const DataLoader order = example_order(data.size(), options_.batch_size, false, 0, false);
+    loader.set_epoch(0);
     for (const auto &m : metrics_) m->reset();
     EvalStats stats;
     double loss_sum = 0;
     int64_t correct = 0;
-    for (int64_t i = 0; i < order.num_batches(); ++i) {
-        const TensorMap batch = batch_of(data, rows_of(order, i));
+    while (std::optional<data::Example> next = loader.next()) {
+        const TensorMap batch = step_batch(std::move(*next));
         const int64_t n = batch.begin()->second.size(0);
-        const auto out = graph_for(n).run(batch);
+        const auto out = graph_for(batch, n).run(batch);
         loss_sum += out.at("loss").item() * static_cast<double>(n);
         if (auto it = out.find("correct"); it != out.end()) correct += static_cast<int64_t>(it->second.item());
         if (!metrics_.empty()) {

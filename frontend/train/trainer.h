@@ -13,12 +13,20 @@
 /// its whole state (weights, optimizer, position in the epoch, sums so far, LR schedule,
 /// dropout's counter, metric and callback state); `fit(data, {.resume = path})` continues from
 /// it, ending bit for bit where a run that never stopped ends.
+///
+/// Data sets that do not fit in memory (files, readers with transforms) stream through
+/// `data::DataLoader` (runtime/data/loader.h): `fit(dataset_ptr, StreamOptions)`. Each example's
+/// fields named in `StreamOptions::inputs` feed the model, the others are targets:
+///
+///     auto train = std::make_shared<data::RawFileDataset>("train.strata");
+///     trainer.fit(train, {.inputs = {"waveform"}, .num_workers = 2, .transforms = {noise}});
 
 #include "frontend/optim/lr_scheduler.h"
 #include "frontend/train/data_loader.h"
 #include "frontend/train/metrics.h"
 #include "frontend/train/named_batch.h"
 #include "frontend/train/train_step.h"
+#include "runtime/data/loader.h"
 
 #include <functional>
 #include <map>
@@ -98,6 +106,31 @@ struct FitOptions {
     std::string resume{};
 };
 
+/// How the trainer streams a `data::Dataset` through a `data::DataLoader`. The order options
+/// (batch size, shuffle, seed; full batches only for training) come from TrainerOptions, so the
+/// order is the one the in-memory `fit` has.
+struct StreamOptions {
+    /// The example fields the model reads; every other field is a target. A single-input
+    /// trainer takes one name (empty: "input") and the one other field is its target (fed as
+    /// "input" and "target", the names its loss and metrics see); a named trainer needs them all.
+    std::vector<std::string> inputs{};
+    /// Threads reading and transforming batches ahead of the step (0: read in the loop).
+    int64_t num_workers = 0;
+    int64_t prefetch_factor = 2;
+    /// Applied to each training example, seeded from (seed, epoch, example): the same batches
+    /// whatever the number of workers and after a resume.
+    std::vector<data::TransformPtr> transforms{};
+    /// Applied to each validation example (no augmentation by default).
+    std::vector<data::TransformPtr> validation_transforms{};
+    /// Replace an example that fails to read by the next one and count it
+    /// (Trainer::skipped_examples) instead of failing (data::LoaderOptions::skip_corrupt).
+    bool skip_corrupt = false;
+    int64_t max_consecutive_corrupt = 16;
+    /// This process's shard of the training set (evaluation reads the whole set).
+    int64_t rank = 0;
+    int64_t world_size = 1;
+};
+
 class Trainer {
 public:
     /// A single-input model trained on `Dataset`s: `loss(output, target)`.
@@ -143,10 +176,17 @@ public:
     std::vector<EpochStats> fit(const NamedDataset &train, const NamedDataset *validation = nullptr);
     std::vector<EpochStats> fit(const NamedDataset &train, const FitOptions &fit_options,
                                 const NamedDataset *validation = nullptr);
+    /// Streams `train` (and `validation`) through a data::DataLoader; see StreamOptions. The
+    /// checkpoint holds the loader's position; a resume refuses another data set's checkpoint.
+    std::vector<EpochStats> fit(data::DatasetPtr train, const StreamOptions &stream,
+                                data::DatasetPtr validation = nullptr);
+    std::vector<EpochStats> fit(data::DatasetPtr train, const StreamOptions &stream, const FitOptions &fit_options,
+                                data::DatasetPtr validation = nullptr);
     /// Mean loss, accuracy (single-output classifiers) and the metrics over a whole data set
     /// (the model in eval mode).
     EvalStats evaluate(const Dataset &data);
     EvalStats evaluate(const NamedDataset &data);
+    EvalStats evaluate(data::DatasetPtr data, const StreamOptions &stream = {});
 
     /// Saves the trainer's whole state to `path` (atomically): the model, the optimizer, the
     /// position (epoch, batch), the epoch's sums so far, dropout's counter, the schedule's epoch,
@@ -162,6 +202,9 @@ public:
 
     /// Epochs finished so far (including those of a resumed run).
     int64_t epochs_done() const { return epochs_done_; }
+    /// Corrupt training examples replaced so far with StreamOptions::skip_corrupt (the whole
+    /// run's, a resumed one included).
+    int64_t skipped_examples() const { return skipped_examples_; }
     /// The compiled training step, once `fit` has built it (null before).
     TrainStep *step() const { return step_.get(); }
     nn::Module &model() const { return model_; }
@@ -171,8 +214,19 @@ public:
     double compile_seconds() const { return compile_seconds_; }
 
 private:
-    std::vector<EpochStats> fit_named(const NamedDataset &train, const NamedDataset *validation);
-    void build_step(const NamedDataset &train);
+    /// The one training loop: batches from `train`, validation by `validate` when set.
+    std::vector<EpochStats> fit_loader(data::DataLoader &train, const std::function<EvalStats()> &validate);
+    EvalStats evaluate_loader(data::DataLoader &data);
+    /// The loader's options for this trainer: `training` shuffles and keeps full batches only.
+    data::LoaderOptions loader_options(const StreamOptions &stream, bool training) const;
+    /// A batch as the step takes it: a single-input trainer's fields renamed "input"/"target".
+    TensorMap step_batch(data::Example batch) const;
+    /// Checks `layout` against `stream.inputs` and sets which fields feed the model; `what` names
+    /// the data set in messages.
+    void use_fields(const StreamOptions &stream, const data::ExampleLayout &layout, const char *what);
+    /// Which of a batch's tensors are the model's inputs.
+    bool is_input(const std::string &name) const;
+    void build_step(const data::ExampleLayout &layout);
     /// "trainer.*" metadata describing the run (what a resume must match) and its position.
     std::map<std::string, std::string> state_metadata() const;
     void after_step(int64_t epoch, int64_t batch, int64_t batches, double loss);
@@ -206,6 +260,13 @@ private:
     std::vector<std::vector<double>> epoch_end_metric_state_;
     std::vector<std::string> epoch_end_callback_state_;
     double compile_seconds_ = 0;
+    /// The fields fed to the model (after renaming), and a single-input trainer's stream names.
+    std::vector<std::string> input_names_;
+    std::string stream_input_, stream_target_;
+    /// Which data the run reads ("256 examples, rank 0 of 1, transforms [...]"), saved in the
+    /// checkpoint; the one a resumed checkpoint read, checked when fit starts.
+    std::string data_signature_, resumed_data_signature_, resumed_path_;
+    int64_t skipped_examples_ = 0;
 };
 
 }  // namespace strata

@@ -78,6 +78,8 @@ std::map<std::string, std::string> Trainer::state_metadata() const {
     put("seed", std::to_string(options_.seed));
     put("shuffle", options_.shuffle ? "1" : "0");
     put("scheduler", scheduler_ ? std::to_string(scheduler_->last_epoch()) : "none");
+    if (!data_signature_.empty()) put("data", data_signature_);  // the loader's position is (epoch, batch)
+    put("skipped", std::to_string(skipped_examples_));
     put("metrics", std::to_string(metrics_.size()));
     for (size_t i = 0; i < metrics_.size(); ++i) {
         put(fmt::format("metric.{}.kind", i), metric_signature(*metrics_[i]));
@@ -128,6 +130,9 @@ void Trainer::resume(const std::string &path) {
     if (epoch < 0 || batch < 0 || sums.batches != batch)
         fail("{}: the saved position (epoch {}, batch {}, {} batches summed) is inconsistent", path, epoch, batch,
              sums.batches);
+    // Checkpoints from before streaming have neither (then fit checks nothing about the data).
+    const auto data_it = ck.info.metadata.find(std::string(kPrefix) + "data");
+    const int64_t skipped = ck.info.metadata.count(std::string(kPrefix) + "skipped") ? saved.number<int64_t>("skipped") : 0;
     const int64_t scheduler_epoch = scheduler_ ? saved.number<int64_t>("scheduler") : 0;
     std::vector<std::vector<double>> metric_sums;
     for (size_t i = 0; i < metrics_.size(); ++i) metric_sums.push_back(saved.numbers(fmt::format("metric.{}.sums", i)));
@@ -154,6 +159,9 @@ void Trainer::resume(const std::string &path) {
     epochs_done_ = epoch;
     batch_in_epoch_ = batch;
     sums_ = sums;
+    skipped_examples_ = skipped;
+    resumed_data_signature_ = data_it == ck.info.metadata.end() ? "" : data_it->second;
+    resumed_path_ = path;
     if (step_)
         step_->set_run_count(ck.info.run_count);
     else
