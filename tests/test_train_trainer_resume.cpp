@@ -16,6 +16,7 @@
 #include "tests/support/error_message.h"
 #include "tests/support/synthetic_images.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/trainer_probes.h"
 
 #include <chrono>
 #include <csignal>
@@ -28,6 +29,8 @@ using Catch::Matchers::Contains;
 using strata::testing::Child;
 using strata::testing::error_message;
 using strata::testing::TempDir;
+using strata::testing::StepReporter;
+using strata::testing::state_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -35,15 +38,6 @@ namespace {
 constexpr uint64_t kSeed = 21;
 
 SymTensor loss(const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); }
-
-/// Reports each finished step to the parent through a pipe (fd -1: reports nothing).
-struct StepReporter : Callback {
-    explicit StepReporter(int fd) : fd(fd) {}
-    void on_step_end(Trainer &, const StepStats &) override {
-        if (fd >= 0) Child::send(fd, "s");
-    }
-    int fd;
-};
 
 /// A run with every kind of state a resume must restore: dropout, SGD momentum, a schedule,
 /// metrics and a callback that remembers the best validation loss.
@@ -76,15 +70,6 @@ TrainerOptions run_options(const std::string &checkpoint = "") {
     o.checkpoint_path = checkpoint;
     o.checkpoint_every = checkpoint.empty() ? 0 : 1;
     return o;
-}
-
-/// Every parameter and optimizer tensor as raw bytes, in order.
-std::string state_bytes(const nn::Module &net, const optim::Optimizer &opt) {
-    std::string out;
-    const auto params = net.named_parameters();
-    for (const auto &[name, t] : params.items()) out.append(static_cast<const char *>(t.raw_data()), t.nbytes());
-    for (const auto &[key, t] : opt.state()) out.append(static_cast<const char *>(t.raw_data()), t.nbytes());
-    return out;
 }
 
 void check_same_epoch(const EpochStats &a, const EpochStats &b) {

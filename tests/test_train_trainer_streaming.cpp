@@ -21,6 +21,7 @@
 #include "tests/support/example_datasets.h"
 #include "tests/support/synthetic_images.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/trainer_probes.h"
 
 #include <chrono>
 #include <csignal>
@@ -34,6 +35,8 @@ using Catch::Matchers::Contains;
 using strata::testing::Child;
 using strata::testing::error_message;
 using strata::testing::TempDir;
+using strata::testing::StepReporter;
+using strata::testing::state_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -57,15 +60,6 @@ public:
     std::string describe() const override { return "image_noise(0.3)"; }
 };
 
-/// Reports each finished step to the parent through a pipe (fd -1: reports nothing).
-struct StepReporter : Callback {
-    explicit StepReporter(int fd) : fd(fd) {}
-    void on_step_end(Trainer &, const StepStats &) override {
-        if (fd >= 0) Child::send(fd, "s");
-    }
-    int fd;
-};
-
 nn::Sequential make_net(bool dropout) {
     manual_seed(kSeed);
     if (dropout)
@@ -82,15 +76,6 @@ TrainerOptions options(const std::string &checkpoint = "") {
     o.checkpoint_path = checkpoint;
     o.checkpoint_every = checkpoint.empty() ? 0 : 1;
     return o;
-}
-
-/// Every parameter and optimizer tensor as raw bytes, in order.
-std::string state_bytes(const nn::Module &net, const optim::Optimizer &opt) {
-    std::string out;
-    const auto params = net.named_parameters();
-    for (const auto &[name, t] : params.items()) out.append(static_cast<const char *>(t.raw_data()), t.nbytes());
-    for (const auto &[key, t] : opt.state()) out.append(static_cast<const char *>(t.raw_data()), t.nbytes());
-    return out;
 }
 
 /// A streamed run from a file with two workers, seeded noise, dropout, momentum and metrics.
