@@ -66,7 +66,7 @@ public:
     Tensor running_mean, running_var;
     /// PyTorch's count of training batches (i32, 0-d), kept so that a PyTorch state dict loads
     /// and saves whole (nn/state_dict.h). Not a registered buffer: Strata's momentum is a number,
-    /// so no computation reads it, and compiled training steps do not advance it.
+    /// so no computation reads it; each TrainStep step adds one (not saved in Strata's checkpoints).
     /// Undefined when options.track_running_stats() is false.
     Tensor num_batches_tracked;
 };

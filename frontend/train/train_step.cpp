@@ -2,6 +2,7 @@
 
 #include "frontend/debug/anomaly.h"
 #include "frontend/functional.h"
+#include "frontend/nn/normalization.h"
 #include "frontend/train/registration_check.h"
 
 #include <cmath>
@@ -65,6 +66,12 @@ void TrainStep::build(nn::Module &model, optim::Optimizer &optimizer, const Forw
     Graph &g = *graph_;
     check_names(input_specs_, target_specs_);
     model.train(true);
+    model.apply([this](nn::Module &m) {
+        Tensor counter;
+        if (auto *bn = dynamic_cast<nn::BatchNorm1dImpl *>(&m)) counter = bn->num_batches_tracked;
+        if (auto *bn = dynamic_cast<nn::BatchNorm2dImpl *>(&m)) counter = bn->num_batches_tracked;
+        if (counter.defined()) batch_counters_.push_back(counter);
+    });
     const auto named = model.named_parameters();
     if (named.size() == 0) fail("TrainStep: the model has no parameters to train");
     param_dtype_ = named.values().front().dtype();
@@ -180,6 +187,7 @@ TrainStep::Result TrainStep::step(const TensorMap &batch) {
                  step_number, r.loss);
         fail("training step {}: the loss is {}; stopping. {}", step_number, r.loss, locate_non_finite(before_step));
     }
+    for (Tensor &counter : batch_counters_) counter.set_flat(0, counter.get_flat(0) + 1);
     if (classification_) r.correct = static_cast<int64_t>(outputs.at("correct").item());
     if (auto it = outputs.find("grad_norm"); it != outputs.end()) r.grad_norm = it->second.item();
     for (const std::string &name : output_names_) r.outputs[name] = outputs.at(kOutputPrefix + name);

@@ -116,6 +116,9 @@ private:
     bool keep_gradients_ = false;
     std::vector<double> losses_;
     TensorMap gradients_;
+    /// The model's batch-norm num_batches_tracked counters: each step adds one, as each
+    /// training-mode forward does in PyTorch.
+    std::vector<Tensor> batch_counters_;
 };
 
 }  // namespace strata
