@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/example_datasets.h"
+
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -13,16 +15,9 @@ using namespace strata;
 
 namespace {
 
-/// N examples: input row i is [i, -i, 0.5 i] (f32), target i is i (i32), so a batch says which rows it holds.
+/// N examples: inputs and targets are numbered_rows(n), so a batch says which rows it holds.
 Dataset numbered(int64_t n) {
-    Tensor x = Tensor::empty({n, 3});
-    Tensor t = Tensor::empty({n}, DType::i32);
-    for (int64_t i = 0; i < n; ++i) {
-        x.set_flat(3 * i, static_cast<double>(i));
-        x.set_flat(3 * i + 1, -static_cast<double>(i));
-        x.set_flat(3 * i + 2, 0.5 * static_cast<double>(i));
-        t.set_flat(i, static_cast<double>(i));
-    }
+    auto [x, t] = strata::testing::numbered_rows(n);
     return {x, t};
 }
 

@@ -8,13 +8,14 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace strata::testing {
 
-/// N examples: "x" of example i is [i, -i, 0.5 i] (f32[3]), "index" is i (i32[]), so a batch
-/// says which examples it holds and that their fields travel together.
-inline std::shared_ptr<data::TensorDataset> numbered_dataset(int64_t n, const std::string &name = "numbered") {
+/// N rows: row i of the first tensor is [i, -i, 0.5 i] (f32 [N, 3]), of the second i (i32 [N]),
+/// so a batch says which rows it holds and that they travel together.
+inline std::pair<Tensor, Tensor> numbered_rows(int64_t n) {
     Tensor x = Tensor::empty({n, 3});
     Tensor index = Tensor::empty({n}, DType::i32);
     for (int64_t i = 0; i < n; ++i) {
@@ -23,6 +24,12 @@ inline std::shared_ptr<data::TensorDataset> numbered_dataset(int64_t n, const st
         x.set_flat(3 * i + 2, 0.5 * static_cast<double>(i));
         index.set_flat(i, static_cast<double>(i));
     }
+    return {x, index};
+}
+
+/// N examples: "x" and "index" are numbered_rows(n).
+inline std::shared_ptr<data::TensorDataset> numbered_dataset(int64_t n, const std::string &name = "numbered") {
+    auto [x, index] = numbered_rows(n);
     return std::make_shared<data::TensorDataset>(data::Example{{"x", x}, {"index", index}}, name);
 }
 

@@ -9,9 +9,7 @@ void Demean::apply(Example &example, Generator &) const {
     const int64_t n = waveform.length();
     for (int64_t c = 0; c < waveform.channels(); ++c) {
         double *samples = waveform.channel(c);
-        double sum = 0.0;
-        for (int64_t t = 0; t < n; ++t) sum += samples[t];
-        const double mean = sum / static_cast<double>(n);
+        const double mean = mean_of(samples, n);
         for (int64_t t = 0; t < n; ++t) samples[t] -= mean;
     }
     waveform.store();

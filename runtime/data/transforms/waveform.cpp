@@ -41,6 +41,12 @@ Waveform::Waveform(Example &example, const std::string &key, const std::string &
     }
 }
 
+double mean_of(const double *samples, int64_t n) {
+    double sum = 0.0;
+    for (int64_t t = 0; t < n; ++t) sum += samples[t];
+    return sum / static_cast<double>(n);
+}
+
 void Waveform::resize(int64_t length) {
     STRATA_ASSERT(length >= 1, "a waveform keeps at least one sample");
     length_ = length;

@@ -40,6 +40,9 @@ private:
     std::vector<double> values_;
 };
 
+/// The mean of `n` samples (summed in order).
+double mean_of(const double *samples, int64_t n);
+
 /// Time picks (P or S arrival sample indices) that move with the samples: one-element float
 /// tensors, NaN where the example has no such pick.
 class Picks {
