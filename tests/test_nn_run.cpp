@@ -133,6 +133,14 @@ TEST_CASE("A compiled graph runs at another batch size: rebatched once per size,
     // The compiled batch still runs, and another shape than the batch is still an error.
     CHECK(compiled.run(Tensor::randn({4, 2, 9}, gen)).shape() == Shape{4, 3});
     CHECK_THROWS_WITH(compiled.run(Tensor::randn({4, 2, 8}, gen)), Catch::Contains("x"));
+
+    // A program that spells its batch in a reshape cannot be rebatched: the error says so.
+    Graph flat;
+    flat.output("y", reshape(flat.input("x", {4, 3}), {12}));
+    auto flat_compiled = flat.compile();
+    CHECK_THROWS_WITH(flat_compiled.run(Tensor::randn({2, 3}, gen)),
+                      Catch::Contains("compiled for batch 4; batch 2 needs it rebatched, which failed") &&
+                          Catch::Contains("cannot change the batch size"));
 }
 
 TEST_CASE("LeNet-5 matches a naive reference", "[nn][run]") {
