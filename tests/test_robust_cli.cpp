@@ -92,6 +92,12 @@ TEST_CASE("strata flags are checked before any work, in the flag's own terms") {
                                                        "number from 1 to 1024");
     flag_error(kBin + "strata bench --threads -1", "--threads: -1 is not a thread count");
     flag_error(kBin + "strata bench --reps 99999999999999999999", "--reps: 99999999999999999999 is out of range");
+    // An unwritable --json fails before a workload runs (ResNet-20 would take minutes).
+    const Outcome unwritable_json = run(kBin + "strata bench --json /nonexistent/dir/out.json resnet20_train");
+    INFO(unwritable_json.output);
+    CHECK(unwritable_json.status == 1);
+    CHECK_THAT(unwritable_json.output, Contains("/nonexistent/dir/out.json: cannot create the file"));
+    CHECK(unwritable_json.output.find("resnet20_train...") == std::string::npos);
     flag_error(kBin + "fashion_mnist --batch 0 --data /nonexistent", "--batch: 0 is not a batch size");
     flag_error(kBin + "fashion_mnist --lr nan --data /nonexistent", "--lr: 'nan' is not a learning rate");
     flag_error(kBin + "fashion_mnist --threads -1 --data /nonexistent", "--threads: -1 is not a thread count (0: all cores)");
