@@ -147,3 +147,14 @@ TEST_CASE("spot_the_seismogram classify refuses a FIFO as the series or the mode
     expect_error(kBin + "spot_the_seismogram classify " + series + " --model " + fifo, "is a FIFO (named pipe)");
     expect_error(kBin + "spot_the_seismogram classify /dev/zero --format text", "is a character device");
 }
+
+TEST_CASE("resnet20 --data refuses a FIFO and /dev/zero as CIFAR batches, without hanging") {
+    TempDir dir;
+    const std::string fifo_folder = dir / "fifo", zero_folder = dir / "zero";
+    std::filesystem::create_directories(fifo_folder);
+    std::filesystem::create_directories(zero_folder);
+    REQUIRE(mkfifo((fifo_folder + "/data_batch_1.bin").c_str(), 0600) == 0);
+    std::filesystem::create_symlink("/dev/zero", zero_folder + "/data_batch_1.bin");
+    expect_error(kBin + "resnet20 --data " + fifo_folder, "data_batch_1.bin: not a regular file");
+    expect_error(kBin + "resnet20 --data " + zero_folder, "data_batch_1.bin: not a regular file");
+}
