@@ -140,6 +140,19 @@ AxisTables tables(const Axis &a, const Type &t, const ir::Node &node, size_t d) 
     return out;
 }
 
+/// table(at...), the position clamped into the table: a vectorised loop may round its extent up, and
+/// Halide checks an embedded buffer's reads against its size even where it predicates them away.
+Expr lookup(const Buffer<> &table, std::vector<Expr> at) {
+    for (size_t i = 0; i < at.size(); ++i) at[i] = clamp(at[i], 0, table.dim(static_cast<int>(i)).extent() - 1);
+    return table(at);
+}
+
+/// The source position in the table at output `position`, clamped into [0, extent): the table
+/// holds such, and the clamp tells Halide's bounds inference so (it cannot see into the data).
+Expr source(const Buffer<> &table, const Expr &position, int64_t extent) {
+    return clamp(lookup(table, {position}), 0, static_cast<int>(extent - 1));
+}
+
 /// The adjoint of one axis: input position i sums count[i] terms weight(r, i) * g(output(r, i)),
 /// r < count[i], in the order aten's backward adds them (by output, index0's term first).
 struct AxisAdjoint {
@@ -191,8 +204,8 @@ Func adjoint_along(const Func &g, const Shape &gs, const Axis &a, size_t d, cons
     RDom r(0, static_cast<int>(adj.terms), "r");
     const Expr term_index = r.x, i = at[2 + d];
     Index from = at;
-    from[2 + d] = adj.output(term_index, i);
-    const Expr term = select(term_index < adj.count(i), adj.weight(term_index, i) * call(g, from), constant(t, 0));
+    from[2 + d] = clamp(lookup(adj.output, {term_index, i}), 0, static_cast<int>(a.out - 1));
+    const Expr term = select(term_index < lookup(adj.count, {i}), lookup(adj.weight, {term_index, i}) * call(g, from), constant(t, 0));
     Func acc(func_name(node, ("_sum_axis" + std::to_string(d)).c_str()));
     const std::vector<Expr> args = to_halide_args(at);
     acc(args) = constant(t, 0);
@@ -216,7 +229,7 @@ Func lower_resample(const ir::Node &node, LowerContext &ctx) {
     Expr value;
     if (!axes[0].linear) {
         Index from = {at[0], at[1]};
-        for (size_t d = 0; d < axes.size(); ++d) from.push_back(tab[d].index0(at[2 + d]));
+        for (size_t d = 0; d < axes.size(); ++d) from.push_back(source(tab[d].index0, at[2 + d], axes[d].in));
         value = call(x, from);
     } else {
         // aten's Interpolate: the innermost axis first, t0 * w0 + t1 * w1 at each level.
@@ -224,16 +237,16 @@ Func lower_resample(const ir::Node &node, LowerContext &ctx) {
         const Expr o = at[2 + last];
         auto along_last = [&](Index outer) {
             Index a0 = outer, a1 = outer;
-            a0.push_back(tab[last].index0(o));
-            a1.push_back(tab[last].index1(o));
-            return call(x, a0) * tab[last].weight0(o) + call(x, a1) * tab[last].weight1(o);
+            a0.push_back(source(tab[last].index0, o, axes[last].in));
+            a1.push_back(source(tab[last].index1, o, axes[last].in));
+            return call(x, a0) * lookup(tab[last].weight0, {o}) + call(x, a1) * lookup(tab[last].weight1, {o});
         };
         if (axes.size() == 1) {
             value = along_last({at[0], at[1]});
         } else {
             const Expr h = at[2];
-            value = along_last({at[0], at[1], tab[0].index0(h)}) * tab[0].weight0(h) +
-                    along_last({at[0], at[1], tab[0].index1(h)}) * tab[0].weight1(h);
+            value = along_last({at[0], at[1], source(tab[0].index0, h, axes[0].in)}) * lookup(tab[0].weight0, {h}) +
+                    along_last({at[0], at[1], source(tab[0].index1, h, axes[0].in)}) * lookup(tab[0].weight1, {h});
         }
     }
     Func f(func_name(node));
