@@ -595,11 +595,12 @@ Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
 }
 
 /// The forward op's attributes, taken from the gradient op's (adaptive
-/// pooling's output size is the gradient's own spatial shape).
+/// pooling's output size, which its gradient does not carry, is the gradient's own spatial shape).
 Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
     Attrs out;
     for (const AttrSpec &spec : op_info(forward).attrs) {
-        if (spec.name == "output_size") out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
+        if (spec.name == "output_size" && !attrs.has("output_size"))
+            out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
         else if (spec.name == "value" && !attrs.has("value")) out.set(spec.name, 0.0);  // pad's fill: no shape effect
         else out.set(spec.name, attrs.map().at(spec.name));
     }

@@ -5,10 +5,12 @@
 // adjoint of PyTorch's forward, see make_upsample_expected.py), the "simple" and "gpu"
 // schedules against the default one, nn::Upsample, and the user errors of the API.
 
+#include "codegen/device_code.h"
 #include "frontend/nn.h"
 #include "tests/fixtures/upsample/upsample_expected.h"
 #include "tests/op_test_helpers.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace strata;
@@ -205,6 +207,32 @@ TEST_CASE("the simple and gpu schedules give the default schedule's numbers, for
     }
 }
 
+TEST_CASE("the upsample ops and their gradients compile for CUDA, each into its own kernels",
+          "[ops][resample][schedule]") {
+    Graph g;
+    auto l = g.input("l", {2, 3, 9}), im = g.input("im", {2, 3, 6, 5});
+    SymTensor loss;
+    for (const SymTensor &y : {interpolate(l, by_scale({2.5})), interpolate(l, by_size({20}, "linear")),
+                               interpolate(im, by_size({13, 4})), interpolate(im, by_scale({2}, "bilinear", true))}) {
+        g.output("y" + std::to_string(g.program().outputs().size()), y);
+        loss = loss.defined() ? loss + sum(y * y) : sum(y * y);
+    }
+    const auto grads = g.gradients(loss, {l, im});
+    g.output("dl", grads[0]);
+    g.output("dim", grads[1]);
+    codegen::CompileOptions options;
+    options.target = "host-cuda-cuda_capability_70";
+    const codegen::DeviceCode code = codegen::cuda_device_code(g.program(), options);
+    for (const char *op : {"upsample_nearest1d", "upsample_linear1d", "upsample_nearest2d", "upsample_bilinear2d",
+                           "upsample_nearest1d_grad", "upsample_linear1d_grad", "upsample_nearest2d_grad",
+                           "upsample_bilinear2d_grad"}) {
+        INFO(op);
+        const std::string stem = std::string("_") + op + "_";
+        CHECK(std::any_of(code.kernels.begin(), code.kernels.end(),
+                          [&](const std::string &k) { return k.find(stem) != std::string::npos; }));
+    }
+}
+
 TEST_CASE("nn::Upsample is interpolate with fixed arguments, printed as PyTorch prints it", "[ops][resample][nn]") {
     Generator gen(43);
     const Tensor iv = testing::randn({1, 2, 3, 4}, DType::f32, gen);
@@ -220,6 +248,32 @@ TEST_CASE("nn::Upsample is interpolate with fixed arguments, printed as PyTorch 
     CHECK_CLOSE(out.at("twice"), ref::upsample_linear(iv, {6, 8}, true, {2, 2}), DType::f32, tolerance(DType::f32, 4));
     CHECK_CLOSE(out.at("to_size"), ref::upsample_nearest(iv, {5, 7}, {0, 0}), DType::f32, 0);
     REQUIRE_THROWS_WITH(nn::Upsample(nn::UpsampleOptions()), Contains("Upsample") && Contains("size or scale_factor"));
+}
+
+TEST_CASE("bad upsample IR nodes are named", "[ops][resample][errors]") {
+    ir::Program p;
+    const ir::Node *x = p.input("x", ir::Type{DType::f32, {1, 2, 5}});
+    const ir::Attrs good = {{"output_size", Ints{9}}, {"scales", 0.0}};
+    REQUIRE(p.make(ir::Op::upsample_nearest1d, {x}, good)->shape() == Shape{1, 2, 9});
+    ir::Attrs negative = good;
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest1d, {x}, negative.set("scales", -1.0)),
+                        Contains("upsample_nearest1d") && Contains("scales") && Contains("-1"));
+    ir::Attrs infinite = good;
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest1d, {x}, infinite.set("scales", INFINITY)),
+                        Contains("upsample_nearest1d") && Contains("finite"));
+    ir::Attrs two = good;
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest1d, {x}, two.set("output_size", Ints{9, 9})),
+                        Contains("output_size") && Contains("1 value"));
+    ir::Attrs huge = good;
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest1d, {x}, huge.set("output_size", Ints{int64_t{1} << 40})),
+                        Contains("output_size") && Contains("too large"));
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest2d, {x}, {{"output_size", Ints{3, 3}}, {"scales_h", 0.0}, {"scales_w", 0.0}}),
+                        Contains("upsample_nearest2d") && Contains("4-d"));
+    ir::Attrs grad = good;
+    grad.set("input_shape", Ints{1, 2, 5});
+    const ir::Node *wrong = p.input("g", ir::Type{DType::f32, {1, 2, 8}});
+    REQUIRE_THROWS_WITH(p.make(ir::Op::upsample_nearest1d_grad, {wrong}, grad),
+                        Contains("upsample_nearest1d_grad") && Contains("[1, 2, 8]") && Contains("[1, 2, 9]"));
 }
 
 TEST_CASE("bad interpolate arguments are named", "[ops][resample][errors]") {
