@@ -243,7 +243,7 @@ struct CrossEntropyOptions {
     /// divides by the summed weights of the targets not ignored; smoothing weighs class c by weight[c].
     SymTensor weight = {};
 };
-/// logits [N, C] or [N, C, d...]; target i32 class indices [N] or [N, d...].
+/// logits [N, C] or [N, C, d...]; target i32 or i64 (PyTorch's) class indices [N] or [N, d...].
 SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const CrossEntropyOptions &options = {});
 
 struct NllLossOptions {
@@ -252,7 +252,7 @@ struct NllLossOptions {
     /// Class weight [C], as for cross_entropy.
     SymTensor weight = {};
 };
-/// log_probs [N, C, ...]; target i32.
+/// log_probs [N, C, ...]; target i32 or i64.
 SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction = "mean",
                    int64_t ignore_index = -100);
 SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const NllLossOptions &options);

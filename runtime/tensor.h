@@ -135,6 +135,19 @@ namespace detail {
 template <typename T> T Tensor::item() const {
     static_assert(std::is_arithmetic_v<T>, "Tensor::item<T>: T must be a number type (float, double, int, bool...)");
     const double value = item();
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (dtype_ == DType::i64) {  // exact: a double holds integers only up to 2^53
+            const int64_t exact = get_flat_int64(0);
+            using Limits = std::numeric_limits<T>;
+            const bool fits = std::is_signed_v<T> ? exact >= static_cast<int64_t>(Limits::min()) &&
+                                                        exact <= static_cast<int64_t>(Limits::max())
+                                                  : exact >= 0 && static_cast<uint64_t>(exact) <= Limits::max();
+            if (!fits)
+                detail::fail_item_conversion(value, std::is_signed_v<T>, static_cast<int>(8 * sizeof(T)),
+                                             static_cast<double>(Limits::min()), static_cast<double>(Limits::max()));
+            return static_cast<T>(exact);
+        }
+    }
     if constexpr (std::is_same_v<T, bool>) {
         return value != 0;
     } else if constexpr (std::is_floating_point_v<T>) {

@@ -114,6 +114,12 @@ TEST_CASE("Host tensors hold every i64 exactly and convert as PyTorch does", "[r
     target.set_flat_int64(1, -kBeyondDouble);
     CHECK(target.at<int64_t>({0, 1}) == -kBeyondDouble);
     CHECK(Tensor::full({1}, 3.0, DType::i64).item<int64_t>() == 3);
+    // item<integer> reads all 64 bits, and checks the range of the type asked for.
+    const Tensor one = Tensor::from_vector<int64_t>({kBeyondDouble});
+    CHECK(one.item<int64_t>() == kBeyondDouble);
+    CHECK(one.item<uint64_t>() == static_cast<uint64_t>(kBeyondDouble));
+    CHECK_THROWS_WITH(one.item<int32_t>(), Contains("Tensor::item<int32>: the value 9007199254740992"));
+    CHECK_THROWS_WITH(Tensor::from_vector<int64_t>({-1}).item<uint32_t>(), Contains("Tensor::item<uint32>"));
 }
 
 TEST_CASE("safetensors reads and writes I64 natively, exact beyond 2^53", "[runtime][i64][safetensors]") {
