@@ -8,9 +8,12 @@
 #include "frontend/nn.h"
 #include "frontend/optim/sgd.h"
 #include "frontend/train/train_step.h"
+#include "frontend/train/trainer.h"
+#include "runtime/random.h"
 #include "tests/grad_test_helpers.h"
 #include "tests/op_test_helpers.h"
 #include "tests/support/error_message.h"
+#include "tests/support/synthetic_images.h"
 
 #include <cmath>
 #include <cstdint>
@@ -285,4 +288,30 @@ TEST_CASE("A training step takes an i64 target batch, as PyTorch's DataLoader gi
     const Tensor bad = Tensor::from_vector<int64_t>({0, 1, kBeyondI32, 2, 3});
     CHECK_THAT(testing::error_message([&] { step64.step(Tensor::zeros({5, 6}), bad); }),
                Contains("label 4294967297 at position 2 of the batch is outside [0, 4)"));
+}
+
+TEST_CASE("Trainer fits and evaluates on i64 targets as on i32 ones, accuracy included", "[ops][i64][train]") {
+    const Dataset data32 = testing::synthetic_images();
+    const Dataset data64{data32.inputs, data32.targets.to(DType::i64)};
+    const auto run = [](const Dataset &data) {
+        manual_seed(5);
+        nn::Sequential net(nn::Flatten(), nn::Linear(64, 3));
+        optim::SGD sgd(optim::SGDOptions(0.1));
+        TrainerOptions options;
+        options.batch_size = 16;
+        options.epochs = 2;
+        options.shuffle = false;
+        options.progress = false;
+        Trainer trainer(*net, sgd, [](const SymTensor &y, const SymTensor &t) { return cross_entropy(y, t); },
+                        options);
+        const std::vector<EpochStats> epochs = trainer.fit(data);
+        return std::make_pair(epochs.back(), trainer.evaluate(data));
+    };
+    const auto [fit32, eval32] = run(data32);
+    const auto [fit64, eval64] = run(data64);
+    CHECK(fit64.train_loss == fit32.train_loss);
+    CHECK(fit64.train_accuracy == fit32.train_accuracy);
+    CHECK(eval64.loss == eval32.loss);
+    CHECK(eval64.accuracy == eval32.accuracy);
+    CHECK(eval64.accuracy > 0.5);  // it learned: accuracy is counted, not NaN
 }

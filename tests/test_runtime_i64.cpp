@@ -4,6 +4,7 @@
 
 #include "codegen/aot_c_api.h"
 #include "ir/parser.h"
+#include "ir/passes/constant_folding.h"
 #include "ir/printer.h"
 #include "ir/program.h"
 #include "runtime/safetensors.h"
@@ -68,6 +69,25 @@ TEST_CASE("IR shape rules take i64 class targets and indices, and say what else 
                       Contains("check_class_index: ignore_index -1099511627776 is outside the i32 range"));
     CHECK_THROWS_WITH(p.make(ir::Op::check_class_index, {tf}, {{"classes", int64_t{3}}, {"ignore_index", int64_t{-100}}}),
                       Contains("check_class_index: the targets must hold class indices as i32 or i64, got f32[2]"));
+}
+
+TEST_CASE("constant_folding folds i64 only where a double is exact", "[runtime][i64][passes]") {
+    ir::Program p;
+    const ir::Type scalar{DType::i64, {}};
+    const ir::Node *largest = p.full(9007199254740991.0, scalar), *two = p.full(2.0, scalar);  // 2^53 - 1
+    p.add_output("within", p.make(ir::Op::sub, {largest, two}));
+    p.add_output("beyond", p.make(ir::Op::add, {largest, two}));  // 2^53 + 1: a double would say 2^53
+    p.add_output("truncated", p.make(ir::Op::cast, {p.full(-3.7, ir::Type{DType::f64, {}})}, {{"dtype", DType::i64}}));
+    p.add_output("nan", p.make(ir::Op::cast, {p.full(std::nan(""), ir::Type{DType::f64, {}})}, {{"dtype", DType::i64}}));
+    const ir::Program folded = ir::constant_folding(p);
+    const ir::Node *within = folded.find_output("within"), *beyond = folded.find_output("beyond");
+    REQUIRE(within->op == ir::Op::full);
+    CHECK(within->attrs.get_float("value") == 9007199254740989.0);
+    CHECK(within->dtype() == DType::i64);
+    CHECK(beyond->op == ir::Op::add);  // left to the kernel, which adds in 64 bits
+    REQUIRE(folded.find_output("truncated")->op == ir::Op::full);
+    CHECK(folded.find_output("truncated")->attrs.get_float("value") == -3.0);
+    CHECK(folded.find_output("nan")->op == ir::Op::cast);
 }
 
 TEST_CASE("Host tensors hold every i64 exactly and convert as PyTorch does", "[runtime][i64]") {
