@@ -46,11 +46,24 @@ void require_float(const char *op, const Node *x, const char *what = "input") {
 }
 
 void require_numeric(const char *op, const Node *x) {
-    if (x->dtype() == DType::boolean) fail("{}: input must be numeric (f32, f64, i32), got bool", op);
+    if (x->dtype() == DType::boolean) fail("{}: input must be numeric (f32, f64, i32, i64), got bool", op);
 }
 
 void require_bool(const char *op, const Node *x, const char *what = "input") {
     if (x->dtype() != DType::boolean) fail("{}: {} must be bool, got {}", op, what, dtype_name(x->dtype()));
+}
+
+/// Class targets: i32, or i64 as PyTorch gives them.
+void require_class_indices(const char *op, const Node *target, const char *what) {
+    if (!is_integer(target->dtype()))
+        fail("{}: {} must hold class indices as i32 or i64, got {}", op, what, type_str(target->type));
+}
+
+/// The lowering compares class targets in 32 bits: an ignore_index beyond i32 would wrap onto a class.
+void require_i32_ignore_index(const char *op, int64_t ignore_index) {
+    if (ignore_index < INT32_MIN || ignore_index > INT32_MAX)
+        fail("{}: ignore_index {} is outside the i32 range [{}, {}] that Strata supports", op, ignore_index,
+             INT32_MIN, INT32_MAX);
 }
 
 void require_rank(const char *op, const Node *x, int64_t rank, const char *what, const char *layout) {
@@ -106,8 +119,8 @@ Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
     case Op::cast:
         return {attrs.get_dtype("dtype"), in[0]->shape()};
     case Op::check_class_index:
-        if (in[0]->dtype() != DType::i32)
-            fail("check_class_index: the targets must be i32 class indices, got {}", type_str(in[0]->type));
+        require_class_indices("check_class_index", in[0], "the targets");
+        require_i32_ignore_index("check_class_index", attrs.get_int("ignore_index"));
         if (attrs.get_int("classes") < 1)
             fail("check_class_index: classes must be >= 1, got {}", attrs.get_int("classes"));
         return in[0]->type;
@@ -465,7 +478,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
-/// max_unpoolNd(input [N, C, L...] float, indices i32 of its shape) -> [N, C, output_size...], and its
+/// max_unpoolNd(input [N, C, L...] float, indices i32 or i64 of its shape) -> [N, C, output_size...], and its
 /// gradient (grad_output [N, C, output_size...], indices) -> the indices' shape.
 Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
@@ -475,8 +488,8 @@ Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     require_float(name, values);
     require_rank(name, values, s + 2, grad ? "grad_output" : "input", layout_name(s));
     require_rank(name, indices, s + 2, "indices", layout_name(s));
-    if (indices->dtype() != DType::i32)
-        fail("{}: indices must be i32 (as max_pool{}d_with_indices gives), got {}", name, s,
+    if (!is_integer(indices->dtype()))
+        fail("{}: indices must be i32 or i64 (as max_pool{}d_with_indices gives), got {}", name, s,
              dtype_name(indices->dtype()));
     const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
                &padding = attrs.get_ints("padding"), &size = attrs.get_ints("output_size");
@@ -541,14 +554,14 @@ Type resample(Op op, const Inputs &in, const Attrs &attrs) {
     return {x->dtype(), out};
 }
 
-/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...],
+/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 or i64 [N, d...],
 /// then the gradient's grad_loss, then an optional class weight [C] in the logits' dtype.
 Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *logits = in[0], *target = in[1];
     require_float(name, logits, "logits");
-    if (target->dtype() != DType::i32)
-        fail("{}: target must hold class indices as i32, got {}", name, dtype_name(target->dtype()));
+    require_class_indices(name, target, "target");
+    require_i32_ignore_index(name, attrs.get_int("ignore_index"));
     if (logits->type.rank() < 2)
         fail("{}: logits must be [N, C, ...], got shape {}", name, shape_str(logits->shape()));
     Shape expected = logits->shape();

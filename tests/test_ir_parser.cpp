@@ -286,7 +286,7 @@ TEST_CASE("parse error: shape-rule errors get the position of the op") {
 
 TEST_CASE("parse error: unknown dtype") {
     REQUIRE_THROWS_WITH(parse("%0 = input() {name=\"x\"} : f16[2]\n"),
-                        "<ir>:1:27: unknown dtype 'f16' (expected f32, f64, i32 or bool)");
+                        "<ir>:1:27: unknown dtype 'f16' (expected f32, f64, i32, i64 or bool)");
 }
 
 TEST_CASE("parse error: negative extent") {

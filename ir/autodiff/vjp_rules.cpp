@@ -129,9 +129,9 @@ N cross_entropy_weight_grad(Builder &b, const Node &node, N g) {
     Shape class_shape(static_cast<size_t>(rank), 1), element_shape = x->shape();
     class_shape[1] = classes;
     element_shape[1] = 1;
-    const Type class_index{DType::i32, class_shape};
+    const Type class_index{target->dtype(), class_shape};
     N iota = b.program().make(Op::iota, {}, {{"dim", int64_t{1}}}, &class_index);
-    N ignore = b.program().full(static_cast<double>(node.attrs.get_int("ignore_index")), Type{DType::i32, {}});
+    N ignore = b.program().full(static_cast<double>(node.attrs.get_int("ignore_index")), Type{target->dtype(), {}});
     N hit = b.cast(b.eq(iota, b.reshape(target, element_shape)), dt);                         // [N, C, d...]
     N valid = b.reshape(b.cast(b.op(Op::ne, {target, ignore}), dt), element_shape);          // [N, 1, d...]
     N log_p = b.op(Op::log_softmax, {x}, {{"dim", int64_t{1}}});
