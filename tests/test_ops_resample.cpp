@@ -81,7 +81,7 @@ TEST_CASE("interpolate nearest, 1-d and 2-d: sizes and scale factors, up and dow
     }
 }
 
-TEST_CASE("interpolate linear and bilinear: align_corners, sizes, scale factors, recompute_scale_factor",
+TEST_CASE("interpolate linear, bilinear and area: align_corners, sizes, scale factors, recompute_scale_factor",
           "[ops][resample]") {
     Generator gen(41);
     for (DType dt : float_dtypes) {
@@ -100,6 +100,7 @@ TEST_CASE("interpolate linear and bilinear: align_corners, sizes, scale factors,
         g.output("image", interpolate(im, by_size({7, 9}, "bilinear")));
         g.output("image_align", interpolate(im, by_size({7, 3}, "bilinear", true)));
         g.output("image_scales", interpolate(im, by_scale({1.5, 0.6}, "bilinear")));
+        g.output("area", interpolate(im, by_scale({0.5, 0.7}, "area")));  // adaptive average pooling to [2, 3]
         auto out = g.compile().run({{"l", lv}, {"im", iv}});
         const double tol = tolerance(dt, 4);
         CHECK_CLOSE(out.at("up"), ref::upsample_linear(lv, {15}, false, {0}), dt, tol);
@@ -113,6 +114,7 @@ TEST_CASE("interpolate linear and bilinear: align_corners, sizes, scale factors,
         CHECK_CLOSE(out.at("image"), ref::upsample_linear(iv, {7, 9}, false, {0, 0}), dt, tol);
         CHECK_CLOSE(out.at("image_align"), ref::upsample_linear(iv, {7, 3}, true, {0, 0}), dt, tol);
         CHECK_CLOSE(out.at("image_scales"), ref::upsample_linear(iv, {6, 3}, false, {1.5, 0.6}), dt, tol);
+        CHECK_CLOSE(out.at("area"), ref::adaptive_avg_pool2d(iv, {2, 3}), dt, tol);
     }
 }
 

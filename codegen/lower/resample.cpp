@@ -114,12 +114,15 @@ Buffer<> index_table(const std::vector<int32_t> &values, const std::string &name
     return b;
 }
 
+/// Stores v, a value of the table's type (f32 or f64, exact in a double), at flat position i.
+void store_value(Buffer<> &table, size_t i, double v) {
+    if (table.type() == Float(32)) static_cast<float *>(table.data())[i] = static_cast<float>(v);
+    else static_cast<double *>(table.data())[i] = v;
+}
+
 Buffer<> weight_table(const std::vector<double> &values, const Type &t, const std::string &name) {
     Buffer<> b(t, {static_cast<int>(values.size())}, name);
-    for (size_t i = 0; i < values.size(); ++i) {
-        if (t == Float(32)) static_cast<float *>(b.data())[i] = static_cast<float>(values[i]);
-        else static_cast<double *>(b.data())[i] = values[i];
-    }
+    for (size_t i = 0; i < values.size(); ++i) store_value(b, i, values[i]);
     return b;
 }
 
@@ -180,10 +183,9 @@ AxisAdjoint adjoint(const Axis &a, const Type &t, const ir::Node &node, size_t d
         const auto &f = feeds[static_cast<size_t>(i)];
         count(i) = static_cast<int32_t>(f.size());
         for (int r = 0; r < terms; ++r) {
-            const double w = r < static_cast<int>(f.size()) ? f[static_cast<size_t>(r)].second : 0.0;
-            if (r < static_cast<int>(f.size())) output(r, i) = f[static_cast<size_t>(r)].first;
-            if (t == Float(32)) static_cast<float *>(weight.data())[r + terms * i] = static_cast<float>(w);
-            else static_cast<double *>(weight.data())[r + terms * i] = w;
+            const bool used = r < static_cast<int>(f.size());
+            if (used) output(r, i) = f[static_cast<size_t>(r)].first;
+            store_value(weight, static_cast<size_t>(r + terms * i), used ? f[static_cast<size_t>(r)].second : 0.0);
         }
     }
     adj.count = count;
@@ -205,7 +207,8 @@ Func adjoint_along(const Func &g, const Shape &gs, const Axis &a, size_t d, cons
     const Expr term_index = r.x, i = at[2 + d];
     Index from = at;
     from[2 + d] = clamp(lookup(adj.output, {term_index, i}), 0, static_cast<int>(a.out - 1));
-    const Expr term = select(term_index < lookup(adj.count, {i}), lookup(adj.weight, {term_index, i}) * call(g, from), constant(t, 0));
+    const Expr term = select(term_index < lookup(adj.count, {i}), lookup(adj.weight, {term_index, i}) * call(g, from),
+                             constant(t, 0));
     Func acc(func_name(node, ("_sum_axis" + std::to_string(d)).c_str()));
     const std::vector<Expr> args = to_halide_args(at);
     acc(args) = constant(t, 0);
