@@ -13,6 +13,7 @@
 
 #include "labelled_windows.h"
 #include "model.h"
+#include "residual_histogram.h"
 #include "synthetic_archive.h"
 
 #include "runtime/data/transforms.h"
@@ -35,8 +36,8 @@ namespace data = strata::data;
 namespace fs = std::filesystem;
 
 struct Settings {
-    std::string data_root, picks, workdir = "phase_picking_run", metrics_path, plot_path, emit_dir = "<workdir>/picker",
-                                  checkpoint, resume, validation_station;
+    std::string data_root, picks, workdir = "phase_picking_run", metrics_path, plot_path, residuals_path,
+        emit_dir = "<workdir>/picker", checkpoint, resume, validation_station;
     picking::ArchiveOptions archive;
     int64_t epochs = 6, batch = 32, workers = 1, length = 512, threads = 0;
     double lr = 3e-3, rate = 40.0, stride_seconds = 5.0, tolerance = 8.0;
@@ -147,6 +148,11 @@ int run(const Settings &s) {
     trainer.add_metric(metrics::PrecisionRecallF1::binary()).on("detection", "is_event");
     trainer.add_metric(metrics::PickingResidual(s.tolerance)).on("p_pick", "p_onset");
     trainer.add_metric(metrics::PickingResidual(s.tolerance)).on("s_pick", "s_onset");
+    const auto reach = static_cast<int64_t>(std::ceil(4 * std::max(s.tolerance, 1.0)));
+    auto &p_histogram = trainer.add_metric(picking::ResidualHistogram(reach));
+    auto &s_histogram = trainer.add_metric(picking::ResidualHistogram(reach));
+    p_histogram.on("p_pick", "p_onset");
+    s_histogram.on("s_pick", "s_onset");
 
     strata::StreamOptions stream;
     stream.inputs = {"waveform"};
@@ -165,7 +171,7 @@ int run(const Settings &s) {
                s.tolerance, s.tolerance);
     for (const auto &e : history) {
         auto at = [&](const char *key) { return e.metrics.count(key) ? e.metrics.at(key) : NAN; };
-        fmt::print(" {:>5} | {:>10.4f} | {:>8.4f} | {:>13.3f} | {:.3f} | {:>10.3f} | {:>10.3f} | {:>5.1f} | {:>5.1f} | {:.0f}\n",
+        fmt::print(" {:>5} | {:>10.4f} | {:>8.4f} | {:>13.3f} | {:.3f} | {:>10.3f} | {:>10.3f} | {:>5.1f} | {:>5.1f} | {:.1f}\n",
                    e.epoch + 1, e.train_loss, e.validation_loss, at("val_detection.binary_accuracy"),
                    at("val_detection.f1/1"), at("val_p_pick.picking/within_tolerance"),
                    at("val_s_pick.picking/within_tolerance"), at("val_p_pick.picking/mae"),
@@ -175,6 +181,8 @@ int run(const Settings &s) {
                seconds_since(start));
     if (!s.metrics_path.empty()) strata::write_history_json(s.metrics_path, history);
     if (!s.plot_path.empty()) strata::write_history_svg(s.plot_path, history, "phase picking");
+    if (!s.residuals_path.empty())
+        picking::write_residual_svg(s.residuals_path, p_histogram, s_histogram);
     if (!s.emit_dir.empty()) emit_picker(net, s.length, s.emit_dir);
     fmt::print("done in {:.1f} s\n", seconds_since(start));
     return 0;
@@ -207,6 +215,7 @@ int main(int argc, char **argv) {
         app.add_option("--threads", s.threads, "Halide threads")->check(CLI::Range(int64_t{1}, int64_t{1024}));
         app.add_option("--metrics", s.metrics_path, "Write every epoch's values as JSON");
         app.add_option("--plot", s.plot_path, "Write the loss and headline metrics per epoch as SVG");
+        app.add_option("--residuals", s.residuals_path, "Draw the validation picks' residuals as an SVG histogram");
         app.add_option("--emit", s.emit_dir, "Emit the trained picker as a C library here (\"\" to skip)");
         app.add_option("--checkpoint", s.checkpoint, "Save the trainer's whole state here every epoch");
         app.add_option("--resume", s.resume, "Continue a run from its --checkpoint file");

@@ -5,7 +5,7 @@
 #   cmake -DPROGRAM=path/to/phase_picking -DWORKDIR=scratch/ -P smoke_test.cmake
 file(REMOVE_RECURSE ${WORKDIR})
 set(args --workdir ${WORKDIR} --stations 2 --minutes 3 --epochs 1 --batch 8 --threads 2
-         --metrics ${WORKDIR}/metrics.json --plot ${WORKDIR}/metrics.svg --checkpoint ${WORKDIR}/run.safetensors)
+         --metrics ${WORKDIR}/metrics.json --plot ${WORKDIR}/metrics.svg --residuals ${WORKDIR}/residuals.svg --checkpoint ${WORKDIR}/run.safetensors)
 execute_process(COMMAND ${PROGRAM} ${args} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
 message("${out}")
 if(NOT status EQUAL 0)
@@ -27,7 +27,7 @@ string(JSON loss GET "${json}" 0 loss)
 if(NOT loss GREATER 0)
   message(FATAL_ERROR "metrics.json: the loss is ${loss}")
 endif()
-foreach(file metrics.svg picker/picker.a picker/picker.h run.safetensors archive picks.csv train-index.json)
+foreach(file metrics.svg residuals.svg picker/picker.a picker/picker.h run.safetensors archive picks.csv train-index.json)
   if(NOT EXISTS ${WORKDIR}/${file})
     message(FATAL_ERROR "phase_picking did not write ${WORKDIR}/${file}")
   endif()
