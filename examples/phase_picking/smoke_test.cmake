@@ -36,6 +36,23 @@ file(READ ${WORKDIR}/metrics.svg svg)
 if(NOT svg MATCHES "<svg" OR NOT svg MATCHES "val_loss")
   message(FATAL_ERROR "metrics.svg is not a plot of val_loss")
 endif()
+file(READ ${WORKDIR}/residuals.svg svg)
+if(NOT svg MATCHES "P picks" OR NOT svg MATCHES "S picks")
+  message(FATAL_ERROR "residuals.svg is not the P and S residual histogram")
+endif()
+
+# A malformed picks file is an error naming the file, the line and the field; nothing trains.
+file(WRITE ${WORKDIR}/bad-picks.csv "network,station,phase,time\nXX,S01,P,2024-03-01T00:00:10Z\nXX,S01,P,yesterday\n")
+execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --picks ${WORKDIR}/bad-picks.csv --workdir ${WORKDIR}
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
+if(NOT status EQUAL 1 OR NOT log MATCHES "bad-picks.csv: line 3: time 'yesterday'; expected ISO 8601 UTC")
+  message(FATAL_ERROR "a bad picks file: exit ${status}, '${log}'")
+endif()
+execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --workdir ${WORKDIR}
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
+if(NOT status EQUAL 1 OR NOT log MATCHES "needs --picks FILE.csv")
+  message(FATAL_ERROR "--data without --picks: exit ${status}, '${log}'")
+endif()
 
 # The saved run is complete: resuming it trains no more epochs, and the indexes are reused.
 execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --picks ${WORKDIR}/picks.csv --workdir ${WORKDIR}
