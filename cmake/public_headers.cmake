@@ -56,6 +56,7 @@ set(STRATA_PUBLIC_HEADERS
   runtime/data/transforms/taper.h
   runtime/data/transforms/window.h
   runtime/data/miniseed_dataset.h
+  runtime/data/metadata_csv.h
 
   codegen/compiler.h
   codegen/schedule.h

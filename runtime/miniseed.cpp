@@ -1,5 +1,7 @@
 #include "runtime/miniseed.h"
 
+#include "runtime/atomic_file.h"
+
 #include <libmseed.h>
 
 #include <algorithm>
@@ -47,17 +49,26 @@ std::mutex &log_mutex() {
     return mutex;
 }
 
-/// Routes libmseed's messages into `messages` for the lifetime of this object.
+/// Collects libmseed's messages of one file's read. The log mutex is held per libmseed call
+/// (`run`), not for the whole file, so threads reading different files (a loader's workers)
+/// take turns record by record instead of waiting for each other's files.
 class LogCapture {
 public:
-    LogCapture() : lock_(log_mutex()) {
-        // Installed on every read in case someone else re-initialised libmseed's logging.
-        ms_loginit(strata_mseed_log, nullptr, strata_mseed_diag, nullptr);
-        g_captured_messages = &messages_;
-    }
-    ~LogCapture() { g_captured_messages = nullptr; }
+    LogCapture() = default;
     LogCapture(const LogCapture &) = delete;
     LogCapture &operator=(const LogCapture &) = delete;
+
+    /// Runs `call` (libmseed calls that may log) with the messages routed into this capture.
+    template <typename Call> auto run(Call &&call) -> decltype(call()) {
+        std::lock_guard<std::mutex> lock(log_mutex());
+        // Installed on every call in case someone else re-initialised libmseed's logging.
+        ms_loginit(strata_mseed_log, nullptr, strata_mseed_diag, nullptr);
+        g_captured_messages = &messages_;
+        struct Release {
+            ~Release() { g_captured_messages = nullptr; }
+        } release;
+        return call();
+    }
 
     /// Throws when libmseed reported an error (or a failed Steim integrity check, which means
     /// the decoded samples are wrong) since the last call; harmless header warnings are dropped.
@@ -86,7 +97,6 @@ public:
     }
 
 private:
-    std::lock_guard<std::mutex> lock_;
     std::vector<std::string> messages_;
 };
 
@@ -258,7 +268,7 @@ MSRecord *unpack_record(const std::string &path, const std::string &where, Recor
              reclen - data_offset);
     // Unpacked from a copy: the reader's buffer holds only this record's bytes for now.
     reader.copy.assign(header->record, header->record + reclen);
-    const int rc = msr_unpack(reader.copy.data(), reclen, &reader.data, /*dataflag=*/1, 0);
+    const int rc = log.run([&] { return msr_unpack(reader.copy.data(), reclen, &reader.data, /*dataflag=*/1, 0); });
     log.throw_if_error(path, where);
     if (rc != MS_NOERROR)
         fail("{}: corrupt record {}: cannot decode {} data: {}", path, where,
@@ -304,7 +314,11 @@ std::vector<Trace> collect_traces(const MSTraceList *list) {
 
 }  // namespace
 
-std::vector<Trace> read_miniseed(const std::string &path) {
+namespace {
+
+/// Reads the records of `path` into traces; with `window`, only the records whose samples
+/// overlap [window->first, window->second) are decoded (every header is still checked).
+std::vector<Trace> read_records(const std::string &path, const std::pair<double, double> *window) {
     const uint64_t file_size = checked_file_size(path);
     // libmseed reads standard input for the name "-".
     const std::string open_name = path == "-" ? "./-" : path;
@@ -317,8 +331,10 @@ std::vector<Trace> read_miniseed(const std::string &path) {
     int64_t records = 0;
     for (;;) {
         off_t position = 0;
-        const int rc = ms_readmsr_r(&reader.file, &reader.header, open_name.c_str(), -1, &position,
-                                    nullptr, /*skipnotdata=*/1, /*dataflag=*/0, /*verbose=*/0);
+        const int rc = log.run([&] {
+            return ms_readmsr_r(&reader.file, &reader.header, open_name.c_str(), -1, &position, nullptr,
+                                /*skipnotdata=*/1, /*dataflag=*/0, /*verbose=*/0);
+        });
         if (rc == MS_ENDOFFILE) break;
         if (rc != MS_NOERROR) {
             const std::string log_text = log.text();
@@ -334,9 +350,16 @@ std::vector<Trace> read_miniseed(const std::string &path) {
         if (begin > next && !is_skippable(path, next, begin))
             fail_unread(path, next, begin, false, records, log.text());
         log.throw_if_error(path, where);
+        ++records;
+        next = begin + static_cast<uint64_t>(std::max(reader.header->reclen, 0));
+        if (window && reader.header->samplecnt > 0 && reader.header->samprate > 0 &&
+            std::isfinite(reader.header->samprate)) {
+            const double first = static_cast<double>(reader.header->starttime) / HPTMODULUS;
+            const double end = first + static_cast<double>(reader.header->samplecnt) / reader.header->samprate;
+            if (end <= window->first || first >= window->second) continue;  // not needed: not decoded
+        }
         MSRecord *msr = unpack_record(path, where, reader, log);
         next = begin + static_cast<uint64_t>(msr->reclen);
-        ++records;
         if (msr->sampletype == 'a' || msr->numsamples == 0) continue;  // log text or no data
         // A rate factor or multiplier of 0 means "no sampling", which only log records may say.
         if (!(msr->samprate > 0) || !std::isfinite(msr->samprate))
@@ -346,7 +369,7 @@ std::vector<Trace> read_miniseed(const std::string &path) {
                  msr->fsdh->samprate_mult);
         convert_samples_to_double(path, msr, position);
         // Default tolerances: a gap or overlap over half a sample period starts a new segment.
-        if (!mstl_addmsr(traces.list, msr, /*dataquality=*/0, /*autoheal=*/1, -1.0, -1.0)) {
+        if (!log.run([&] { return mstl_addmsr(traces.list, msr, /*dataquality=*/0, /*autoheal=*/1, -1.0, -1.0); })) {
             log.throw_if_error(path, where);
             fail("{}: cannot add the record {} to its trace", path, where);
         }
@@ -356,9 +379,128 @@ std::vector<Trace> read_miniseed(const std::string &path) {
         fail_unread(path, next, file_size, true, records, log.text());
 
     std::vector<Trace> result = collect_traces(traces.list);
-    if (result.empty())
+    if (result.empty() && !window)
         fail("{}: no numeric samples: its {} record(s) hold only text or no data", path, records);
     return result;
+}
+
+}  // namespace
+
+std::vector<Trace> read_miniseed(const std::string &path) { return read_records(path, nullptr); }
+
+std::vector<Trace> read_miniseed(const std::string &path, double begin, double end) {
+    if (!std::isfinite(begin) || !std::isfinite(end) || !(begin < end))
+        fail("{}: the time window [{}, {}) is not a window; expected finite times (seconds since 1970) with begin < "
+             "end",
+             path, begin, end);
+    const std::pair<double, double> window{begin, end};
+    return read_records(path, &window);
+}
+
+}  // namespace strata
+
+namespace strata {
+
+namespace {
+
+/// A SEED code field checked against its length limit.
+void check_code(const Trace &trace, const char *what, const std::string &code, size_t limit) {
+    if (code.size() > limit)
+        fail("write_miniseed: trace {}: the {} code '{}' has {} characters; SEED allows at most {}", trace.id(), what,
+             code, code.size(), limit);
+}
+
+int encoding_code(MiniseedEncoding encoding) {
+    switch (encoding) {
+    case MiniseedEncoding::steim2: return DE_STEIM2;
+    case MiniseedEncoding::int32: return DE_INT32;
+    case MiniseedEncoding::float32: return DE_FLOAT32;
+    case MiniseedEncoding::float64: return DE_FLOAT64;
+    }
+    fail("write_miniseed: unknown encoding {}", static_cast<int>(encoding));
+}
+
+/// The samples of `trace` as libmseed packs them for `encoding`: int32, float or double.
+std::vector<char> packed_samples(const Trace &trace, MiniseedEncoding encoding, char *sample_type) {
+    const size_t n = trace.samples.size();
+    std::vector<char> bytes;
+    auto store = [&](auto value) {
+        const size_t at = bytes.size();
+        bytes.resize(at + sizeof(value));
+        std::memcpy(bytes.data() + at, &value, sizeof(value));
+    };
+    bytes.reserve(n * 8);
+    for (size_t i = 0; i < n; ++i) {
+        const double v = trace.samples[i];
+        if (!std::isfinite(v)) fail("write_miniseed: trace {}: sample {} is {}; samples must be finite", trace.id(), i, v);
+        if (encoding == MiniseedEncoding::float32) store(static_cast<float>(v));
+        else if (encoding == MiniseedEncoding::float64) store(v);
+        else {
+            if (v != std::floor(v) || v < -2147483648.0 || v > 2147483647.0)
+                fail("write_miniseed: trace {}: sample {} is {}; the {} encoding stores whole numbers in int32's range "
+                     "(round the samples, or write float32/float64)",
+                     trace.id(), i, v, encoding == MiniseedEncoding::steim2 ? "Steim-2" : "int32");
+            store(static_cast<int32_t>(v));
+        }
+    }
+    *sample_type = encoding == MiniseedEncoding::float32 ? 'f' : encoding == MiniseedEncoding::float64 ? 'd' : 'i';
+    return bytes;
+}
+
+}  // namespace
+
+void write_miniseed(const std::string &path, const std::vector<Trace> &traces, const MiniseedWriteOptions &options) {
+    const int length = options.record_length;
+    if (length < 256 || length > 8192 || (length & (length - 1)) != 0)
+        fail("write_miniseed: record_length is {}; expected a power of two from 256 to 8192", length);
+    if (traces.empty()) fail("write_miniseed: {}: no traces to write", path);
+    const int encoding = encoding_code(options.encoding);
+    std::string bytes;  // the whole file, written atomically at the end
+    LogCapture log;
+    for (const Trace &trace : traces) {
+        check_code(trace, "network", trace.network, 2);
+        check_code(trace, "station", trace.station, 5);
+        check_code(trace, "location", trace.location, 2);
+        check_code(trace, "channel", trace.channel, 3);
+        if (!(trace.sampling_rate > 0) || !std::isfinite(trace.sampling_rate))
+            fail("write_miniseed: trace {}: the sampling rate is {}; expected a positive rate in Hz", trace.id(),
+                 trace.sampling_rate);
+        if (trace.samples.empty()) fail("write_miniseed: trace {}: no samples", trace.id());
+        if (!(std::fabs(trace.start_epoch_seconds) < 1e11))
+            fail("write_miniseed: trace {}: the start time {} s since 1970 is out of range", trace.id(),
+                 trace.start_epoch_seconds);
+        char sample_type = 0;
+        std::vector<char> samples = packed_samples(trace, options.encoding, &sample_type);
+        MSRecord *msr = msr_init(nullptr);
+        if (!msr) fail("write_miniseed: out of memory for a record of {}", trace.id());
+        std::strncpy(msr->network, trace.network.c_str(), sizeof(msr->network) - 1);
+        std::strncpy(msr->station, trace.station.c_str(), sizeof(msr->station) - 1);
+        std::strncpy(msr->location, trace.location.c_str(), sizeof(msr->location) - 1);
+        std::strncpy(msr->channel, trace.channel.c_str(), sizeof(msr->channel) - 1);
+        msr->dataquality = 'D';
+        msr->starttime = static_cast<hptime_t>(std::llround(trace.start_epoch_seconds * HPTMODULUS));
+        msr->samprate = trace.sampling_rate;
+        msr->reclen = length;
+        msr->encoding = static_cast<uint8_t>(encoding);
+        msr->byteorder = 1;  // big-endian, as SEED archives usually are
+        msr->datasamples = samples.data();
+        msr->numsamples = static_cast<int64_t>(trace.samples.size());
+        msr->sampletype = sample_type;
+        int64_t packed = 0;
+        const int records = log.run([&] {
+            return msr_pack(
+                msr, [](char *record, int n, void *out) { static_cast<std::string *>(out)->append(record, size_t(n)); },
+                &bytes, &packed, /*flush=*/1, /*verbose=*/0);
+        });
+        msr->datasamples = nullptr;  // ours, not libmseed's to free
+        msr_free(&msr);
+        if (records <= 0 || packed != static_cast<int64_t>(trace.samples.size()))
+            fail("write_miniseed: {}: libmseed packed {} of the {} samples of {}{}", path, packed, trace.samples.size(),
+                 trace.id(), log.text().empty() ? "" : " (libmseed: " + log.text() + ")");
+    }
+    AtomicFileWriter out(path);
+    out.write(bytes.data(), bytes.size());
+    out.commit();
 }
 
 }  // namespace strata

@@ -54,4 +54,34 @@ struct Trace {
 /// with no numeric samples at all.
 std::vector<Trace> read_miniseed(const std::string &path);
 
+/// The traces of the records of `path` whose samples overlap the time window [begin, end)
+/// (seconds since 1970, UTC): every record header is read and checked as above, but only those
+/// records are decoded, so a window of a day file costs a few records, not the day. The traces
+/// hold those records' samples whole (they may start before `begin` and end after `end`); a
+/// window no record overlaps gives no traces. Throws as `read_miniseed(path)` for a malformed
+/// file, and for a window that is not finite with begin < end.
+std::vector<Trace> read_miniseed(const std::string &path, double begin, double end);
+
+/// How `write_miniseed` stores samples.
+enum class MiniseedEncoding {
+    steim2,   ///< compressed integer differences (what archives use); samples must be whole int32 values
+    int32,    ///< uncompressed 32-bit integers; samples must be whole int32 values
+    float32,  ///< uncompressed IEEE floats (rounded to float)
+    float64,  ///< uncompressed IEEE doubles (exact)
+};
+
+struct MiniseedWriteOptions {
+    MiniseedEncoding encoding = MiniseedEncoding::steim2;
+    /// Bytes per record: a power of two from 256 to 8192 (512 and 4096 are the usual ones).
+    int record_length = 512;
+};
+
+/// Writes `traces` to `path` as MiniSEED data records (libmseed's packer, big-endian, quality
+/// 'D'), atomically, one trace after the other; `Trace::start_epoch_seconds` gives each trace's
+/// start (`start_time` is not read). Throws `strata::Error` naming the trace for a network,
+/// station, location or channel code longer than SEED allows (2, 5, 2, 3 characters), a rate
+/// that is not positive, no samples, a sample that is not finite, or (integer encodings) a
+/// sample that is not a whole number in int32's range.
+void write_miniseed(const std::string &path, const std::vector<Trace> &traces, const MiniseedWriteOptions &options = {});
+
 }  // namespace strata

@@ -363,3 +363,27 @@ TEST_CASE("miniseed windows: a DataLoader with worker threads batches them") {
     }
     REQUIRE(batches == data->size() / 4);
 }
+
+TEST_CASE("miniseed windows: a window decodes only its own records, so a corrupt record elsewhere spoils only its windows") {
+    TempDir dir;
+    // One file, 300 s per channel: Z's records, then N's, then E's (512-byte Steim-2 records).
+    append_miniseed(dir / "XX.AAA.mseed", three(0, "AAA", "", "BH", "ZNE", 0, 3000));
+    const MiniseedDataset data(MiniseedIndex::build(dir.path.string(), windows(10, 0)));
+    REQUIRE(data.size() == 30);
+    // Then break the Steim-2 integrity constant (bytes 8..11 of the first data frame, at byte
+    // 64) of the file's last record: the end of BHE.
+    const auto size = int64_t(fs::file_size(dir / "XX.AAA.mseed"));
+    REQUIRE(size % 512 == 0);
+    {
+        std::fstream f(dir / "XX.AAA.mseed", std::ios::binary | std::ios::in | std::ios::out);
+        f.seekp(size - 512 + 64 + 8);
+        f.write("\x12\x34\x56\x78", 4);
+        REQUIRE(f.good());
+    }
+    // The first windows are read, sample for sample, without decoding that record ...
+    for (int64_t i = 0; i < 5; ++i) check_window(data, i, 0, kT0 + 10.0 * double(i), [](int, int64_t) { return true; });
+    // ... the last one needs it, and says which window and file.
+    CHECK_THAT(error_message([&] { data.get(29); }),
+               Contains("window 29, XX.AAA..BH[ZNE] from 2020-01-01T00:04:50.000000Z") &&
+                   Contains("XX.AAA.mseed: corrupt record at byte " + std::to_string(size - 512)) && Contains("integrity"));
+}

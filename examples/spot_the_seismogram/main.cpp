@@ -3,6 +3,7 @@
 // series, monthly temperatures and Gaussian noise.
 //
 //   spot_the_seismogram train [--epochs 8] [--out MODEL] [--examples 2000] [--seed 0] [--distributed]
+//                             [--metrics FILE.json] [--plot FILE.svg]
 //   spot_the_seismogram classify FILE [--model MODEL] [--format mseed|text|csv] [--column C]
 //                                     [--stride 500] [--json]
 
@@ -71,8 +72,8 @@ size_t best_class(const std::vector<double> &p) {
 }
 
 /// Trains on this process, or with `group` on every rank of an MPI job (rank 0 prints and saves).
-int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &out,
-          strata::distributed::ProcessGroup *group) {
+int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &out, const std::string &metrics_path,
+          const std::string &plot_path, strata::distributed::ProcessGroup *group) {
     const bool lead = !group || group->is_main();
     strata::manual_seed(seed);
     spot::nn::Sequential net = spot::make_model();
@@ -97,12 +98,30 @@ int train(int64_t epochs, int64_t per_class, uint64_t seed, const std::string &o
     options.batch_size = 50;
     options.seed = seed;
     std::vector<strata::EpochStats> history;
-    if (group)
+    std::vector<std::string> class_names(spot::kClasses.begin(), spot::kClasses.end());
+    if (group) {
         history = strata::distributed::DistributedTrainer(*group, *net, adam, loss, options).fit(train_set, &test_set);
-    else
-        history = strata::Trainer(*net, adam, loss, options).fit(train_set, &test_set);
+    } else {
+        strata::Trainer trainer(*net, adam, loss, options);
+        trainer.add_metric(strata::metrics::Accuracy());
+        trainer.add_metric(strata::metrics::PrecisionRecallF1(int64_t(class_names.size())));
+        const auto &confusion = trainer.add_metric(strata::metrics::ConfusionMatrix(int64_t(class_names.size())));
+        history = trainer.fit(train_set, &test_set);
+        // The matrix of the last pass: the held-out windows after the last epoch.
+        fmt::print("held-out synthetic windows (rows: true class, columns: predicted):\n{}\n",
+                   confusion.to_string(class_names));
+        fmt::print("F1 per class: {}\n", [&] {
+            std::string text;
+            for (size_t c = 0; c < class_names.size(); ++c)
+                text += fmt::format("{}{} {:.3f}", c ? ", " : "", class_names[c],
+                                    history.back().metrics.at(fmt::format("val_f1/{}", c)));
+            return text;
+        }());
+    }
     if (!lead) return 0;
     fmt::print("accuracy on held-out synthetic windows: {:.4f}\n", history.back().validation_accuracy);
+    if (!metrics_path.empty()) strata::write_history_json(metrics_path, history);
+    if (!plot_path.empty()) strata::write_history_svg(plot_path, history, "spot the seismogram");
     const strata::CompiledGraph model = compile_classifier(net);
     if (!real.held_out.empty()) {
         size_t right = 0;
@@ -182,7 +201,7 @@ int run(int argc, char **argv) {
     uint64_t seed = 0;
     std::string out = "spot_model.safetensors", file, model = SPOT_DEFAULT_MODEL, format, column;
     bool json = false, distributed = false;
-    std::string plot_path;
+    std::string plot_path, metrics_path, history_plot_path;
     CLI::App *train_cmd = app.add_subcommand("train", "Train on generated data and save the model");
     train_cmd->add_option("--epochs", epochs, "Training epochs")->check(strata::cli::whole_number(1, "a number of epochs"));
     train_cmd->add_option("--examples", per_class, "Generated training windows per class")
@@ -192,6 +211,8 @@ int run(int argc, char **argv) {
     train_cmd->add_flag("--distributed", distributed,
                         "Data-parallel training over the processes of an MPI job (mpirun -np N ...): each batch of "
                         "50 windows is split across them");
+    train_cmd->add_option("--metrics", metrics_path, "Write every epoch's loss, accuracy, precision/recall/F1 as JSON");
+    train_cmd->add_option("--plot", history_plot_path, "Write the loss and accuracy per epoch as SVG");
     CLI::App *classify_cmd = app.add_subcommand("classify", "Classify every window of a recorded series");
     classify_cmd->add_option("file", file, "MiniSEED, text (one value per line) or CSV file")->required();
     classify_cmd->add_option("--model", model, "A model saved by `train` (default: the one shipped with Strata)");
@@ -212,7 +233,7 @@ int run(int argc, char **argv) {
                                                       static_cast<unsigned>(std::max(1, group->local_size())));
             setenv("HL_NUM_THREADS", std::to_string(threads).c_str(), 0);
         }
-        if (train_cmd->parsed()) return train(epochs, per_class, seed, out, group);
+        if (train_cmd->parsed()) return train(epochs, per_class, seed, out, metrics_path, history_plot_path, group);
         return classify(file, model, format, column, stride, json, plot_path);
     } catch (const strata::distributed::JobError &e) {
         // Every rank stopped at the same step with the same error: rank 0 reports it.

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sys/stat.h>
 #include <type_traits>
 
@@ -484,16 +483,22 @@ Example MiniseedDataset::get(int64_t index) const {
         const double rate = index_.rate, end = w.start + double(L) / rate;
         const bool resample = index_.options.sampling_rate > 0;
 
-        // The files holding data near the window, each read once.
-        std::set<int32_t> files;
+        // The files holding data near the window, and the time span each must give: the window
+        // and, around it, the samples the interpolation reaches (two samples without resampling).
+        std::map<int32_t, std::pair<double, double>> files;
         for (const auto &component : s.segments)
             for (const MiniseedSegment &g : component) {
                 const double margin = (resample ? kLanczosLobes * std::max(1.0, g.rate / rate) + 2 : 2) / g.rate;
-                if (g.start <= end + margin && g.end() >= w.start - margin) files.insert(g.file);
+                if (g.start > end + margin || g.end() < w.start - margin) continue;
+                auto span = files.emplace(g.file, std::make_pair(w.start - margin, end + margin)).first;
+                span->second.first = std::min(span->second.first, w.start - margin);
+                span->second.second = std::max(span->second.second, end + margin);
             }
+        // Only the records overlapping that span are decoded (runtime/miniseed.h).
         std::vector<Trace> traces;
-        for (int32_t f : files) {
-            std::vector<Trace> more = read_miniseed((fs::path(index_.root) / index_.files[size_t(f)].path).string());
+        for (const auto &[f, span] : files) {
+            std::vector<Trace> more = read_miniseed((fs::path(index_.root) / index_.files[size_t(f)].path).string(),
+                                                    span.first, span.second);
             std::move(more.begin(), more.end(), std::back_inserter(traces));
         }
 

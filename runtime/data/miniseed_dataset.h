@@ -22,8 +22,10 @@
 /// Records of one channel that continue across files (day files) join into one stretch;
 /// where two stretches of a channel overlap, the one that starts first gives the samples.
 ///
-/// Cost: `get` reads each file overlapping the window in full (libmseed). To train for many
-/// epochs, write the windows once to a raw file (`write_raw_dataset`) and train from that.
+/// Cost: `get` decodes only the records of each file that overlap the window (and the samples
+/// the resampling reaches around it); the other records' headers are read and checked, not
+/// their data. To train for many epochs, write the windows once to a raw file
+/// (`write_raw_dataset`) and train from that.
 ///
 /// Resampling: with `sampling_rate` 0 every channel must have the same rate (an error
 /// names the file and channel otherwise); with a rate set, each channel is resampled to it
