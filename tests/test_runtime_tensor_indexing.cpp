@@ -81,7 +81,7 @@ TEST_CASE("slice and select are views: writes reach the tensor they came from", 
     CHECK(x.at<float>({1, 0, 0}) == 15);
 }
 
-TEST_CASE("select, operator[] and item read single elements, counting from the end when negative",
+TEST_CASE("select, the index operator and item read single elements, counting from the end when negative",
           "[runtime][tensor]") {
     const Tensor x = numbered(DType::i32);
     CHECK(x[1][2][0].item<int32_t>() == 21);
