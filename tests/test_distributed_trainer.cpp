@@ -79,7 +79,8 @@ TEST_CASE("DistributedTrainer on 2 ranks streams a named model with metrics and 
             CHECK(got.at(k) == Approx(want.at(k)).epsilon(2e-5));
         }
     // The weights too: the gradients were averaged across the ranks.
-    for (const auto &[name, t] : net->named_parameters().items()) {
+    const auto params = net->named_parameters();
+    for (const auto &[name, t] : params.items()) {
         const Tensor *other = saved.file.find(name);
         REQUIRE(other != nullptr);
         for (int64_t i = 0; i < t.numel(); ++i) CHECK(other->get_flat(i) == Approx(t.get_flat(i)).margin(1e-5));
