@@ -251,7 +251,10 @@ Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<in
     Tensor t = *this;
     t.ptr_ = ptr_ + static_cast<ptrdiff_t>(first * strides_[d]) * static_cast<ptrdiff_t>(dtype_size(dtype_));
     t.shape_[d] = count;
-    if (count > 1) t.strides_[d] = strides_[d] * step;  // fits: (count - 1) * step < n
+    // As PyTorch, the stride times the step; it fits whenever there are two elements or more
+    // ((count - 1) * step < n), and a single element's stride is never used to address.
+    int64_t stride = 0;
+    if (!__builtin_mul_overflow(strides_[d], step, &stride)) t.strides_[d] = stride;
     return t;
 }
 

@@ -62,6 +62,8 @@ TEST_CASE("slice picks what Python slicing picks, for every start, end and step"
     CHECK(x.slice(-1, -1).shape() == Shape{2, 5, 1});
     CHECK(x.slice(0, 5, 9).shape() == Shape{0, 5, 3});  // past the end: empty, as in PyTorch
     CHECK(x.slice(1, 0, 5, INT64_MAX).shape() == Shape{2, 1, 3});
+    CHECK(x.slice(1, 1, std::nullopt, 2).strides() == Shape{15, 6, 1});  // PyTorch's strides
+    CHECK(x.slice(1, 1, 2, 3).strides() == Shape{15, 9, 1});
 }
 
 TEST_CASE("slice and select are views: writes reach the tensor they came from", "[runtime][tensor]") {

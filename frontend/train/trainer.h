@@ -205,7 +205,7 @@ public:
     /// Epochs finished so far (including those of a resumed run).
     int64_t epochs_done() const { return epochs_done_; }
     /// Corrupt training examples replaced so far with StreamOptions::skip_corrupt (the whole
-    /// run's, a resumed one included).
+    /// run's, a resumed one included; in a distributed::DistributedTrainer, this rank's).
     int64_t skipped_examples() const { return skipped_examples_; }
     /// The compiled training step, once `fit` has built it (null before, and in a
     /// distributed::DistributedTrainer, whose step is its own `step()`).
