@@ -93,6 +93,8 @@ set(STRATA_PUBLIC_HEADERS
   frontend/train/callbacks.h
   frontend/train/named_batch.h
   frontend/train/history.h
+  frontend/train/step_parts.h
+  frontend/train/step_engine.h
   frontend/distributed/process_group.h
   frontend/distributed/distributed_train_step.h
   frontend/distributed/distributed_trainer.h

@@ -378,7 +378,7 @@ std::vector<Tensor> checked_sources(const ir::Program &program, const std::vecto
         if (!t.defined()) fail("run: {} '{}' is an undefined tensor", kind, name);
         if (t.dtype() != node->dtype() || t.shape() != node->shape())
             fail("run: {} '{}' must be {}, got {}", kind, name, ir::type_str(node->type), describe(t));
-        tensors.push_back(t.contiguous());
+        tensors.push_back(t.contiguous());  // contiguous and aligned: a view into a tensor is copied
     }
     if (matched != sources.size()) {
         for (const auto &[name, t] : sources)
@@ -393,10 +393,14 @@ void check_outputs(const ir::Program &program, const std::vector<Tensor> &output
         fail("run_into: {} output tensors given, the program has {}", outputs.size(), outs.size());
     for (size_t i = 0; i < outs.size(); ++i) {
         const Tensor &t = outputs[i];
+        // Compiled kernels take whole, aligned buffers: a view into the middle of a tensor is no output.
         if (!t.defined() || t.dtype() != outs[i].node->dtype() || t.shape() != outs[i].node->shape() ||
-            !t.is_contiguous())
-            fail("run_into: output '{}' must be a contiguous {}, got {}", outs[i].name,
-                 ir::type_str(outs[i].node->type), t.defined() ? describe(t) : "an undefined tensor");
+            !t.is_contiguous() || !t.is_aligned())
+            fail("run_into: output '{}' must be a contiguous {} starting at a {}-byte boundary (a tensor of its own, "
+                 "not a view such as a slice), got {}{}",
+                 outs[i].name, ir::type_str(outs[i].node->type), kTensorAlignment,
+                 t.defined() ? describe(t) : "an undefined tensor",
+                 t.defined() && !t.is_aligned() ? " (a view that does not start at such a boundary)" : "");
     }
 }
 

@@ -70,8 +70,8 @@ public:
     /// error. Returns the outputs in program order.
     std::vector<Tensor> run(const std::map<std::string, Tensor> &sources) const;
 
-    /// As `run`, writing into caller-owned output tensors (contiguous, of the
-    /// output dtypes and shapes), in program order.
+    /// As `run`, writing into caller-owned output tensors (contiguous and aligned, so not a
+    /// view into the middle of a tensor; of the output dtypes and shapes), in program order.
     void run_into(const std::map<std::string, Tensor> &sources, std::vector<Tensor> &outputs) const;
 
     const std::vector<std::string> &output_names() const;

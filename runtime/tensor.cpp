@@ -99,6 +99,8 @@ int64_t Tensor::size(int64_t d) const {
 
 bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_); }
 
+bool Tensor::is_aligned() const { return reinterpret_cast<uintptr_t>(ptr_) % kTensorAlignment == 0; }
+
 void Tensor::check_dtype(DType wanted) const {
     if (!defined()) fail("the tensor is undefined (it has no storage)");
     if (dtype_ != wanted)
@@ -217,7 +219,7 @@ Tensor Tensor::clone() const {
     return t;
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const { return is_contiguous() && is_aligned() ? *this : clone(); }
 
 Tensor Tensor::reshape(const Shape &shape) const {
     Shape resolved = shape;
@@ -241,7 +243,7 @@ Tensor Tensor::reshape(const Shape &shape) const {
     if (shape_numel(resolved) != numel())
         fail("Tensor::reshape: cannot reshape {} ({} elements) into {} ({} elements)",
              shape_str(shape_), numel(), shape_str(resolved), shape_numel(resolved));
-    Tensor t = contiguous();
+    Tensor t = is_contiguous() ? *this : clone();  // a view when the elements are in order
     t.shape_ = resolved;
     t.strides_ = contiguous_strides(resolved);
     return t;
@@ -261,6 +263,79 @@ Tensor Tensor::permute(const std::vector<int64_t> &dims) const {
         t.strides_[i] = strides_[static_cast<size_t>(d)];
     }
     return t;
+}
+
+size_t Tensor::checked_dim(int64_t d, const char *what) const {
+    const int64_t r = dim();
+    if (r == 0) fail("Tensor::{}: a 0-d tensor has no dimension to index", what);
+    if (d < -r || d >= r)
+        fail("Tensor::{}: dimension {} is out of range for a {}-d tensor of shape {} (expected one in [{}, {}])", what,
+             d, r, shape_str(shape_), -r, r - 1);
+    return static_cast<size_t>(d < 0 ? d + r : d);
+}
+
+Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) const {
+    if (!defined()) fail("Tensor::slice: the tensor is undefined (it has no storage)");
+    const size_t d = checked_dim(dim, "slice");
+    if (step <= 0) fail("Tensor::slice: step must be positive, got {} (as in PyTorch)", step);
+    const int64_t n = shape_[d];
+    // Python's rules: negative counts from the end, then clamped to [0, n].
+    auto resolve = [n](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + n : i, 0, n); };
+    const int64_t first = resolve(start.value_or(0));
+    const int64_t last = std::max(first, resolve(end.value_or(n)));
+    const int64_t span = last - first;
+    const int64_t count = span / step + (span % step != 0);  // no overflow for a step near 2^63
+    Tensor t = *this;
+    t.ptr_ = ptr_ + static_cast<ptrdiff_t>(first * strides_[d]) * static_cast<ptrdiff_t>(dtype_size(dtype_));
+    t.shape_[d] = count;
+    // As PyTorch, the stride times the step; it fits whenever there are two elements or more
+    // ((count - 1) * step < n), and a single element's stride is never used to address.
+    int64_t stride = 0;
+    if (!__builtin_mul_overflow(strides_[d], step, &stride)) t.strides_[d] = stride;
+    return t;
+}
+
+Tensor Tensor::select(int64_t dim, int64_t index) const {
+    if (!defined()) fail("Tensor::select: the tensor is undefined (it has no storage)");
+    const size_t d = checked_dim(dim, "select");
+    const int64_t n = shape_[d];
+    if (index < -n || index >= n)
+        fail("Tensor::select: index {} is out of range for dimension {} of size {} (shape {})", index, dim, n,
+             shape_str(shape_));
+    const int64_t i = index < 0 ? index + n : index;
+    Tensor t = *this;
+    t.ptr_ = ptr_ + static_cast<ptrdiff_t>(i * strides_[d]) * static_cast<ptrdiff_t>(dtype_size(dtype_));
+    t.shape_.erase(t.shape_.begin() + static_cast<ptrdiff_t>(d));
+    t.strides_.erase(t.strides_.begin() + static_cast<ptrdiff_t>(d));
+    return t;
+}
+
+Tensor Tensor::index_select(int64_t dim, const std::vector<int64_t> &indices) const {
+    if (!defined()) fail("Tensor::index_select: the tensor is undefined (it has no storage)");
+    const size_t d = checked_dim(dim, "index_select");
+    const int64_t n = shape_[d];
+    for (size_t k = 0; k < indices.size(); ++k)
+        if (indices[k] < 0 || indices[k] >= n)
+            fail("Tensor::index_select: index {} (entry {} of the indices) is out of range for dimension {} of size "
+                 "{} (shape {}; expected an index in [0, {}))",
+                 indices[k], k, dim, n, shape_str(shape_), n);
+    Shape shape = shape_;
+    shape[d] = static_cast<int64_t>(indices.size());
+    Tensor out = uninitialized(shape, dtype_);
+    // Whole blocks of contiguous memory at a time: the entries along `dim` of one outer index.
+    const Tensor src = contiguous();
+    int64_t outer = 1, inner = 1;
+    for (size_t k = 0; k < d; ++k) outer *= shape_[k];
+    for (size_t k = d + 1; k < shape_.size(); ++k) inner *= shape_[k];
+    const size_t block = static_cast<size_t>(inner) * dtype_size(dtype_);
+    const auto *from = src.ptr_;
+    auto *to = out.ptr_;
+    for (int64_t o = 0; o < outer; ++o)
+        for (int64_t index : indices) {
+            std::memcpy(to, from + (static_cast<size_t>(o * n + index)) * block, block);
+            to += block;
+        }
+    return out;
 }
 
 Tensor Tensor::to(DType dtype) const {

@@ -4,7 +4,15 @@
 ///
 /// Copies of a Tensor share storage (like torch::Tensor); `clone()` copies
 /// the data. Storage is 64-byte aligned so compiled kernels can use aligned
-/// vector loads.
+/// vector loads. Views (`slice`, `select`, `permute`) share their tensor's storage and may start
+/// anywhere in it; `contiguous()` gives compiled code a contiguous, aligned tensor:
+///
+///     Tensor x = Tensor::arange(12).reshape({3, 4});
+///     Tensor row = x[1];                        // select(0, 1): [4, 5, 6, 7], a view
+///     Tensor odd = x.slice(1, 1, {}, 2);        // x[:, 1::2], a view
+///     Tensor last = x.select(0, -1);            // x[-1]
+///     float v = x[2][3].item<float>();          // 11
+///     Tensor picked = x.index_select(0, {2, 0}); // rows 2 and 0 (a copy)
 
 #include <strata/dtype.h>
 #include <strata/error.h>
@@ -18,11 +26,15 @@
 #include <iosfwd>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <string>
 #include <vector>
 
 namespace strata {
+
+/// Where every tensor's storage starts, and what `contiguous()` guarantees compiled code.
+inline constexpr size_t kTensorAlignment = 64;
 
 class Tensor {
 public:
@@ -66,6 +78,9 @@ public:
     int64_t numel() const { return shape_numel(shape_); }
     size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
     bool is_contiguous() const;
+    /// Whether the first element starts at a kTensorAlignment boundary (a view into the middle
+    /// of its storage need not).
+    bool is_aligned() const;
 
     /// Typed pointer to the first element; throws when T is not the dtype.
     template <typename T> T *data();
@@ -93,15 +108,32 @@ public:
     /// range for an integer `T`) is an error naming the value and the type.
     template <typename T> T item() const;
 
-    /// A deep copy with contiguous storage.
+    /// A deep copy with contiguous, aligned storage.
     Tensor clone() const;
-    /// The same data as a contiguous tensor (itself when already contiguous).
+    /// The same data as a contiguous tensor starting at a kTensorAlignment boundary, as compiled
+    /// kernels take it: itself when it already is, else a copy (unlike PyTorch, a contiguous view
+    /// into the middle of its storage is copied too).
     Tensor contiguous() const;
-    /// A view with a new shape (same element count; contiguous tensors only).
+    /// A view with a new shape (same element count; a copy when not contiguous).
     /// One extent may be -1 and is inferred.
     Tensor reshape(const Shape &shape) const;
     /// A strided view with dimensions reordered (like torch.permute).
     Tensor permute(const std::vector<int64_t> &dims) const;
+
+    /// The view `t[start:end:step]` along `dim`, as PyTorch's `Tensor.slice` / Python slicing:
+    /// `start` and `end` default to the whole extent, count from the end when negative and are
+    /// clamped to [0, size] (so an empty slice is no error); `step` must be positive. Shares
+    /// storage: writes through it change this tensor.
+    Tensor slice(int64_t dim, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt,
+                 int64_t step = 1) const;
+    /// The view `t[..., index, ...]` with `dim` removed (torch.select); a negative `index` counts
+    /// from the end. Selecting from a 1-d tensor gives a 0-d tensor (`item()` reads it).
+    Tensor select(int64_t dim, int64_t index) const;
+    /// `select(0, index)`, as `t[index]` in PyTorch.
+    Tensor operator[](int64_t index) const { return select(0, index); }
+    /// The entries `indices` along `dim`, in that order, each in [0, size) as torch.index_select
+    /// wants them: a new contiguous tensor.
+    Tensor index_select(int64_t dim, const std::vector<int64_t> &indices) const;
     /// Converts to another dtype (a copy).
     Tensor to(DType dtype) const;
     /// Copies `source`'s values into this tensor (same shape; dtypes may differ).
@@ -118,6 +150,8 @@ private:
     Shape strides_;
 
     int64_t offset_of(std::initializer_list<int64_t> index) const;
+    /// `d` as an index into shape_ (negative counts from the end); `what` names the caller.
+    size_t checked_dim(int64_t d, const char *what) const;
     int64_t offset_of_flat(int64_t flat_index) const;
     void check_dtype(DType wanted) const;
 };

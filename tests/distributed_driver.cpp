@@ -1,13 +1,20 @@
-// The program tests/test_distributed.cpp starts under `mpirun -np N`: trains the
+// The program tests/test_distributed*.cpp start under `mpirun -np N`: trains the
 // tiny model of tests/support/distributed_setup.h with DistributedTrainStep (or
-// DistributedTrainer with --fit) and has rank 0 save a checkpoint whose metadata
-// holds the global losses. Faults can be injected on one rank.
+// DistributedTrainer with --fit, or its named, streaming form with metrics with
+// --named-fit) and has rank 0 save a checkpoint whose metadata holds the global
+// losses. Faults can be injected on one rank.
 //
 //   distributed_driver --out FILE [--steps N] [--optimizer sgd|adam] [--clip X]
 //                      [--resume FILE] [--timeout S] [--fit EPOCHS] [--batch B] [--batch-norm 1]
+//                      [--named-fit EPOCHS [--checkpoint FILE] [--checkpoint-every N] [--stop-step S]
+//                                          [--metric-fail-rank R]]
 //                      [--fail-rank R --fail-step S]   data loader throws on rank R at step S
 //                      [--die-rank R --die-step S]     rank R exits (status 3) at step S
 //                      [--hang-rank R --hang-step S]   rank R stops answering at step S
+//
+// --named-fit resumes with --resume FILE (a checkpoint the trainer saved), stops every rank
+// after global step S with --stop-step (as a crash would, after the last saved checkpoint), and
+// with --metric-fail-rank gives rank R a metric whose update fails.
 //
 // Each rank seeds its initial weights with its own rank, so only the broadcast from
 // rank 0 makes them equal. At the end the ranks compare their parameters, buffers and
@@ -59,6 +66,14 @@ bool ranks_agree(distributed::ProcessGroup &group, const std::vector<Tensor> &te
     return differing == 0;
 }
 
+/// A metric that fails on its first batch (on the one rank that has it).
+struct FailingMetric : metrics::Metric {
+    FailingMetric() : Metric(1) {}
+    std::string kind() const override { return "FailingMetric"; }
+    void accumulate(const Tensor &, const Tensor &) override { fail("FailingMetric: injected metric failure"); }
+    metrics::Values values() const override { return {}; }
+};
+
 std::string join(const std::vector<double> &values) {
     std::string out;
     for (double v : values) out += (out.empty() ? "" : ",") + fmt::format("{:.9g}", v);
@@ -82,11 +97,29 @@ int run(int argc, char **argv) {
     manual_seed(100 + static_cast<uint64_t>(rank));
     nn::Sequential net = setup::make_model(get_int("batch-norm", 0) != 0);
     auto optimizer = setup::make_optimizer(get("optimizer", "sgd"));
-    if (options.count("resume")) load_checkpoint(options["resume"], *net, optimizer.get());
+    if (options.count("resume") && !options.count("named-fit")) load_checkpoint(options["resume"], *net, optimizer.get());
     const Dataset data = testing::synthetic_images();
     CheckpointInfo info;
 
-    if (options.count("fit")) {
+    if (options.count("named-fit")) {
+        TrainerOptions trainer_options = setup::named_options(get_int("named-fit", 1));
+        trainer_options.checkpoint_path = get("checkpoint", "");
+        trainer_options.checkpoint_every = get_int("checkpoint-every", 0);
+        distributed::DistributedTrainer trainer(group, *net, *optimizer, setup::named_forward(net), setup::named_loss,
+                                                trainer_options);
+        setup::add_named_metrics(trainer);
+        if (rank == get_int("metric-fail-rank", -1)) trainer.add_metric(FailingMetric()).on("logits", "label");
+        const int64_t stop_step = get_int("stop-step", -1);
+        trainer.on_step_end([&](const StepStats &s) {
+            if (s.global_step == stop_step) throw distributed::JobError(fmt::format("stopped after step {}", stop_step));
+        });
+        set_test_timeout();
+        FitOptions fit_options;
+        fit_options.resume = get("resume", "");
+        const auto history = trainer.fit(setup::named_dataset(false), setup::named_stream(), fit_options,
+                                          setup::named_dataset(true));
+        info.metadata = {{"history", setup::history_text(history)}};
+    } else if (options.count("fit")) {
         TrainerOptions trainer_options;
         trainer_options.epochs = get_int("fit", 1);
         trainer_options.batch_size = get_int("batch", setup::kGlobalBatch);

@@ -13,13 +13,35 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+constexpr const char *kOutputPrefix = "output:", *kGradPrefix = "grad:";
 }  // namespace
 
 DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &model, optim::Optimizer &optimizer,
                                            const Shape &shard_input_shape, const Shape &shard_target_shape,
                                            DType target_dtype, TrainStep::LossFn loss_fn, TrainStepOptions options)
-    : group_(group), optimizer_(optimizer), gradient_graph_(std::make_unique<Graph>()),
-      update_graph_(std::make_unique<Graph>()) {
+    : group_(group), optimizer_(optimizer) {
+    const auto named = model.named_parameters();
+    if (named.size() == 0) fail("DistributedTrainStep: the model has no parameters to train");
+    input_specs_ = {{kInputName, {shard_input_shape, named.values().front().dtype()}}};
+    target_specs_ = {{kTargetName, {shard_target_shape, target_dtype}}};
+    build(model, optimizer, single_input_forward(model), single_output_loss(loss_fn), options);
+}
+
+DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &model, optim::Optimizer &optimizer,
+                                           const TensorSpecs &inputs, const TensorSpecs &targets, ForwardFn forward,
+                                           MultiLossFn loss, TrainStepOptions options)
+    : group_(group), optimizer_(optimizer), input_specs_(inputs), target_specs_(targets) {
+    build(model, optimizer, forward, loss, options);
+}
+
+void DistributedTrainStep::build(nn::Module &model, optim::Optimizer &optimizer, const ForwardFn &forward,
+                                 const MultiLossFn &loss_fn, const TrainStepOptions &options) {
+    if (options.detect_anomaly || options.keep_gradients)
+        fail("DistributedTrainStep: {} is not available in distributed training (use a TrainStep in one process)",
+             options.detect_anomaly ? "detect_anomaly" : "keep_gradients");
+    gradient_graph_ = std::make_unique<Graph>();
+    update_graph_ = std::make_unique<Graph>();
     model.train(true);
     const auto named = model.named_parameters();
     if (named.size() == 0) fail("DistributedTrainStep: the model has no parameters to train");
@@ -35,22 +57,23 @@ DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &mode
 
     // The gradients program: forward, loss and backward on this rank's shard.
     Graph &g = *gradient_graph_;
-    SymTensor x = g.input("input", shard_input_shape, param_dtype_);
-    SymTensor target = g.input("target", shard_target_shape, target_dtype);
-    SymTensor output = model.forward(x);
-    SymTensor loss = loss_fn(output, target);
-    if (!loss.defined() || loss.numel() != 1)
-        fail("DistributedTrainStep: the loss must be a single value, got shape {}",
-             loss.defined() ? shape_str(loss.shape()) : "undefined");
+    const ForwardLossGraph f =
+        build_forward_loss(g, model, input_specs_, target_specs_, forward, loss_fn, "DistributedTrainStep");
+    binding_ = ModelBinding(model);
     std::vector<SymTensor> params;
     for (const auto &[name, value] : named.items()) params.push_back(g.parameter(name, value));
-    const std::vector<SymTensor> grads = g.gradients(loss, params);
-    for (size_t i = 0; i < grads.size(); ++i) g.output("grad:" + param_names_[i], grads[i]);
-    g.output("loss", loss);
-    classification_ = output.dim() == 2 && target_dtype == DType::i32 && target.dim() == 1;
-    classes_ = output.dim() >= 2 ? output.size(1) : 0;
+    const std::vector<SymTensor> grads = g.gradients(f.loss, params);
+    for (size_t i = 0; i < grads.size(); ++i) g.output(kGradPrefix + param_names_[i], grads[i]);
+    g.output("loss", f.loss);
+    if (options.keep_outputs)
+        for (const auto &[name, out] : f.outputs) {
+            g.output(kOutputPrefix + name, out);
+            output_names_.push_back(name);
+        }
+    classification_ = f.classification;
+    classes_ = f.classes;
     ignore_index_ = options.ignore_index;
-    if (classification_) g.output("correct", sum(cast(eq(argmax(output, 1), target), DType::i32)));
+    if (classification_) g.output("correct", f.correct);
     uses_run_counter_ = g.program().find_source("rng.step") != nullptr;
     gradients_ = g.compile(options.compile);
 
@@ -61,7 +84,7 @@ DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &mode
     int64_t offset = 0;
     for (const auto &[name, value] : named.items()) {
         SymTensor grad = reshape(slice(flat, 0, offset, offset + value.numel()), value.shape());
-        if (group.size() > 1) grad = grad / static_cast<double>(group.size());  // the mean over the ranks
+        if (group_.size() > 1) grad = grad / static_cast<double>(group_.size());  // the mean over the ranks
         slots.push_back({name, value, u.parameter(name, value), grad});
         offset += value.numel();
     }
@@ -76,30 +99,29 @@ DistributedTrainStep::DistributedTrainStep(ProcessGroup &group, nn::Module &mode
 
     for (const Tensor &b : model.named_buffers().values()) buffers_.push_back(b);
     // Every rank starts from rank 0's weights, buffers and optimizer state.
-    if (group.size() > 1) {
-        for (Tensor value : named.values()) group.broadcast(value, 0);
-        for (Tensor &b : buffers_) group.broadcast(b, 0);
+    if (group_.size() > 1) {
+        for (Tensor value : named.values()) group_.broadcast(value, 0);
+        for (Tensor &b : buffers_) group_.broadcast(b, 0);
         for (const auto &[key, state] : optimizer.state()) {
             Tensor shared = state;
-            group.broadcast(shared, 0);
+            group_.broadcast(shared, 0);
         }
         Tensor steps = Tensor::full({}, static_cast<double>(optimizer.step_count()), DType::f64);
-        group.broadcast(steps, 0);
+        group_.broadcast(steps, 0);
         optimizer.set_step_count(static_cast<int64_t>(steps.item()));
     }
 }
 
-void DistributedTrainStep::compute_gradients(const std::function<Batch()> &load_shard, double *local) {
-    const Batch batch = load_shard();
-    if (classification_ && batch.targets.defined() && batch.targets.dtype() == DType::i32) {
-        const Tensor labels = batch.targets.contiguous();
-        const int32_t *data = labels.data<int32_t>();
-        for (int64_t i = 0; i < labels.numel(); ++i)
-            if ((data[i] < 0 || data[i] >= classes_) && data[i] != ignore_index_)
-                fail("label {} at position {} of the shard is outside [0, {}) (the model has {} classes)", data[i], i,
-                     classes_, classes_);
-    }
-    std::map<std::string, Tensor> inputs{{"input", batch.inputs}, {"target", batch.targets}};
+void DistributedTrainStep::compute_gradients(const std::function<TensorMap()> &load_shard, double *local,
+                                             TensorMap &model_outputs, const std::string &where) {
+    binding_.check_unchanged(where);
+    TensorMap inputs = load_shard();
+    for (const auto &[name, t] : inputs)
+        if (!input_specs_.count(name) && !target_specs_.count(name))
+            fail("{}: the shard has '{}', which is neither an input nor a target of the step", where, name);
+    check_batch(inputs, input_specs_, "input", where);
+    check_batch(inputs, target_specs_, "target", where);
+    if (classification_) check_class_labels(inputs, classes_, ignore_index_, where);
     // Each rank draws its own dropout masks: the seed of run r on rank k is r * ranks + k.
     if (uses_run_counter_)
         inputs["rng.step"] = Tensor::full(
@@ -109,22 +131,27 @@ void DistributedTrainStep::compute_gradients(const std::function<Batch()> &load_
     auto *flat = static_cast<uint8_t *>(flat_gradients_.raw_data());
     size_t offset = 0;
     for (const std::string &name : param_names_) {
-        const Tensor grad = outputs.at("grad:" + name).contiguous();
+        const Tensor grad = outputs.at(kGradPrefix + name).contiguous();
         std::memcpy(flat + offset, grad.raw_data(), grad.nbytes());
         offset += grad.nbytes();
     }
     local[1] = outputs.at("loss").item();
     if (classification_) local[2] = outputs.at("correct").item();
+    for (const std::string &name : output_names_) model_outputs[name] = outputs.at(kOutputPrefix + name);
 }
 
-TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_shard) {
+TrainStep::Result DistributedTrainStep::step(const std::function<TensorMap()> &load_shard,
+                                             const std::function<void(const TensorMap &)> &use_outputs) {
     const int64_t step_number = optimizer_.step_count() + 1;
+    const std::string where = fmt::format("training step {}", step_number);
+    TrainStep::Result r;
     // Summed over the ranks: [ranks that failed, loss, correct]. Agreeing on the status before
     // the gradients means a failed rank stops every rank at the same step, not a hang.
     double stats[3] = {0, 0, 0};
     std::string error;
     try {
-        compute_gradients(load_shard, stats);
+        compute_gradients(load_shard, stats, r.outputs, where);
+        if (use_outputs) use_outputs(r.outputs);
     } catch (const std::exception &e) {
         stats[0] = 1;
         error = *e.what() ? e.what() : "unknown error";
@@ -132,14 +159,12 @@ TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_
     const auto agreed = std::chrono::steady_clock::now();
     group_.allreduce_sum(stats, 3);
     wait_seconds_ += seconds_since(agreed);
-    if (stats[0] > 0)
-        group_.throw_agreed_failure(std::llround(stats[0]), error, fmt::format("training step {}", step_number));
-    TrainStep::Result r;
+    if (stats[0] > 0) group_.throw_agreed_failure(std::llround(stats[0]), error, where);
     r.loss = stats[1] / group_.size();
     if (!std::isfinite(r.loss))
-        throw JobError(fmt::format("training step {}: the loss is {}; stopping before the update (check the learning "
-                                   "rate and the input data)",
-                                   step_number, r.loss));
+        throw JobError(fmt::format("{}: the loss is {}; stopping before the update (check the learning rate and the "
+                                   "input data)",
+                                   where, r.loss));
     r.correct = std::llround(stats[2]);
 
     const auto summed = std::chrono::steady_clock::now();
@@ -153,13 +178,26 @@ TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_
         inputs[name] = it->second;
     }
     const auto outputs = update_.run(inputs);
-    // Batch-norm running statistics: rank 0's, on every rank (as PyTorch DDP's broadcast_buffers).
+    binding_.count_batch();
+    // Batch-norm running statistics (and counters): rank 0's, on every rank (as PyTorch DDP's
+    // broadcast_buffers).
     if (group_.size() > 1)
         for (Tensor &b : buffers_) group_.broadcast(b, 0);
     optimizer_.finish_step();
     ++run_count_;
     if (auto it = outputs.find("grad_norm"); it != outputs.end()) r.grad_norm = it->second.item();
     return r;
+}
+
+TrainStep::Result DistributedTrainStep::step(const std::function<Batch()> &load_shard) {
+    if (input_specs_.size() != 1 || target_specs_.size() != 1 || !input_specs_.count(kInputName) ||
+        !target_specs_.count(kTargetName))
+        fail("DistributedTrainStep::step: this step takes named inputs and targets; pass a function returning a "
+             "TensorMap");
+    return step([&] {
+        Batch b = load_shard();
+        return TensorMap{{kInputName, b.inputs}, {kTargetName, b.targets}};
+    });
 }
 
 TrainStep::Result DistributedTrainStep::step(const Tensor &input, const Tensor &target) {

@@ -1,6 +1,5 @@
 #include "frontend/train/data_loader.h"
 
-#include <cstring>
 #include <numeric>
 
 namespace strata {
@@ -20,29 +19,11 @@ Dataset Dataset::normalized(double mean, double stddev) const {
     return out;
 }
 
-namespace {
-/// Copies example rows `rows` of `t` into a new tensor [rows.size(), ...].
-Tensor gather_rows(const Tensor &t, const int64_t *rows, int64_t count) {
-    Shape shape = t.shape();
-    shape[0] = count;
-    Tensor out = Tensor::empty(shape, t.dtype());
-    const Tensor src = t.contiguous();
-    const size_t row_bytes = src.nbytes() / static_cast<size_t>(src.size(0));
-    const auto *from = static_cast<const uint8_t *>(src.raw_data());
-    auto *to = static_cast<uint8_t *>(out.raw_data());
-    for (int64_t i = 0; i < count; ++i)
-        std::memcpy(to + static_cast<size_t>(i) * row_bytes, from + static_cast<size_t>(rows[i]) * row_bytes, row_bytes);
-    return out;
-}
-}  // namespace
-
 Dataset Dataset::slice(int64_t begin, int64_t end) const {
     check();
     if (begin < 0 || end > size() || begin > end)
         fail("Dataset::slice: [{}, {}) is outside the {} examples", begin, end, size());
-    std::vector<int64_t> rows(static_cast<size_t>(end - begin));
-    std::iota(rows.begin(), rows.end(), begin);
-    return {gather_rows(inputs, rows.data(), end - begin), gather_rows(targets, rows.data(), end - begin)};
+    return {inputs.slice(0, begin, end).clone(), targets.slice(0, begin, end).clone()};
 }
 
 DataLoader::DataLoader(const Dataset &dataset, DataLoaderOptions options) : dataset_(dataset), options_(options) {
@@ -71,8 +52,8 @@ Batch DataLoader::batch(int64_t i) const {
     if (i < 0 || i >= num_batches()) fail("DataLoader: batch {} is out of range ({} batches)", i, num_batches());
     const int64_t begin = i * options_.batch_size;
     const int64_t count = std::min(options_.batch_size, dataset_.size() - begin);
-    const int64_t *rows = order_.data() + begin;
-    return {gather_rows(dataset_.inputs, rows, count), gather_rows(dataset_.targets, rows, count)};
+    const std::vector<int64_t> rows(order_.begin() + begin, order_.begin() + begin + count);
+    return {dataset_.inputs.index_select(0, rows), dataset_.targets.index_select(0, rows)};
 }
 
 }  // namespace strata

@@ -1,7 +1,5 @@
 #include "frontend/train/named_batch.h"
 
-#include <cstring>
-
 namespace strata {
 
 TensorSpecs batch_specs(const TensorMap &tensors, int64_t batch) {
@@ -37,39 +35,6 @@ void check_batch(const TensorMap &batch, const TensorSpecs &specs, const char *w
     }
 }
 
-namespace {
-/// Copies example rows `rows` of `t` into a new tensor [rows.size(), ...].
-Tensor copy_rows(const std::string &name, const Tensor &t, const int64_t *rows, int64_t count) {
-    if (!t.defined() || t.dim() == 0) fail("'{}' must be a tensor with examples along dim 0", name);
-    Shape shape = t.shape();
-    shape[0] = count;
-    Tensor out = Tensor::uninitialized(shape, t.dtype());
-    const Tensor src = t.contiguous();
-    const int64_t n = src.size(0);
-    const size_t row_bytes = n ? src.nbytes() / static_cast<size_t>(n) : 0;
-    const auto *from = static_cast<const uint8_t *>(src.raw_data());
-    auto *to = static_cast<uint8_t *>(out.raw_data());
-    for (int64_t i = 0; i < count; ++i) {
-        if (rows[i] < 0 || rows[i] >= n) fail("'{}': example {} is outside its {} examples", name, rows[i], n);
-        std::memcpy(to + static_cast<size_t>(i) * row_bytes, from + static_cast<size_t>(rows[i]) * row_bytes, row_bytes);
-    }
-    return out;
-}
-}  // namespace
-
-TensorMap slice_rows(const TensorMap &tensors, int64_t begin, int64_t end) {
-    std::vector<int64_t> rows;
-    for (int64_t i = begin; i < end; ++i) rows.push_back(i);
-    return gather_rows(tensors, rows);
-}
-
-TensorMap gather_rows(const TensorMap &tensors, const std::vector<int64_t> &rows) {
-    TensorMap out;
-    for (const auto &[name, t] : tensors)
-        out[name] = copy_rows(name, t, rows.data(), static_cast<int64_t>(rows.size()));
-    return out;
-}
-
 }  // namespace strata
 
 namespace strata {
@@ -97,7 +62,12 @@ NamedDataset NamedDataset::slice(int64_t begin, int64_t end) const {
     check();
     if (begin < 0 || end > size() || begin > end)
         fail("NamedDataset::slice: [{}, {}) is outside the {} examples", begin, end, size());
-    return {slice_rows(inputs, begin, end), slice_rows(targets, begin, end)};
+    auto rows = [&](const TensorMap &tensors) {
+        TensorMap out;
+        for (const auto &[name, t] : tensors) out[name] = t.slice(0, begin, end).clone();
+        return out;
+    };
+    return {rows(inputs), rows(targets)};
 }
 
 }  // namespace strata

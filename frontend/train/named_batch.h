@@ -51,11 +51,6 @@ TensorSpecs batch_specs(const TensorMap &tensors, int64_t batch);
 /// `what` names the group in messages ("input", "target").
 void check_batch(const TensorMap &batch, const TensorSpecs &specs, const char *what, const std::string &where);
 
-/// Examples [begin, end) of every tensor in `tensors` (copies).
-TensorMap slice_rows(const TensorMap &tensors, int64_t begin, int64_t end);
-/// The rows `rows` of every tensor (copies), in that order: a shuffled batch.
-TensorMap gather_rows(const TensorMap &tensors, const std::vector<int64_t> &rows);
-
 }  // namespace strata
 
 namespace strata {

@@ -9,6 +9,7 @@
 #include "frontend/nn/module.h"
 #include "frontend/optim/optimizer.h"
 #include "frontend/train/named_batch.h"
+#include "frontend/train/step_parts.h"
 
 #include <functional>
 #include <limits>
@@ -45,7 +46,8 @@ public:
     using LossFn = std::function<SymTensor(const SymTensor &output, const SymTensor &target)>;
 
     /// Builds and compiles the step for batches of `input_shape` with targets
-    /// of `target_shape` / `target_dtype`. The model is put in training mode.
+    /// of `target_shape` / `target_dtype`. The model is put in training mode. The step keeps
+    /// references to `model` and `optimizer`: both must outlive it.
     TrainStep(nn::Module &model, optim::Optimizer &optimizer, const Shape &input_shape, const Shape &target_shape,
               DType target_dtype, LossFn loss, TrainStepOptions options = {});
     /// The step of a model with named inputs and outputs and a loss of named targets
@@ -67,7 +69,8 @@ public:
     };
     /// Runs one step on a batch and applies the update. A class label outside
     /// [0, classes) and a non-finite loss are errors naming the step (and, with
-    /// `detect_anomaly`, where the first NaN or infinity came from).
+    /// `detect_anomaly`, where the first NaN or infinity came from). So is a model whose tensors
+    /// are no longer the ones the step was built with (`model.to(dtype)` after building it).
     Result step(const Tensor &input, const Tensor &target);
     /// One step on a batch of named inputs and targets (the names the step was built with).
     Result step(const TensorMap &batch);
@@ -116,9 +119,8 @@ private:
     bool keep_gradients_ = false;
     std::vector<double> losses_;
     TensorMap gradients_;
-    /// The model's batch-norm num_batches_tracked counters: each step adds one, as each
-    /// training-mode forward does in PyTorch.
-    std::vector<Tensor> batch_counters_;
+    /// The model's tensors the step trains, and its batch-norm counters (one more per step).
+    ModelBinding binding_;
 };
 
 }  // namespace strata

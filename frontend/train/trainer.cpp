@@ -82,17 +82,24 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::LossFn loss, TrainerOptions options)
-    : Trainer(model, optimizer,
-              [&model](const SymMap &in) { return SymMap{{kOutputName, model.forward(in.at(kInputName))}}; },
-              [loss](const SymMap &out, const SymMap &t) { return loss(out.at(kOutputName), t.at(kTargetName)); },
-              std::move(options)) {
+    : Trainer(model, optimizer, std::move(loss), std::move(options), std::make_unique<LocalStepEngine>()) {}
+
+Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, ForwardFn forward, MultiLossFn loss,
+                 TrainerOptions options)
+    : Trainer(model, optimizer, std::move(forward), std::move(loss), std::move(options),
+              std::make_unique<LocalStepEngine>()) {}
+
+Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::LossFn loss, TrainerOptions options,
+                 std::unique_ptr<StepEngine> engine)
+    : Trainer(model, optimizer, single_input_forward(model), single_output_loss(std::move(loss)), std::move(options),
+              std::move(engine)) {
     single_input_ = true;
 }
 
 Trainer::Trainer(nn::Module &model, optim::Optimizer &optimizer, ForwardFn forward, MultiLossFn loss,
-                 TrainerOptions options)
+                 TrainerOptions options, std::unique_ptr<StepEngine> engine)
     : model_(model), optimizer_(optimizer), forward_(std::move(forward)), loss_(std::move(loss)),
-      options_(std::move(options)) {
+      options_(std::move(options)), engine_(std::move(engine)) {
     if (options_.epochs < 0) fail("Trainer: epochs must be >= 0, got {}", options_.epochs);
     if (options_.batch_size <= 0) fail("Trainer: batch_size must be positive, got {}", options_.batch_size);
     if (options_.checkpoint_every < 0)
@@ -143,9 +150,12 @@ std::vector<EpochStats> Trainer::fit(data::DatasetPtr train, const StreamOptions
     use_fields(stream, train_loader.example_layout(), "training set");
     std::string transforms;
     for (const auto &t : stream.transforms) transforms += (transforms.empty() ? "" : ", ") + t->describe();
-    data_signature_ = fmt::format("{} examples {}, rank {} of {}, transforms [{}]{}", train->size(),
-                                  data::layout_str(train_loader.example_layout()), stream.rank, stream.world_size,
-                                  transforms, stream.skip_corrupt ? ", skip_corrupt" : "");
+    // A job's ranks read one order together, whatever their number: its checkpoint resumes on any.
+    const std::string shard = engine_->is_job() ? std::string("shared out across the job's ranks")
+                                  : fmt::format("rank {} of {}", stream.rank, stream.world_size);
+    data_signature_ = fmt::format("{} examples {}, {}, transforms [{}]{}", train->size(),
+                                  data::layout_str(train_loader.example_layout()), shard, transforms,
+                                  stream.skip_corrupt ? ", skip_corrupt" : "");
     if (!resumed_data_signature_.empty() && resumed_data_signature_ != data_signature_)
         fail("{}: the checkpoint's run read {}; this fit reads {}: resuming would not continue that run",
              resumed_path_, resumed_data_signature_, data_signature_);
@@ -165,13 +175,21 @@ std::vector<EpochStats> Trainer::fit(data::DatasetPtr train, const StreamOptions
 }
 
 data::LoaderOptions Trainer::loader_options(const StreamOptions &stream, bool training) const {
+    const bool job = engine_->is_job();
+    if (job && (stream.rank != 0 || stream.world_size != 1))
+        fail("DistributedTrainer: StreamOptions::rank and world_size are for a Trainer reading its own shard; a "
+             "DistributedTrainer shards by its process group (rank {} of {}): leave them at 0 and 1",
+             engine_->rank(), engine_->world_size());
     data::LoaderOptions o;
-    o.batch_size = options_.batch_size;
+    // A job's ranks each read their part of every global batch (positions rank, rank + ranks, ...
+    // of its examples), so together they read the batches one process would; they evaluate
+    // their own parts of the set too.
+    o.batch_size = process_batch();
     o.shuffle = training && options_.shuffle;
     o.seed = options_.seed;
     o.drop_last = training;  // the compiled step has one batch size; evaluation compiles the rest
-    o.rank = training ? stream.rank : 0;
-    o.world_size = training ? stream.world_size : 1;
+    o.rank = job ? engine_->rank() : training ? stream.rank : 0;
+    o.world_size = job ? engine_->world_size() : training ? stream.world_size : 1;
     o.num_workers = stream.num_workers;
     o.prefetch_factor = stream.prefetch_factor;
     o.transforms = training ? stream.transforms : stream.validation_transforms;
@@ -221,7 +239,7 @@ void Trainer::build_step(const data::ExampleLayout &layout) {
     TensorSpecs inputs, targets;
     for (const auto &[field, spec] : layout) {
         const std::string name = !single_input_ ? field : field == stream_input_ ? kInputName : kTargetName;
-        Shape shape{options_.batch_size};
+        Shape shape{process_batch()};
         shape.insert(shape.end(), spec.shape.begin(), spec.shape.end());
         (is_input(name) ? inputs : targets)[name] = {shape, spec.dtype};
     }
@@ -235,15 +253,15 @@ void Trainer::build_step(const data::ExampleLayout &layout) {
     step_options.detect_anomaly = options_.detect_anomaly;
     step_options.keep_outputs = !metrics_.empty();
     const auto start = std::chrono::steady_clock::now();
-    step_ = std::make_unique<TrainStep>(model_, optimizer_, inputs, targets, forward_, loss_, step_options);
+    engine_->build(model_, optimizer_, inputs, targets, forward_, loss_, step_options);
     compile_seconds_ += seconds_since(start);
-    if (pending_run_count_ >= 0) step_->set_run_count(pending_run_count_);
+    if (pending_run_count_ >= 0) engine_->set_run_count(pending_run_count_);
     pending_run_count_ = -1;
 }
 
 std::vector<EpochStats> Trainer::fit_loader(data::DataLoader &train, const std::function<EvalStats()> &validate) {
     const int64_t batches = train.num_batches();
-    if (!step_) build_step(train.example_layout());
+    if (!engine_->built()) build_step(train.example_layout());
     if (batch_in_epoch_ > batches)
         fail("Trainer: the resumed run stopped after batch {} of its epoch, but this data set has {} batches of {} "
              "(a different data set?)",
@@ -262,19 +280,23 @@ std::vector<EpochStats> Trainer::fit_loader(data::DataLoader &train, const std::
         for (auto &cb : callbacks_) cb->on_epoch_begin(*this, epoch);
         model_.train(true);
         train.restore(epoch, batch_in_epoch_);  // the loader's position is the trainer's
-        ProgressBar bar(fmt::format("epoch {}", epoch + 1), batches, options_.batch_size, options_.progress);
+        ProgressBar bar(fmt::format("epoch {}", epoch + 1), batches, options_.batch_size,
+                        options_.progress && engine_->is_main());
         for (int64_t i = batch_in_epoch_; i < batches; ++i) {
             const int64_t skipped_before = train.skipped();
             TrainStep::Result r;
             TensorMap batch;
             try {
-                std::optional<data::Example> next = train.next();
-                if (!next) fail("the data loader ended its epoch after {} batches", i);
-                batch = step_batch(std::move(*next));
-                r = step_->step(batch);
-                update_metrics(metrics_, r.outputs, batch);
+                r = engine_->step(
+                    [&] {
+                        std::optional<data::Example> next = train.next();
+                        if (!next) fail("the data loader ended its epoch after {} batches", i);
+                        batch = step_batch(std::move(*next));
+                        return batch;
+                    },
+                    [&](const TensorMap &outputs) { update_metrics(metrics_, outputs, batch); });
             } catch (const Error &e) {
-                fail("epoch {}, batch {} of {}: {}", epoch + 1, i + 1, batches, e.what());
+                engine_->rethrow(fmt::format("epoch {}, batch {} of {}: {}", epoch + 1, i + 1, batches, e.what()));
             }
             skipped_examples_ += train.skipped() - skipped_before;
             sums_.loss_sum += r.loss;
@@ -285,19 +307,19 @@ std::vector<EpochStats> Trainer::fit_loader(data::DataLoader &train, const std::
             after_step(epoch, i, batches, r.loss);
             std::vector<std::pair<std::string, double>> shown = {
                 {"loss", sums_.loss_sum / static_cast<double>(sums_.batches)}};
-            if (step_->counts_correct())
+            if (engine_->counts_correct())
                 shown.push_back({"acc", static_cast<double>(sums_.correct) / static_cast<double>(sums_.seen)});
             bar.update(i + 1, shown);
         }
         // The train values are taken before validation reuses the metric objects.
-        const metrics::Values train_values = compute_metrics(metrics_);
+        const metrics::Values train_values = global_metrics();
         epoch_end_metric_state_.clear();
         epoch_end_callback_state_.clear();
         for (const auto &m : metrics_) epoch_end_metric_state_.push_back(m->state());
         for (const auto &cb : callbacks_) epoch_end_callback_state_.push_back(cb->state());
         in_epoch_end_ = true;
         EpochSums sums = sums_;
-        if (!step_->counts_correct()) sums.correct = -1;
+        if (!engine_->counts_correct()) sums.correct = -1;
         std::vector<std::function<void(const EpochStats &)>> callbacks = epoch_callbacks_;
         for (auto &cb : callbacks_) callbacks.push_back([this, cb](const EpochStats &s) { cb->on_epoch_end(*this, s); });
         try {
@@ -370,6 +392,25 @@ EpochStats finish_epoch(int64_t epoch, const EpochSums &sums, ProgressBar &bar, 
     return stats;
 }
 
+metrics::Values Trainer::global_metrics() {
+    if (engine_->world_size() == 1) return compute_metrics(metrics_);
+    std::vector<double> sums;
+    for (const auto &m : metrics_) sums.insert(sums.end(), m->state().begin(), m->state().end());
+    engine_->sum(sums, "", "the training metrics");
+    // Computed from the job's sums, then each process keeps its own (a checkpoint saves those).
+    metrics::Values values;
+    size_t at = 0;
+    for (const auto &m : metrics_) {
+        const std::vector<double> mine = m->state();
+        m->set_state(std::vector<double>(sums.begin() + static_cast<ptrdiff_t>(at),
+                                         sums.begin() + static_cast<ptrdiff_t>(at + mine.size())));
+        for (auto &value : m->compute()) values.push_back(std::move(value));
+        m->set_state(mine);
+        at += mine.size();
+    }
+    return values;
+}
+
 EvalStats Trainer::evaluate(const Dataset &data) { return evaluate(as_named(data)); }
 
 EvalStats Trainer::evaluate(const NamedDataset &data) { return evaluate(as_dataset(data, "evaluation set"), stream_of(data)); }
@@ -429,24 +470,42 @@ EvalStats Trainer::evaluate_loader(data::DataLoader &loader) {
     };
     loader.set_epoch(0);
     for (const auto &m : metrics_) m->reset();
-    EvalStats stats;
-    double loss_sum = 0;
-    int64_t correct = 0;
-    while (std::optional<data::Example> next = loader.next()) {
-        const TensorMap batch = step_batch(std::move(*next));
-        const int64_t n = batch.begin()->second.size(0);
-        const auto out = graph_for(batch, n).run(batch);
-        loss_sum += out.at("loss").item() * static_cast<double>(n);
-        if (auto it = out.find("correct"); it != out.end()) correct += static_cast<int64_t>(it->second.item());
-        if (!metrics_.empty()) {
-            TensorMap model_outputs;
-            for (const std::string &name : output_names) model_outputs[name] = out.at("output:" + name);
-            update_metrics(metrics_, model_outputs, batch);
+    // Summed over the processes (each evaluates its part): the loss times the examples, the right
+    // answers, the examples, whether the model is a classifier, then the metrics' sums.
+    std::vector<double> sums(4, 0.0);
+    std::string error;
+    try {
+        while (std::optional<data::Example> next = loader.next()) {
+            const TensorMap batch = step_batch(std::move(*next));
+            const int64_t n = batch.begin()->second.size(0);
+            const auto out = graph_for(batch, n).run(batch);
+            sums[0] += out.at("loss").item() * static_cast<double>(n);
+            if (auto it = out.find("correct"); it != out.end()) sums[1] += it->second.item();
+            if (!metrics_.empty()) {
+                TensorMap model_outputs;
+                for (const std::string &name : output_names) model_outputs[name] = out.at("output:" + name);
+                update_metrics(metrics_, model_outputs, batch);
+            }
+            sums[2] += static_cast<double>(n);
         }
-        stats.examples += n;
+    } catch (const std::exception &e) {
+        if (engine_->world_size() == 1) throw;
+        error = *e.what() ? e.what() : "unknown error";
     }
-    stats.loss = loss_sum / static_cast<double>(stats.examples);
-    stats.accuracy = classification ? static_cast<double>(correct) / static_cast<double>(stats.examples) : NAN;
+    sums[3] = classification ? 1 : 0;
+    for (const auto &m : metrics_) sums.insert(sums.end(), m->state().begin(), m->state().end());
+    engine_->sum(sums, error, "evaluation");
+    size_t at = 4;
+    for (const auto &m : metrics_) {
+        const size_t n = m->state().size();
+        m->set_state(std::vector<double>(sums.begin() + static_cast<ptrdiff_t>(at),
+                                         sums.begin() + static_cast<ptrdiff_t>(at + n)));
+        at += n;
+    }
+    EvalStats stats;
+    stats.examples = std::llround(sums[2]);
+    stats.loss = sums[0] / sums[2];
+    stats.accuracy = sums[3] > 0 ? sums[1] / sums[2] : NAN;
     stats.metrics["loss"] = stats.loss;
     for (const auto &[key, value] : compute_metrics(metrics_)) stats.metrics[key] = value;
     return stats;

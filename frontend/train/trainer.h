@@ -25,6 +25,7 @@
 #include "frontend/train/data_loader.h"
 #include "frontend/train/metrics.h"
 #include "frontend/train/named_batch.h"
+#include "frontend/train/step_engine.h"
 #include "frontend/train/train_step.h"
 #include "runtime/data/loader.h"
 
@@ -126,7 +127,8 @@ struct StreamOptions {
     /// (Trainer::skipped_examples) instead of failing (data::LoaderOptions::skip_corrupt).
     bool skip_corrupt = false;
     int64_t max_consecutive_corrupt = 16;
-    /// This process's shard of the training set (evaluation reads the whole set).
+    /// This process's shard of the training set (evaluation reads the whole set). A
+    /// distributed::DistributedTrainer shards by its process group instead (leave these).
     int64_t rank = 0;
     int64_t world_size = 1;
 };
@@ -203,15 +205,24 @@ public:
     /// Epochs finished so far (including those of a resumed run).
     int64_t epochs_done() const { return epochs_done_; }
     /// Corrupt training examples replaced so far with StreamOptions::skip_corrupt (the whole
-    /// run's, a resumed one included).
+    /// run's, a resumed one included; in a distributed::DistributedTrainer, this rank's).
     int64_t skipped_examples() const { return skipped_examples_; }
-    /// The compiled training step, once `fit` has built it (null before).
-    TrainStep *step() const { return step_.get(); }
+    /// The compiled training step, once `fit` has built it (null before, and in a
+    /// distributed::DistributedTrainer, whose step is its own `step()`).
+    TrainStep *step() const { return engine_->train_step(); }
     nn::Module &model() const { return model_; }
     optim::Optimizer &optimizer() const { return optimizer_; }
     const TrainerOptions &options() const { return options_; }
     /// Seconds spent building and compiling the training step and evaluation graphs.
     double compile_seconds() const { return compile_seconds_; }
+
+protected:
+    /// The trainer whose steps and sums `engine` runs (distributed::DistributedTrainer's ranks).
+    Trainer(nn::Module &model, optim::Optimizer &optimizer, TrainStep::LossFn loss, TrainerOptions options,
+            std::unique_ptr<StepEngine> engine);
+    Trainer(nn::Module &model, optim::Optimizer &optimizer, ForwardFn forward, MultiLossFn loss,
+            TrainerOptions options, std::unique_ptr<StepEngine> engine);
+    StepEngine &engine() const { return *engine_; }
 
 private:
     /// The one training loop: batches from `train`, validation by `validate` when set.
@@ -230,6 +241,14 @@ private:
     /// "trainer.*" metadata describing the run (what a resume must match) and its position.
     std::map<std::string, std::string> state_metadata() const;
     void after_step(int64_t epoch, int64_t batch, int64_t batches, double loss);
+    /// The examples one process's batch holds (the global batch split across the processes).
+    int64_t process_batch() const { return options_.batch_size / engine_->world_size(); }
+    /// The metrics' values over every process's batches (their sums added up first).
+    metrics::Values global_metrics();
+    /// What each process counts on its own and a checkpoint keeps for each: the skipped
+    /// examples, then every metric's sums (their state at the epoch's end while it ends).
+    std::vector<double> process_state() const;
+    void set_process_state(const std::vector<double> &state);
 
     nn::Module &model_;
     optim::Optimizer &optimizer_;
@@ -238,7 +257,7 @@ private:
     /// Built from a single-input loss: the step's input takes the parameters' dtype, as before.
     bool single_input_ = false;
     TrainerOptions options_;
-    std::unique_ptr<TrainStep> step_;
+    std::unique_ptr<StepEngine> engine_;
     std::vector<std::shared_ptr<metrics::Metric>> metrics_;
     std::vector<std::shared_ptr<Callback>> callbacks_;
     std::vector<std::function<void(const EpochStats &)>> epoch_callbacks_;

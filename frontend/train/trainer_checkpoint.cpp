@@ -4,6 +4,7 @@
 #include "frontend/train/checkpoint.h"
 #include "frontend/train/trainer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -92,17 +93,75 @@ std::map<std::string, std::string> Trainer::state_metadata() const {
     return m;
 }
 
+std::vector<double> Trainer::process_state() const {
+    std::vector<double> state{static_cast<double>(skipped_examples_)};
+    for (size_t i = 0; i < metrics_.size(); ++i) {
+        const std::vector<double> &sums = in_epoch_end_ ? epoch_end_metric_state_[i] : metrics_[i]->state();
+        state.insert(state.end(), sums.begin(), sums.end());
+    }
+    return state;
+}
+
+void Trainer::set_process_state(const std::vector<double> &state) {
+    STRATA_ASSERT(state.size() == process_state().size(), "set_process_state: {} numbers", state.size());
+    skipped_examples_ = static_cast<int64_t>(state.at(0));
+    size_t at = 1;
+    for (const auto &m : metrics_) {
+        const size_t n = m->state().size();
+        m->set_state(std::vector<double>(state.begin() + static_cast<ptrdiff_t>(at),
+                                         state.begin() + static_cast<ptrdiff_t>(at + n)));
+        at += n;
+    }
+}
+
 void Trainer::save_checkpoint(const std::string &path, const std::map<std::string, std::string> &metadata) const {
     CheckpointInfo info;
     info.step = optimizer_.step_count();
-    info.run_count = step_ ? step_->run_count() : std::max<int64_t>(pending_run_count_, 0);
+    info.run_count = engine_->built() ? engine_->run_count() : std::max<int64_t>(pending_run_count_, 0);
     for (const auto &[key, value] : metadata) {
         if (key.rfind(kPrefix, 0) == 0)
             fail("Trainer::save_checkpoint: metadata key '{}' is reserved ('trainer.*' is the trainer's state)", key);
         info.metadata[key] = value;
     }
     for (const auto &[key, value] : state_metadata()) info.metadata[key] = value;
-    strata::save_checkpoint(path, model_, &optimizer_, info);
+    if (!engine_->is_job()) {
+        strata::save_checkpoint(path, model_, &optimizer_, info);
+        return;
+    }
+    // A job: every rank calls this at the same point. Each rank's own counts are kept (a resume
+    // on as many ranks continues each exactly) and their sums (a resume on another number, or
+    // in one process); rank 0 writes the file.
+    const std::vector<double> mine = process_state();
+    const size_t n = mine.size(), ranks = static_cast<size_t>(engine_->world_size());
+    std::vector<double> all(n * ranks, 0.0);
+    std::copy(mine.begin(), mine.end(), all.begin() + static_cast<ptrdiff_t>(n * static_cast<size_t>(engine_->rank())));
+    engine_->sum(all, "", fmt::format("saving checkpoint {}", path));
+    std::vector<double> total(n, 0.0);
+    info.metadata[std::string(kPrefix) + "ranks"] = std::to_string(ranks);
+    for (size_t r = 0; r < ranks; ++r) {
+        const std::vector<double> part(all.begin() + static_cast<ptrdiff_t>(r * n),
+                                       all.begin() + static_cast<ptrdiff_t>((r + 1) * n));
+        info.metadata[fmt::format("{}rank.{}", kPrefix, r)] = numbers_text(part);
+        for (size_t k = 0; k < n; ++k) total[k] += part[k];
+    }
+    info.metadata[std::string(kPrefix) + "skipped"] = fmt::format("{}", static_cast<int64_t>(total[0]));
+    size_t at = 1;
+    for (size_t i = 0; i < metrics_.size(); ++i) {
+        const size_t count = metrics_[i]->state().size();
+        info.metadata[fmt::format("{}metric.{}.sums", kPrefix, i)] = numbers_text(
+            std::vector<double>(total.begin() + static_cast<ptrdiff_t>(at), total.begin() + static_cast<ptrdiff_t>(at + count)));
+        at += count;
+    }
+    std::string error;
+    if (engine_->is_main()) {
+        try {
+            strata::save_checkpoint(path, model_, &optimizer_, info);
+        } catch (const std::exception &e) {
+            error = e.what();
+        }
+    }
+    std::vector<double> none;
+    engine_->sum(none, error, fmt::format("saving checkpoint {}", path));  // rank 0's failure stops every rank
 }
 
 void Trainer::resume(const std::string &path) {
@@ -132,23 +191,40 @@ void Trainer::resume(const std::string &path) {
              sums.batches);
     // Checkpoints from before streaming have neither (then fit checks nothing about the data).
     const auto data_it = ck.info.metadata.find(std::string(kPrefix) + "data");
-    const int64_t skipped = ck.info.metadata.count(std::string(kPrefix) + "skipped") ? saved.number<int64_t>("skipped") : 0;
     const int64_t scheduler_epoch = scheduler_ ? saved.number<int64_t>("scheduler") : 0;
-    std::vector<std::vector<double>> metric_sums;
-    for (size_t i = 0; i < metrics_.size(); ++i) metric_sums.push_back(saved.numbers(fmt::format("metric.{}.sums", i)));
+    // What this process counted: its own part when the job had as many ranks, else the whole
+    // run's sums on rank 0 (alone: the only process) and nothing on the others.
+    std::vector<double> state;
+    const int64_t ranks = ck.info.metadata.count(std::string(kPrefix) + "ranks") ? saved.number<int64_t>("ranks") : 1;
+    if (engine_->is_job() && ranks == engine_->world_size() && ranks > 1) {
+        state = saved.numbers(fmt::format("rank.{}", engine_->rank()));
+        if (state.size() != process_state().size())
+            fail("{}: metadata '{}rank.{}' holds {} numbers, this trainer's metrics keep {}", path, kPrefix,
+                 engine_->rank(), state.size(), process_state().size());
+    } else {
+        state = {ck.info.metadata.count(std::string(kPrefix) + "skipped") ? saved.number<double>("skipped") : 0.0};
+        for (size_t i = 0; i < metrics_.size(); ++i) {
+            std::vector<double> sums = saved.numbers(fmt::format("metric.{}.sums", i));
+            if (sums.size() != metrics_[i]->state().size())
+                fail("{}: {}: a saved state of {} sums does not fit this metric's {}", path, metrics_[i]->kind(),
+                     sums.size(), metrics_[i]->state().size());
+            if (!engine_->is_main()) sums.assign(sums.size(), 0.0);
+            state.insert(state.end(), sums.begin(), sums.end());
+        }
+        if (!engine_->is_main()) state[0] = 0;
+    }
 
     // Metrics and callbacks first (each can refuse its state), the tensors last: load_checkpoint
     // checks everything before it changes anything. On any failure the trainer is as it was.
-    std::vector<std::vector<double>> old_metric_sums;
+    const std::vector<double> old_state = process_state();
     std::vector<std::string> old_callback_states;
-    for (const auto &m : metrics_) old_metric_sums.push_back(m->state());
     for (const auto &cb : callbacks_) old_callback_states.push_back(cb->state());
     try {
-        for (size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_state(metric_sums[i]);
+        set_process_state(state);
         for (size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]->set_state(saved.text(fmt::format("callback.{}", i)));
         load_checkpoint(path, model_, &optimizer_);
     } catch (...) {
-        for (size_t i = 0; i < metrics_.size(); ++i) metrics_[i]->set_state(old_metric_sums[i]);
+        set_process_state(old_state);
         for (size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]->set_state(old_callback_states[i]);
         throw;
     }
@@ -159,11 +235,10 @@ void Trainer::resume(const std::string &path) {
     epochs_done_ = epoch;
     batch_in_epoch_ = batch;
     sums_ = sums;
-    skipped_examples_ = skipped;
     resumed_data_signature_ = data_it == ck.info.metadata.end() ? "" : data_it->second;
     resumed_path_ = path;
-    if (step_)
-        step_->set_run_count(ck.info.run_count);
+    if (engine_->built())
+        engine_->set_run_count(ck.info.run_count);
     else
         pending_run_count_ = ck.info.run_count;
     resumed_ = true;

@@ -8,6 +8,9 @@
 #include "frontend/optim/adam.h"
 #include "frontend/optim/sgd.h"
 #include "frontend/train/data_loader.h"
+#include "frontend/train/metrics.h"
+#include "frontend/train/trainer.h"
+#include "runtime/data/tensor_dataset.h"
 
 #include "tests/support/synthetic_images.h"
 
@@ -41,5 +44,48 @@ inline SymTensor loss(const SymTensor &logits, const SymTensor &labels) { return
 
 /// Global step `step` (0-based) reads batch `step % batches` of epoch `step / batches`.
 inline int64_t batches_per_epoch() { return synthetic_images().size() / kGlobalBatch; }
+
+// The named form (Trainer and DistributedTrainer with named batches, metrics and streaming):
+// "image" -> "logits", loss on "label"; the first 21 examples (not a multiple of the ranks)
+// validate.
+
+inline ForwardFn named_forward(nn::Sequential &net) {
+    return [&net](const SymMap &in) { return SymMap{{"logits", net->forward(in.at("image"))}}; };
+}
+inline SymTensor named_loss(const SymMap &out, const SymMap &targets) {
+    return cross_entropy(out.at("logits"), targets.at("label"));
+}
+/// The training set (all examples) or the validation set, streamed from memory.
+inline data::DatasetPtr named_dataset(bool validation) {
+    const Dataset d = synthetic_images();
+    const int64_t n = validation ? 21 : d.size();
+    return std::make_shared<data::TensorDataset>(
+        data::Example{{"image", d.inputs.slice(0, 0, n)}, {"label", d.targets.slice(0, 0, n)}});
+}
+inline StreamOptions named_stream() {
+    StreamOptions stream;
+    stream.inputs = {"image"};
+    stream.num_workers = 1;
+    return stream;
+}
+inline TrainerOptions named_options(int64_t epochs) {
+    TrainerOptions options;
+    options.epochs = epochs;
+    options.batch_size = kGlobalBatch;
+    options.seed = kShuffleSeed;
+    options.progress = false;
+    return options;
+}
+inline void add_named_metrics(Trainer &trainer) {
+    trainer.add_metric(metrics::Accuracy()).on("logits", "label");
+    trainer.add_metric(metrics::PrecisionRecallF1(3)).on("logits", "label");
+}
+/// Every epoch's values, "epoch:key=value;" with every digit, for exact comparisons.
+inline std::string history_text(const std::vector<EpochStats> &history) {
+    std::string out;
+    for (const EpochStats &s : history)
+        for (const auto &[key, value] : s.metrics) out += fmt::format("{}:{}={:.17g};", s.epoch, key, value);
+    return out;
+}
 
 }  // namespace strata::testing::distributed_setup
