@@ -141,7 +141,7 @@ TEST_CASE("batch-norm training steps agree under the default and the simple sche
           "[ops][normalization]") {
     // PhaseNet's shapes: lengths that are no multiple of the vector width, channels that are none either.
     Generator gen(78);
-    for (const Shape &shape : {Shape{3, 11, 751}, Shape{2, 8, 3005}, Shape{4, 22, 188}}) {
+    for (const Shape &shape : {Shape{3, 11, 751}, Shape{2, 8, 3005}, Shape{4, 22, 188}, Shape{32, 11, 753}, Shape{33, 5, 40}}) {
         INFO(shape_str(shape));
         const int64_t channels = shape[1];
         const Tensor xv = Tensor::randn(shape, gen, DType::f32, 0.5, 2.0), tv = testing::randn(shape, DType::f32, gen);
