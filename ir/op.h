@@ -25,7 +25,8 @@ enum class Op {
 #define STRATA_LOWERINGS(X)                                                                               \
     X(source) X(pointwise) X(reduction) X(matmul) X(conv) X(pool) X(layout) X(conv_grad_weight) X(pool_grad) \
     X(pad_grad) X(cross_entropy) X(cross_entropy_grad) X(batch_norm_train) X(batch_norm_train_grad)     \
-    X(pool_indices) X(unpool) X(unpool_grad) X(resample) X(resample_grad)
+    X(pool_indices) X(unpool) X(unpool_grad) X(resample) X(resample_grad) X(batch_norm_stats)      \
+    X(batch_norm_grad_sums)
 #define STRATA_ENUM_VALUE(name) name,
 
 /// The schedule class an op belongs to (codegen picks default schedules by it).

@@ -585,7 +585,8 @@ Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     return logits->type;
 }
 
-/// batch_norm_train and its gradient: x [N, C, ...] float; weight and bias (or grad_output) typed alike.
+/// batch_norm_train, its statistics and its gradients: x [N, C, ...] float; weight and bias
+/// (or grad_output) typed alike; statistics and gradient sums [2, C].
 Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *x = in[0];
@@ -593,6 +594,23 @@ Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
     require_same_dtype(name, in);
     if (x->type.rank() < 2) fail("{}: input must be [N, C, ...], got shape {}", name, shape_str(x->shape()));
     const int64_t channels = x->shape()[1];
+    if (x->type.numel() / std::max<int64_t>(channels, 1) <= 1)
+        fail("{}: expected more than 1 value per channel when training, got input shape {}", name,
+             shape_str(x->shape()));
+    const Shape pair = {2, channels};
+    auto require_pair = [&](size_t i, const char *what) {
+        if (in.size() > i && in[i]->shape() != pair)
+            fail("{}: {} must have shape {}, got {}", name, what, shape_str(pair), shape_str(in[i]->shape()));
+    };
+    if (op == Op::batch_norm_stats) return Type{x->dtype(), pair};
+    if (!(attrs.get_float("eps") > 0.0)) fail("{}: eps must be positive, got {}", name, attrs.get_float("eps"));
+    if (op == Op::batch_norm_grad_sums) {
+        if (in[1]->shape() != x->shape())
+            fail("{}: grad_output must have the input's shape {}, got {}", name, shape_str(x->shape()),
+                 shape_str(in[1]->shape()));
+        require_pair(2, "stats");
+        return Type{x->dtype(), pair};
+    }
     if (in[1]->shape() != Shape{channels})
         fail("{}: weight must have shape [{}], got {}", name, channels, shape_str(in[1]->shape()));
     if (op == Op::batch_norm_train && in[2]->shape() != Shape{channels})
@@ -600,10 +618,10 @@ Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
     if (op == Op::batch_norm_train_grad && in[2]->shape() != x->shape())
         fail("{}: grad_output must have the input's shape {}, got {}", name, shape_str(x->shape()),
              shape_str(in[2]->shape()));
-    if (x->type.numel() / std::max<int64_t>(channels, 1) <= 1)
-        fail("{}: expected more than 1 value per channel when training, got input shape {}", name,
-             shape_str(x->shape()));
-    if (!(attrs.get_float("eps") > 0.0)) fail("{}: eps must be positive, got {}", name, attrs.get_float("eps"));
+    require_pair(3, "stats");
+    require_pair(4, "sums");
+    if (op == Op::batch_norm_train_grad && in.size() == 4)
+        fail("{}: takes stats and sums together (5 inputs) or neither (3), got 4", name);
     return x->type;
 }
 

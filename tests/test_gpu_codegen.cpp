@@ -117,8 +117,8 @@ Case reductions_case() {
     c.sources["x"] = randn({3, 37}, gen);
     c.sources["big"] = randn({2, 4, 16, 16}, gen);
     c.sources["s"] = randn({2, 2, 64}, gen);
-    c.ops = {"softmax", "argmax", "sum", "mean", "conv1d", "avg_pool1d", "matmul", "batch_norm_train",
-             "conv1d_grad_weight", "avg_pool1d_grad", "batch_norm_train_grad"};
+    c.ops = {"softmax", "argmax", "sum", "mean", "conv1d", "avg_pool1d", "matmul", "batch_norm_stats", "batch_norm_train",
+             "conv1d_grad_weight", "avg_pool1d_grad", "batch_norm_grad_sums", "batch_norm_train_grad"};
     return c;
 }
 
@@ -246,7 +246,7 @@ TEST_CASE("CUDA: every op's kernel is in the PTX, for the requested compute capa
             CHECK(kernel_body(code.ptx, relu[0]).find(".shared") == std::string::npos);
         } else {
             // Long float reductions run as a cascade: each level of block sums is its own kernel.
-            CHECK(count_kernels(code, {"_batch_norm_train_sum", "_blocks"}) >= 2);
+            CHECK(count_kernels(code, {"_batch_norm_stats_sum", "_blocks"}) >= 2);
             CHECK(count_kernels(code, {"_sum_acc_blocks"}) >= 2);
         }
         WARN("PTX for " << c.name << ": " << code.kernels.size() << " kernels, " << code.ptx.size() << " bytes");

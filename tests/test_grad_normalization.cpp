@@ -36,6 +36,14 @@ TEST_CASE("grad: batch_norm on 2-d feature maps in training", "[grad][normalizat
     });
 }
 
+TEST_CASE("grad: batch_norm_stats, the shared mean and biased variance", "[grad][normalization]") {
+    Generator gen(705);
+    const std::vector<GradSource> sources = {{"x", testing::randn64({3, 2, 7}, gen, 1.5)}};
+    CHECK_GRADIENTS(sources, [](Graph &g, const Syms &in) -> Syms {
+        return {g.make(ir::Op::batch_norm_stats, {in[0]}), g.make(ir::Op::batch_norm_stats, {in[0] * in[0]})};
+    });
+}
+
 TEST_CASE("grad: batch_norm in evaluation mode, including the running statistics", "[grad][normalization]") {
     Generator gen(703);
     const std::vector<GradSource> sources = {{"x", testing::randn64({3, 4, 2, 3}, gen)},

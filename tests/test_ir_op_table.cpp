@@ -99,6 +99,8 @@ const Node *sample(Program &p, Op op) {
         return p.make(op, {x(), p.parameter("gamma", f32_of({3})), p.parameter("beta", f32_of({3}))}, {{"eps", 1e-5}});
     case Op::batch_norm_train_grad:
         return p.make(op, {x(), p.parameter("gamma", f32_of({3})), y()}, {{"eps", 1e-5}});
+    case Op::batch_norm_stats: return p.make(op, {x()});
+    case Op::batch_norm_grad_sums: return p.make(op, {x(), y(), p.make(Op::batch_norm_stats, {x()})}, {{"eps", 1e-5}});
     case Op::cross_entropy:
         return p.make(op, {x(), p.input("labels", Type{DType::i32, {2}})}, cross_entropy_attrs());
     case Op::cross_entropy_grad:

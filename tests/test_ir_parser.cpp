@@ -172,6 +172,11 @@ void build_every_op(Program &p) {
     const Node *gamma = p.parameter("bn.weight", f32_of({4})), *beta = p.parameter("bn.bias", f32_of({4}));
     p.make(Op::batch_norm_train, {x, gamma, beta}, {{"eps", 1e-05}});
     p.make(Op::batch_norm_train_grad, {x, gamma, y}, {{"eps", 1e-05}});
+    // The shared-statistics forms: statistics and gradient sums read, not recomputed.
+    const Node *stats = p.make(Op::batch_norm_stats, {x});
+    const Node *sums = p.make(Op::batch_norm_grad_sums, {x, y, stats}, {{"eps", 1e-05}});
+    p.make(Op::batch_norm_train, {x, gamma, beta, stats}, {{"eps", 1e-05}});
+    p.make(Op::batch_norm_train_grad, {x, gamma, y, stats, sums}, {{"eps", 1e-05}});
 
     p.add_output("pooled", pooled);
     p.add_output("odd \"name\"", conv);

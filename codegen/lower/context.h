@@ -238,6 +238,8 @@ Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_batch_norm_train_grad(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_batch_norm_stats(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_batch_norm_grad_sums(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx);
 
 /// A Func name for a node: "n5_conv2d".

@@ -36,6 +36,8 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
     case Lowering::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);
     case Lowering::batch_norm_train: return lower_batch_norm_train(node, ctx);
     case Lowering::batch_norm_train_grad: return lower_batch_norm_train_grad(node, ctx);
+    case Lowering::batch_norm_stats: return lower_batch_norm_stats(node, ctx);
+    case Lowering::batch_norm_grad_sums: return lower_batch_norm_grad_sums(node, ctx);
     }
     STRATA_ASSERT(false, "{}: unhandled lowering", node.label());
 }

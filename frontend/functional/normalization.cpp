@@ -31,8 +31,6 @@ BatchNormResult batch_norm(const SymTensor &x, const SymTensor &running_mean, co
     check_channel_vector("bias", bias, channels);
     if (!training && (!running_mean.defined() || !running_var.defined()))
         fail("batch_norm: evaluation mode needs running_mean and running_var");
-    Ints reduce_dims = {0};
-    for (int64_t d = 2; d < rank; ++d) reduce_dims.push_back(d);
     const int64_t count = x.numel() / channels;
 
     BatchNormResult result;
@@ -40,19 +38,18 @@ BatchNormResult batch_norm(const SymTensor &x, const SymTensor &running_mean, co
         if (count <= 1)
             fail("batch_norm: expected more than 1 value per channel when training, got input shape {}",
                  shape_str(x.shape()));
-        // The output is one op (its gradient one fused op); the statistics below
-        // only feed the running-stat updates, which no gradient flows through.
+        // The output is one op (its gradient two fused ops); the statistics are computed once and
+        // shared by the output, the running-stat updates and the backward ops.
         Graph &g = x.graph();
         SymTensor w = weight.defined() ? weight : g.constant(1.0, {channels}, x.dtype());
         SymTensor b = bias.defined() ? bias : g.constant(0.0, {channels}, x.dtype());
-        result.output = g.make(ir::Op::batch_norm_train, {x, w, b}, {{"eps", eps}});
+        SymTensor stats = g.make(ir::Op::batch_norm_stats, {x});
+        result.output = g.make(ir::Op::batch_norm_train, {x, w, b, stats}, {{"eps", eps}});
         if (running_mean.defined()) {
             // PyTorch updates the running variance with the unbiased estimate.
-            SymTensor mu = mean(x, reduce_dims, true);
-            SymTensor centered = x - mu;
-            SymTensor var = mean(centered * centered, reduce_dims, true);
-            SymTensor batch_mean = reshape(mu, {channels});
-            SymTensor unbiased = reshape(var, {channels}) * (static_cast<double>(count) / (count - 1));
+            SymTensor batch_mean = reshape(slice(stats, 0, 0, 1), {channels});
+            SymTensor batch_var = reshape(slice(stats, 0, 1, 2), {channels});
+            SymTensor unbiased = batch_var * (static_cast<double>(count) / (count - 1));
             result.running_mean = running_mean * (1.0 - momentum) + batch_mean * momentum;
             result.running_var = running_var * (1.0 - momentum) + unbiased * momentum;
         }

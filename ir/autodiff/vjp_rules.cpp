@@ -53,6 +53,12 @@ N conv_grad_weight(Builder &b, Op op, N input, N grad_output, const Node &attrs_
                  {"weight_shape", weight_shape}});
 }
 
+/// Row `row` of a [2, C] batch-norm statistics or sums node, reshaped to `shape`.
+N channel_row(Builder &b, N pair, int64_t row, const Shape &shape) {
+    N sliced = b.op(Op::slice, {pair}, {{"dim", int64_t{0}}, {"start", row}, {"end", row + 1}, {"step", int64_t{1}}});
+    return b.reshape(sliced, shape);
+}
+
 N bias_grad(Builder &b, N g) { return b.sum(g, all_but(g->type.rank(), 1), false); }
 
 std::vector<N> conv_rules(Builder &b, const Node &node, N g) {
@@ -151,19 +157,26 @@ std::vector<N> reduction_rules(Builder &b, const Node &node, N g) {
     N x = node.input(0);
     switch (node.op) {
     case Op::batch_norm_train: {
-        // dx is one op; d weight = sum(g * x_hat) and d bias = sum(g) over every dim but C.
-        const Node *w = node.input(1);
+        // Statistics once, the two gradient sums once: they are d bias and d weight, and dx reads them.
+        // No gradient flows into the shared statistics input: dx already holds their share.
+        N w = node.input(1);
+        const int64_t channels = x->shape()[1];
+        N stats = node.inputs.size() > 3 ? node.input(3) : b.op(Op::batch_norm_stats, {x});
+        N sums = b.op(Op::batch_norm_grad_sums, {x, g, stats}, node.attrs);
+        N dx = b.op(Op::batch_norm_train_grad, {x, w, g, stats, sums}, node.attrs);
+        std::vector<N> grads = {dx, channel_row(b, sums, 1, {channels}), channel_row(b, sums, 0, {channels})};
+        if (node.inputs.size() > 3) grads.push_back(nullptr);
+        return grads;
+    }
+    case Op::batch_norm_stats: {
+        // mean = sum(x) / M and var = sum((x - mean)^2) / M: d/dx = g_mean / M + g_var * 2 (x - mean) / M.
         const int64_t rank = x->type.rank();
-        Ints dims = all_but(rank, 1);
         Shape per_channel(static_cast<size_t>(rank), 1);
         per_channel[1] = x->shape()[1];
-        const double eps = node.attrs.get_float("eps");
-        N mean = b.op(Op::mean, {x}, {{"dims", dims}, {"keepdim", true}});
-        N centered = b.sub(x, mean);
-        N var = b.op(Op::mean, {b.mul(centered, centered)}, {{"dims", dims}, {"keepdim", true}});
-        N x_hat = b.mul(centered, b.op(Op::rsqrt, {b.add(var, b.scalar(eps, x))}));
-        N dx = b.op(Op::batch_norm_train_grad, {x, w, g}, node.attrs);
-        return {dx, b.sum(b.mul(g, x_hat), dims, false), b.sum(g, dims, false)};
+        const double count = static_cast<double>(x->type.numel() / x->shape()[1]);
+        N centered = b.sub(x, channel_row(b, &node, 0, per_channel));
+        return {b.add(b.mul(channel_row(b, g, 0, per_channel), 1.0 / count),
+                      b.mul(centered, b.mul(channel_row(b, g, 1, per_channel), 2.0 / count)))};
     }
     case Op::cross_entropy: {  // one fused op: softmax minus the smoothed one-hot, scaled
         if (node.inputs.size() == 2) return {b.op(Op::cross_entropy_grad, {x, node.input(1), g}, node.attrs), nullptr};
