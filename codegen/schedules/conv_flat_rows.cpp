@@ -14,9 +14,17 @@ void schedule_conv_flat_rows_cpu(const ir::Node &node, const ConvFlatRowsStages 
     TiledReduction tiles = s.tiles;
     // A stored node (an output, or read twice) copies its rows out of the
     // flattened ones: the tiles are computed per task of that copy, in cache.
+    // Fused into its epilogue (a stored elementwise consumer), the tiles are
+    // computed in the epilogue's loops instead (schedule_conv_epilogue).
     const size_t id = static_cast<size_t>(node.id);
-    tiles.nested = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
+    const bool stored = ctx.is_output[id] || ctx.consumers[id] >= 2 || ctx.feeds_heavy_op[id];
+    const Fusion *epilogue = stored ? nullptr : planned_epilogue(ctx, node.id);
+    tiles.nested = stored || epilogue;
     const bool parallel = schedule_tiled_reduction(tiles, ctx);
+    if (epilogue) {
+        ctx.nested_tiles[epilogue->producer].push_back({node.id, tiles.out, s.flat, parallel});
+        return;
+    }
     if (!tiles.nested) return;  // inlined into its consumer, which reads the stored tiles
 
     Func f = s.out, tiled = tiles.out;
