@@ -31,8 +31,8 @@ void schedule_conv_flat_rows_cpu(const ir::Node &node, const ConvFlatRowsStages 
     const Shape &os = s.out_shape;
     f.compute_root();
     ctx.stored_funcs.insert(f.name());
-    const int vec = ctx.vector_width(node.dtype());
-    if (os[3] >= vec) f.vectorize(s.x, vec, TailStrategy::ShiftInwards);
+    const int vec = vector_factor(ctx.vector_width(node.dtype()), os[3]);
+    if (vec) f.vectorize(s.x, vec, TailStrategy::ShiftInwards);
     // Tasks of kChannelBlock channels of one image: their tiles (16 x 3.2k
     // positions for a 56x56 output) stay in L2 until copied out.
     constexpr int kChannelBlock = 16;
