@@ -70,9 +70,12 @@ TEST_CASE("a conv's tiles computed in its epilogue's loops give the reference's 
         const SymTensor masked = relu(conv_transpose2d(x * x, pwt, {}, {.padding = {1, 1}}) + x) * x;
         g.output("masked", masked);
         g.output("masked_sum", sum(masked, {1}));
+        // A stride-2 transposed conv, computed by phase, its phases read interleaved.
+        const ConvTransposeOptions up = {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 0}};
+        g.output("up", relu(conv_transpose2d(x, pwt, {}, up)) * 2.0);
         const std::string dump = codegen::schedule_in_effect(g.program());
         INFO(dump);
-        CHECK(count_of(dump, kFused) == 2);
+        CHECK(count_of(dump, kFused) == 3);
 
         const std::map<std::string, Tensor> feeds = {{"x", xv}};
         auto out = g.compile().run(feeds);
@@ -82,12 +85,13 @@ TEST_CASE("a conv's tiles computed in its epilogue's loops give the reference's 
         CHECK_CLOSE(out.at("block"), simple.at("block"), dt, tol);
         CHECK_CLOSE(out.at("masked"), simple.at("masked"), dt, tol);
         CHECK_CLOSE(out.at("masked_sum"), simple.at("masked_sum"), dt, tol);
+        CHECK_CLOSE(out.at("up"), simple.at("up"), dt, tol);
     }
 }
 
 TEST_CASE("gradients through convs fused into their epilogues match finite differences", "[grad][conv]") {
-    // A residual block: the backward's input gradients (stride-1 transposed
-    // convs) are fused into the add and the relu mask after them. Rows of 8
+    // A residual block: the backward's input gradients (transposed convs, one
+    // by phase) are fused into the add and the relu mask after them. Rows of 8
     // f64 (one vector) take the column-shifted flattened form.
     Generator gen(37);
     const std::vector<testing::GradSource> sources = {{"x", testing::randn64_away_from_zero({4, 3, 4, 8}, gen)},
@@ -97,7 +101,8 @@ TEST_CASE("gradients through convs fused into their epilogues match finite diffe
     CHECK_GRADIENTS(sources, [](Graph &, const testing::Syms &in) -> testing::Syms {
         const SymTensor &x = in[0], &w1 = in[1], &w2 = in[2], &b = in[3];
         const SymTensor h = relu(conv2d(x, w1, b, {.padding = 1}));
-        return {relu(conv2d(h, w2, {}, {.padding = 1}) + x)};
+        // The strided conv's input gradient is a stride-2 transposed conv (by phase).
+        return {relu(conv2d(h, w2, {}, {.padding = 1}) + x), conv2d(x, w2, {}, {.stride = {2}, .padding = 1})};
     });
 }
 
@@ -115,5 +120,6 @@ TEST_CASE("a rule on the conv keeps its output stored, with the same numbers", "
     INFO(dump);
     CHECK(count_of(dump, kFused) == 0);
     const std::map<std::string, Tensor> feeds = {{"x", xv}};
-    CHECK_CLOSE(g.compile(ruled).run(feeds).at("y"), g.compile().run(feeds).at("y"), DType::f32, tolerance(DType::f32, 144));
+    CHECK_CLOSE(g.compile(ruled).run(feeds).at("y"), g.compile().run(feeds).at("y"), DType::f32,
+                tolerance(DType::f32, 144));
 }

@@ -173,7 +173,7 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     tiles.broadcast_operand = weight;  // the same for every output position
     if (padded || phase_split) tiles.staged_input = xp;
     // Fused into its epilogue: the tiles are computed in the epilogue's loops.
-    const Fusion *epilogue = by_phase ? nullptr : planned_epilogue(ctx, node.id);
+    const Fusion *epilogue = planned_epilogue(ctx, node.id);
     tiles.nested = epilogue != nullptr;
     const bool parallel = schedule_tiled_reduction(tiles, ctx);
     if (epilogue) ctx.nested_tiles[epilogue->producer].push_back({node.id, tiled, tiles.staged_input, parallel});

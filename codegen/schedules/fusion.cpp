@@ -38,14 +38,19 @@ bool shares_windows(const ir::Node &pool, const ir::Node &grad, const LowerConte
 /// Longest chain of inlined pointwise ops between a conv and its epilogue.
 constexpr size_t kMaxEpilogueChain = 12;
 
-/// Convs lowered as one tiled reduction stored by the tiled schedule (not by
-/// phase: a strided transposed conv interleaves its phases afterwards).
-bool has_epilogue_form(const ir::Node &n) {
-    if (n.op == Op::conv2d) return true;
-    if (n.op != Op::conv_transpose2d) return false;
-    for (int64_t s : n.attrs.get_ints("stride"))
-        if (s != 1) return false;
-    return true;
+/// 2-d convs: one tiled reduction (a strided transposed conv: its phases,
+/// which the epilogue reads interleaved).
+bool has_epilogue_form(const ir::Node &n) { return n.op == Op::conv2d || n.op == Op::conv_transpose2d; }
+
+/// The suffix of the conv's tiled stage: "_acc" for the flattened rows and
+/// for a transposed conv computed by phase, none otherwise (lower/conv*.cpp).
+std::string tiled_stage(const ir::Node &n, const LowerContext &ctx) {
+    if (conv_flat_rows_applies(n, ctx)) return "_acc";
+    if (n.op != Op::conv_transpose2d) return "";
+    const ir::Ints &stride = n.attrs.get_ints("stride"), &dilation = n.attrs.get_ints("dilation");
+    for (size_t i = 0; i < stride.size(); ++i)
+        if (stride[i] > 1 && dilation[i] == 1) return "_acc";
+    return "";
 }
 
 /// Whether the default placement stores node `id` (place_remaining_nodes' rule).
@@ -108,8 +113,7 @@ std::vector<Fusion> plan_fusions(const LowerContext &ctx) {
     for (const auto &node : nodes) {
         const std::vector<const ir::Node *> chain = epilogue_chain(ctx, *node);
         if (chain.empty()) continue;
-        const std::string stage = conv_flat_rows_applies(*node, ctx) ? "_acc" : "";
-        fusions.push_back({node->id, stage, chain.back()->id, "the conv's output never goes to memory",
+        fusions.push_back({node->id, tiled_stage(*node, ctx), chain.back()->id, "the conv's output never goes to memory",
                            kEpilogueFusion});
     }
     return fusions;
