@@ -78,7 +78,7 @@ enum class LowerMode {
 /// schedules/fusion.cpp), applied by the consumer's schedule, and listed by
 /// `strata schedule dump`.
 struct Fusion {
-    int consumer;       ///< the node whose stage joins the other's loops
+    int consumer;       ///< the node whose stage joins the other's loops (for an epilogue fusion: the conv)
     std::string stage;  ///< that stage, as the suffix of its Func name ("_argmax")
     int producer;       ///< the node whose Func's loops it joins
     std::string why;    ///< what sharing the loops saves
