@@ -78,10 +78,13 @@ enum class LowerMode {
 /// schedules/fusion.cpp), applied by the consumer's schedule, and listed by
 /// `strata schedule dump`.
 struct Fusion {
-    int consumer;       ///< the node whose stage joins the other's loops
+    int consumer;       ///< the node whose stage joins the other's loops (for an epilogue fusion: the conv)
     std::string stage;  ///< that stage, as the suffix of its Func name ("_argmax")
     int producer;       ///< the node whose Func's loops it joins
     std::string why;    ///< what sharing the loops saves
+    /// How the stage joins them: Halide's compute_with, or compute_at for a
+    /// conv's tiles computed per block of its stored elementwise epilogue.
+    std::string how = "compute_with";
 };
 /// One line for `strata schedule dump`: "%7 (max_pool2d_grad) _argmax in the loops of %5 (max_pool2d): ...".
 std::string describe_fusion(const Fusion &fusion, const ir::Program &program);
@@ -129,6 +132,16 @@ struct LowerContext {
     mutable std::map<int, Chosen> chosen;
     /// The cross-node fusions the schedules decided before lowering (plan_fusions).
     std::vector<Fusion> fusions;
+    /// A conv's register tiles waiting to be computed inside the loops of the
+    /// stored elementwise node that inlines its output (its epilogue), by that
+    /// node's id: set by the conv's schedule, placed by the epilogue's.
+    struct NestedTiles {
+        int conv;                   ///< the conv's node id
+        Halide::Func tiles;         ///< the conv's tiled stage (its acc is computed at its tiles)
+        Halide::Func staged_input;  ///< its padded or phase-split input copy, or undefined
+        bool parallel;              ///< whether the conv's work pays for threads
+    };
+    mutable std::map<int, std::vector<NestedTiles>> nested_tiles;
 
     /// How the program is scheduled (see LowerMode).
     LowerMode mode() const { return mode_; }

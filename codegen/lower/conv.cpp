@@ -172,7 +172,11 @@ Func lower_conv(const ir::Node &node, LowerContext &ctx) {
     tiles.work_per_output = shape_numel(Shape(ws.begin() + 1, ws.end())) / phases;
     tiles.broadcast_operand = weight;  // the same for every output position
     if (padded || phase_split) tiles.staged_input = xp;
-    schedule_tiled_reduction(tiles, ctx);
+    // Fused into its epilogue: the tiles are computed in the epilogue's loops.
+    const Fusion *epilogue = planned_epilogue(ctx, node.id);
+    tiles.nested = epilogue != nullptr;
+    const bool parallel = schedule_tiled_reduction(tiles, ctx);
+    if (epilogue) ctx.nested_tiles[epilogue->producer].push_back({node.id, tiled, tiles.staged_input, parallel});
     if (!by_phase) return tiled;
 
     auto out_vars = make_vars(os.size());

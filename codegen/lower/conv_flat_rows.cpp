@@ -15,6 +15,17 @@
 //
 // The tiled schedule then sees one long innermost dim and tiles it whole
 // (schedules/conv_flat_rows.cpp).
+//
+// Rows shorter than two vectors (ResNet's 16x16 and 8x8 stages: one vector
+// by 16 channels per tile, 17 loads per 16 FMAs; or half-width vectors) are
+// laid end to end without wrapped positions instead: one copy of the input
+// per horizontal tap kx, its columns shifted by that tap's offset, pitch W:
+//
+//   flat(i, kx, ci, n)   = x[n, ci, i / W + lo_y, i % W + offset(kx)]   (0 outside)
+//   acc(i, co, n)        = bias[co] + sum over (ci, ky, kx) of w * flat(i + ky'*W, kx)
+//
+// so the H*W outputs of an image are one run of whole vectors, tiled two
+// vectors by eight channels like a long row.
 
 #include "codegen/lower/context.h"
 #include "codegen/schedules/forms.h"
@@ -40,6 +51,14 @@ struct FlatGeometry {
     int64_t pitch;       ///< P: input columns lo_x .. lo_x + P - 1 per flattened row
 };
 
+/// Whether the rows are laid end to end by column shift (see the top):
+/// rows too short for a tile of two vectors, images a whole number of vectors.
+bool by_column_shift(const ir::Node &node, const LowerContext &ctx) {
+    const Shape &os = node.shape();
+    const int64_t natural = ctx.vector_width(node.dtype()), width = os[3], image = os[2] * os[3];
+    return width < 2 * natural && image % natural == 0 && image >= 2 * natural;
+}
+
 FlatGeometry geometry(const ir::Node &node) {
     const bool transposed = node.op == Op::conv_transpose2d;
     const Shape &ws = node.input(1)->shape(), &os = node.shape();
@@ -59,6 +78,7 @@ bool conv_flat_rows_applies(const ir::Node &node, const LowerContext &ctx) {
     if (node.op != Op::conv2d && node.op != Op::conv_transpose2d) return false;
     for (int64_t s : node.attrs.get_ints("stride"))
         if (s != 1) return false;
+    if (by_column_shift(node, ctx)) return true;
     // The share of the vector lanes doing useful work, row by row and over
     // the flattened rows: row tiles compute whole tiles per row, with vectors
     // narrowed to fit short rows (a 14-wide row gets 8 of 16 lanes); the
@@ -82,14 +102,19 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     const int64_t groups = node.attrs.get_int("groups");
     const int64_t cin_g = xs[1] / groups, cout_g = os[1] / groups;
     const Type t = halide_type(node.dtype());
+    const bool shifted = by_column_shift(node, ctx);
     const FlatGeometry g = geometry(node);
-    const int pitch = static_cast<int>(g.pitch);
+    const int pitch = static_cast<int>(shifted ? os[3] : g.pitch);
 
-    // The padded input, rows end to end.
+    // The padded input, rows end to end (by column shift: one copy per kx).
     const Func bounded = constant_outside_spatial(ctx.func(in), xs, constant(t, 0));
-    Var i("i"), c("c"), n("n");
+    Var i("i"), c("c"), n("n"), kx("kx");
     Func flat(func_name(node, "_padded"));
-    flat(i, c, n) = bounded(i % pitch + static_cast<int>(g.lo_x), i / pitch + static_cast<int>(g.lo_y), c, n);
+    if (shifted)
+        flat(i, kx, c, n) = bounded(i % pitch + tap_offset<Expr>(transposed, kx, padding[1], dilation[1]),
+                                    i / pitch + static_cast<int>(g.lo_y), c, n);
+    else
+        flat(i, c, n) = bounded(i % pitch + static_cast<int>(g.lo_x), i / pitch + static_cast<int>(g.lo_y), c, n);
     schedule_padded_input(flat, ctx, pitch);  // as every conv's padded input
 
     // acc(i, co, n) over (kx, ky, ci), innermost first.
@@ -100,13 +125,13 @@ Func lower_conv_flat_rows(const ir::Node &node, LowerContext &ctx) {
     auto offset = [&](size_t d, const Expr &k) {  // into the padded rows: offset(k) - lo
         return tap_offset<Expr>(transposed, k, padding[d], dilation[d]) - static_cast<int>(d == 0 ? g.lo_y : g.lo_x);
     };
-    Expr position = i + offset(0, r.y) * pitch + offset(1, r.x);
+    Expr position = i + offset(0, r.y) * pitch + (shifted ? Expr(0) : offset(1, r.x));
     // Weights in IR order [co, ci, ky, kx] (transposed: [ci, co, ky, kx]), Halide order reversed.
     Expr weight = transposed ? ctx.func(w)(r.x, r.y, groups == 1 ? co : co - group * static_cast<int>(cout_g), channel)
                              : ctx.func(w)(r.x, r.y, r.z, co);
     Func sum(func_name(node, "_flat_sum"));
     sum(i, co, n) = node.inputs.size() == 3 ? Expr(ctx.func(node.input(2))(co)) : constant(t, 0);
-    sum(i, co, n) += weight * flat(position, channel, n);
+    sum(i, co, n) += weight * (shifted ? flat(position, r.x, channel, n) : flat(position, channel, n));
 
     // Stored by the tiled schedule (the node's steered stage).
     Func tiled(func_name(node, "_acc"));

@@ -11,6 +11,27 @@ namespace strata::codegen {
 
 using namespace Halide;
 
+namespace {
+
+/// Schedules the stored node `node` as the epilogue of the convs fused into
+/// it, if every node between each conv and it was inlined as planned (a long
+/// expression may have been cut by a stored node); false if none is fused.
+bool schedule_as_epilogue(LowerContext &ctx, const ir::Node &node, const std::vector<bool> &stored) {
+    auto it = ctx.nested_tiles.find(node.id);
+    if (it == ctx.nested_tiles.end()) return false;
+    for (const auto &conv : it->second) {
+        const auto chain = epilogue_chain(ctx, *ctx.program.nodes()[static_cast<size_t>(conv.conv)]);
+        if (chain.empty() || chain.back() != &node) return false;
+        for (size_t i = 0; i + 1 < chain.size(); ++i)
+            if (stored[static_cast<size_t>(chain[i]->id)]) return false;
+    }
+    schedule_conv_epilogue(ctx.funcs[static_cast<size_t>(node.id)], node.shape(), node.dtype(), it->second, ctx);
+    ctx.nested_tiles.erase(it);
+    return true;
+}
+
+}  // namespace
+
 void place_remaining_nodes(LowerContext &ctx) {
     if (ctx.autoscheduled()) return;
     // By default stored when it is an output, is read by several consumers,
@@ -20,6 +41,7 @@ void place_remaining_nodes(LowerContext &ctx) {
     // pointwise ops took minutes): past kMaxInlinedFuncs Funcs in one
     // expression, the node is stored.
     std::vector<int64_t> inlined_funcs(ctx.program.nodes().size(), 0);  // Funcs inlined into each node's expression
+    std::vector<bool> stored(ctx.program.nodes().size(), false);         // by this placement
     for (const auto &node : ctx.program.nodes()) {
         const size_t id = static_cast<size_t>(node->id);
         Func &f = ctx.funcs[id];
@@ -41,10 +63,16 @@ void place_remaining_nodes(LowerContext &ctx) {
         if (!store && !ctx.is_output[id] && !ctx.simple()) record_schedule(ctx, f, NodeSchedule().compute_inline());
         if (store) {
             if (!ctx.is_output[id]) record_schedule(ctx, f, NodeSchedule().compute_root());
-            schedule_elementwise(f, node->shape(), node->dtype(), ctx);
+            if (!schedule_as_epilogue(ctx, *node, stored)) schedule_elementwise(f, node->shape(), node->dtype(), ctx);
         }
+        stored[id] = store;
     }
     ctx.current = nullptr;
+    // A conv whose epilogue was not placed as planned: its tiles stored whole
+    // (serially, as scheduled to run nested; correct if slow).
+    for (const auto &[node, convs] : ctx.nested_tiles)
+        for (const auto &conv : convs) Func(conv.tiles).compute_root();
+    ctx.nested_tiles.clear();
 }
 
 }  // namespace strata::codegen

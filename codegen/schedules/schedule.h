@@ -116,6 +116,18 @@ bool task_per_image(int64_t images, const LowerContext &ctx);
 std::vector<Fusion> plan_fusions(const LowerContext &ctx);
 /// The fusion planned for node `consumer`'s stage `stage`, or nullptr.
 const Fusion *planned_fusion(const LowerContext &ctx, int consumer, const std::string &stage);
+/// Fusion::how of a conv's tiles computed in its epilogue's loops.
+inline const char *const kEpilogueFusion = "compute_at";
+/// The pointwise nodes from conv `conv` to its epilogue (the last), each the
+/// only reader of the one before, all inlined by default but the last, which
+/// is stored; empty when the conv has no epilogue to fuse into.
+std::vector<const ir::Node *> epilogue_chain(const LowerContext &ctx, const ir::Node &conv);
+/// The epilogue fusion planned for conv node `conv`, or nullptr.
+const Fusion *planned_epilogue(const LowerContext &ctx, int conv);
+/// A stored elementwise node that computes the tiles of the convs fused into
+/// it (LowerContext::nested_tiles) per (image, channel block) of its loops.
+void schedule_conv_epilogue(Halide::Func f, const Shape &shape, DType dtype,
+                            const std::vector<LowerContext::NestedTiles> &convs, const LowerContext &ctx);
 
 /// After lowering: each node its lowering did not store is stored whole
 /// (an output, read twice, or read many times by a conv, pool or matmul) and

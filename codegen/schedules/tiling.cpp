@@ -162,18 +162,19 @@ bool schedule_tiled_reduction(const TiledReduction &r, const LowerContext &ctx) 
     // tasks spends more on the thread pool than on the work.
     const int64_t task_rows =
         want.task_rows.value_or(std::max<int64_t>(1, kMinTaskWork / std::max<int64_t>(work_per_row, 1)));
-    // A 1-d input copy (split by phase) for several channel tiles, with two or
-    // more images per thread: one task per image, which makes its image's copy
-    // in cache for all the channel tiles (a whole copy went to memory and back).
+    // An input copy (padded or split by phase) for several channel tiles, with
+    // two or more images per thread: one task per image (the outermost dim),
+    // which makes its image's copy in cache for all the channel tiles (a whole
+    // copy went to memory and back), and threads wake once per image.
     const bool by_image = parallel && !r.nested && r.staged_input.defined() && ct < r.c.extent &&
-                          r.outer.size() == 1 && !want.task_rows && task_per_image(r.outer[0].extent, ctx);
+                          !r.outer.empty() && !want.task_rows && task_per_image(r.outer.back().extent, ctx);
     NodeSchedule chosen;
     chosen.vectorize(vec ? vec : 1).tile(xt, ct).parallel(parallel);
     if (parallel && !r.nested && !by_image) chosen.task(task_rows);
     record_schedule(ctx, out, chosen);
     if (by_image) {
-        out.parallel(r.outer[0].var);
-        stage_in_task(r.staged_input, out, r.outer[0].var);
+        out.parallel(r.outer.back().var);
+        stage_in_task(r.staged_input, out, r.outer.back().var);
     } else if (parallel && !r.nested) {
         // One parallel loop over every tile row: co fused with the outer dims.
         std::vector<Var> rows = {co};
