@@ -133,8 +133,8 @@ TEST_CASE("grad: conv_transpose2d with stride, padding, output_padding and group
 
 TEST_CASE("grad: weight gradients with a vector or more of output channels (the blocked CPU form)", "[grad][conv]") {
     // 8 (AVX-512) or 4 (AVX2) f64 lanes: 20 output channels are two vectors and a
-    // tail; 1-d runs past one 128-position block, 2-d blocks of two rows;
-    // strides, padding, dilation.
+    // tail; 1-d runs past one 128-position block, 2-d blocks of at least 4 rows
+    // and 128 positions (whole small images; 7 rows of 20); strides, padding, dilation.
     Generator gen(211);
     const std::vector<GradSource> sources = {{"x1", testing::randn64({2, 3, 141}, gen)},
                                              {"w1", testing::randn64({20, 3, 4}, gen, 0.5)},
@@ -142,7 +142,8 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
                                              {"w2", testing::randn64({20, 2, 3, 2}, gen, 0.5)},
                                              {"w3", testing::randn64({8, 2, 3, 3}, gen, 0.5)},
                                              {"x3", testing::randn64({3, 2, 5, 6}, gen)},
-                                             {"x4", testing::randn64({1, 2, 5, 6}, gen)}};
+                                             {"x4", testing::randn64({1, 2, 5, 6}, gen)},
+                                             {"x5", testing::randn64({1, 2, 9, 20}, gen)}};
     CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
         ConvOptions strided;
         strided.stride = {3};
@@ -151,14 +152,14 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
         ConvOptions strided2;
         strided2.stride = {2, 1};
         strided2.padding = 1;
-        // Unstrided, 5 output rows: the last two-row block runs past the end.
+        // 9 output rows of 20 in blocks of 7: the last block runs past the end.
         // One block of 8 output channels, fewer than the threads (on 2 to 3 of them): they
         // share the images, 3 of them unevenly; one image: they share the input channels.
         ConvOptions padded;
         padded.padding = 1;
         return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2),
                 conv2d(in[2], in[3], {}, {}), conv2d(in[2], in[4], {}, padded), conv2d(in[5], in[4], {}, padded),
-                conv2d(in[6], in[4], {}, padded)};
+                conv2d(in[6], in[4], {}, padded), conv2d(in[7], in[4], {}, padded)};
     });
 }
 

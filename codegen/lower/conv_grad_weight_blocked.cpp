@@ -26,8 +26,10 @@ namespace {
 /// Positions per block of a 1-d conv (a multiple of any vector width).
 constexpr int kBlock1d = 128;
 /// Rows per block of a 2-d conv: each block ends in a store and an add of
-/// its tile, so longer blocks spend less on them.
+/// its tile, so longer blocks spend less on them. Short rows take more rows,
+/// up to kPositions2d positions (ResNet's 16x16 and 8x8 images: 8 rows).
 constexpr int64_t kRows2d = 4;
+constexpr int64_t kPositions2d = 128;
 
 }  // namespace
 
@@ -74,7 +76,8 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     // Blocks: kRows2d rows of a 2-d output, or kBlock1d positions of a 1-d one
     // (rows past the end read zeros).
     const int64_t row = gs.back();
-    const int64_t rows = s == 1 ? 1 : std::min<int64_t>(kRows2d, gs[2]);
+    const int64_t rows =
+        s == 1 ? 1 : std::min<int64_t>(std::max<int64_t>(kRows2d, (kPositions2d + row - 1) / row), gs[2]);
     const int64_t block = s == 1 ? kBlock1d : row;
     const int64_t blocks = s == 1 ? (row + kBlock1d - 1) / kBlock1d : (gs[2] + rows - 1) / rows;
     RDom rpos(0, static_cast<int>(block), 0, static_cast<int>(rows), "rpos");
