@@ -38,7 +38,7 @@ OnnxModelBuilder linear_relu_model() {
     auto &gemm = b.node("Gemm", {"x", "fc.weight", "fc.bias"}, {"h"}, "fc");
     OnnxModelBuilder::attr(gemm, "transB", int64_t{1});
     b.node("Relu", {"h"}, {"y"}, "relu");
-    b.output("y");
+    b.output("y", {-1, 3});
     return b;
 }
 
@@ -92,7 +92,7 @@ TEST_CASE("PyTorch's flatten export (Shape, Gather, Unsqueeze, Concat, Reshape) 
     OnnxModelBuilder::attr(b.node("Concat", {"batch", "minus_one"}, {"target"}), "axis", int64_t{0});
     b.node("Reshape", {"x", "target"}, {"flat"});
     b.node("Sigmoid", {"flat"}, {"y"});
-    b.output("y");
+    b.output("y", {-1, 6});
     TempDir dir;
     strata::onnx::OnnxModel model(b.save(dir / "flatten.onnx"));
     for (int64_t batch : {1, 3}) {
@@ -134,7 +134,7 @@ TEST_CASE("ONNX import errors name the file, or the node, the op and the attribu
     pad.int_initializer("pads", {0, 0, 1, 0, 0, 1});
     auto &node = pad.node("Pad", {"x", "pads"}, {"y"}, "pad0");
     OnnxModelBuilder::attr(node, "mode", std::string("wrap"));
-    pad.output("y");
+    pad.output("y", {1, 2, 7});
     const std::string pad_path = pad.save(dir / "pad.onnx");
     CHECK_THROWS_AS(strata::onnx::OnnxModel(pad_path), strata::onnx::Unsupported);
     CHECK_THAT(strata::testing::error_message([&] { strata::onnx::OnnxModel m(pad_path); }),
@@ -143,7 +143,7 @@ TEST_CASE("ONNX import errors name the file, or the node, the op and the attribu
     OnnxModelBuilder det;
     det.input("x", {3, 3});
     det.node("Det", {"x"}, {"y"}, "det0");
-    det.output("y");
+    det.output("y", {});
     const std::string det_path = det.save(dir / "det.onnx");
     CHECK_THAT(strata::testing::error_message([&] { strata::onnx::OnnxModel m(det_path); }),
                Catch::Contains("node 'det0' (Det)") && Catch::Contains("operator Det is not supported"));

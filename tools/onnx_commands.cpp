@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -121,29 +122,38 @@ void run_run(const RunCommand &c) {
 struct OnnxTestCommand {
     std::vector<std::string> dirs;
     bool verbose = false;
-    bool supported_only = false;
+    bool require_supported = false;
 };
 
 void run_onnx_test(const OnnxTestCommand &c) {
-    int total_fail = 0;
-    std::vector<std::string> summary;
+    // Counts per folder of cases: a case folder given directly counts under its parent.
+    std::vector<std::string> folders;
+    std::map<std::string, std::array<int, 3>> counts;
+    int failures = 0;
     for (const std::string &dir : c.dirs) {
-        int counts[3] = {0, 0, 0};
         for (const std::string &case_dir : onnx::conformance_cases(dir)) {
+            const std::string folder = std::filesystem::path(case_dir).parent_path().string();
+            if (!counts.count(folder)) folders.push_back(folder), counts[folder] = {0, 0, 0};
             const onnx::CaseResult r = onnx::run_conformance_case(case_dir);
-            ++counts[static_cast<int>(r.status)];
-            if (r.status == onnx::CaseStatus::unsupported && !c.verbose) continue;
-            fmt::print("{:<11} {} ({:.1f} s){}{}\n", onnx::status_name(r.status), r.name, r.seconds,
-                       r.status == onnx::CaseStatus::pass && !c.verbose ? "" : ": ",
-                       r.status == onnx::CaseStatus::pass && !c.verbose ? "" : r.message);
+            ++counts[folder][static_cast<int>(r.status)];
+            const bool bad = r.status == onnx::CaseStatus::fail ||
+                             (r.status == onnx::CaseStatus::unsupported && c.require_supported);
+            failures += bad;
+            if (r.status == onnx::CaseStatus::unsupported && !c.verbose && !bad) continue;
+            const bool quiet = r.status == onnx::CaseStatus::pass && !c.verbose;
+            fmt::print("{:<11} {} ({:.1f} s){}{}\n", onnx::status_name(r.status), r.name, r.seconds, quiet ? "" : ": ",
+                       quiet ? "" : r.message);
             std::fflush(stdout);
         }
-        total_fail += counts[1];
-        summary.push_back(fmt::format("{}: {} pass, {} fail, {} unsupported ({} cases)", dir, counts[0], counts[1],
-                                      counts[2], counts[0] + counts[1] + counts[2]));
     }
-    for (const std::string &line : summary) fmt::print("{}\n", line);
-    if (total_fail > 0) throw CLI::RuntimeError(1);
+    for (const std::string &folder : folders) {
+        const auto &n = counts[folder];
+        fmt::print("{}: {} pass, {} fail, {} unsupported ({} cases)\n", folder, n[0], n[1], n[2], n[0] + n[1] + n[2]);
+    }
+    if (failures > 0) {
+        fmt::print("{} case(s) failed{}\n", failures, c.require_supported ? " or were unsupported" : "");
+        throw CLI::RuntimeError(1);
+    }
 }
 
 }  // namespace
@@ -172,6 +182,7 @@ void add_onnx_test_command(CLI::App &app) {
     CLI::App *cmd = app.add_subcommand("onnx-test", "Run ONNX backend test cases (e.g. /usr/share/libonnx-testdata/data/node)");
     cmd->add_option("dirs", c->dirs, "Folders of cases, or case folders")->required();
     cmd->add_flag("--verbose", c->verbose, "Also list unsupported cases and the largest error of passing ones");
+    cmd->add_flag("--require-supported", c->require_supported, "Count unsupported cases as failures (the CTest entry)");
     cmd->callback([c] { run_onnx_test(*c); });
 }
 

@@ -71,6 +71,11 @@ CaseResult run_case(const fs::path &dir, const ConformanceOptions &options) {
     for (size_t i = 0; i < input_files.size(); ++i) {
         first_inputs.push_back(host_tensor(read_tensor_proto(input_files[i]), input_files[i]));
         const int32_t type = first_inputs.back().elem_type;
+        // INT64 inputs (shapes, axes, pads the node tests feed as data) are fixed at import.
+        if (type == ::onnx::TensorProto::INT64) {
+            import.fixed_inputs[input_names[i]] = {first_inputs.back().shape, first_inputs.back().ints};
+            continue;
+        }
         if (type != ::onnx::TensorProto::FLOAT && type != ::onnx::TensorProto::DOUBLE && type != ::onnx::TensorProto::INT32 &&
             type != ::onnx::TensorProto::BOOL)
             throw Unsupported(fmt::format("input '{}' is {}, which Strata does not compute in", input_names[i],
@@ -90,8 +95,15 @@ CaseResult run_case(const fs::path &dir, const ConformanceOptions &options) {
     for (const fs::path &set : sets) {
         std::map<std::string, Tensor> feed;
         const auto files = numbered_files(set, "input");
-        for (size_t i = 0; i < files.size() && i < input_names.size(); ++i)
-            feed[input_names[i]] = to_tensor(host_tensor(read_tensor_proto(files[i]), files[i]), files[i]);
+        for (size_t i = 0; i < files.size() && i < input_names.size(); ++i) {
+            const HostTensor value = host_tensor(read_tensor_proto(files[i]), files[i]);
+            auto fixed = import.fixed_inputs.find(input_names[i]);
+            if (fixed == import.fixed_inputs.end()) {
+                feed[input_names[i]] = to_tensor(value, files[i]);
+            } else if (value.shape != fixed->second.shape || value.ints != fixed->second.values) {
+                throw Unsupported(fmt::format("INT64 input '{}' differs between data sets (fixed at import)", input_names[i]));
+            }
+        }
         const auto got = compiled.run(feed);
         const auto expected = numbered_files(set, "output");
         if (expected.size() != m->outputs().size())

@@ -154,8 +154,10 @@ std::set<std::string> statistics_initializers(const ::onnx::GraphProto &graph) {
 
 // ---- Converter ----
 
-Converter::Converter(const ::onnx::ModelProto &model, Graph &graph, TensorSources sources)
-    : model_(model), graph_(graph), sources_(std::move(sources)), opset_(default_opset(model)) {}
+Converter::Converter(const ::onnx::ModelProto &model, Graph &graph, TensorSources sources,
+                     std::map<std::string, HostTensor> fixed_inputs)
+    : model_(model), graph_(graph), sources_(std::move(sources)), opset_(default_opset(model)),
+      fixed_inputs_(std::move(fixed_inputs)) {}
 
 const Value &Converter::value(const std::string &name, const std::string &where) const {
     auto it = values_.find(name);
@@ -200,7 +202,10 @@ std::map<std::string, SymTensor> Converter::run(const std::map<std::string, SymT
     }
     for (const auto &in : g.input()) {
         auto given = inputs.find(in.name());
-        if (given != inputs.end()) {
+        auto fixed = fixed_inputs_.find(in.name());
+        if (fixed != fixed_inputs_.end()) {
+            values_[in.name()] = Value{{}, std::make_shared<const HostTensor>(fixed->second), false};
+        } else if (given != inputs.end()) {
             values_[in.name()] = Value{given->second, nullptr, false};
         } else if (!values_.count(in.name())) {
             fail("ONNX graph input '{}' was not given", in.name());

@@ -106,7 +106,8 @@ struct TensorSources {
 class Converter {
 public:
     /// `buffers` names the float initializers that are not trained (batch-norm statistics).
-    Converter(const ::onnx::ModelProto &model, Graph &graph, TensorSources sources);
+    Converter(const ::onnx::ModelProto &model, Graph &graph, TensorSources sources,
+              std::map<std::string, HostTensor> fixed_inputs = {});
 
     /// Translates the graph on `inputs` (by ONNX input name); returns the outputs by ONNX name.
     std::map<std::string, SymTensor> run(const std::map<std::string, SymTensor> &inputs);
@@ -124,6 +125,7 @@ private:
     TensorSources sources_;
     int64_t opset_;
     std::map<std::string, Value> values_;
+    std::map<std::string, HostTensor> fixed_inputs_;
     std::set<std::string> used_;  ///< every value some node or the graph's outputs reads
 };
 

@@ -1,5 +1,7 @@
 #include "frontend/onnx/onnx_host_tensor.h"
 
+#include "frontend/onnx/onnx_import.h"
+
 #include <strata/error.h>
 
 #include <cmath>
@@ -71,8 +73,9 @@ DType strata_dtype(int32_t elem_type, const std::string &where) {
     case TP::INT32: return DType::i32;
     case TP::BOOL: return DType::boolean;
     default:
-        fail("{}: element type {} has no Strata dtype (Strata computes in FLOAT, DOUBLE, INT32 and BOOL)", where,
-             elem_type_name(elem_type));
+        throw Unsupported(fmt::format("{}: element type {} has no Strata dtype (Strata computes in FLOAT, DOUBLE, "
+                                      "INT32 and BOOL)",
+                                      where, elem_type_name(elem_type)));
     }
 }
 
@@ -91,8 +94,8 @@ HostTensor host_tensor(const TP &proto, const std::string &where) {
     const int64_t n = shape_numel(t.shape);
     const size_t esize = raw_element_size(t.elem_type);
     if (esize == 0)
-        fail("{}: tensor '{}' has element type {}, which Strata does not read", where, proto.name(),
-             elem_type_name(t.elem_type));
+        throw Unsupported(fmt::format("{}: tensor '{}' has element type {}, which Strata does not read", where,
+                                      proto.name(), elem_type_name(t.elem_type)));
     auto check_count = [&](int64_t count, const char *field) {
         if (count != n)
             fail("{}: tensor '{}' of shape {} should hold {} values, its {} holds {}", where, proto.name(),

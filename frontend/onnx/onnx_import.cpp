@@ -19,6 +19,7 @@ struct OnnxModelImpl::State {
     std::map<std::string, std::pair<nn::Module *, std::string>> owners;
     /// Constants computed at import and kept as buffers of the root: ONNX value name -> buffer name.
     std::map<std::string, std::string> constants;
+    std::map<std::string, HostTensor> fixed_inputs;
 };
 
 namespace {
@@ -99,6 +100,14 @@ OnnxModelImpl::OnnxModelImpl(const std::string &path, const ImportOptions &optio
     for (const auto &init : g.initializer()) initializers.insert(init.name());
     for (const auto &in : g.input()) {
         if (initializers.count(in.name())) continue;
+        auto fixed = options.fixed_inputs.find(in.name());
+        if (fixed != options.fixed_inputs.end()) {
+            if (shape_numel(fixed->second.shape) != static_cast<int64_t>(fixed->second.values.size()))
+                fail("{}: fixed input '{}' has {} values for shape {}", path, in.name(), fixed->second.values.size(),
+                     shape_str(fixed->second.shape));
+            s.fixed_inputs[in.name()] = HostTensor::of_ints(fixed->second.values, fixed->second.shape);
+            continue;
+        }
         const int32_t type = in.type().tensor_type().elem_type();
         s.inputs.push_back({in.name(), declared_shape(in, options),
                             strata_dtype(type, fmt::format("{}: input '{}'", path, in.name()))});
@@ -160,7 +169,7 @@ std::map<std::string, SymTensor> OnnxModelImpl::forward(const std::map<std::stri
     sources.constant = [&](const std::string &name, const HostTensor &value) {
         return constant_buffer(like, name, to_tensor(value, "constant '" + name + "'"));
     };
-    Converter converter(state_->model, like.graph(), sources);
+    Converter converter(state_->model, like.graph(), sources, state_->fixed_inputs);
     return converter.run(inputs);
 }
 

@@ -39,6 +39,13 @@ struct ImportOptions {
     /// Shapes of inputs, by name: replace the declared ones (needed where a dim other than the
     /// first is symbolic).
     std::map<std::string, Shape> input_shapes{};
+    /// INT64 inputs fixed at import, by name (e.g. the shape input of a Reshape): shape and
+    /// elements. They are constants of the imported model, no longer inputs.
+    struct FixedInput {
+        Shape shape;
+        std::vector<int64_t> values;
+    };
+    std::map<std::string, FixedInput> fixed_inputs{};
 };
 
 /// An input of the ONNX graph (initializers listed as inputs by old exporters are left out).

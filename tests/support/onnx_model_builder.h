@@ -23,7 +23,7 @@ struct OnnxModelBuilder {
     }
     /// A FLOAT input; an extent of -1 is the symbolic dim "N".
     void input(const std::string &name, const std::vector<int64_t> &dims) { value_info(graph.add_input(), name, dims); }
-    void output(const std::string &name) { value_info(graph.add_output(), name, {}); }
+    void output(const std::string &name, const std::vector<int64_t> &dims) { value_info(graph.add_output(), name, dims); }
     void initializer(const std::string &name, const std::vector<int64_t> &dims, const std::vector<float> &values) {
         auto *t = graph.add_initializer();
         t->set_name(name);
@@ -69,7 +69,6 @@ private:
         v->set_name(name);
         auto *t = v->mutable_type()->mutable_tensor_type();
         t->set_elem_type(::onnx::TensorProto::FLOAT);
-        if (dims.empty()) return;
         auto *shape = t->mutable_shape();
         for (int64_t d : dims) {
             if (d < 0) shape->add_dim()->set_dim_param("N");
