@@ -62,8 +62,15 @@ CaseResult run_case(const fs::path &dir, const ConformanceOptions &options) {
     std::set<std::string> initializers;
     for (const auto &init : model.graph().initializer()) initializers.insert(init.name());
     std::vector<std::string> input_names;
-    for (const auto &in : model.graph().input())
-        if (!initializers.count(in.name())) input_names.push_back(in.name());
+    for (const auto &in : model.graph().input()) {
+        if (initializers.count(in.name())) continue;
+        if (!in.type().has_tensor_type())
+            throw Unsupported(fmt::format("input '{}' is not a tensor (a sequence, map or optional)", in.name()));
+        input_names.push_back(in.name());
+    }
+    for (const auto &out : model.graph().output())
+        if (!out.type().has_tensor_type())
+            throw Unsupported(fmt::format("output '{}' is not a tensor (a sequence, map or optional)", out.name()));
     if (input_files.size() != input_names.size())
         fail("{} input files for {} graph inputs", input_files.size(), input_names.size());
     ImportOptions import;

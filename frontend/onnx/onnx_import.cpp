@@ -187,7 +187,10 @@ std::string OnnxModelImpl::ir() const {
     Graph g;
     std::map<std::string, SymTensor> inputs;
     for (const ModelInput &in : state_->inputs) inputs[in.name] = g.input(in.name, in.shape, in.dtype);
-    if (inputs.empty()) fail("{}: the ONNX graph has no inputs (Strata runs models of at least one input)", state_->path);
+    if (inputs.empty())
+        throw Unsupported(fmt::format("{}: the ONNX graph has no inputs left to feed (Strata runs models of at least "
+                                      "one input; INT64 inputs are fixed at import)",
+                                      state_->path));
     const auto outputs = self->forward(inputs);
     for (const std::string &name : state_->outputs) g.output(name, outputs.at(name));
     return g.to_string();

@@ -138,7 +138,13 @@ void graph_prelu(const NodeContext &ctx) {
     ctx.check_attrs({});
     const SymTensor x = ctx.tensor(0);
     SymTensor slope = ctx.tensor(1);
-    // PyTorch exports PReLU's [C] slope as [C, 1, ...] (unidirectional broadcast to x).
+    // PRelu before opset 7 (PyTorch's old exports) took a [C] slope per channel of [N, C, ...];
+    // since then it broadcasts as numpy does ([C, 1, ...] for channels).
+    if (slope.dim() == 1 && x.dim() > 2 && slope.size(0) == x.size(1) && slope.size(0) != x.size(-1)) {
+        Shape shape(x.dim() - 1, 1);
+        shape[0] = slope.size(0);
+        slope = reshape(slope, shape);
+    }
     const SymTensor zero = scalar(x, 0.0);
     ctx.set_output(0, maximum(x, zero) + slope * minimum(x, zero));
 }
