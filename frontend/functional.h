@@ -185,6 +185,26 @@ SymTensor adaptive_avg_pool1d(const SymTensor &input, const Ints &output_size);
 /// output_size {1, 1} is global average pooling.
 SymTensor adaptive_avg_pool2d(const SymTensor &input, const Ints &output_size);
 
+// ---- resampling ----
+/// torch.nn.functional.interpolate's arguments. Give `size` or `scale_factor` (one value for every
+/// spatial dim, or one per dim), not both.
+struct InterpolateOptions {
+    Ints size = {};
+    std::vector<double> scale_factor = {};
+    /// "nearest" (3-d or 4-d input), "linear" (3-d), "bilinear" (4-d), or "area" (adaptive average pooling).
+    std::string mode = "nearest";
+    /// Linear modes only (PyTorch's None is false): corner pixels' centres align, else half-pixel coordinates.
+    std::optional<bool> align_corners = std::nullopt;
+    /// true: the output size floor(in * scale_factor) decides the coordinates, not the factor itself.
+    std::optional<bool> recompute_scale_factor = std::nullopt;
+};
+/// torch.nn.functional.interpolate on a batched input [N, C, L] or [N, C, H, W], with PyTorch's output
+/// sizes (trunc(in * scale_factor)) and coordinate rules (nearest: floor(o * scale), PyTorch's legacy
+/// "nearest", not "nearest-exact"). Differentiable (upsample_*_grad).
+SymTensor interpolate(const SymTensor &input, const InterpolateOptions &options);
+/// torch.nn.functional.upsample (PyTorch's deprecated name for interpolate).
+SymTensor upsample(const SymTensor &input, const InterpolateOptions &options);
+
 // ---- reductions ----
 /// Sum over `dims` (all dims when empty).
 SymTensor sum(const SymTensor &x, const Ints &dims = {}, bool keepdim = false);

@@ -6,6 +6,7 @@
 #include <strata/error.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <set>
 
@@ -502,6 +503,44 @@ Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     return {values->dtype(), indices->shape()};
 }
 
+/// The spatial scale attributes of an upsample op, in dim order: `scales` (1-d) or `scales_h`, `scales_w`.
+std::vector<std::string> resample_scale_names(int64_t spatial_rank) {
+    return spatial_rank == 1 ? std::vector<std::string>{"scales"} : std::vector<std::string>{"scales_h", "scales_w"};
+}
+
+/// upsample_{nearest,linear,bilinear}Nd(input [N, C, L...] float) -> [N, C, output_size...], as
+/// PyTorch's upsample_1d/2d_common_check: positive input and output sizes; each scale is 0 (none)
+/// or the positive, finite scale factor the user gave.
+Type resample(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const int64_t s = op_info(op).spatial_rank;
+    const Node *x = in[0];
+    require_float(name, x);
+    require_rank(name, x, s + 2, "input", layout_name(s));
+    const Ints &size = attrs.get_ints("output_size");
+    require_len(name, "output_size", size, static_cast<size_t>(s));
+    const Shape &xs = x->shape();
+    for (int64_t i = 0; i < s; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        if (xs[k + 2] <= 0 || size[k] <= 0)
+            fail("{}: input and output sizes should be greater than 0, but got input {} and output_size [{}]", name,
+                 shape_str(xs), fmt::join(size, ","));
+        if (size[k] > INT32_MAX)
+            fail("{}: output_size [{}] is too large (at most {} per dim)", name, fmt::join(size, ","), INT32_MAX);
+    }
+    for (const std::string &scale_name : resample_scale_names(s)) {
+        const double scale = attrs.get_float(scale_name);
+        if (!(scale >= 0.0) || !std::isfinite(scale))
+            fail("{}: {} must be 0 (no scale factor) or a positive, finite scale factor, got {}", name, scale_name,
+                 scale);
+    }
+    Shape out = {xs[0], xs[1]};
+    out.insert(out.end(), size.begin(), size.end());
+    int64_t numel = 1;
+    for (int64_t e : out) numel = checked_mul(name, numel, e);  // an absurd output fails here, named
+    return {x->dtype(), out};
+}
+
 /// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...],
 /// then the gradient's grad_loss, then an optional class weight [C] in the logits' dtype.
 Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
@@ -556,11 +595,12 @@ Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
 }
 
 /// The forward op's attributes, taken from the gradient op's (adaptive
-/// pooling's output size is the gradient's own spatial shape).
+/// pooling's output size, which its gradient does not carry, is the gradient's own spatial shape).
 Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
     Attrs out;
     for (const AttrSpec &spec : op_info(forward).attrs) {
-        if (spec.name == "output_size") out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
+        if (spec.name == "output_size" && !attrs.has("output_size"))
+            out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
         else if (spec.name == "value" && !attrs.has("value")) out.set(spec.name, 0.0);  // pad's fill: no shape effect
         else out.set(spec.name, attrs.map().at(spec.name));
     }
@@ -612,6 +652,7 @@ Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &att
     case ShapeRule::cross_entropy: return cross_entropy(op, inputs, attrs);
     case ShapeRule::batch_norm: return batch_norm(op, inputs, attrs);
     case ShapeRule::unpool: return unpool(op, inputs, attrs);
+    case ShapeRule::resample: return resample(op, inputs, attrs);
     case ShapeRule::source: break;
     }
     STRATA_ASSERT(false, "source op {} has no shape rule (its type is given when it is built)", op_name(op));

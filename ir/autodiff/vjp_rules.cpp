@@ -85,6 +85,10 @@ std::vector<N> pool_rules(Builder &b, const Node &node, N g) {
     case Op::avg_pool2d: return {b.op(Op::avg_pool2d_grad, {g}, attrs.set("input_shape", in))};
     case Op::max_unpool1d: return {b.op(Op::max_unpool1d_grad, {g, node.input(1)}, attrs), nullptr};
     case Op::max_unpool2d: return {b.op(Op::max_unpool2d_grad, {g, node.input(1)}, attrs), nullptr};
+    case Op::upsample_nearest1d: return {b.op(Op::upsample_nearest1d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_nearest2d: return {b.op(Op::upsample_nearest2d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_linear1d: return {b.op(Op::upsample_linear1d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_bilinear2d: return {b.op(Op::upsample_bilinear2d_grad, {g}, attrs.set("input_shape", in))};
     case Op::adaptive_avg_pool1d:
         return {b.op(Op::adaptive_avg_pool1d_grad, {g}, {{"input_shape", in}})};
     case Op::adaptive_avg_pool2d:
