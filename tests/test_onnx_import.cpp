@@ -121,6 +121,49 @@ TEST_CASE("an imported model saves as a checkpoint that runs as its IR with its 
     for (int64_t i = 0; i < y.numel(); ++i) CHECK(y.get_flat(i) == Approx(want[i]).margin(1e-6));
 }
 
+TEST_CASE("Resize as PyTorch exports it maps onto interpolate: nearest (asymmetric, floor) and linear (align_corners)") {
+    TempDir dir;
+    OnnxModelBuilder nearest;
+    nearest.input("x", {1, 1, 2, 2});
+    nearest.initializer("scales", {4}, {1, 1, 2, 2});
+    auto &n = nearest.node("Resize", {"x", "", "scales"}, {"y"}, "up");
+    OnnxModelBuilder::attr(n, "mode", std::string("nearest"));
+    OnnxModelBuilder::attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
+    OnnxModelBuilder::attr(n, "nearest_mode", std::string("floor"));
+    nearest.output("y", {1, 1, 4, 4});
+    strata::onnx::OnnxModel up(nearest.save(dir / "nearest.onnx"));
+    {
+        Graph g;
+        g.output("y", up(g.input("x", {1, 1, 2, 2})));
+        const Tensor x = ramp({1, 1, 2, 2}, 1.0);
+        const Tensor y = g.compile().run(x);
+        REQUIRE(y.shape() == Shape{1, 1, 4, 4});
+        for (int64_t i = 0; i < 4; ++i)
+            for (int64_t j = 0; j < 4; ++j) CHECK(y.get_flat(i * 4 + j) == x.get_flat((i / 2) * 2 + j / 2));
+    }
+    OnnxModelBuilder linear;
+    linear.input("x", {1, 1, 3});
+    linear.int_initializer("sizes", {1, 1, 5});
+    auto &l = linear.node("Resize", {"x", "", "", "sizes"}, {"y"}, "up");
+    OnnxModelBuilder::attr(l, "mode", std::string("linear"));
+    OnnxModelBuilder::attr(l, "coordinate_transformation_mode", std::string("align_corners"));
+    linear.output("y", {1, 1, 5});
+    strata::onnx::OnnxModel up1(linear.save(dir / "linear.onnx"));
+    Graph g;
+    g.output("y", up1(g.input("x", {1, 1, 3})));
+    const Tensor y = g.compile().run(Tensor::from_vector<float>({0, 1, 4}, {1, 1, 3}));
+    const std::vector<double> want = {0, 0.5, 1, 2.5, 4};
+    for (int64_t i = 0; i < 5; ++i) CHECK(y.get_flat(i) == Approx(want[i]).margin(1e-6));
+    // A coordinate rule PyTorch has no counterpart for is refused, naming the attribute.
+    OnnxModelBuilder cubic;
+    cubic.input("x", {1, 1, 3});
+    cubic.int_initializer("sizes", {1, 1, 5});
+    OnnxModelBuilder::attr(cubic.node("Resize", {"x", "", "", "sizes"}, {"y"}, "up"), "mode", std::string("cubic"));
+    cubic.output("y", {1, 1, 5});
+    CHECK_THAT(strata::testing::error_message([&] { strata::onnx::OnnxModel m(cubic.save(dir / "cubic.onnx")); }),
+               Catch::Contains("node 'up' (Resize)") && Catch::Contains("attribute 'mode'") && Catch::Contains("cubic"));
+}
+
 TEST_CASE("ONNX import errors name the file, or the node, the op and the attribute") {
     TempDir dir;
     const std::string garbage = dir.write("garbage.onnx", "this is not protobuf \x01\x02\x03");

@@ -52,10 +52,11 @@ SymTensor NodeContext::tensor(int i) const {
 }
 
 const HostTensor &NodeContext::constant(int i, const std::string &what) const {
+    // An initializer's values are known at import too (a float one also stays a parameter).
     const Value &v = input(i);
-    if (!v.host || v.trainable)
+    if (!v.host)
         unsupported("input {} ('{}', the {}) is computed at run time; Strata needs it known at import (a constant "
-                    "or an integer initializer)",
+                    "or an initializer)",
                     i, node_.input(i), what);
     return *v.host;
 }
@@ -139,6 +140,7 @@ const OpTable &op_table() {
         register_math_ops(t);
         register_nn_ops(t);
         register_shape_ops(t);
+        register_resize_ops(t);
         return t;
     }();
     return table;

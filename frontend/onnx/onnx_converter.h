@@ -93,6 +93,7 @@ struct OpTable {
 void register_math_ops(OpTable &table);
 void register_nn_ops(OpTable &table);
 void register_shape_ops(OpTable &table);
+void register_resize_ops(OpTable &table);
 const OpTable &op_table();
 
 /// Where the graph gets its tensors from (the module that owns them).

@@ -51,8 +51,9 @@ void resample(const NodeContext &ctx, const std::string &mode, const std::string
         ctx.unsupported("attribute 'mode' = '{}' is not supported (nearest, linear)", mode);
     }
     SymTensor y = interpolate(x, o);
-    // half_pixel differs from PyTorch where an output extent is 1; refuse rather than differ.
-    if (coordinates == "half_pixel")
+    // ONNX's half_pixel and pytorch_half_pixel put an output extent of 1 at coordinate 0 (or the
+    // centre), PyTorch's bilinear at 0.5 * scale - 0.5: refuse rather than differ.
+    if (mode == "linear" && coordinates != "align_corners")
         for (int64_t d = 2; d < y.dim(); ++d)
             if (y.size(d) == 1 && x.size(d) != 1) ctx.unsupported("half_pixel resizing to an extent of 1");
     ctx.set_output(0, y);
