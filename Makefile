@@ -11,7 +11,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian 12 packages Strata needs to build, test and run its demo.
 PACKAGES := cmake ninja-build g++ pkg-config file libhalide14-0-dev libfmt-dev catch2 zlib1g-dev libssl-dev \
             dataset-fashion-mnist nlohmann-json3-dev libcli11-dev libmseed-dev libmseed-doc \
-            libopenmpi-dev openmpi-bin libhdf5-dev libsegyio-dev
+            libopenmpi-dev openmpi-bin libhdf5-dev libsegyio-dev libonnx-dev libprotobuf-dev libonnx-testdata
 
 # Only for `make fuzz` (libFuzzer comes with clang's runtime libraries).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
