@@ -1,6 +1,7 @@
 // The `strata` command line.
 
 #include "tools/commands.h"
+#include "tools/export.h"
 
 #include <strata/cli_flags.h>
 #include <strata/cli_version.h>
@@ -89,6 +90,7 @@ int run(int argc, char **argv) {
                        "Write it as stage lines (Halide primitives on each stage), e.g. to edit the default by hand");
 
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
+    strata::tools::add_export_command(app);
 
     CLI11_PARSE(app, argc, argv);
     if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);

@@ -80,7 +80,7 @@ private:
         return name;
     }
     [[noreturn]] void unsupported(const std::string &why) const {
-        fail("onnx export: node {} ({}): {}", node_->label(), node_->name(), why);
+        fail("onnx export: node {}: {}", node_->label(), why);
     }
     const std::string &in(size_t i) const { return names_.at(node_->input(i)); }
 
@@ -125,12 +125,17 @@ private:
         a->set_type(onnx::AttributeProto::INTS);
         for (int64_t v : values) a->add_ints(v);
     }
-    /// A float attribute ONNX stores as f32: an error when the value does not survive the rounding.
-    float f32_attr(const std::string &name) const {
+    /// True when float attribute `name` means the same as ONNX's f32 attribute: always in an f32
+    /// op (Strata's lowering rounds it to f32 too), in an f64 op when the value is an f32.
+    bool f32_exact(const std::string &name) const {
         const double v = node_->attrs.get_float(name);
-        if (static_cast<double>(static_cast<float>(v)) != v && std::isfinite(v))
-            unsupported(fmt::format("{}={} is not an f32 value (ONNX stores this attribute as a float)", name, v));
-        return static_cast<float>(v);
+        return node_->dtype() == DType::f32 || static_cast<double>(static_cast<float>(v)) == v || std::isnan(v);
+    }
+    float f32_attr(const std::string &name) const {
+        if (!f32_exact(name))
+            unsupported(fmt::format("{}={} in an {} op is not an f32 value (ONNX stores this attribute as a float)",
+                                    name, node_->attrs.get_float(name), dtype_name(node_->dtype())));
+        return static_cast<float>(node_->attrs.get_float(name));
     }
 
     std::string constant(const Tensor &value) {
@@ -194,6 +199,7 @@ private:
     std::string pad();
     std::string composed_gelu();
     std::string composed_softplus();
+    std::string composed_batch_norm_train();
     /// Explicit end pads for a ceil_mode pool whose last window PyTorch drops (ONNX keeps it).
     Ints pool_pads(const Ints &kernel, const Ints &stride, const Ints &padding, const Ints &dilation,
                    bool ceil_mode, bool count_include_pad, bool *onnx_ceil_mode);
@@ -229,8 +235,8 @@ void GraphWriter::write() {
         if (it == weights_.end()) fail("onnx export: no weight for parameter '{}' ({})", name, type_str(parameter->type));
         const Tensor &w = it->second;
         if (w.dtype() != parameter->dtype() || w.shape() != parameter->shape())
-            fail("onnx export: the weight '{}' is {}{}, but the program's parameter is {}", name, dtype_name(w.dtype()),
-                 shape_str(w.shape()), type_str(parameter->type));
+            fail("onnx export: the weight '{}' is {}, but the program's parameter is {}", name,
+                 type_str(ir::Type{w.dtype(), w.shape()}), type_str(parameter->type));
         fill_tensor(graph_->add_initializer(), w, name);
     }
     // Output names are reserved first: an output value takes its name where it can.
@@ -335,6 +341,9 @@ std::string GraphWriter::pointwise() {
     case Op::rsqrt: return emit("Div", {scalar(1.0, n.dtype()), emit("Sqrt", {in(0)})});  // as lowered: 1 / sqrt(x)
     case Op::ne: return emit("Not", {emit("Equal", {in(0), in(1)})});
     case Op::leaky_relu: {
+        if (!f32_exact("negative_slope"))  // as lowered: x > 0 ? x : x * slope, the slope in f64
+            return emit("Where", {emit("Greater", {in(0), scalar(0.0, n.dtype())}), in(0),
+                                  emit("Mul", {in(0), scalar(n.attrs.get_float("negative_slope"), n.dtype())})});
         const std::string out = emit("LeakyRelu", {in(0)}, &p);
         attr(p, "alpha", f32_attr("negative_slope"));
         return out;
@@ -381,6 +390,27 @@ std::string GraphWriter::composed_softplus() {
     return emit("Where", {above, in(0), soft});
 }
 
+std::string GraphWriter::composed_batch_norm_train() {
+    // As lowered: (x - mean) * (1 / sqrt(var + eps)) * w + b, biased variance over all dims but 1.
+    const Node &n = *node_;
+    const DType t = n.dtype();
+    const size_t rank = n.shape().size();
+    Ints axes = {0};
+    for (size_t d = 2; d < rank; ++d) axes.push_back(static_cast<int64_t>(d));
+    Ints channel(rank, 1);
+    channel[1] = n.shape()[1];
+    onnx::NodeProto *p;
+    const std::string mean = emit("ReduceMean", {in(0)}, &p);
+    attr(p, "axes", axes);
+    const std::string centered = emit("Sub", {in(0), mean});
+    const std::string var = emit("ReduceMean", {emit("Mul", {centered, centered})}, &p);
+    attr(p, "axes", axes);
+    const std::string invstd = emit("Div", {scalar(1.0, t), emit("Sqrt", {emit("Add", {var, scalar(n.attrs.get_float("eps"), t)})})});
+    const std::string w = emit("Reshape", {in(1), ints_constant(channel)});
+    const std::string b = emit("Reshape", {in(2), ints_constant(channel)});
+    return emit("Add", {emit("Mul", {emit("Mul", {centered, invstd}), w}), b});
+}
+
 std::string GraphWriter::reduction() {
     const Node &n = *node_;
     onnx::NodeProto *p;
@@ -409,11 +439,15 @@ std::string GraphWriter::reduction() {
     case Op::batch_norm_train: {
         // Training-mode BatchNormalization normalises with the batch's statistics; the running
         // statistics it takes only feed its optional outputs, not used here.
+        if (!f32_exact("eps")) return composed_batch_norm_train();
         if (opset_ < 14) unsupported("BatchNormalization's training_mode needs opset 14 or later");
         const int64_t c = n.input(0)->shape().at(1);
         const std::string zeros = constant(Tensor::zeros({c}, n.dtype()));
         const std::string ones = constant(Tensor::ones({c}, n.dtype()));
-        out = emit("BatchNormalization", {in(0), in(1), in(2), zeros, ones}, &p);
+        // ONNX requires the running-statistics outputs in training mode; nothing reads them.
+        out = fresh(n.name());
+        p = add("BatchNormalization", {in(0), in(1), in(2), zeros, ones},
+                {out, fresh(std::string(n.name()) + "_running_mean"), fresh(std::string(n.name()) + "_running_var")});
         attr(p, "epsilon", f32_attr("eps"));
         attr(p, "training_mode", int64_t{1});
         return out;
