@@ -17,6 +17,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,38 +35,44 @@ namespace {
 
 /// onnx.checker.check_model(model, full_check=True), with onnx's C++ API directly (not through
 /// the exporter's own check): throws onnx's error when the model is refused.
-void full_check(const onnx::ModelProto &model) {
-    onnx::checker::check_model(model);
-    onnx::ModelProto inferred = model;
-    onnx::ShapeInferenceOptions options;
+void full_check(const ::onnx::ModelProto &model) {
+    ::onnx::checker::check_model(model);
+    ::onnx::ModelProto inferred = model;
+    ::onnx::ShapeInferenceOptions options;
     options.check_type = true;
     options.error_mode = 1;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(), options);
+    ::onnx::shape_inference::InferShapes(inferred, ::onnx::OpSchemaRegistry::Instance(), options);
 }
 
-onnx::ModelProto parse(const std::string &bytes) {
-    onnx::ModelProto model;
+::onnx::ModelProto parse(const std::string &bytes) {
+    ::onnx::ModelProto model;
     REQUIRE(model.ParseFromString(bytes));
     return model;
 }
 
-/// Exports g's program with its parameter values, checks the model and returns it.
-onnx::ModelProto export_checked(const Graph &g, const OnnxExportOptions &options = {}) {
-    const onnx::ModelProto model = parse(onnx_model_bytes(g.program(), g.parameter_values(), options));
+/// Exports g's program with its parameter values, checks the model and returns it. With
+/// STRATA_ONNX_EXPORT_DUMP=DIR set, also writes it there as N.onnx, to check by hand with Python:
+///   /usr/bin/python3 -c 'import onnx,sys; [onnx.checker.check_model(f, full_check=True) for f in sys.argv[1:]]' DIR/*.onnx
+::onnx::ModelProto export_checked(const Graph &g, const strata::onnx::ExportOptions &options = {}) {
+    const std::string bytes = strata::onnx::export_model_bytes(g.program(), g.parameter_values(), options);
+    static int dumped = 0;
+    if (const char *dir = std::getenv("STRATA_ONNX_EXPORT_DUMP"))
+        std::ofstream(std::filesystem::path(dir) / (std::to_string(dumped++) + ".onnx"), std::ios::binary) << bytes;
+    const ::onnx::ModelProto model = parse(bytes);
     INFO(model.graph().DebugString());
     REQUIRE_NOTHROW(full_check(model));
     return model;
 }
 
-std::multiset<std::string> op_types(const onnx::ModelProto &model) {
+std::multiset<std::string> op_types(const ::onnx::ModelProto &model) {
     std::multiset<std::string> ops;
-    for (const onnx::NodeProto &n : model.graph().node()) ops.insert(n.op_type());
+    for (const ::onnx::NodeProto &n : model.graph().node()) ops.insert(n.op_type());
     return ops;
 }
 
-const onnx::NodeProto &only_node(const onnx::ModelProto &model, const std::string &op_type) {
-    const onnx::NodeProto *found = nullptr;
-    for (const onnx::NodeProto &n : model.graph().node())
+const ::onnx::NodeProto &only_node(const ::onnx::ModelProto &model, const std::string &op_type) {
+    const ::onnx::NodeProto *found = nullptr;
+    for (const ::onnx::NodeProto &n : model.graph().node())
         if (n.op_type() == op_type) {
             REQUIRE(found == nullptr);
             found = &n;
@@ -74,21 +81,21 @@ const onnx::NodeProto &only_node(const onnx::ModelProto &model, const std::strin
     return *found;
 }
 
-std::vector<int64_t> ints_attr(const onnx::NodeProto &node, const std::string &name) {
-    for (const onnx::AttributeProto &a : node.attribute())
+std::vector<int64_t> ints_attr(const ::onnx::NodeProto &node, const std::string &name) {
+    for (const ::onnx::AttributeProto &a : node.attribute())
         if (a.name() == name) return {a.ints().begin(), a.ints().end()};
     FAIL("no attribute " << name << " on " << node.op_type());
     return {};
 }
 
-int64_t int_attr(const onnx::NodeProto &node, const std::string &name) {
-    for (const onnx::AttributeProto &a : node.attribute())
+int64_t int_attr(const ::onnx::NodeProto &node, const std::string &name) {
+    for (const ::onnx::AttributeProto &a : node.attribute())
         if (a.name() == name) return a.i();
     FAIL("no attribute " << name << " on " << node.op_type());
     return 0;
 }
 
-std::vector<int64_t> shape_of(const onnx::ValueInfoProto &value) {
+std::vector<int64_t> shape_of(const ::onnx::ValueInfoProto &value) {
     std::vector<int64_t> shape;
     for (const auto &d : value.type().tensor_type().shape().dim()) shape.push_back(d.dim_value());
     return shape;
@@ -111,7 +118,7 @@ TEST_CASE("A CNN exports with its inputs, weights (bit for bit, by name) and out
     h = linear(flatten(h, 1), fw);
     g.output("logits", h);
     g.output("probabilities", softmax(h, 1));
-    const onnx::ModelProto model = export_checked(g);
+    const ::onnx::ModelProto model = export_checked(g);
 
     CHECK(model.opset_import(0).version() == 17);
     REQUIRE(model.graph().input_size() == 1);
@@ -121,18 +128,18 @@ TEST_CASE("A CNN exports with its inputs, weights (bit for bit, by name) and out
     CHECK(model.graph().output(0).name() == "logits");
     CHECK(shape_of(model.graph().output(0)) == std::vector<int64_t>{2, 5});
     CHECK(model.graph().output(1).name() == "probabilities");
-    std::map<std::string, const onnx::TensorProto *> inits;
-    for (const onnx::TensorProto &t : model.graph().initializer()) inits[t.name()] = &t;
+    std::map<std::string, const ::onnx::TensorProto *> inits;
+    for (const ::onnx::TensorProto &t : model.graph().initializer()) inits[t.name()] = &t;
     REQUIRE(inits.size() == 3);
     for (const auto &[name, value] : g.parameter_values()) {
         REQUIRE(inits.count(name));
-        const onnx::TensorProto &t = *inits[name];
-        CHECK(t.data_type() == onnx::TensorProto::FLOAT);
+        const ::onnx::TensorProto &t = *inits[name];
+        CHECK(t.data_type() == ::onnx::TensorProto::FLOAT);
         CHECK(std::vector<int64_t>(t.dims().begin(), t.dims().end()) == value.shape());
         REQUIRE(t.raw_data().size() == value.nbytes());
         CHECK(std::memcmp(t.raw_data().data(), value.raw_data(), value.nbytes()) == 0);
     }
-    const onnx::NodeProto &conv = only_node(model, "Conv");
+    const ::onnx::NodeProto &conv = only_node(model, "Conv");
     CHECK(ints_attr(conv, "pads") == std::vector<int64_t>{1, 1, 1, 1});
     CHECK(ints_attr(conv, "kernel_shape") == std::vector<int64_t>{3, 3});
     CHECK(int_attr(only_node(model, "Gemm"), "transB") == 1);  // x w^T, as nn.Linear
@@ -154,14 +161,14 @@ TEST_CASE("Pointwise ops, comparisons, casts and constants export and pass the c
         // eps = 1e-5 is not an f32: in f64 training-mode batch norm is spelled out, in f32 it is one node.
         const SymTensor w = g.parameter("w", Tensor::ones({3}, dtype)), b = g.parameter("b", Tensor::zeros({3}, dtype));
         g.output("normalised", batch_norm(x, {}, {}, w, b, true).output);
-        const onnx::ModelProto model = export_checked(g);
+        const ::onnx::ModelProto model = export_checked(g);
         const std::multiset<std::string> ops = op_types(model);
         for (const char *op : {"Neg", "Exp", "Log", "Sqrt", "Abs", "Div", "Erf", "Tanh", "Sigmoid", "Relu", "Elu", "Softplus", "Where", "Pow", "Max", "Min", "Less", "LessOrEqual", "Greater",
                                "GreaterOrEqual", "Equal", "Not", "And", "Or", "Cast", "Constant", "ConstantOfShape"}) {
             INFO(op);
             CHECK(ops.count(op) >= 1);
         }
-        CHECK(model.graph().output(4).type().tensor_type().elem_type() == onnx::TensorProto::INT32);
+        CHECK(model.graph().output(4).type().tensor_type().elem_type() == ::onnx::TensorProto::INT32);
         CHECK(ops.count("BatchNormalization") == (dtype == DType::f32 ? 1 : 0));
         CHECK(ops.count("LeakyRelu") == (dtype == DType::f32 ? 1 : 0));  // 0.2 is no f32: x > 0 ? x : x * 0.2
     }
@@ -194,8 +201,8 @@ TEST_CASE("Convolutions, pooling and normalisation export with ONNX shapes equal
     g.output("bn_eval", batch_norm(x2, mean, var, gamma, beta, false).output);
     g.output("bn_train", batch_norm(x1, mean, var, gamma, beta, true).output);
     g.output("layer_norm", layer_norm(x2, {7}, g.parameter("ln.weight", random({7}, 11))));
-    const onnx::ModelProto model = export_checked(g);
-    for (const onnx::ValueInfoProto &out : model.graph().output()) {
+    const ::onnx::ModelProto model = export_checked(g);
+    for (const ::onnx::ValueInfoProto &out : model.graph().output()) {
         const ir::Node *node = g.program().find_output(out.name());
         REQUIRE(node != nullptr);
         INFO(out.name());
@@ -232,8 +239,8 @@ TEST_CASE("Pooling indices, unpooling, reductions, losses and layout ops export"
     const SymTensor logits = g.input("logits", {4, 3}), target = g.input("target", {4}, DType::i32);
     g.output("loss", cross_entropy(logits, target, {.ignore_index = 1}));
     g.output("loss_none", cross_entropy(logits, target, {.reduction = "none"}));
-    const onnx::ModelProto model = export_checked(g);
-    for (const onnx::ValueInfoProto &out : model.graph().output()) {
+    const ::onnx::ModelProto model = export_checked(g);
+    for (const ::onnx::ValueInfoProto &out : model.graph().output()) {
         INFO(out.name());
         CHECK(shape_of(out) == g.program().find_output(out.name())->shape());
     }
@@ -254,9 +261,9 @@ TEST_CASE("Opset 13 exports too, and what it lacks is named", "[onnx][export]") 
     const SymTensor v = bn.input("x", {2, 3, 5});
     const SymTensor w = bn.parameter("w", Tensor::ones({3})), b = bn.parameter("b", Tensor::zeros({3}));
     bn.output("y", batch_norm(v, {}, {}, w, b, true).output);
-    CHECK_THAT(error_message([&] { onnx_model_bytes(bn.program(), bn.parameter_values(), {.opset = 13}); }),
+    CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(bn.program(), bn.parameter_values(), {.opset = 13}); }),
                Contains("batch_norm_train") && Contains("opset 14"));
-    CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), g.parameter_values(), {.opset = 12}); }),
+    CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), g.parameter_values(), {.opset = 12}); }),
                Contains("opset 12"));
 }
 
@@ -267,25 +274,25 @@ TEST_CASE("What ONNX cannot express is an error naming the node and op", "[onnx]
         const SymTensor w = g.parameter("w", random({4, 3, 3}, 12));
         const SymTensor loss = sum(conv1d(x, w), {0, 1, 2});
         g.output("grad", g.gradients(loss, {w})[0]);
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), g.parameter_values()); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), g.parameter_values()); }),
                    Contains("conv1d_grad_weight") && Contains("gradient op"));
     }
     {
         Graph g;
         g.output("y", dropout(g.input("x", {4, 4}), 0.5, true, 7));
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), g.parameter_values()); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), g.parameter_values()); }),
                    Contains("(dropout)") && Contains("eval mode"));
     }
     {
         Graph g;
         g.output("loss", cross_entropy(g.input("x", {4, 3}), g.input("t", {4}, DType::i32), {.label_smoothing = 0.1}));
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), g.parameter_values()); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), g.parameter_values()); }),
                    Contains("cross_entropy") && Contains("label_smoothing"));
     }
     {
         Graph g;
         g.output("y", avg_pool1d(g.input("x", {1, 1, 8}), {2}, {.divisor_override = 3}));
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), g.parameter_values()); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), g.parameter_values()); }),
                    Contains("avg_pool1d") && Contains("divisor_override"));
     }
     {
@@ -293,13 +300,13 @@ TEST_CASE("What ONNX cannot express is an error naming the node and op", "[onnx]
         const SymTensor x = g.input("x", {2, 3});
         g.output("y", linear(x, g.parameter("fc.weight", random({4, 3}, 13))));
         std::map<std::string, Tensor> weights;  // missing, then of another shape
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), weights); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), weights); }),
                    Contains("no weight for parameter 'fc.weight'"));
         weights["fc.weight"] = Tensor::zeros({3, 4});
-        CHECK_THAT(error_message([&] { onnx_model_bytes(g.program(), weights); }),
+        CHECK_THAT(error_message([&] { strata::onnx::export_model_bytes(g.program(), weights); }),
                    Contains("'fc.weight'") && Contains("f32[3,4]") && Contains("f32[4,3]"));
     }
-    CHECK_THAT(error_message([] { check_onnx_model_bytes("not a model", "junk.onnx"); }), Contains("junk.onnx"));
+    CHECK_THAT(error_message([] { strata::onnx::check_model_bytes("not a model", "junk.onnx"); }), Contains("junk.onnx"));
 }
 
 TEST_CASE("strata export writes a checked ONNX file from a checkpoint", "[onnx][export][cli]") {
@@ -323,11 +330,11 @@ TEST_CASE("strata export writes a checked ONNX file from a checkpoint", "[onnx][
     std::ifstream in(onnx_file, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
-    const onnx::ModelProto model = parse(bytes.str());
+    const ::onnx::ModelProto model = parse(bytes.str());
     REQUIRE_NOTHROW(full_check(model));
     CHECK(shape_of(model.graph().input(0)) == std::vector<int64_t>{2, 3, 32});  // --batch 2
     std::set<std::string> names;
-    for (const onnx::TensorProto &t : model.graph().initializer()) names.insert(t.name());
+    for (const ::onnx::TensorProto &t : model.graph().initializer()) names.insert(t.name());
     for (const auto &[name, value] : net->named_parameters()) CHECK(names.count(name));
     CHECK(names.count("1.running_mean"));
 

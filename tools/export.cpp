@@ -1,4 +1,4 @@
-#include "tools/export.h"
+#include "tools/commands.h"
 
 #include "frontend/onnx/onnx_export.h"
 #include "frontend/train/checkpoint.h"
@@ -27,7 +27,7 @@ void run_export(const ExportCommand &command) {
     const ir::Program program = checkpoint_program(checkpoint, command.checkpoint, command.batch);
     std::map<std::string, Tensor> weights;
     for (const auto &[name, tensor] : checkpoint.file.tensors) weights[name] = tensor;
-    save_onnx(program, weights, command.out, {.opset = command.opset});
+    onnx::export_model(program, weights, command.out, {.opset = command.opset});
     fmt::print("wrote {} (ONNX opset {}, {} inputs, {} outputs; checked with onnx's full checker)\n", command.out,
                command.opset, program.inputs().size(), program.outputs().size());
 }

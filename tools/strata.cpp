@@ -1,7 +1,6 @@
 // The `strata` command line.
 
 #include "tools/commands.h"
-#include "tools/export.h"
 
 #include <strata/cli_flags.h>
 #include <strata/cli_version.h>
@@ -17,6 +16,7 @@ int run(int argc, char **argv) {
     CLI::App app{"strata: inspect, compile and emit Strata models"};
     app.require_subcommand(1);
     strata::cli::add_version_flag(app, "strata");
+    strata::tools::add_export_command(app);
 
     strata::tools::InspectOptions inspect;
     CLI::App *inspect_cmd = app.add_subcommand("inspect", "Summarise an IR text file (inputs, parameters, ops)");
@@ -90,7 +90,6 @@ int run(int argc, char **argv) {
                        "Write it as stage lines (Halide primitives on each stage), e.g. to edit the default by hand");
 
     CLI::App *ops_cmd = app.add_subcommand("ops", "List every op with its inputs, class and attributes");
-    strata::tools::add_export_command(app);
 
     CLI11_PARSE(app, argc, argv);
     if (inspect_cmd->parsed()) return strata::tools::inspect(inspect);

@@ -19,7 +19,7 @@
 #include <set>
 #include <unordered_map>
 
-namespace strata {
+namespace strata::onnx {
 
 namespace {
 
@@ -29,22 +29,22 @@ using ir::Op;
 
 int32_t onnx_dtype(DType dtype, const std::string &what) {
     switch (dtype) {
-    case DType::f32: return onnx::TensorProto::FLOAT;
-    case DType::f64: return onnx::TensorProto::DOUBLE;
-    case DType::i32: return onnx::TensorProto::INT32;
-    case DType::boolean: return onnx::TensorProto::BOOL;
+    case DType::f32: return ::onnx::TensorProto::FLOAT;
+    case DType::f64: return ::onnx::TensorProto::DOUBLE;
+    case DType::i32: return ::onnx::TensorProto::INT32;
+    case DType::boolean: return ::onnx::TensorProto::BOOL;
     }
     fail("onnx export: {} has dtype {}, which has no ONNX element type here", what, dtype_name(dtype));
 }
 
-void set_type(onnx::ValueInfoProto *value, const ir::Type &type, const std::string &what) {
-    onnx::TypeProto_Tensor *tensor = value->mutable_type()->mutable_tensor_type();
+void set_type(::onnx::ValueInfoProto *value, const ir::Type &type, const std::string &what) {
+    ::onnx::TypeProto_Tensor *tensor = value->mutable_type()->mutable_tensor_type();
     tensor->set_elem_type(onnx_dtype(type.dtype, what));
-    onnx::TensorShapeProto *shape = tensor->mutable_shape();
+    ::onnx::TensorShapeProto *shape = tensor->mutable_shape();
     for (int64_t extent : type.shape) shape->add_dim()->set_dim_value(extent);
 }
 
-void fill_tensor(onnx::TensorProto *proto, const Tensor &tensor, const std::string &name) {
+void fill_tensor(::onnx::TensorProto *proto, const Tensor &tensor, const std::string &name) {
     proto->set_name(name);
     proto->set_data_type(onnx_dtype(tensor.dtype(), "tensor '" + name + "'"));
     for (int64_t extent : tensor.shape()) proto->add_dims(extent);
@@ -56,14 +56,14 @@ void fill_tensor(onnx::TensorProto *proto, const Tensor &tensor, const std::stri
 /// Builds the graph; one instance per export.
 class GraphWriter {
 public:
-    GraphWriter(onnx::GraphProto *graph, const ir::Program &program, const std::map<std::string, Tensor> &weights,
+    GraphWriter(::onnx::GraphProto *graph, const ir::Program &program, const std::map<std::string, Tensor> &weights,
                 int64_t opset)
         : graph_(graph), program_(program), weights_(weights), opset_(opset) {}
 
     void write();
 
 private:
-    onnx::GraphProto *graph_;
+    ::onnx::GraphProto *graph_;
     const ir::Program &program_;
     const std::map<std::string, Tensor> &weights_;
     int64_t opset_;
@@ -84,9 +84,9 @@ private:
     }
     const std::string &in(size_t i) const { return names_.at(node_->input(i)); }
 
-    onnx::NodeProto *add(const std::string &op_type, const std::vector<std::string> &inputs,
+    ::onnx::NodeProto *add(const std::string &op_type, const std::vector<std::string> &inputs,
                          const std::vector<std::string> &outputs) {
-        onnx::NodeProto *n = graph_->add_node();
+        ::onnx::NodeProto *n = graph_->add_node();
         n->set_op_type(op_type);
         n->set_name(fresh(std::string(node_->name()) + "/" + op_type));
         for (const std::string &i : inputs) n->add_input(i);
@@ -95,34 +95,34 @@ private:
     }
     /// One node with one fresh output; returns that output's name.
     std::string emit(const std::string &op_type, const std::vector<std::string> &inputs,
-                     onnx::NodeProto **node = nullptr) {
+                     ::onnx::NodeProto **node = nullptr) {
         const std::string out = fresh(node_->name());
-        onnx::NodeProto *n = add(op_type, inputs, {out});
+        ::onnx::NodeProto *n = add(op_type, inputs, {out});
         if (node) *node = n;
         return out;
     }
-    static void attr(onnx::NodeProto *n, const std::string &name, int64_t value) {
-        onnx::AttributeProto *a = n->add_attribute();
+    static void attr(::onnx::NodeProto *n, const std::string &name, int64_t value) {
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name(name);
-        a->set_type(onnx::AttributeProto::INT);
+        a->set_type(::onnx::AttributeProto::INT);
         a->set_i(value);
     }
-    static void attr(onnx::NodeProto *n, const std::string &name, float value) {
-        onnx::AttributeProto *a = n->add_attribute();
+    static void attr(::onnx::NodeProto *n, const std::string &name, float value) {
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name(name);
-        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_type(::onnx::AttributeProto::FLOAT);
         a->set_f(value);
     }
-    static void attr(onnx::NodeProto *n, const std::string &name, const std::string &value) {
-        onnx::AttributeProto *a = n->add_attribute();
+    static void attr(::onnx::NodeProto *n, const std::string &name, const std::string &value) {
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name(name);
-        a->set_type(onnx::AttributeProto::STRING);
+        a->set_type(::onnx::AttributeProto::STRING);
         a->set_s(value);
     }
-    static void attr(onnx::NodeProto *n, const std::string &name, const Ints &values) {
-        onnx::AttributeProto *a = n->add_attribute();
+    static void attr(::onnx::NodeProto *n, const std::string &name, const Ints &values) {
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name(name);
-        a->set_type(onnx::AttributeProto::INTS);
+        a->set_type(::onnx::AttributeProto::INTS);
         for (int64_t v : values) a->add_ints(v);
     }
     /// True when float attribute `name` means the same as ONNX's f32 attribute: always in an f32
@@ -140,23 +140,23 @@ private:
 
     std::string constant(const Tensor &value) {
         const std::string out = fresh(std::string(node_->name()) + "_const");
-        onnx::NodeProto *n = add("Constant", {}, {out});
-        onnx::AttributeProto *a = n->add_attribute();
+        ::onnx::NodeProto *n = add("Constant", {}, {out});
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name("value");
-        a->set_type(onnx::AttributeProto::TENSOR);
+        a->set_type(::onnx::AttributeProto::TENSOR);
         fill_tensor(a->mutable_t(), value, out);
         return out;
     }
     std::string ints_constant(const Ints &values) {
         // int64 has no Strata dtype here: the raw little-endian bytes are written directly.
         const std::string out = fresh(std::string(node_->name()) + "_ints");
-        onnx::NodeProto *n = add("Constant", {}, {out});
-        onnx::AttributeProto *a = n->add_attribute();
+        ::onnx::NodeProto *n = add("Constant", {}, {out});
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name("value");
-        a->set_type(onnx::AttributeProto::TENSOR);
-        onnx::TensorProto *t = a->mutable_t();
+        a->set_type(::onnx::AttributeProto::TENSOR);
+        ::onnx::TensorProto *t = a->mutable_t();
         t->set_name(out);
-        t->set_data_type(onnx::TensorProto::INT64);
+        t->set_data_type(::onnx::TensorProto::INT64);
         t->add_dims(static_cast<int64_t>(values.size()));
         for (int64_t v : values) t->add_int64_data(v);
         return out;
@@ -168,20 +168,20 @@ private:
         Ints dims = {shape[0], shape[1]};
         dims.resize(shape.size(), 1);
         const std::string out = fresh(std::string(node_->name()) + "_offsets");
-        onnx::NodeProto *n = add("Constant", {}, {out});
-        onnx::AttributeProto *a = n->add_attribute();
+        ::onnx::NodeProto *n = add("Constant", {}, {out});
+        ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name("value");
-        a->set_type(onnx::AttributeProto::TENSOR);
-        onnx::TensorProto *t = a->mutable_t();
+        a->set_type(::onnx::AttributeProto::TENSOR);
+        ::onnx::TensorProto *t = a->mutable_t();
         t->set_name(out);
-        t->set_data_type(onnx::TensorProto::INT64);
+        t->set_data_type(::onnx::TensorProto::INT64);
         for (int64_t d : dims) t->add_dims(d);
         for (int64_t p = 0; p < planes; ++p) t->add_int64_data(p * plane);
         return out;
     }
     std::string scalar(double value, DType dtype) { return constant(Tensor::full({}, value, dtype)); }
     std::string cast(const std::string &x, int32_t to) {
-        onnx::NodeProto *n;
+        ::onnx::NodeProto *n;
         const std::string out = emit("Cast", {x}, &n);
         attr(n, "to", static_cast<int64_t>(to));
         return out;
@@ -222,7 +222,7 @@ void GraphWriter::write() {
         const std::string &name = input->attrs.get_str("name");
         names_[input] = name;
         used_.insert(name);
-        onnx::ValueInfoProto *value = graph_->add_input();
+        ::onnx::ValueInfoProto *value = graph_->add_input();
         value->set_name(name);
         set_type(value, input->type, "input '" + name + "'");
     }
@@ -253,7 +253,7 @@ void GraphWriter::write() {
         export_node(n);
         const auto named = output_name.find(n);
         if (named != output_name.end()) {  // rename the node's result to the output's name
-            onnx::NodeProto *last = graph_->mutable_node(graph_->node_size() - 1);
+            ::onnx::NodeProto *last = graph_->mutable_node(graph_->node_size() - 1);
             const std::string old = names_.at(n);
             STRATA_ASSERT(last->output(0) == old, "the last ONNX node computes {}", old);
             last->set_output(0, named->second);
@@ -265,7 +265,7 @@ void GraphWriter::write() {
             node_ = o.node;
             add("Identity", {names_.at(o.node)}, {o.name});
         }
-        onnx::ValueInfoProto *value = graph_->add_output();
+        ::onnx::ValueInfoProto *value = graph_->add_output();
         value->set_name(o.name);
         set_type(value, o.node->type, "output '" + o.name + "'");
     }
@@ -277,11 +277,11 @@ void GraphWriter::export_node(const Node *node) {
     case ir::OpClass::source:
         if (node->op == Op::full) {
             const Tensor value = Tensor::full({1}, node->attrs.get_float("value"), node->dtype());
-            onnx::NodeProto *n;
+            ::onnx::NodeProto *n;
             out = emit("ConstantOfShape", {ints_constant(node->shape())}, &n);
-            onnx::AttributeProto *a = n->add_attribute();
+            ::onnx::AttributeProto *a = n->add_attribute();
             a->set_name("value");
-            a->set_type(onnx::AttributeProto::TENSOR);
+            a->set_type(::onnx::AttributeProto::TENSOR);
             fill_tensor(a->mutable_t(), value, out + "_value");
         } else if (node->op == Op::iota) {
             Tensor value = Tensor::empty(node->shape(), node->dtype());
@@ -305,11 +305,11 @@ void GraphWriter::export_node(const Node *node) {
         } else if (node->input(0)->type.rank() == 2) {  // linear: Gemm computes x w^T + b
             std::vector<std::string> args = {in(0), in(1)};
             if (node->inputs.size() == 3) args.push_back(in(2));
-            onnx::NodeProto *n;
+            ::onnx::NodeProto *n;
             out = emit("Gemm", args, &n);
             attr(n, "transB", int64_t{1});
         } else {
-            onnx::NodeProto *t;
+            ::onnx::NodeProto *t;
             const std::string wt = emit("Transpose", {in(1)}, &t);
             attr(t, "perm", Ints{1, 0});
             out = emit("MatMul", {in(0), wt});
@@ -336,7 +336,7 @@ std::string GraphWriter::pointwise() {
         for (size_t i = 0; i < n.inputs.size(); ++i) args.push_back(in(i));
         return emit(it->second, args);
     }
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     switch (n.op) {
     case Op::rsqrt: return emit("Div", {scalar(1.0, n.dtype()), emit("Sqrt", {in(0)})});  // as lowered: 1 / sqrt(x)
     case Op::ne: return emit("Not", {emit("Equal", {in(0), in(1)})});
@@ -399,7 +399,7 @@ std::string GraphWriter::composed_batch_norm_train() {
     for (size_t d = 2; d < rank; ++d) axes.push_back(static_cast<int64_t>(d));
     Ints channel(rank, 1);
     channel[1] = n.shape()[1];
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     const std::string mean = emit("ReduceMean", {in(0)}, &p);
     attr(p, "axes", axes);
     const std::string centered = emit("Sub", {in(0), mean});
@@ -413,7 +413,7 @@ std::string GraphWriter::composed_batch_norm_train() {
 
 std::string GraphWriter::reduction() {
     const Node &n = *node_;
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     std::string out;
     switch (n.op) {
     case Op::sum:
@@ -474,7 +474,7 @@ std::string GraphWriter::conv() {
     const bool transposed = n.op == Op::conv_transpose1d || n.op == Op::conv_transpose2d;
     std::vector<std::string> args = {in(0), in(1)};
     if (n.inputs.size() == 3) args.push_back(in(2));
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     const std::string out = emit(transposed ? "ConvTranspose" : "Conv", args, &p);
     const Shape &w = n.input(1)->shape();
     attr(p, "kernel_shape", Ints(w.begin() + 2, w.end()));
@@ -545,7 +545,7 @@ std::string GraphWriter::pool() {
     bool onnx_ceil = false;
     const Ints pads = pool_pads(kernel, n.attrs.get_ints("stride"), n.attrs.get_ints("padding"), dilation,
                                 n.attrs.get_bool("ceil_mode"), count_include_pad, &onnx_ceil);
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     const std::string out = emit(is_max ? "MaxPool" : "AveragePool", {in(0)}, &p);
     attr(p, "kernel_shape", kernel);
     attr(p, "strides", n.attrs.get_ints("stride"));
@@ -563,7 +563,7 @@ std::string GraphWriter::pool_indices() {
     const Ints pads = pool_pads(kernel, n.attrs.get_ints("stride"), n.attrs.get_ints("padding"),
                                 n.attrs.get_ints("dilation"), n.attrs.get_bool("ceil_mode"), false, &onnx_ceil);
     const std::string values = fresh(std::string(n.name()) + "_values"), indices = fresh(std::string(n.name()) + "_i64");
-    onnx::NodeProto *p = add("MaxPool", {in(0)}, {values, indices});
+    ::onnx::NodeProto *p = add("MaxPool", {in(0)}, {values, indices});
     attr(p, "kernel_shape", kernel);
     attr(p, "strides", n.attrs.get_ints("stride"));
     attr(p, "pads", pads);
@@ -578,8 +578,8 @@ std::string GraphWriter::unpool() {
     const Node &n = *node_;
     const Shape &ys = n.shape();
     const int64_t plane = shape_numel(Shape(ys.begin() + 2, ys.end()));
-    const std::string indices = emit("Add", {cast(in(1), onnx::TensorProto::INT64), plane_offsets(n.input(1)->shape(), plane)});
-    onnx::NodeProto *p;
+    const std::string indices = emit("Add", {cast(in(1), ::onnx::TensorProto::INT64), plane_offsets(n.input(1)->shape(), plane)});
+    ::onnx::NodeProto *p;
     const std::string out = emit("MaxUnpool", {in(0), indices, ints_constant(ys)}, &p);
     attr(p, "kernel_shape", n.attrs.get_ints("kernel_size"));
     attr(p, "strides", n.attrs.get_ints("stride"));
@@ -603,7 +603,7 @@ std::string GraphWriter::adaptive_avg_pool() {
     if (divides && xs.size() == spatial + 2) {
         Ints kernel;
         for (size_t d = 0; d < spatial; ++d) kernel.push_back(xs[first + d] / sizes[d]);
-        onnx::NodeProto *p;
+        ::onnx::NodeProto *p;
         const std::string out = emit("AveragePool", {in(0)}, &p);
         attr(p, "kernel_shape", kernel);
         attr(p, "strides", kernel);
@@ -629,17 +629,17 @@ std::string GraphWriter::adaptive_avg_pool() {
             const auto [s, e] = window(spatial - 1, j);
             starts.push_back(s), ends.push_back(e);
             const std::string part = emit("Slice", {in(0), ints_constant(starts), ints_constant(ends), ints_constant(axes)});
-            onnx::NodeProto *p;
+            ::onnx::NodeProto *p;
             cells.push_back(emit("ReduceMean", {part}, &p));
             attr(p, "axes", axes);
             attr(p, "keepdims", int64_t{1});
         }
-        onnx::NodeProto *p;
+        ::onnx::NodeProto *p;
         rows.push_back(cells.size() == 1 ? cells[0] : emit("Concat", cells, &p));
         if (cells.size() > 1) attr(p, "axis", axes.back());
     }
     if (rows.size() == 1) return rows[0];
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     const std::string out = emit("Concat", rows, &p);
     attr(p, "axis", axes.front());
     return out;
@@ -647,7 +647,7 @@ std::string GraphWriter::adaptive_avg_pool() {
 
 std::string GraphWriter::layout() {
     const Node &n = *node_;
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     std::string out;
     switch (n.op) {
     case Op::reshape: {
@@ -701,7 +701,7 @@ std::string GraphWriter::pad() {
                 parts.push_back(emit("Slice", {x, ints_constant({len - lo}), ints_constant({len}), ints_constant({dim})}));
             parts.push_back(x);
             if (hi > 0) parts.push_back(emit("Slice", {x, ints_constant({0}), ints_constant({hi}), ints_constant({dim})}));
-            onnx::NodeProto *p;
+            ::onnx::NodeProto *p;
             x = emit("Concat", parts, &p);
             attr(p, "axis", dim);
             shape[static_cast<size_t>(dim)] += lo + hi;
@@ -715,7 +715,7 @@ std::string GraphWriter::pad() {
     }
     std::vector<std::string> args = {in(0), ints_constant(pads)};
     if (mode == "constant") args.push_back(scalar(n.attrs.get_float("value"), n.dtype()));
-    onnx::NodeProto *p;
+    ::onnx::NodeProto *p;
     const std::string out = emit("Pad", args, &p);
     attr(p, "mode", mode == "replicate" ? std::string("edge") : mode);
     return out;
@@ -723,45 +723,45 @@ std::string GraphWriter::pad() {
 
 }  // namespace
 
-void check_onnx_model_bytes(const std::string &bytes, const std::string &where) {
-    onnx::ModelProto model;
+void check_model_bytes(const std::string &bytes, const std::string &where) {
+    ::onnx::ModelProto model;
     if (!model.ParseFromString(bytes)) fail("{}: not an ONNX ModelProto (protobuf parse failed)", where);
     try {
-        onnx::checker::check_model(model);
-        onnx::ShapeInferenceOptions options;
+        ::onnx::checker::check_model(model);
+        ::onnx::ShapeInferenceOptions options;
         options.check_type = true;
         options.error_mode = 1;  // strict: an op whose shapes cannot be inferred is an error
-        onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+        ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), options);
     } catch (const std::exception &e) {
         fail("{}: the ONNX checker refuses the model: {}", where, e.what());
     }
 }
 
-std::string onnx_model_bytes(const ir::Program &program, const std::map<std::string, Tensor> &weights,
-                             const OnnxExportOptions &options) {
+std::string export_model_bytes(const ir::Program &program, const std::map<std::string, Tensor> &weights,
+                             const ExportOptions &options) {
     if (options.opset < 13 || options.opset > 17)
         fail("onnx export: opset {} is not supported (13 to 17)", options.opset);
-    onnx::ModelProto model;
+    ::onnx::ModelProto model;
     model.set_ir_version(8);
     model.set_producer_name("strata");
     model.set_producer_version(version());
-    onnx::OperatorSetIdProto *opset = model.add_opset_import();
+    ::onnx::OperatorSetIdProto *opset = model.add_opset_import();
     opset->set_domain("");
     opset->set_version(options.opset);
-    onnx::GraphProto *graph = model.mutable_graph();
+    ::onnx::GraphProto *graph = model.mutable_graph();
     graph->set_name(options.graph_name);
     GraphWriter(graph, program, weights, options.opset).write();
     if (model.ByteSizeLong() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
         fail("onnx export: the model is {} bytes, over protobuf's 2 GiB limit", model.ByteSizeLong());
     std::string bytes;
     if (!model.SerializeToString(&bytes)) fail("onnx export: protobuf could not serialize the model");
-    check_onnx_model_bytes(bytes, "onnx export");
+    check_model_bytes(bytes, "onnx export");
     return bytes;
 }
 
-void save_onnx(const ir::Program &program, const std::map<std::string, Tensor> &weights, const std::string &path,
-               const OnnxExportOptions &options) {
-    write_file_atomically(path, onnx_model_bytes(program, weights, options));
+void export_model(const ir::Program &program, const std::map<std::string, Tensor> &weights, const std::string &path,
+               const ExportOptions &options) {
+    write_file_atomically(path, export_model_bytes(program, weights, options));
 }
 
-}  // namespace strata
+}  // namespace strata::onnx
