@@ -78,6 +78,7 @@ set(STRATA_PUBLIC_HEADERS
   frontend/nn/options.h
   frontend/nn/ordered_dict.h
   frontend/nn/pooling.h
+  frontend/nn/upsample.h
   frontend/nn/state_dict.h
   frontend/optim/optimizer.h
   frontend/optim/sgd.h

@@ -29,6 +29,7 @@ const char *c_type(DType t) {
     case DType::f32: return "float";
     case DType::f64: return "double";
     case DType::i32: return "int32_t";
+    case DType::i64: return "int64_t";
     case DType::boolean: return "uint8_t";
     }
     return "void";
@@ -37,7 +38,7 @@ const char *c_type(DType t) {
 const char *halide_code(DType t) {
     switch (t) {
     case DType::f32: case DType::f64: return "halide_type_float";
-    case DType::i32: return "halide_type_int";
+    case DType::i32: case DType::i64: return "halide_type_int";
     case DType::boolean: return "halide_type_uint";
     }
     return "";

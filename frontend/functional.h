@@ -144,6 +144,8 @@ struct MaxPoolOptions {
     Ints padding = {0};
     Ints dilation = {1};
     bool ceil_mode = false;
+    /// The dtype of max_poolNd_with_indices' indices: i32, or i64 as PyTorch returns them.
+    DType indices_dtype = DType::i32;
 };
 struct AvgPoolOptions {
     Ints stride = {};  ///< empty: the kernel size
@@ -159,7 +161,8 @@ SymTensor max_pool2d(const SymTensor &input, const Ints &kernel_size, const MaxP
 SymTensor avg_pool1d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
 SymTensor avg_pool2d(const SymTensor &input, const Ints &kernel_size, const AvgPoolOptions &options = {});
 /// max_poolNd with return_indices=True (F.max_poolNd_with_indices): the pooled values and, for
-/// each, the position of its maximum in the input plane (l, or h * W + w), as i32 (PyTorch: int64).
+/// each, the position of its maximum in the input plane (l, or h * W + w), as i32 or, with
+/// options.indices_dtype = i64, as PyTorch's int64.
 struct MaxPoolWithIndices {
     SymTensor output, indices;
 };
@@ -184,6 +187,26 @@ SymTensor max_unpool2d(const SymTensor &input, const SymTensor &indices, const I
 SymTensor adaptive_avg_pool1d(const SymTensor &input, const Ints &output_size);
 /// output_size {1, 1} is global average pooling.
 SymTensor adaptive_avg_pool2d(const SymTensor &input, const Ints &output_size);
+
+// ---- resampling ----
+/// torch.nn.functional.interpolate's arguments. Give `size` or `scale_factor` (one value for every
+/// spatial dim, or one per dim), not both.
+struct InterpolateOptions {
+    Ints size = {};
+    std::vector<double> scale_factor = {};
+    /// "nearest" (3-d or 4-d input), "linear" (3-d), "bilinear" (4-d), or "area" (adaptive average pooling).
+    std::string mode = "nearest";
+    /// Linear modes only (PyTorch's None is false): corner pixels' centres align, else half-pixel coordinates.
+    std::optional<bool> align_corners = std::nullopt;
+    /// true: the output size floor(in * scale_factor) decides the coordinates, not the factor itself.
+    std::optional<bool> recompute_scale_factor = std::nullopt;
+};
+/// torch.nn.functional.interpolate on a batched input [N, C, L] or [N, C, H, W], with PyTorch's output
+/// sizes (trunc(in * scale_factor)) and coordinate rules (nearest: floor(o * scale), PyTorch's legacy
+/// "nearest", not "nearest-exact"). Differentiable (upsample_*_grad).
+SymTensor interpolate(const SymTensor &input, const InterpolateOptions &options);
+/// torch.nn.functional.upsample (PyTorch's deprecated name for interpolate).
+SymTensor upsample(const SymTensor &input, const InterpolateOptions &options);
 
 // ---- reductions ----
 /// Sum over `dims` (all dims when empty).
@@ -240,7 +263,7 @@ struct CrossEntropyOptions {
     /// divides by the summed weights of the targets not ignored; smoothing weighs class c by weight[c].
     SymTensor weight = {};
 };
-/// logits [N, C] or [N, C, d...]; target i32 class indices [N] or [N, d...].
+/// logits [N, C] or [N, C, d...]; target i32 or i64 (PyTorch's) class indices [N] or [N, d...].
 SymTensor cross_entropy(const SymTensor &logits, const SymTensor &target, const CrossEntropyOptions &options = {});
 
 struct NllLossOptions {
@@ -249,7 +272,7 @@ struct NllLossOptions {
     /// Class weight [C], as for cross_entropy.
     SymTensor weight = {};
 };
-/// log_probs [N, C, ...]; target i32.
+/// log_probs [N, C, ...]; target i32 or i64.
 SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const std::string &reduction = "mean",
                    int64_t ignore_index = -100);
 SymTensor nll_loss(const SymTensor &log_probs, const SymTensor &target, const NllLossOptions &options);

@@ -23,4 +23,5 @@
 #include "frontend/nn/ordered_dict.h"
 #include "frontend/nn/pooling.h"
 #include "frontend/nn/state_dict.h"
+#include "frontend/nn/upsample.h"
 #include "runtime/random.h"

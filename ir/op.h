@@ -19,13 +19,13 @@ enum class Op {
 #define STRATA_OP_CLASSES(X) X(source) X(pointwise) X(reduction) X(conv) X(pool) X(matmul) X(layout)
 #define STRATA_SHAPE_RULES(X) \
     X(source) X(pointwise) X(reduction) X(matmul) X(conv) X(pool) X(layout) X(gradient) X(cross_entropy) X(batch_norm) \
-    X(unpool)
+    X(unpool) X(resample)
 #define STRATA_VJP_RULES(X) \
     X(pointwise) X(reduction) X(matmul) X(conv) X(pool) X(layout) X(leaf) X(nondiff) X(unsupported)
 #define STRATA_LOWERINGS(X)                                                                               \
     X(source) X(pointwise) X(reduction) X(matmul) X(conv) X(pool) X(layout) X(conv_grad_weight) X(pool_grad) \
     X(pad_grad) X(cross_entropy) X(cross_entropy_grad) X(batch_norm_train) X(batch_norm_train_grad)     \
-    X(pool_indices) X(unpool) X(unpool_grad)
+    X(pool_indices) X(unpool) X(unpool_grad) X(resample) X(resample_grad)
 #define STRATA_ENUM_VALUE(name) name,
 
 /// The schedule class an op belongs to (codegen picks default schedules by it).

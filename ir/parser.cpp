@@ -341,7 +341,7 @@ private:
         const std::string_view name = cur.word("a type like f32[2,3]");
         Type type;
         if (!parse_dtype(name, &type.dtype))
-            cur.fail_at(pos, fmt::format("unknown dtype '{}' (expected f32, f64, i32 or bool)", name));
+            cur.fail_at(pos, fmt::format("unknown dtype '{}' (expected f32, f64, i32, i64 or bool)", name));
         cur.expect('[', "after the dtype");
         if (cur.accept(']')) return type;
         do {

@@ -6,6 +6,7 @@
 #include <strata/error.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <set>
 
@@ -45,11 +46,24 @@ void require_float(const char *op, const Node *x, const char *what = "input") {
 }
 
 void require_numeric(const char *op, const Node *x) {
-    if (x->dtype() == DType::boolean) fail("{}: input must be numeric (f32, f64, i32), got bool", op);
+    if (x->dtype() == DType::boolean) fail("{}: input must be numeric (f32, f64, i32, i64), got bool", op);
 }
 
 void require_bool(const char *op, const Node *x, const char *what = "input") {
     if (x->dtype() != DType::boolean) fail("{}: {} must be bool, got {}", op, what, dtype_name(x->dtype()));
+}
+
+/// Class targets: i32, or i64 as PyTorch gives them.
+void require_class_indices(const char *op, const Node *target, const char *what) {
+    if (!is_integer(target->dtype()))
+        fail("{}: {} must hold class indices as i32 or i64, got {}", op, what, type_str(target->type));
+}
+
+/// The lowering compares class targets in 32 bits: an ignore_index beyond i32 would wrap onto a class.
+void require_i32_ignore_index(const char *op, int64_t ignore_index) {
+    if (ignore_index < INT32_MIN || ignore_index > INT32_MAX)
+        fail("{}: ignore_index {} is outside the i32 range [{}, {}] that Strata supports", op, ignore_index,
+             INT32_MIN, INT32_MAX);
 }
 
 void require_rank(const char *op, const Node *x, int64_t rank, const char *what, const char *layout) {
@@ -105,8 +119,8 @@ Type pointwise(Op op, const Inputs &in, const Attrs &attrs) {
     case Op::cast:
         return {attrs.get_dtype("dtype"), in[0]->shape()};
     case Op::check_class_index:
-        if (in[0]->dtype() != DType::i32)
-            fail("check_class_index: the targets must be i32 class indices, got {}", type_str(in[0]->type));
+        require_class_indices("check_class_index", in[0], "the targets");
+        require_i32_ignore_index("check_class_index", attrs.get_int("ignore_index"));
         if (attrs.get_int("classes") < 1)
             fail("check_class_index: classes must be >= 1, got {}", attrs.get_int("classes"));
         return in[0]->type;
@@ -464,7 +478,7 @@ Type layout(Op op, const Inputs &in, const Attrs &attrs) {
     STRATA_ASSERT(false, "no layout shape rule for {}", name);
 }
 
-/// max_unpoolNd(input [N, C, L...] float, indices i32 of its shape) -> [N, C, output_size...], and its
+/// max_unpoolNd(input [N, C, L...] float, indices i32 or i64 of its shape) -> [N, C, output_size...], and its
 /// gradient (grad_output [N, C, output_size...], indices) -> the indices' shape.
 Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
@@ -474,8 +488,8 @@ Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     require_float(name, values);
     require_rank(name, values, s + 2, grad ? "grad_output" : "input", layout_name(s));
     require_rank(name, indices, s + 2, "indices", layout_name(s));
-    if (indices->dtype() != DType::i32)
-        fail("{}: indices must be i32 (as max_pool{}d_with_indices gives), got {}", name, s,
+    if (!is_integer(indices->dtype()))
+        fail("{}: indices must be i32 or i64 (as max_pool{}d_with_indices gives), got {}", name, s,
              dtype_name(indices->dtype()));
     const Ints &kernel = attrs.get_ints("kernel_size"), &stride = attrs.get_ints("stride"),
                &padding = attrs.get_ints("padding"), &size = attrs.get_ints("output_size");
@@ -502,14 +516,52 @@ Type unpool(Op op, const Inputs &in, const Attrs &attrs) {
     return {values->dtype(), indices->shape()};
 }
 
-/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 [N, d...],
+/// The spatial scale attributes of an upsample op, in dim order: `scales` (1-d) or `scales_h`, `scales_w`.
+std::vector<std::string> resample_scale_names(int64_t spatial_rank) {
+    return spatial_rank == 1 ? std::vector<std::string>{"scales"} : std::vector<std::string>{"scales_h", "scales_w"};
+}
+
+/// upsample_{nearest,linear,bilinear}Nd(input [N, C, L...] float) -> [N, C, output_size...], as
+/// PyTorch's upsample_1d/2d_common_check: positive input and output sizes; each scale is 0 (none)
+/// or the positive, finite scale factor the user gave.
+Type resample(Op op, const Inputs &in, const Attrs &attrs) {
+    const char *name = op_name(op);
+    const int64_t s = op_info(op).spatial_rank;
+    const Node *x = in[0];
+    require_float(name, x);
+    require_rank(name, x, s + 2, "input", layout_name(s));
+    const Ints &size = attrs.get_ints("output_size");
+    require_len(name, "output_size", size, static_cast<size_t>(s));
+    const Shape &xs = x->shape();
+    for (int64_t i = 0; i < s; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        if (xs[k + 2] <= 0 || size[k] <= 0)
+            fail("{}: input and output sizes should be greater than 0, but got input {} and output_size [{}]", name,
+                 shape_str(xs), fmt::join(size, ","));
+        if (size[k] > INT32_MAX)
+            fail("{}: output_size [{}] is too large (at most {} per dim)", name, fmt::join(size, ","), INT32_MAX);
+    }
+    for (const std::string &scale_name : resample_scale_names(s)) {
+        const double scale = attrs.get_float(scale_name);
+        if (!(scale >= 0.0) || !std::isfinite(scale))
+            fail("{}: {} must be 0 (no scale factor) or a positive, finite scale factor, got {}", name, scale_name,
+                 scale);
+    }
+    Shape out = {xs[0], xs[1]};
+    out.insert(out.end(), size.begin(), size.end());
+    int64_t numel = 1;
+    for (int64_t e : out) numel = checked_mul(name, numel, e);  // an absurd output fails here, named
+    return {x->dtype(), out};
+}
+
+/// cross_entropy and its gradient: logits [N, C, d...] float, target i32 or i64 [N, d...],
 /// then the gradient's grad_loss, then an optional class weight [C] in the logits' dtype.
 Type cross_entropy(Op op, const Inputs &in, const Attrs &attrs) {
     const char *name = op_name(op);
     const Node *logits = in[0], *target = in[1];
     require_float(name, logits, "logits");
-    if (target->dtype() != DType::i32)
-        fail("{}: target must hold class indices as i32, got {}", name, dtype_name(target->dtype()));
+    require_class_indices(name, target, "target");
+    require_i32_ignore_index(name, attrs.get_int("ignore_index"));
     if (logits->type.rank() < 2)
         fail("{}: logits must be [N, C, ...], got shape {}", name, shape_str(logits->shape()));
     Shape expected = logits->shape();
@@ -556,11 +608,12 @@ Type batch_norm(Op op, const Inputs &in, const Attrs &attrs) {
 }
 
 /// The forward op's attributes, taken from the gradient op's (adaptive
-/// pooling's output size is the gradient's own spatial shape).
+/// pooling's output size, which its gradient does not carry, is the gradient's own spatial shape).
 Attrs forward_attrs(Op forward, const Attrs &attrs, const Shape &grad_shape) {
     Attrs out;
     for (const AttrSpec &spec : op_info(forward).attrs) {
-        if (spec.name == "output_size") out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
+        if (spec.name == "output_size" && !attrs.has("output_size"))
+            out.set(spec.name, Ints(grad_shape.begin() + 2, grad_shape.end()));
         else if (spec.name == "value" && !attrs.has("value")) out.set(spec.name, 0.0);  // pad's fill: no shape effect
         else out.set(spec.name, attrs.map().at(spec.name));
     }
@@ -612,6 +665,7 @@ Type infer_type(Op op, const std::vector<const Node *> &inputs, const Attrs &att
     case ShapeRule::cross_entropy: return cross_entropy(op, inputs, attrs);
     case ShapeRule::batch_norm: return batch_norm(op, inputs, attrs);
     case ShapeRule::unpool: return unpool(op, inputs, attrs);
+    case ShapeRule::resample: return resample(op, inputs, attrs);
     case ShapeRule::source: break;
     }
     STRATA_ASSERT(false, "source op {} has no shape rule (its type is given when it is built)", op_name(op));

@@ -73,7 +73,7 @@ void save_safetensors(const std::string &path, const NamedTensors &tensors,
                       const std::map<std::string, StoredDType> &stored_as = {});
 
 /// Reads and checks the whole file; each tensor comes back in its entry's `dtype`
-/// (F16 and BF16 as f32, I8, I16, U8 and I64 as i32: an I64 value beyond i32 is an error).
+/// (F16 and BF16 as f32; I8, I16 and U8 as i32; I64 as i64, PyTorch's int64, unconverted).
 SafetensorsFile read_safetensors(const std::string &path);
 
 /// Picks the Strata dtype a tensor is read as, from its entry; nullopt leaves the tensor out.

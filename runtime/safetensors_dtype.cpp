@@ -188,6 +188,7 @@ StoredDType stored_dtype_of(DType dtype) {
     case DType::f32: return StoredDType::f32;
     case DType::f64: return StoredDType::f64;
     case DType::i32: return StoredDType::i32;
+    case DType::i64: return StoredDType::i64;
     case DType::boolean: return StoredDType::boolean;
     }
     return StoredDType::f32;
@@ -200,6 +201,7 @@ DType natural_dtype(StoredDType dtype) {
     case StoredDType::f16:
     case StoredDType::bf16: return DType::f32;
     case StoredDType::boolean: return DType::boolean;
+    case StoredDType::i64: return DType::i64;
     default: return DType::i32;
     }
 }

@@ -4,7 +4,7 @@
 ///
 /// PyTorch writes I64 (BatchNorm's num_batches_tracked, class targets), F16 and BF16 (halved
 /// checkpoints), and U8/I8/I16 (quantised or image data) besides F32. Strata's tensors are f32,
-/// f64, i32 and bool, so each stored value is converted on load, and checked: a value the target
+/// f64, i32, i64 and bool, so each other stored value is converted on load, and checked: a value the target
 /// dtype cannot hold exactly is an error naming the tensor, the element and the value, except
 /// that float rounding (F64 into f32, a large integer into a float) may be allowed explicitly.
 
@@ -30,8 +30,8 @@ bool parse_stored_dtype(const std::string &name, StoredDType *out);
 size_t stored_dtype_size(StoredDType dtype);
 /// The stored dtype of a Strata dtype (f32 → F32, bool → BOOL).
 StoredDType stored_dtype_of(DType dtype);
-/// The Strata dtype that holds every value of `dtype` exactly, except I64 (into i32, checked):
-/// F16, BF16 and F32 → f32; F64 → f64; I8, I16, U8, I32, I64 → i32; BOOL → bool.
+/// The Strata dtype that holds every value of `dtype` exactly: F16, BF16 and F32 → f32;
+/// F64 → f64; I8, I16, U8, I32 → i32; I64 → i64 (read as it is); BOOL → bool.
 DType natural_dtype(StoredDType dtype);
 
 /// What a conversion on load may change.

@@ -139,8 +139,45 @@ double Tensor::get_flat(int64_t flat) const {
     case DType::f64: return reinterpret_cast<const double *>(ptr_)[off];
     case DType::i32: return reinterpret_cast<const int32_t *>(ptr_)[off];
     case DType::boolean: return ptr_[off] != 0 ? 1.0 : 0.0;
+    case DType::i64: return static_cast<double>(reinterpret_cast<const int64_t *>(ptr_)[off]);
     }
     return 0.0;
+}
+
+namespace {
+/// A double as int64 the way x86's cvttsd2si (PyTorch's CPU cast) does it: truncated toward zero,
+/// and INT64_MIN for NaN or a value beyond the range (where a plain C++ cast is undefined).
+int64_t truncate_to_int64(double value) {
+    if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0))
+        return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(value);
+}
+}  // namespace
+
+int64_t Tensor::get_flat_int64(int64_t flat) const {
+    if (!defined()) fail("the tensor is undefined (it has no storage)");
+    const int64_t off = offset_of_flat(flat);
+    switch (dtype_) {
+    case DType::i64: return reinterpret_cast<const int64_t *>(ptr_)[off];
+    case DType::i32: return reinterpret_cast<const int32_t *>(ptr_)[off];
+    case DType::boolean: return ptr_[off] != 0 ? 1 : 0;
+    case DType::f32: return truncate_to_int64(reinterpret_cast<const float *>(ptr_)[off]);
+    case DType::f64: return truncate_to_int64(reinterpret_cast<const double *>(ptr_)[off]);
+    }
+    return 0;
+}
+
+void Tensor::set_flat_int64(int64_t flat, int64_t value) {
+    if (!defined()) fail("the tensor is undefined (it has no storage)");
+    const int64_t off = offset_of_flat(flat);
+    switch (dtype_) {
+    case DType::i64: reinterpret_cast<int64_t *>(ptr_)[off] = value; break;
+    // Two's complement wrap, as PyTorch's .to(torch.int32) (defined behaviour since C++20, and GCC's).
+    case DType::i32: reinterpret_cast<int32_t *>(ptr_)[off] = static_cast<int32_t>(static_cast<uint32_t>(value)); break;
+    case DType::boolean: ptr_[off] = value != 0 ? 1 : 0; break;
+    case DType::f32: reinterpret_cast<float *>(ptr_)[off] = static_cast<float>(value); break;
+    case DType::f64: reinterpret_cast<double *>(ptr_)[off] = static_cast<double>(value); break;
+    }
 }
 
 void Tensor::set_flat(int64_t flat, double value) {
@@ -151,6 +188,7 @@ void Tensor::set_flat(int64_t flat, double value) {
     case DType::f64: reinterpret_cast<double *>(ptr_)[off] = value; break;
     case DType::i32: reinterpret_cast<int32_t *>(ptr_)[off] = static_cast<int32_t>(value); break;
     case DType::boolean: ptr_[off] = value != 0.0 ? 1 : 0; break;
+    case DType::i64: reinterpret_cast<int64_t *>(ptr_)[off] = truncate_to_int64(value); break;
     }
 }
 
@@ -174,8 +212,7 @@ Tensor Tensor::clone() const {
     if (is_contiguous()) {
         std::memcpy(t.ptr_, ptr_, nbytes());
     } else {
-        const int64_t n = numel();
-        for (int64_t i = 0; i < n; ++i) t.set_flat(i, get_flat(i));
+        t.copy_from(*this);  // element by element, exact for i64 too
     }
     return t;
 }
@@ -247,6 +284,12 @@ void Tensor::copy_from(const Tensor &source) {
         return;
     }
     const int64_t n = numel();
+    // An i64 beyond 2^53 does not survive a double: copies from i64 go through int64 (exact, and
+    // wrapping into i32 as PyTorch does), as do copies of integers into i64.
+    if (source.dtype_ == DType::i64 || (dtype_ == DType::i64 && !is_float(source.dtype_))) {
+        for (int64_t i = 0; i < n; ++i) set_flat_int64(i, source.get_flat_int64(i));
+        return;
+    }
     for (int64_t i = 0; i < n; ++i) set_flat(i, source.get_flat(i));
 }
 
@@ -258,6 +301,7 @@ void format_rec(const Tensor &t, std::string &out, size_t d, int64_t &flat, int6
         const double v = t.get_flat(flat++);
         if (t.dtype() == DType::boolean) out += v != 0 ? "true" : "false";
         else if (t.dtype() == DType::i32) out += fmt::format("{}", static_cast<int64_t>(v));
+        else if (t.dtype() == DType::i64) out += fmt::format("{}", t.get_flat_int64(flat - 1));
         else out += fmt::format("{:.4g}", v);
         return;
     }

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// `strata::Tensor`: an owning, aligned, strided n-d array of f32, f64, i32 or bool.
+/// `strata::Tensor`: an owning, aligned, strided n-d array of f32, f64, i32, i64 or bool.
 ///
 /// Copies of a Tensor share storage (like torch::Tensor); `clone()` copies
 /// the data. Storage is 64-byte aligned so compiled kernels can use aligned
@@ -80,6 +80,12 @@ public:
     double get_flat(int64_t flat_index) const;
     /// Sets the element at a row-major flat index from a double (any dtype).
     void set_flat(int64_t flat_index, double value);
+    /// Element at a row-major flat index as int64, exact for every i64 (a double holds 2^53):
+    /// floats truncate toward zero, NaN and values beyond int64 give INT64_MIN (as PyTorch on x86).
+    int64_t get_flat_int64(int64_t flat_index) const;
+    /// Sets the element from an int64, as PyTorch converts: exact into i64, wrapping into i32,
+    /// != 0 into bool, rounded to nearest into f32 and f64.
+    void set_flat_int64(int64_t flat_index, int64_t value);
     /// The only element of a one-element tensor, as double.
     double item() const;
     /// The only element as `T` (like torch's `t.item<float>()`): a floating-point value converts
@@ -129,6 +135,19 @@ namespace detail {
 template <typename T> T Tensor::item() const {
     static_assert(std::is_arithmetic_v<T>, "Tensor::item<T>: T must be a number type (float, double, int, bool...)");
     const double value = item();
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (dtype_ == DType::i64) {  // exact: a double holds integers only up to 2^53
+            const int64_t exact = get_flat_int64(0);
+            using Limits = std::numeric_limits<T>;
+            const bool fits = std::is_signed_v<T> ? exact >= static_cast<int64_t>(Limits::min()) &&
+                                                        exact <= static_cast<int64_t>(Limits::max())
+                                                  : exact >= 0 && static_cast<uint64_t>(exact) <= Limits::max();
+            if (!fits)
+                detail::fail_item_conversion(value, std::is_signed_v<T>, static_cast<int>(8 * sizeof(T)),
+                                             static_cast<double>(Limits::min()), static_cast<double>(Limits::max()));
+            return static_cast<T>(exact);
+        }
+    }
     if constexpr (std::is_same_v<T, bool>) {
         return value != 0;
     } else if constexpr (std::is_floating_point_v<T>) {

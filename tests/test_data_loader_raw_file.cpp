@@ -128,7 +128,7 @@ TEST_CASE("RawFileDataset names the file and what is wrong with a malformed one"
     };
     CHECK(contains(open_error("json.raw", with_header("{\"examples\": 1, ")), "not JSON"));
     CHECK(contains(open_error("dtype.raw", with_header(R"({"examples": 0, "fields": [{"name": "x", "dtype": "f16", "shape": [2]}]})")),
-                   "dtype 'f16'; expected f32, f64, i32 or bool"));
+                   "dtype 'f16'; expected f32, f64, i32, i64 or bool"));
     CHECK(contains(open_error("extent.raw", with_header(R"({"examples": 0, "fields": [{"name": "x", "dtype": "f32", "shape": [-2]}]})")),
                    "expected extents >= 0"));
     CHECK(contains(open_error("repeat.raw", with_header(R"({"examples": 0, "fields": [{"name": "x", "dtype": "f32", "shape": []}, {"name": "x", "dtype": "f32", "shape": []}]})")),

@@ -38,6 +38,16 @@ Attrs unpool_attrs(size_t s) {
     return {{"kernel_size", Ints(s, 2)}, {"stride", Ints(s, 2)}, {"padding", Ints(s, 0)}, {"output_size", spatial}};
 }
 
+/// An upsample op's attributes: image(s) doubled, no scale factor (linear ones: align_corners).
+Attrs upsample_attrs(Op op, size_t s) {
+    Attrs a = {{"output_size", s == 1 ? Ints{16} : Ints{8, 8}}};
+    if (s == 1) a.set("scales", 0.0);
+    else a.set("scales_h", 0.0).set("scales_w", 2.0);
+    const std::string name = op_name(op);
+    if (name.find("linear") != std::string::npos) a.set("align_corners", true);
+    return a;
+}
+
 Attrs cross_entropy_attrs() {
     return {{"ignore_index", int64_t{-100}}, {"label_smoothing", 0.0}, {"reduction", std::string("mean")}};
 }
@@ -119,6 +129,16 @@ const Node *sample(Program &p, Op op) {
     case Op::avg_pool1d: case Op::avg_pool2d: return p.make(op, {x(image(s))}, avg_pool_attrs(static_cast<size_t>(s)));
     case Op::adaptive_avg_pool1d: case Op::adaptive_avg_pool2d:
         return p.make(op, {x(image(s))}, {{"output_size", Ints(static_cast<size_t>(s), 1)}});
+    case Op::upsample_nearest1d: case Op::upsample_nearest2d: case Op::upsample_linear1d:
+    case Op::upsample_bilinear2d:
+        return p.make(op, {x(image(s))}, upsample_attrs(op, static_cast<size_t>(s)));
+    case Op::upsample_nearest1d_grad: case Op::upsample_nearest2d_grad: case Op::upsample_linear1d_grad:
+    case Op::upsample_bilinear2d_grad: {
+        Shape out = image(s);
+        for (size_t d = 2; d < out.size(); ++d) out[d] *= 2;
+        Attrs a = upsample_attrs(*op_info(op).forward, static_cast<size_t>(s));
+        return p.make(op, {y(out)}, a.set("input_shape", image(s)));
+    }
     case Op::reshape: return p.make(op, {x()}, {{"shape", Ints{3, 2}}});
     case Op::permute: return p.make(op, {x()}, {{"dims", Ints{1, 0}}});
     case Op::expand: return p.make(op, {x({1, 3})}, {{"shape", Ints{2, 3}}});

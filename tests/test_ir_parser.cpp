@@ -110,6 +110,23 @@ void build_every_op(Program &p) {
         p.make(one_d ? Op::max_unpool1d_grad : Op::max_unpool2d_grad, {p.input("unpool.g" + tag, f32_of(full)), indices},
                unpool);
     }
+    // F.interpolate's ops (scale factors that print in full) and their gradients.
+    const Attrs nearest1d = {{"output_size", Ints{40}}, {"scales", 2.5}};
+    const Attrs linear1d = {{"output_size", Ints{24}}, {"align_corners", true}, {"scales", 0.0}};
+    const Attrs nearest2d = {{"output_size", Ints{12, 5}}, {"scales_h", 1.5}, {"scales_w", 0.7}};
+    const Attrs bilinear2d = {{"output_size", Ints{3, 9}}, {"align_corners", false}, {"scales_h", 0.0},
+                              {"scales_w", 1.1}};
+    const std::pair<Op, Attrs> resamples[] = {{Op::upsample_nearest1d, nearest1d}, {Op::upsample_linear1d, linear1d},
+                                              {Op::upsample_nearest2d, nearest2d}, {Op::upsample_bilinear2d, bilinear2d}};
+    const Op resample_grads[] = {Op::upsample_nearest1d_grad, Op::upsample_linear1d_grad, Op::upsample_nearest2d_grad,
+                                 Op::upsample_bilinear2d_grad};
+    for (size_t i = 0; i < 4; ++i) {
+        const Node *source = i < 2 ? seq : x;
+        const Node *up = p.make(resamples[i].first, {source}, resamples[i].second);
+        Attrs grad_attrs = resamples[i].second;
+        p.make(resample_grads[i], {p.input("grad.up" + std::to_string(i), up->type)},
+               grad_attrs.set("input_shape", source->shape()));
+    }
     p.make(Op::avg_pool1d, {seq}, avg_pool_attrs({2}));
     p.make(Op::avg_pool2d, {conv}, avg_pool_attrs({2, 2}));
     p.make(Op::adaptive_avg_pool1d, {seq}, {{"output_size", Ints{5}}});
@@ -269,7 +286,7 @@ TEST_CASE("parse error: shape-rule errors get the position of the op") {
 
 TEST_CASE("parse error: unknown dtype") {
     REQUIRE_THROWS_WITH(parse("%0 = input() {name=\"x\"} : f16[2]\n"),
-                        "<ir>:1:27: unknown dtype 'f16' (expected f32, f64, i32 or bool)");
+                        "<ir>:1:27: unknown dtype 'f16' (expected f32, f64, i32, i64 or bool)");
 }
 
 TEST_CASE("parse error: negative extent") {

@@ -92,6 +92,12 @@ TEST_CASE("strata flags are checked before any work, in the flag's own terms") {
                                                        "number from 1 to 1024");
     flag_error(kBin + "strata bench --threads -1", "--threads: -1 is not a thread count");
     flag_error(kBin + "strata bench --reps 99999999999999999999", "--reps: 99999999999999999999 is out of range");
+    // An unwritable --json fails before a workload runs (ResNet-20 would take minutes).
+    const Outcome unwritable_json = run(kBin + "strata bench --json /nonexistent/dir/out.json resnet20_train");
+    INFO(unwritable_json.output);
+    CHECK(unwritable_json.status == 1);
+    CHECK_THAT(unwritable_json.output, Contains("/nonexistent/dir/out.json: cannot create the file"));
+    CHECK(unwritable_json.output.find("resnet20_train...") == std::string::npos);
     flag_error(kBin + "fashion_mnist --batch 0 --data /nonexistent", "--batch: 0 is not a batch size");
     flag_error(kBin + "fashion_mnist --lr nan --data /nonexistent", "--lr: 'nan' is not a learning rate");
     flag_error(kBin + "fashion_mnist --threads -1 --data /nonexistent", "--threads: -1 is not a thread count (0: all cores)");
@@ -140,4 +146,15 @@ TEST_CASE("spot_the_seismogram classify refuses a FIFO as the series or the mode
     expect_error(kBin + "spot_the_seismogram classify " + fifo + " --format text", "is a FIFO (named pipe)");
     expect_error(kBin + "spot_the_seismogram classify " + series + " --model " + fifo, "is a FIFO (named pipe)");
     expect_error(kBin + "spot_the_seismogram classify /dev/zero --format text", "is a character device");
+}
+
+TEST_CASE("resnet20 --data refuses a FIFO and /dev/zero as CIFAR batches, without hanging") {
+    TempDir dir;
+    const std::string fifo_folder = dir / "fifo", zero_folder = dir / "zero";
+    std::filesystem::create_directories(fifo_folder);
+    std::filesystem::create_directories(zero_folder);
+    REQUIRE(mkfifo((fifo_folder + "/data_batch_1.bin").c_str(), 0600) == 0);
+    std::filesystem::create_symlink("/dev/zero", zero_folder + "/data_batch_1.bin");
+    expect_error(kBin + "resnet20 --data " + fifo_folder, "data_batch_1.bin: not a regular file");
+    expect_error(kBin + "resnet20 --data " + zero_folder, "data_batch_1.bin: not a regular file");
 }

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <optional>
 
 namespace strata::tools {
 
@@ -39,11 +40,17 @@ int bench(const BenchCommand &command) {
     options.reps = command.reps;
     options.check = command.check;
     options.profile = command.profile;
+    // Opened before any work, so an unwritable --json path fails in seconds, not after the run.
+    std::optional<AtomicFileWriter> json_file;
+    if (!command.json_path.empty()) json_file.emplace(command.json_path);
     const strata::bench::SuiteResult result = strata::bench::run_suite(
         options, [](const std::string &what) { fmt::print(stderr, "strata bench: {}...\n", what); });
     fmt::print("{}", strata::bench::format_table(result, options));
-    if (!command.json_path.empty())
-        write_file_atomically(command.json_path, strata::bench::to_json(result, options).dump(2) + "\n");
+    if (json_file) {
+        const std::string json = strata::bench::to_json(result, options).dump(2) + "\n";
+        json_file->write(json.data(), json.size());
+        json_file->commit();
+    }
     // Non-zero when a workload failed or a check disagreed (the table says which).
     return result.all_ok() ? 0 : 1;
 }

@@ -7,7 +7,7 @@
 
 namespace strata::codegen {
 
-/// The i32 class targets `targets` (of shape `shape`), unchanged, as a Func computed whole on
+/// The i32 or i64 class targets `targets` (of shape `shape`), unchanged, as a Func computed whole on
 /// the host before the loss: a value outside [0, classes) that is not `ignore_index` makes the
 /// run fail with a message naming the value and its position (PyTorch: "Target 7 is out of
 /// bounds"), e.g. "7 is out of bounds as the class target at position [ 1 , 0 ] (expected a

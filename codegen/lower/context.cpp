@@ -13,6 +13,7 @@ Type halide_type(DType dtype) {
     case DType::f32: return Float(32);
     case DType::f64: return Float(64);
     case DType::i32: return Int(32);
+    case DType::i64: return Int(64);
     case DType::boolean: return UInt(8);
     }
     STRATA_ASSERT(false, "unknown dtype");

@@ -231,6 +231,9 @@ Halide::Func lower_pool_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pool_indices(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_unpool(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_unpool_grad(const ir::Node &node, LowerContext &ctx);
+/// upsample_* (F.interpolate) and their gradients (codegen/lower/resample.cpp).
+Halide::Func lower_resample(const ir::Node &node, LowerContext &ctx);
+Halide::Func lower_resample_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_pad_grad(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx);
 Halide::Func lower_batch_norm_train(const ir::Node &node, LowerContext &ctx);

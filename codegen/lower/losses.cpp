@@ -5,6 +5,7 @@
 //   loss_i  = valid_i * ((1 - eps) w_t * -log p_t + eps / C * sum_c w_c * -log p_c)
 //   d loss_i / d x_c = valid_i * ((1 - eps) w_t (p_c - [c == t]) + eps / C (W p_c - w_c))
 // mean divides by sum_i valid_i w_t (the number of valid elements unweighted), as PyTorch does.
+// Targets are i32 or i64 (PyTorch's); both index the classes as i32.
 
 #include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/class_targets.h"
@@ -86,7 +87,7 @@ Func valid_weight(const ir::Node &node, const Func &target, const Shape &ts, int
                   const ClassWeights &w, LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
     return sum_over(func_name(node, "_count"), ts, node.dtype(), ctx, [&](const Index &i) {
-        Expr label = call(target, i);
+        Expr label = saturating_i32(call(target, i));
         return select(label != static_cast<int>(ignore), w.at(clamp(label, 0, static_cast<int>(classes - 1)), t),
                       constant(t, 0));
     });
@@ -109,7 +110,7 @@ Func lower_cross_entropy(const ir::Node &node, LowerContext &ctx) {
     auto evars = make_vars(ts.size(), "e");
     const Index e = as_index(evars);
     const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
-    Expr label = call(targets, e);
+    Expr label = saturating_i32(call(targets, e));  // exact: checked, and ignore_index fits i32
     Expr valid = label != static_cast<int>(ignore);
     Expr safe_label = clamp(label, 0, static_cast<int>(xs[1] - 1));
     Index x_at_label = e;
@@ -154,7 +155,7 @@ Func lower_cross_entropy_grad(const ir::Node &node, LowerContext &ctx) {
     Index e = idx;
     e.erase(e.begin() + 1);
     const Func targets = checked_class_targets(func_name(node, "_targets"), tgt, ts, xs[1], ignore, ctx);
-    Expr label = call(targets, e);
+    Expr label = saturating_i32(call(targets, e));  // exact: checked, and ignore_index fits i32
     Expr p = ieee_exp(call(x, idx) - call(s.max, e)) / call(s.sum_exp, e);
     Expr hit = select(label == vars[1], constant(t, 1.0 - eps), constant(t, 0));
     Expr d;

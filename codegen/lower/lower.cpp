@@ -29,6 +29,8 @@ Func lower_node(const ir::Node &node, LowerContext &ctx) {
     case Lowering::pool_indices: return lower_pool_indices(node, ctx);
     case Lowering::unpool: return lower_unpool(node, ctx);
     case Lowering::unpool_grad: return lower_unpool_grad(node, ctx);
+    case Lowering::resample: return lower_resample(node, ctx);
+    case Lowering::resample_grad: return lower_resample_grad(node, ctx);
     case Lowering::pad_grad: return lower_pad_grad(node, ctx);
     case Lowering::cross_entropy: return lower_cross_entropy(node, ctx);
     case Lowering::cross_entropy_grad: return lower_cross_entropy_grad(node, ctx);

@@ -79,6 +79,11 @@ Expr nan_min(const Expr &a, const Expr &b) {
     return strict_float(select(is_nan(a), a, is_nan(b), b, min(a, b)));
 }
 
+Expr saturating_i32(const Expr &x) {
+    if (x.type() == Int(32)) return x;
+    return cast<int32_t>(clamp(x, Int(32).min(), Int(32).max()));
+}
+
 Expr keep_nan(const Expr &x, const Expr &value) {
     if (!x.type().is_float()) return value;
     return select(is_nan(x), x, value);

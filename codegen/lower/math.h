@@ -25,4 +25,9 @@ Halide::Expr nan_min(const Halide::Expr &a, const Halide::Expr &b);
 /// `value`, or x itself where x is NaN (so an activation passes NaN through).
 Halide::Expr keep_nan(const Halide::Expr &x, const Halide::Expr &value);
 
+/// An integer (a class target, a pooling index) as the i32 that Halide indexes with: i32 as it
+/// is; i64 clamped to the i32 range first, so every value inside it is exact and one beyond it
+/// stays beyond any bound an i32 check tests (it never wraps onto a valid index).
+Halide::Expr saturating_i32(const Halide::Expr &x);
+
 }  // namespace strata::codegen

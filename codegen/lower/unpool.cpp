@@ -5,6 +5,7 @@
 // the few windows that can contain it, so nothing is scattered.
 
 #include "codegen/lower/context.h"
+#include "codegen/lower/math.h"
 #include "codegen/lower/pool_taps.h"
 #include "codegen/schedules/schedule.h"
 
@@ -34,15 +35,17 @@ Func checked_indices(const ir::Node &node, const ir::Node *indices, LowerContext
     const std::vector<int64_t> strides = plane_strides(Shape(size.begin(), size.end()));
     auto vars = make_vars(is.size(), "i");
     const Index at = as_index(vars);
-    Expr index = call(ctx.func(indices), at);
-    Expr ok = index >= 0 && index < static_cast<int>(strides[0] * size[0]);
+    // i64 indices (PyTorch's) are checked in 64 bits, then index the plane as i32 like i32 ones.
+    const Expr stored = call(ctx.func(indices), at);
+    const Expr index = saturating_i32(stored);
+    Expr ok = stored >= 0 && stored < static_cast<int>(strides[0] * size[0]);
     for (size_t d = 0; d < s; ++d) {
         Expr pos = (index / static_cast<int>(strides[d])) % static_cast<int>(size[d]);
         Expr start = window.input_position(d, at[2 + d], 0);
         ok = ok && pos >= start && pos < start + static_cast<int>(window.kernel[d]);
     }
     // Halide prints the values after "Requirement Failed: (condition)", separated by spaces.
-    std::vector<Expr> message = {index, Expr("is not a max_unpool index of its window at position [")};
+    std::vector<Expr> message = {stored, Expr("is not a max_unpool index of its window at position [")};
     for (size_t d = 0; d < at.size(); ++d) {
         message.push_back(at[d]);
         if (d + 1 < at.size()) message.push_back(Expr(","));
@@ -52,7 +55,7 @@ Func checked_indices(const ir::Node &node, const ir::Node *indices, LowerContext
                                        fmt::join(size, ","), fmt::join(window.kernel, ","),
                                        fmt::join(window.stride, ","), fmt::join(window.padding, ","))));
     Func checked(func_name(node, "_indices"));
-    define(checked, vars, require(ok, message));
+    define(checked, vars, saturating_i32(require(ok, message)));
     store_on_host(checked, ctx);
     return checked;
 }

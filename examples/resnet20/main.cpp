@@ -51,6 +51,9 @@ strata::Dataset synthetic_cifar(int64_t count, uint64_t seed) {
 strata::Dataset read_cifar(const std::vector<std::filesystem::path> &files) {
     std::vector<unsigned char> bytes;
     for (const auto &file : files) {
+        // A FIFO would block and /dev/zero never ends: only regular files are data.
+        if (!std::filesystem::is_regular_file(file))
+            strata::fail("{}: not a regular file; expected a CIFAR-10 binary batch", file.string());
         std::ifstream in(file, std::ios::binary);
         if (!in) strata::fail("cannot read {}", file.string());
         bytes.insert(bytes.end(), std::istreambuf_iterator<char>(in), {});

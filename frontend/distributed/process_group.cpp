@@ -70,7 +70,8 @@ MPI_Datatype mpi_type(DType dtype, const char *what) {
     case DType::f32: return MPI_FLOAT;
     case DType::f64: return MPI_DOUBLE;
     case DType::i32: return MPI_INT32_T;
-    default: fail("MPI {}: tensors of dtype {} are not supported (f32, f64 or i32)", what, dtype_name(dtype));
+    case DType::i64: return MPI_INT64_T;
+    default: fail("MPI {}: tensors of dtype {} are not supported (f32, f64, i32 or i64)", what, dtype_name(dtype));
     }
 }
 

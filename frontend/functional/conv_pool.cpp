@@ -128,9 +128,13 @@ MaxPoolWithIndices max_pool_with_indices(Op op, Op indices_op, size_t s, const S
     MaxPoolWithIndices r;
     r.output = max_pool_nd(op, s, input, kernel, o);
     const char *name = ir::op_name(indices_op);
+    if (o.indices_dtype != DType::i32 && o.indices_dtype != DType::i64)
+        fail("{}: indices_dtype must be i32 or i64, got {}", name, dtype_name(o.indices_dtype));
     r.indices = with_batch(name, input, s, [&](const SymTensor &x) {
         return make(indices_op, {x}, max_pool_attrs(name, s, kernel, o));
     });
+    // The op computes i32 positions (a plane holds fewer than 2^31); PyTorch's int64 is a cast of them.
+    if (o.indices_dtype == DType::i64) r.indices = cast(r.indices, DType::i64);
     return r;
 }
 

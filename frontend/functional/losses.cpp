@@ -15,8 +15,8 @@ void check_reduction(const char *op, const std::string &reduction) {
 /// Checks target [N, d...] against scores [N, C, d...].
 void check_target(const char *op, const SymTensor &scores, const SymTensor &target) {
     if (!scores.defined() || !target.defined()) fail("{}: an input tensor is undefined", op);
-    if (target.dtype() != DType::i32)
-        fail("{}: target must hold class indices as i32, got {}", op, dtype_name(target.dtype()));
+    if (!is_integer(target.dtype()))
+        fail("{}: target must hold class indices as i32 or i64, got {}", op, dtype_name(target.dtype()));
     if (scores.dim() < 2) fail("{}: input must be [N, C, ...], got shape {}", op, shape_str(scores.shape()));
     Shape expected = scores.shape();
     expected.erase(expected.begin() + 1);
@@ -51,9 +51,10 @@ PerElement per_element(const SymTensor &log_probs, const SymTensor &target, int6
     Shape class_shape(log_probs.shape().size(), 1);
     class_shape[1] = log_probs.size(1);
     // One-hot of the target: class indices compared with the target broadcast along the class dim.
-    SymTensor classes = g.iota(1, class_shape, DType::i32);
+    // In the target's dtype: i32, or PyTorch's i64.
+    SymTensor classes = g.iota(1, class_shape, target.dtype());
     SymTensor hit = cast(eq(classes, unsqueeze(target, 1)), dt);
-    SymTensor valid = cast(ne(target, g.constant(static_cast<double>(ignore_index), {}, DType::i32)), dt);
+    SymTensor valid = cast(ne(target, g.constant(static_cast<double>(ignore_index), {}, target.dtype())), dt);
     PerElement r;
     r.weight = class_weight.defined() ? sum(hit * reshape(class_weight, class_shape), {1}) * valid : valid;
     r.nll = -sum(log_probs * hit, {1}) * r.weight;

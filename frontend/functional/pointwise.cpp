@@ -13,7 +13,7 @@ using ir::Op;
 namespace {
 
 /// alpha * b for torch.add/sub's `alpha`, in b's dtype. An integer tensor takes
-/// only an integral alpha that fits i32, as in PyTorch ("alpha must not be a
+/// only an integral alpha that fits its dtype, as in PyTorch ("alpha must not be a
 /// floating point number"); alpha = 1 leaves b as it is.
 SymTensor scaled_by_alpha(const char *op, const SymTensor &b, double alpha) {
     if (alpha == 1.0 || !b.defined()) return b;
@@ -22,6 +22,10 @@ SymTensor scaled_by_alpha(const char *op, const SymTensor &b, double alpha) {
     if (b.dtype() == DType::i32 &&
         !(std::nearbyint(alpha) == alpha && alpha >= -2147483648.0 && alpha <= 2147483647.0))
         fail("{}: for i32 tensors alpha must be an integer in the i32 range, got {}", op, alpha);
+    // Within 2^53: the IR keeps alpha as a double, exact up to there.
+    if (b.dtype() == DType::i64 &&
+        !(std::nearbyint(alpha) == alpha && alpha >= -9007199254740992.0 && alpha <= 9007199254740992.0))
+        fail("{}: for i64 tensors alpha must be an integer within +-2^53, got {}", op, alpha);
     return make(Op::mul, {b, scalar_like(b, alpha)});
 }
 

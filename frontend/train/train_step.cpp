@@ -123,13 +123,14 @@ void TrainStep::build(nn::Module &model, optim::Optimizer &optimizer, const Forw
     auto output = outputs.find(kOutputName);
     auto target = targets.find(kTargetName);
     classification_ = outputs.size() == 1 && output != outputs.end() && target != targets.end() &&
-                      output->second.dim() == 2 && target->second.dtype() == DType::i32 && target->second.dim() == 1;
+                      output->second.dim() == 2 && is_integer(target->second.dtype()) && target->second.dim() == 1;
     classes_ = classification_ ? output->second.size(1) : 0;
     ignore_index_ = options.ignore_index;
     detect_anomaly_ = options.detect_anomaly;
     compile_options_ = options.compile;
     if (classification_)
-        g.output("correct", sum(cast(eq(argmax(output->second, 1), target->second), DType::i32)));
+        g.output("correct", sum(cast(eq(cast(argmax(output->second, 1), target->second.dtype()), target->second),
+                                     DType::i32)));
     compiled_ = g.compile(options.compile);
 }
 
@@ -147,14 +148,15 @@ TrainStep::Result TrainStep::step(const TensorMap &batch) {
                  step_number, name);
     if (classification_) {
         auto it = batch.find(kTargetName);
-        if (it != batch.end() && it->second.defined() && it->second.dtype() == DType::i32) {
-            const Tensor labels = it->second.contiguous();
-            const int32_t *data = labels.data<int32_t>();
-            for (int64_t i = 0; i < labels.numel(); ++i)
-                if ((data[i] < 0 || data[i] >= classes_) && data[i] != ignore_index_)
+        if (it != batch.end() && it->second.defined() && is_integer(it->second.dtype())) {
+            const Tensor &labels = it->second;  // i32 or PyTorch's i64, read exactly
+            for (int64_t i = 0; i < labels.numel(); ++i) {
+                const int64_t label = labels.get_flat_int64(i);
+                if ((label < 0 || label >= classes_) && label != ignore_index_)
                     fail("training step {}: label {} at position {} of the batch is outside [0, {}) (the model has {} "
                          "classes)",
-                         step_number, data[i], i, classes_, classes_);
+                         step_number, label, i, classes_, classes_);
+            }
         }
     }
     // Only the scalars this graph reads: running with an unknown input is an error.

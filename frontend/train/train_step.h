@@ -57,7 +57,7 @@ public:
 
     struct Result {
         double loss = 0;
-        /// For classification (2-d output, i32 target): how many argmax predictions were right.
+        /// For classification (2-d output, i32 or i64 target): how many argmax predictions were right.
         int64_t correct = 0;
         /// With clip_grad_norm > 0: the global gradient norm before clipping; NaN otherwise.
         double grad_norm = std::numeric_limits<double>::quiet_NaN();

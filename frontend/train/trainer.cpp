@@ -417,8 +417,10 @@ EvalStats Trainer::evaluate_loader(data::DataLoader &loader) {
         auto out = outputs.find(kOutputName);
         auto t = targets.find(kTargetName);
         classification = single_input_ && out != outputs.end() && t != targets.end() && out->second.dim() == 2 &&
-                         t->second.dtype() == DType::i32 && t->second.dim() == 1;
-        if (classification) g->output("correct", sum(cast(eq(argmax(out->second, 1), t->second), DType::i32)));
+                         is_integer(t->second.dtype()) && t->second.dim() == 1;
+        if (classification)
+            g->output("correct",
+                      sum(cast(eq(cast(argmax(out->second, 1), t->second.dtype()), t->second), DType::i32)));
         const auto start = std::chrono::steady_clock::now();
         CompiledGraph &compiled = graphs.emplace(n, g->compile(options_.compile)).first->second;
         compile_seconds_ += seconds_since(start);

@@ -39,7 +39,7 @@ namespace strata {
 struct EpochStats {
     int64_t epoch = 0;
     /// The mean of the batches' losses; accuracy of a single-output classifier (argmax of an
-    /// output [N, C] against i32 targets [N]); NaN for any other model (pick a metric instead).
+    /// output [N, C] against i32 or i64 targets [N]); NaN for any other model (pick a metric instead).
     double train_loss = 0, train_accuracy = 0;
     /// NaN when there is no validation set.
     double validation_loss = 0, validation_accuracy = 0;

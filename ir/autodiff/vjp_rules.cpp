@@ -85,6 +85,10 @@ std::vector<N> pool_rules(Builder &b, const Node &node, N g) {
     case Op::avg_pool2d: return {b.op(Op::avg_pool2d_grad, {g}, attrs.set("input_shape", in))};
     case Op::max_unpool1d: return {b.op(Op::max_unpool1d_grad, {g, node.input(1)}, attrs), nullptr};
     case Op::max_unpool2d: return {b.op(Op::max_unpool2d_grad, {g, node.input(1)}, attrs), nullptr};
+    case Op::upsample_nearest1d: return {b.op(Op::upsample_nearest1d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_nearest2d: return {b.op(Op::upsample_nearest2d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_linear1d: return {b.op(Op::upsample_linear1d_grad, {g}, attrs.set("input_shape", in))};
+    case Op::upsample_bilinear2d: return {b.op(Op::upsample_bilinear2d_grad, {g}, attrs.set("input_shape", in))};
     case Op::adaptive_avg_pool1d:
         return {b.op(Op::adaptive_avg_pool1d_grad, {g}, {{"input_shape", in}})};
     case Op::adaptive_avg_pool2d:
@@ -125,9 +129,9 @@ N cross_entropy_weight_grad(Builder &b, const Node &node, N g) {
     Shape class_shape(static_cast<size_t>(rank), 1), element_shape = x->shape();
     class_shape[1] = classes;
     element_shape[1] = 1;
-    const Type class_index{DType::i32, class_shape};
+    const Type class_index{target->dtype(), class_shape};
     N iota = b.program().make(Op::iota, {}, {{"dim", int64_t{1}}}, &class_index);
-    N ignore = b.program().full(static_cast<double>(node.attrs.get_int("ignore_index")), Type{DType::i32, {}});
+    N ignore = b.program().full(static_cast<double>(node.attrs.get_int("ignore_index")), Type{target->dtype(), {}});
     N hit = b.cast(b.eq(iota, b.reshape(target, element_shape)), dt);                         // [N, C, d...]
     N valid = b.reshape(b.cast(b.op(Op::ne, {target, ignore}), dt), element_shape);          // [N, 1, d...]
     N log_p = b.op(Op::log_softmax, {x}, {{"dim", int64_t{1}}});

@@ -19,6 +19,11 @@ std::optional<double> round_to(DType dtype, double value) {
         // static_cast of a value outside the range (or NaN) is undefined; leave such nodes alone.
         if (!(value > -2147483649.0 && value < 2147483648.0)) return std::nullopt;
         return static_cast<double>(static_cast<int32_t>(value));
+    case DType::i64:
+        // Folded in double: exact only within 2^53 (and an operation whose true result lies beyond
+        // rounds to at least 2^53), so anything larger is left to the compiled kernel.
+        if (!(value > -9007199254740992.0 && value < 9007199254740992.0)) return std::nullopt;
+        return std::trunc(value);
     case DType::boolean: return value != 0.0 ? 1.0 : 0.0;
     }
     return std::nullopt;

@@ -64,7 +64,7 @@ ExampleLayout parse_fields(const Json &fields, const std::string &path) {
         if (name.empty() || layout.count(name)) fail("{}: header field name '{}' is empty or repeated", path, name);
         FieldSpec spec;
         if (!parse_dtype(f["dtype"].get<std::string>(), &spec.dtype))
-            fail("{}: field '{}' has dtype '{}'; expected f32, f64, i32 or bool", path, name,
+            fail("{}: field '{}' has dtype '{}'; expected f32, f64, i32, i64 or bool", path, name,
                  f["dtype"].get<std::string>());
         for (const Json &extent : f["shape"]) {
             if (!extent.is_number_integer() || extent.get<int64_t>() < 0)

@@ -43,6 +43,12 @@ Tensor where(const Tensor &condition, const Tensor &x, const Tensor &y) {
 
 Tensor cast(const Tensor &x, DType dtype) {
     Tensor out = Tensor::empty(x.shape(), dtype);
+    // i64 does not survive a double: to or from it, go through int64 (PyTorch's rules: floats
+    // truncate toward zero, i32 wraps, floats round to nearest, bool is != 0).
+    if (x.dtype() == DType::i64 || dtype == DType::i64) {
+        for (int64_t i = 0; i < x.numel(); ++i) out.set_flat_int64(i, x.get_flat_int64(i));
+        return out;
+    }
     for (int64_t i = 0; i < x.numel(); ++i) {
         const double v = x.get_flat(i);
         switch (dtype) {
@@ -50,6 +56,7 @@ Tensor cast(const Tensor &x, DType dtype) {
         case DType::i32: out.set_flat(i, std::trunc(v)); break;  // C++ and PyTorch truncate toward zero
         case DType::f32: out.set_flat(i, static_cast<double>(static_cast<float>(v))); break;
         case DType::f64: out.set_flat(i, v); break;
+        case DType::i64: break;  // above
         }
     }
     return out;

@@ -17,6 +17,14 @@ namespace strata::reference {
 
 using Ints = std::vector<int64_t>;
 
+// ---- resampling (resample.cpp) ----
+
+/// F.interpolate(mode="nearest") of x [N, C, L] or [N, C, H, W] to spatial `size`; `scales` per spatial
+/// dim, 0 for none. The source position uses PyTorch's CPU arithmetic in x's dtype (float for f32).
+Tensor upsample_nearest(const Tensor &x, const Shape &size, const std::vector<double> &scales);
+/// F.interpolate(mode="linear" / "bilinear") likewise, with align_corners.
+Tensor upsample_linear(const Tensor &x, const Shape &size, bool align_corners, const std::vector<double> &scales);
+
 // ---- comparison (compare.cpp) ----
 
 /// The largest |a - b| over all elements (shapes must match).
