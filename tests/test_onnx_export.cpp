@@ -252,6 +252,31 @@ TEST_CASE("Pooling indices, unpooling, reductions, losses and layout ops export"
     }
 }
 
+TEST_CASE("Upsampling exports as Resize with PyTorch's coordinate rules, and i64 values as INT64", "[onnx][export]") {
+    Graph g;
+    const SymTensor x1 = g.input("signal", {2, 3, 5}), x2 = g.input("image", {1, 2, 4, 3});
+    g.output("nearest1d", interpolate(x1, {.scale_factor = {2.0}}));
+    g.output("nearest2d_size", interpolate(x2, {.size = {7, 5}}));
+    g.output("linear1d", interpolate(x1, {.size = {9}, .mode = "linear", .align_corners = true}));
+    g.output("bilinear2d", interpolate(x2, {.scale_factor = {2.0, 3.0}, .mode = "bilinear"}));
+    g.output("bilinear2d_odd", interpolate(x2, {.scale_factor = {1.7, 0.6}, .mode = "bilinear"}));
+    const SymTensor t = g.input("target", {2}, DType::i64);
+    g.output("loss", cross_entropy(g.input("logits", {2, 4}), t));
+    g.output("target_plus_one", t + g.constant(1.0, {}, DType::i64));
+    const ::onnx::ModelProto model = export_checked(g);
+    for (const ::onnx::ValueInfoProto &out : model.graph().output()) {
+        INFO(out.name());
+        CHECK(shape_of(out) == g.program().find_output(out.name())->shape());
+    }
+    std::map<std::string, int64_t> modes;
+    for (const ::onnx::NodeProto &n : model.graph().node())
+        if (n.op_type() == "Resize")
+            for (const ::onnx::AttributeProto &a : n.attribute())
+                if (a.name() == "coordinate_transformation_mode") ++modes[a.s()];
+    CHECK(modes == std::map<std::string, int64_t>{{"asymmetric", 2}, {"align_corners", 1}, {"pytorch_half_pixel", 2}});
+    CHECK(model.graph().input(2).type().tensor_type().elem_type() == ::onnx::TensorProto::INT64);
+}
+
 TEST_CASE("Opset 13 exports too, and what it lacks is named", "[onnx][export]") {
     Graph g;
     const SymTensor x = g.input("x", {2, 3, 5});

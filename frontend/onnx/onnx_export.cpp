@@ -33,6 +33,7 @@ int32_t onnx_dtype(DType dtype, const std::string &what) {
     case DType::f64: return ::onnx::TensorProto::DOUBLE;
     case DType::i32: return ::onnx::TensorProto::INT32;
     case DType::boolean: return ::onnx::TensorProto::BOOL;
+    case DType::i64: return ::onnx::TensorProto::INT64;
     }
     fail("onnx export: {} has dtype {}, which has no ONNX element type here", what, dtype_name(dtype));
 }
@@ -195,6 +196,7 @@ private:
     std::string pool_indices();
     std::string unpool();
     std::string adaptive_avg_pool();
+    std::string resize();
     std::string layout();
     std::string pad();
     std::string composed_gelu();
@@ -534,6 +536,10 @@ std::string GraphWriter::pool() {
     case Op::max_unpool2d: return unpool();
     case Op::adaptive_avg_pool1d:
     case Op::adaptive_avg_pool2d: return adaptive_avg_pool();
+    case Op::upsample_nearest1d:
+    case Op::upsample_nearest2d:
+    case Op::upsample_linear1d:
+    case Op::upsample_bilinear2d: return resize();
     default: break;
     }
     const bool is_max = n.op == Op::max_pool1d || n.op == Op::max_pool2d;
@@ -642,6 +648,47 @@ std::string GraphWriter::adaptive_avg_pool() {
     ::onnx::NodeProto *p;
     const std::string out = emit("Concat", rows, &p);
     attr(p, "axis", axes.front());
+    return out;
+}
+
+std::string GraphWriter::resize() {
+    // PyTorch's rules as ONNX names them (what torch.onnx.export writes): nearest is asymmetric +
+    // floor; linear is align_corners, else pytorch_half_pixel (half-pixel, 0 for an output of 1).
+    const Node &n = *node_;
+    const bool nearest = n.op == Op::upsample_nearest1d || n.op == Op::upsample_nearest2d;
+    const Shape &xs = n.input(0)->shape(), &ys = n.shape();
+    const std::vector<std::string> scale_names =
+        n.info().spatial_rank == 1 ? std::vector<std::string>{"scales"} : std::vector<std::string>{"scales_h", "scales_w"};
+    // The user's scale factors, where every dim has one that gives its output size: PyTorch's
+    // coordinates then use them (1 / scale), as ONNX's scales input does; else the output sizes.
+    bool by_scales = true;
+    std::vector<float> scales = {1.0f, 1.0f};
+    for (size_t d = 0; d < scale_names.size(); ++d) {
+        const double scale = n.attrs.get_float(scale_names[d]);
+        const float f = static_cast<float>(scale);
+        by_scales = by_scales && scale > 0.0 && static_cast<double>(f) == scale &&
+                    static_cast<int64_t>(std::floor(static_cast<double>(xs[d + 2]) * f)) == ys[d + 2];
+        scales.push_back(f);
+    }
+    std::vector<std::string> args = {in(0), ""};
+    if (by_scales) {
+        Tensor t = Tensor::empty({static_cast<int64_t>(scales.size())}, DType::f32);
+        for (size_t i = 0; i < scales.size(); ++i) t.data<float>()[i] = scales[i];
+        args.push_back(constant(t));
+    } else {
+        args.push_back("");
+        args.push_back(ints_constant(ys));
+    }
+    ::onnx::NodeProto *p;
+    const std::string out = emit("Resize", args, &p);
+    attr(p, "mode", std::string(nearest ? "nearest" : "linear"));
+    if (nearest) {
+        attr(p, "coordinate_transformation_mode", std::string("asymmetric"));
+        attr(p, "nearest_mode", std::string("floor"));
+    } else {
+        attr(p, "coordinate_transformation_mode",
+             std::string(n.attrs.get_bool("align_corners") ? "align_corners" : "pytorch_half_pixel"));
+    }
     return out;
 }
 
