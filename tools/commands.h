@@ -5,7 +5,14 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace strata::tools {
+
+/// `strata export CHECKPOINT --out MODEL.onnx` (tools/export.cpp): added to `app`, runs when parsed.
+void add_export_command(CLI::App &app);
 
 struct InspectOptions {
     std::string path;

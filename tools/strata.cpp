@@ -17,6 +17,7 @@ int run(int argc, char **argv) {
     CLI::App app{"strata: inspect, compile and emit Strata models"};
     app.require_subcommand(1);
     strata::cli::add_version_flag(app, "strata");
+    strata::tools::add_export_command(app);
 
     strata::tools::InspectOptions inspect;
     CLI::App *inspect_cmd = app.add_subcommand("inspect", "Summarise an IR text file (inputs, parameters, ops)");
