@@ -438,6 +438,21 @@ std::string GraphWriter::reduction() {
         out = emit(n.op == Op::softmax ? "Softmax" : "LogSoftmax", {in(0)}, &p);
         attr(p, "axis", n.attrs.get_int("dim"));
         return out;
+    case Op::batch_norm_stats: {
+        // [2, C]: the batch mean, then the biased variance (two passes, as lowered).
+        const size_t rank = n.input(0)->shape().size();
+        Ints axes = {0};
+        for (size_t d = 2; d < rank; ++d) axes.push_back(static_cast<int64_t>(d));
+        const std::string mean = emit("ReduceMean", {in(0)}, &p);
+        attr(p, "axes", axes);
+        const std::string centered = emit("Sub", {in(0), mean});
+        const std::string var = emit("ReduceMean", {emit("Mul", {centered, centered})}, &p);
+        attr(p, "axes", axes);
+        const std::string row = ints_constant({1, n.shape().at(1)});
+        out = emit("Concat", {emit("Reshape", {mean, row}), emit("Reshape", {var, row})}, &p);
+        attr(p, "axis", int64_t{0});
+        return out;
+    }
     case Op::batch_norm_train: {
         // Training-mode BatchNormalization normalises with the batch's statistics; the running
         // statistics it takes only feed its optional outputs, not used here.
