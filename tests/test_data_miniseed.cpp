@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 
 using namespace strata::data;
 using strata::testing::append_miniseed;
@@ -263,6 +264,10 @@ TEST_CASE("miniseed windows: a malformed index file is an error naming it and th
                Contains("stations[0].segments[0]") && Contains("file number below 4"));
     CHECK_THAT(load_error(edited("\"window_seconds\":", "\"window_seconds\":\"ten\",\"x\":")),
                Contains("window_seconds") && Contains("number"));
+    // A FIFO planted as the index is refused at once instead of blocking in open().
+    const std::string fifo_path = dir / "fifo.index.json";
+    REQUIRE(mkfifo(fifo_path.c_str(), 0600) == 0);
+    CHECK_THAT(error_message([&] { MiniseedIndex::load(fifo_path); }), Contains(fifo_path) && Contains("FIFO"));
     // open() reports the corrupt index too, rather than silently reading something else.
     CHECK_THAT(error_message([&] { MiniseedDataset::open(dir.path.string(), windows(10, 5), index_path); }),
                Contains(index_path));

@@ -1,6 +1,7 @@
 #include "runtime/data/miniseed_dataset.h"
 
 #include "runtime/atomic_file.h"
+#include "runtime/input_file.h"
 #include "runtime/miniseed.h"
 
 #include <nlohmann/json.hpp>
@@ -357,11 +358,11 @@ void MiniseedIndex::save(const std::string &path) const {
 }
 
 MiniseedIndex MiniseedIndex::load(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("{}: cannot open the MiniSEED index", path);
+    // Only a regular file: a FIFO planted as the index would block the loader forever.
+    const std::string text = InputFile(path, "a MiniSEED index").read_all();
     Json j;
     try {
-        j = Json::parse(in);
+        j = Json::parse(text);
     } catch (const Json::exception &e) {
         fail("{}: corrupt MiniSEED index: not JSON ({})", path, e.what());
     }
