@@ -88,4 +88,21 @@ Agreement compare_with_precise(const std::vector<Tensor> &got, const std::vector
     return a;
 }
 
+Agreement compare_precise_twins(const std::vector<Tensor> &got, const std::vector<Tensor> &got_precise,
+                                const std::vector<Tensor> &reference_f32,
+                                const std::vector<Tensor> &reference_precise, const std::string &reference_name) {
+    Agreement a = compare_with_precise(got, reference_f32, reference_precise, reference_name);
+    a.reference = reference_name;
+    if (!a.problem.empty()) return a;
+    const std::vector<TensorError> twins = tensor_errors(got_precise, reference_precise, a.reference, a.problem);
+    if (!a.problem.empty()) {
+        a.passed = false;
+        return a;
+    }
+    a.precise_rel_error = 0;
+    for (double r : relative_errors(twins)) a.precise_rel_error = std::max(a.precise_rel_error, r);
+    a.passed = a.precise_rel_error <= kPreciseTolerance;
+    return a;
+}
+
 }  // namespace strata::bench

@@ -22,6 +22,9 @@ constexpr double kScaleFloor = 1e-3;
 /// than kTolerance in any f32 engine).
 constexpr double kPeerErrorFactor = 2;
 
+/// Two double-precision runs of the same computation agree to this (sums in other orders).
+constexpr double kPreciseTolerance = 1e-9;
+
 struct Agreement {
     std::string reference;  ///< what `got` was compared with, e.g. "default", "simple", "LibTorch"
     bool passed = false;
@@ -29,6 +32,9 @@ struct Agreement {
     double max_rel_error = 0;  ///< max over tensors of max|got - reference| / scale
     /// With a double-precision reference: the same for the f32 peer (LibTorch), else negative.
     double peer_rel_error = -1;
+    /// With double-precision twins on both sides: their max relative difference, which
+    /// decides `passed` (then max_rel_error is the f32 result's error, reported beside).
+    double precise_rel_error = -1;
     std::string problem;  ///< a count or shape mismatch, or a NaN, when there was one
 };
 
@@ -40,5 +46,14 @@ Agreement compare_results(const std::vector<Tensor> &got, const std::vector<Tens
 /// kPeerErrorFactor x the peer's own error on that tensor.
 Agreement compare_with_precise(const std::vector<Tensor> &got, const std::vector<Tensor> &peer,
                                const std::vector<Tensor> &precise, const std::string &peer_name);
+
+/// Where both sides also ran in double precision (`got_precise`, `reference_precise`): they
+/// agree when those f64 results agree within kPreciseTolerance, i.e. both compute the same
+/// function. The f32 results' errors against `reference_precise` are reported beside
+/// (`got` as max_rel_error, `reference_f32` as peer_rel_error): f32 runs of a deep network
+/// differ where a ReLU's input lies within rounding of zero, in any engine or schedule.
+Agreement compare_precise_twins(const std::vector<Tensor> &got, const std::vector<Tensor> &got_precise,
+                                const std::vector<Tensor> &reference_f32,
+                                const std::vector<Tensor> &reference_precise, const std::string &reference_name);
 
 }  // namespace strata::bench

@@ -18,8 +18,10 @@ struct EngineCase {
     /// of each parameter (in module order); inference: the logits; conv: y, then
     /// grad_x and grad_w; max_pool: y, then grad_x. Call it before `run`.
     std::function<std::vector<Tensor>()> first_results;
-    /// The same results computed in double precision, where the engine can (LibTorch's
-    /// training steps and inference): the reference both f32 engines are judged against.
+    /// The same results computed in double precision, where the engine can (the model
+    /// workloads, training and inference, in both engines): what engines and schedules are
+    /// judged on, since an f32 step's ReLU masks flip wherever a value lies within rounding
+    /// of zero, in any engine.
     std::function<std::vector<Tensor>()> precise_results;
     /// One timed call (a training step keeps training).
     std::function<void()> run;

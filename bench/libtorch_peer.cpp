@@ -26,10 +26,13 @@ torch::Tensor to_torch(const Tensor &t) {
     return torch::from_blob(const_cast<void *>(c.raw_data()), sizes, dtype).clone();
 }
 
+/// A LibTorch result as a Strata tensor: f64 stays f64 (the double-precision reference must
+/// not be rounded to f32 on its way back), anything else becomes f32.
 Tensor from_torch(const torch::Tensor &t) {
-    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
-    Tensor out = Tensor::empty(Shape(c.sizes().begin(), c.sizes().end()));
-    std::memcpy(out.raw_data(), c.data_ptr<float>(), out.nbytes());
+    const bool precise = t.scalar_type() == torch::kFloat64;
+    const torch::Tensor c = t.detach().to(precise ? torch::kFloat64 : torch::kFloat32).contiguous();
+    Tensor out = Tensor::empty(Shape(c.sizes().begin(), c.sizes().end()), precise ? DType::f64 : DType::f32);
+    std::memcpy(out.raw_data(), c.data_ptr(), out.nbytes());
     return out;
 }
 

@@ -51,6 +51,25 @@ std::shared_ptr<nn::Sequential> lenet_with(const WorkloadData &data) {
     return net;
 }
 
+/// The first step's loss and gradients of `net` (already in f64) with `make_optimizer`'s
+/// optimizer: Strata's double-precision twin of a training workload.
+std::vector<Tensor> precise_first_step(nn::Module &net, optim::Optimizer &optimizer, const Tensor &x,
+                                       const Tensor &labels, const std::string &schedule) {
+    auto step = cross_entropy_step(net, optimizer, x.shape(), labels.shape(), schedule);
+    std::vector<Tensor> results = {Tensor::full({}, step->step(x.to(DType::f64), labels).loss, DType::f64)};
+    append_first_step_gradients(net, optimizer, results);
+    return results;
+}
+
+/// The outputs of `net` (already in f64, eval mode) on `x`: the twin of an inference workload.
+std::vector<Tensor> precise_outputs(nn::Module &net, const Tensor &x, const std::string &schedule) {
+    Graph graph;
+    graph.output("logits", net.forward(graph.input("x", x.shape(), DType::f64)));
+    codegen::CompileOptions options;
+    options.schedule = schedule;
+    return {graph.compile(options).run({{"x", x.to(DType::f64)}}).at("logits")};
+}
+
 EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
     const auto start = std::chrono::steady_clock::now();
     auto net = lenet_with(data);
@@ -65,6 +84,12 @@ EngineCase lenet_train(const WorkloadData &data, const std::string &schedule) {
         return results;
     };
     c.run = [net, sgd, step, images, labels] { step->step(images, labels); };
+    c.precise_results = [&data, images, labels, schedule] {
+        auto twin = lenet_with(data);
+        (*twin)->to(DType::f64);
+        optim::SGD sgd(optim::SGDOptions(kLeNetLearningRate).momentum(kLeNetMomentum));
+        return precise_first_step(**twin, sgd, images, labels, schedule);
+    };
     return c;
 }
 
@@ -95,7 +120,14 @@ EngineCase lenet_infer(const WorkloadData &data, const std::string &schedule) {
     auto graph = std::make_shared<Graph>();
     const Tensor &x = data.inputs.at("x");
     graph->output("logits", (*net)->forward(graph->input("x", x.shape())));
-    return graph_case(graph, {{"x", x}}, schedule, start, net);
+    EngineCase c = graph_case(graph, {{"x", x}}, schedule, start, net);
+    c.precise_results = [&data, x, schedule] {
+        auto twin = lenet_with(data);
+        (*twin)->eval();
+        (*twin)->to(DType::f64);
+        return precise_outputs(**twin, x, schedule);
+    };
+    return c;
 }
 
 EngineCase conv_or_pool(const Workload &w, const WorkloadData &data, const std::string &schedule) {
@@ -142,6 +174,12 @@ EngineCase model_train(const Workload &w, const WorkloadData &data, const std::s
         return results;
     };
     c.run = [net, optimizer, step, x, labels] { step->step(x, labels); };
+    c.precise_results = [model = w.model, x, labels, schedule] {
+        auto twin = make_bench_model(model);
+        twin->to(DType::f64);
+        auto optimizer = make_bench_optimizer(model);
+        return precise_first_step(*twin, *optimizer, x, labels, schedule);
+    };
     return c;
 }
 
@@ -155,6 +193,12 @@ EngineCase model_infer(const Workload &w, const WorkloadData &data, const std::s
     EngineCase c = graph_case(graph, {{"x", x}}, schedule, start);
     auto run = c.run;
     c.run = [run, net] { run(); };
+    c.precise_results = [model = w.model, x, schedule] {
+        auto twin = make_bench_model(model);
+        twin->eval();
+        twin->to(DType::f64);
+        return precise_outputs(*twin, x, schedule);
+    };
     return c;
 }
 

@@ -48,7 +48,7 @@ Row run_workload(const Workload &workload, const SuiteOptions &options, bool hav
     row.workload = &workload;
     row.schedule = options.schedule;
     const WorkloadData data = make_data(workload);
-    std::vector<Tensor> results;
+    std::vector<Tensor> results, strata_precise;  // f32 first results; their f64 twin's with --check
     try {
         EngineCase strata_case = make_strata_case(workload, data, options.schedule);
         row.compile_seconds = strata_case.compile_seconds;
@@ -66,7 +66,14 @@ Row run_workload(const Workload &workload, const SuiteOptions &options, bool hav
             // The reference is a structurally different schedule, compiled and run from the same data.
             const std::string reference = options.schedule == "default" ? "simple" : "default";
             EngineCase reference_case = make_strata_case(workload, data, reference);
-            row.matches_reference = compare_results(results, reference_case.first_results(), reference);
+            const std::vector<Tensor> reference_results = reference_case.first_results();
+            if (strata_case.precise_results) {
+                strata_precise = strata_case.precise_results();
+                row.matches_reference = compare_precise_twins(results, strata_precise, reference_results,
+                                                              reference_case.precise_results(), reference);
+            } else {
+                row.matches_reference = compare_results(results, reference_results, reference);
+            }
         }
     } catch (const std::exception &e) {
         // Report it in the row and go on with the other workloads.
@@ -80,10 +87,15 @@ Row run_workload(const Workload &workload, const SuiteOptions &options, bool hav
         const std::vector<Tensor> torch_results = torch_case.first_results();
         row.libtorch = time_calls(torch_case.run, options.reps);
         row.libtorch_status = "";
-        if (options.check)
-            row.matches_libtorch = torch_case.precise_results
-                                       ? compare_with_precise(results, torch_results, torch_case.precise_results(), "LibTorch")
-                                       : compare_results(results, torch_results, "LibTorch");
+        if (options.check) {
+            if (torch_case.precise_results && !strata_precise.empty())
+                row.matches_libtorch = compare_precise_twins(results, strata_precise, torch_results,
+                                                             torch_case.precise_results(), "LibTorch");
+            else if (torch_case.precise_results)
+                row.matches_libtorch = compare_with_precise(results, torch_results, torch_case.precise_results(), "LibTorch");
+            else
+                row.matches_libtorch = compare_results(results, torch_results, "LibTorch");
+        }
     } catch (const std::exception &e) {
         row.libtorch_status = e.what();
     }
