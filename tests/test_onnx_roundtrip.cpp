@@ -75,9 +75,9 @@ const std::vector<Fixture> kPytorchModels = {{"lenet5", "lenet5"},     {"picker1
                                              {"picker1d_keep_bn", "picker1d"}, {"resnet20", "resnet20"},
                                              {"unet1d", "unet1d"},     {"unet2d", "unet2d"}};
 
-// PyTorch computes in f32 with other summation orders (and oneDNN/MKL kernels): 1e-4 of the
-// output's largest magnitude.
-constexpr double kPytorchTolerance = 1e-4;
+// PyTorch computes in f32 with other summation orders (oneDNN/MKL kernels): 1e-5 of the
+// output's largest magnitude (measured at most 4.4e-7, LeNet-5 at batch 3).
+constexpr double kPytorchTolerance = 1e-5;
 
 }  // namespace
 
@@ -95,8 +95,10 @@ TEST_CASE("PyTorch's ONNX exports import and match PyTorch's outputs at batch 2 
         g.output("y2", model(g.input("x2", x2.shape())));
         g.output("y3", model(g.input("x3", x3.shape())));
         const auto out = g.compile().run({{"x2", x2}, {"x3", x3}});
-        CHECK(relative_error(out.at("y2"), y2) < kPytorchTolerance);
-        CHECK(relative_error(out.at("y3"), y3) < kPytorchTolerance);
+        const double error2 = relative_error(out.at("y2"), y2), error3 = relative_error(out.at("y3"), y3);
+        CHECK(error2 < kPytorchTolerance);
+        CHECK(error3 < kPytorchTolerance);
+        WARN(fixture.onnx << " vs PyTorch: relative error " << error2 << " (batch 2), " << error3 << " (batch 3)");
 
         // Strata -> ONNX -> Strata: the same program again, so the same kernels and bits.
         strata::onnx::OnnxModel again = reimported(*model, x2, dir, fixture.onnx);
