@@ -86,6 +86,7 @@ TEST_CASE("PyTorch's ONNX exports import and match PyTorch's outputs at batch 2 
     for (const Fixture &fixture : kPytorchModels) {
         INFO("fixture " << fixture.onnx);
         const SafetensorsFile io = read_safetensors(kFixtures + fixture.io + "_io.safetensors");
+        for (const char *key : {"input", "output", "input_b3", "output_b3"}) REQUIRE(io.find(key) != nullptr);
         const Tensor x2 = *io.find("input"), y2 = *io.find("output");
         const Tensor x3 = *io.find("input_b3"), y3 = *io.find("output_b3");
         strata::onnx::OnnxModel model(kFixtures + fixture.onnx + ".onnx");
