@@ -17,6 +17,16 @@ namespace strata::testing {
 /// Both float dtypes, the loop every op test runs.
 inline constexpr DType float_dtypes[] = {DType::f32, DType::f64};
 
+/// The schedules an op's results are compared under: the default and a structurally different one.
+inline constexpr const char *kSchedules[] = {"default", "simple"};
+
+/// Compile options that pick `schedule`.
+inline codegen::CompileOptions with_schedule(const char *schedule) {
+    codegen::CompileOptions o;
+    o.schedule = schedule;
+    return o;
+}
+
 /// The relative tolerance for a result whose elements each accumulate about
 /// `terms` rounded products: 1e-5 (f32) or 1e-12 (f64), growing like the
 /// random-walk error sqrt(terms) once there are more than 16 terms.

@@ -25,17 +25,11 @@ namespace ref = strata::reference;
 using Catch::Contains;
 using reference::GradSource;
 using testing::float_dtypes;
+using testing::kSchedules;
+using testing::with_schedule;
 using testing::tolerance;
 
 namespace {
-
-const char *const kSchedules[] = {"default", "simple"};
-
-codegen::CompileOptions with_schedule(const char *schedule) {
-    codegen::CompileOptions o;
-    o.schedule = schedule;
-    return o;
-}
 
 constexpr int64_t kBeyondDouble = (int64_t{1} << 53) + 1;  // the first integer a double cannot hold
 constexpr int64_t kBeyondI32 = (int64_t{1} << 32) + 1;     // wraps to 1 in 32 bits

@@ -16,17 +16,11 @@ using namespace strata;
 namespace ref = strata::reference;
 using Catch::Contains;
 using testing::float_dtypes;
+using testing::kSchedules;
+using testing::with_schedule;
 using testing::tolerance;
 
 namespace {
-
-const char *const kSchedules[] = {"default", "simple"};
-
-codegen::CompileOptions with_schedule(const char *schedule) {
-    codegen::CompileOptions o;
-    o.schedule = schedule;
-    return o;
-}
 
 /// Class indices in [0, classes), with every `every`-th one set to `ignore`.
 Tensor targets(const Shape &shape, int64_t classes, Generator &gen, int64_t every, int64_t ignore) {
