@@ -87,4 +87,18 @@ strata::Dataset read_windows(const std::string &path, int64_t channels, int64_t 
     return data;
 }
 
+void save_windows(const std::string &path, const strata::Dataset &first, const strata::Dataset &second) {
+    const strata::Shape &shape = first.inputs.shape();
+    const int64_t n = first.size() + second.size(), per_window = shape[1] * shape[2];
+    strata::Tensor waveform = strata::Tensor::empty({n, shape[1], shape[2]});
+    strata::Tensor label = strata::Tensor::empty({n}, strata::DType::i32);
+    std::copy_n(first.inputs.data<float>(), first.size() * per_window, waveform.data<float>());
+    std::copy_n(second.inputs.data<float>(), second.size() * per_window,
+                waveform.data<float>() + first.size() * per_window);
+    std::copy_n(first.targets.data<int32_t>(), first.size(), label.data<int32_t>());
+    std::copy_n(second.targets.data<int32_t>(), second.size(), label.data<int32_t>() + first.size());
+    strata::save_safetensors(path, {{"waveform", waveform}, {"label", label}}, {},
+                             {{"label", strata::StoredDType::i64}});
+}
+
 }  // namespace detector

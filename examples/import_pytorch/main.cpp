@@ -6,7 +6,7 @@
 //
 //   import_pytorch [--model detector.onnx] [--data WINDOWS.safetensors] [--workdir DIR]
 //                  [--epochs 4] [--examples 512] [--batch 32] [--lr 1e-3]
-//                  [--metrics FILE.json] [--emit DIR|""]
+//                  [--metrics FILE.json] [--emit DIR|""] [--save-windows FILE.safetensors]
 //
 // Local data: --data names a safetensors file with "waveform" (N, 3, 256; F32 or F64) and
 // "label" (N; 1 = earthquake, 0 = noise; any integer dtype, PyTorch's int64 included). Without
@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 struct Settings {
     std::string model = DETECTOR_DEFAULT_MODEL, data, workdir = "import_pytorch_run", metrics_path,
-                emit_dir = "<workdir>/detector";
+                emit_dir = "<workdir>/detector", save_windows;
     int64_t epochs = 4, examples = 512, batch = 32, threads = 0;
     double lr = 1e-3;
     uint64_t seed = 0;
@@ -79,6 +79,7 @@ int run(const Settings &s) {
                                              input.shape[2], s.seed + 2);
         fmt::print("local windows (synthetic station, unseen noise): {} for fine-tuning, {} held out\n",
                    train.size(), validation.size());
+        if (!s.save_windows.empty()) detector::save_windows(s.save_windows, train, validation);
     } else {
         const strata::Dataset all = detector::read_windows(s.data, input.shape[1], input.shape[2]);
         const int64_t held_out = std::max<int64_t>(all.size() / 5, 1);
@@ -141,6 +142,7 @@ int main(int argc, char **argv) {
         app.add_option("--seed", s.seed);
         app.add_option("--threads", s.threads, "Halide threads")->check(CLI::Range(int64_t{1}, int64_t{1024}));
         app.add_option("--metrics", s.metrics_path, "Write every epoch's values as JSON");
+        app.add_option("--save-windows", s.save_windows, "Write the synthetic windows in --data's format");
         app.add_option("--emit", s.emit_dir, "Emit the fine-tuned detector as a C library here (\"\" to skip)");
         CLI11_PARSE(app, argc, argv);
         if (s.emit_dir == "<workdir>/detector") s.emit_dir = (fs::path(s.workdir) / "detector").string();
