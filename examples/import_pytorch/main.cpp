@@ -5,7 +5,7 @@
 // `strata emit`, `strata run` and `strata export` take it too) and emitted as DIR/detector.a + .h.
 //
 //   import_pytorch [--model detector.onnx] [--data WINDOWS.safetensors] [--workdir DIR]
-//                  [--epochs 4] [--examples 512] [--batch 32] [--lr 1e-3]
+//                  [--epochs 8] [--examples 512] [--batch 32] [--lr 3e-3]
 //                  [--metrics FILE.json] [--emit DIR|""] [--save-windows FILE.safetensors]
 //
 // Local data: --data names a safetensors file with "waveform" (N, 3, 256; F32 or F64) and
@@ -35,8 +35,8 @@ namespace fs = std::filesystem;
 struct Settings {
     std::string model = DETECTOR_DEFAULT_MODEL, data, workdir = "import_pytorch_run", metrics_path,
                 emit_dir = "<workdir>/detector", save_windows;
-    int64_t epochs = 4, examples = 512, batch = 32, threads = 0;
-    double lr = 1e-3;
+    int64_t epochs = 8, examples = 512, batch = 32, threads = 0;
+    double lr = 3e-3;
     uint64_t seed = 0;
 };
 
@@ -108,7 +108,7 @@ int run(const Settings &s) {
     const auto history = trainer.fit(train, &validation);
     fmt::print("\n epoch | train loss | val loss | val accuracy | s\n");
     for (const auto &e : history)
-        fmt::print(" {:>5} | {:>10.4f} | {:>8.4f} | {:>12.3f} | {:.1f}\n", e.epoch + 1, e.train_loss,
+        fmt::print(" {:>5} | {:>10.4f} | {:>8.4f} | {:>12.3f} | {:.2f}\n", e.epoch + 1, e.train_loss,
                    e.validation_loss, e.metrics.at("val_accuracy"), e.seconds);
     if (!s.metrics_path.empty()) strata::write_history_json(s.metrics_path, history);
 
