@@ -87,6 +87,17 @@ strata::Dataset read_windows(const std::string &path, int64_t channels, int64_t 
     return data;
 }
 
+strata::Tensor probe_window(int64_t channels, int64_t samples) {
+    strata::Tensor w = strata::Tensor::empty({1, channels, samples});
+    float *x = w.data<float>();
+    for (int64_t i = 0; i < channels * samples; ++i) {  // the formula of predict.c, in double
+        const int64_t t = i % samples;
+        x[i] = float(0.3 * std::sin(0.1 * double(i)) +
+                     (t > 100 ? 0.8 * std::sin(1.5 * double(i)) * std::exp(-double(t - 100) / 30.0) : 0.0));
+    }
+    return w;
+}
+
 void save_windows(const std::string &path, const strata::Dataset &first, const strata::Dataset &second) {
     const strata::Shape &shape = first.inputs.shape();
     const int64_t n = first.size() + second.size(), per_window = shape[1] * shape[2];

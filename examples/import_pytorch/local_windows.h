@@ -20,6 +20,10 @@ strata::Dataset local_windows(int64_t n, int64_t channels, int64_t samples, uint
 /// and the tensor. Windows are used as they are (scale them as the model was trained).
 strata::Dataset read_windows(const std::string &path, int64_t channels, int64_t samples);
 
+/// One fixed window (1, channels, samples) that predict.c computes the same way: a swell and, from
+/// sample 100 on, a decaying burst. The example and the emitted library must agree on it.
+strata::Tensor probe_window(int64_t channels, int64_t samples);
+
 /// Writes `first` then `second` as one file `read_windows` reads ("label" stored as I64, as
 /// PyTorch's int64 class targets are).
 void save_windows(const std::string &path, const strata::Dataset &first, const strata::Dataset &second);

@@ -44,11 +44,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// The inference program at batch 1 (class probabilities), as a static library and header.
+/// The inference program at batch 1 (class probabilities), run in process on the probe window
+/// (predict.c feeds the emitted library the same one), then emitted as a library and header.
 void emit_detector(strata::onnx::OnnxModel &model, const strata::Shape &window, const std::string &dir) {
     model->eval();
     strata::Graph g;
     g.output("probability", strata::softmax(model(g.input("waveform", {1, window[1], window[2]})), 1));
+    const strata::Tensor p = g.compile().run(detector::probe_window(window[1], window[2]));
+    fmt::print("probe window: noise {:.6f} earthquake {:.6f}\n", p.get_flat(0), p.get_flat(1));
     strata::codegen::EmitOptions options;
     options.name = "detector";
     options.out_dir = dir;

@@ -1,7 +1,7 @@
 # ctest: the import_pytorch example cannot rot. The committed PyTorch export is imported,
 # fine-tuned for one epoch on a few synthetic windows, saved and emitted; the windows it wrote
 # (labels as PyTorch's int64) come back through --data; bad inputs are errors that name them.
-#   cmake -DPROGRAM=path/to/import_pytorch -DWORKDIR=scratch/ -P smoke_test.cmake
+#   cmake -DPROGRAM=path/to/import_pytorch -DCC=cc -DWORKDIR=scratch/ -P smoke_test.cmake
 file(REMOVE_RECURSE ${WORKDIR})
 set(tiny --epochs 1 --examples 64 --batch 16 --threads 2)
 execute_process(COMMAND ${PROGRAM} --workdir ${WORKDIR} ${tiny} --metrics ${WORKDIR}/metrics.json
@@ -32,6 +32,22 @@ endforeach()
 file(READ ${WORKDIR}/detector/detector.h header)
 if(NOT header MATCHES "detector_predict")
   message(FATAL_ERROR "detector.h declares no detector_predict")
+endif()
+
+# predict.c, built against the emitted library alone, classifies the probe window as the
+# model did in process.
+execute_process(COMMAND ${CC} -std=c99 -O2 ${CMAKE_CURRENT_LIST_DIR}/predict.c -I ${WORKDIR}/detector
+                        ${WORKDIR}/detector/detector.a -lpthread -ldl -lm -o ${WORKDIR}/predict
+                RESULT_VARIABLE status ERROR_VARIABLE log)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "predict.c did not build against the emitted library with '${CC}': ${status} ${log}")
+endif()
+execute_process(COMMAND ${WORKDIR}/predict RESULT_VARIABLE status OUTPUT_VARIABLE c_out ERROR_VARIABLE log)
+string(REGEX MATCH "probe window: noise [0-9.]+ earthquake [0-9.]+" in_process "${out}")
+string(STRIP "${c_out}" c_out)
+message("in process: ${in_process}; emitted library: ${c_out}")
+if(NOT status EQUAL 0 OR NOT in_process OR NOT c_out STREQUAL in_process)
+  message(FATAL_ERROR "the emitted library gives '${c_out}' (exit ${status}), the model in process '${in_process}'")
 endif()
 
 # The user's-file path: the windows written above, labels stored as I64.
