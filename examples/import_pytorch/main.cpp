@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 
 namespace {
 
@@ -44,12 +45,18 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// The inference program at batch 1 (class probabilities), run in process on the probe window
-/// (predict.c feeds the emitted library the same one), then emitted as a library and header.
-void emit_detector(strata::onnx::OnnxModel &model, const strata::Shape &window, const std::string &dir) {
+/// The inference program at batch 1: class probabilities (softmax of the logits, the form a
+/// training step emitted by `strata emit --train` needs).
+std::unique_ptr<strata::Graph> probability_graph(strata::onnx::OnnxModel &model, const strata::Shape &window) {
     model->eval();
-    strata::Graph g;
-    g.output("probability", strata::softmax(model(g.input("waveform", {1, window[1], window[2]})), 1));
+    auto g = std::make_unique<strata::Graph>();
+    g->output("probability", strata::softmax(model(g->input("waveform", {1, window[1], window[2]})), 1));
+    return g;
+}
+
+/// Runs `g` in process on the probe window (predict.c feeds the emitted library the same one),
+/// then emits it as DIR/detector.a and DIR/detector.h.
+void emit_detector(strata::Graph &g, const strata::Shape &window, const std::string &dir) {
     const strata::Tensor p = g.compile().run(detector::probe_window(window[1], window[2]));
     fmt::print("probe window: noise {:.6f} earthquake {:.6f}\n", p.get_flat(0), p.get_flat(1));
     strata::codegen::EmitOptions options;
@@ -115,14 +122,16 @@ int run(const Settings &s) {
                    e.validation_loss, e.metrics.at("val_accuracy"), e.seconds);
     if (!s.metrics_path.empty()) strata::write_history_json(s.metrics_path, history);
 
-    // Weights + optimizer + the model's IR: `strata emit|run|export` and load_checkpoint read it.
+    // Weights + optimizer + the program: `strata emit|run|export` and load_checkpoint read it
+    // (`strata emit CHECKPOINT --train` adds the on-board training step).
+    const std::unique_ptr<strata::Graph> g = probability_graph(model, input.shape);
     const std::string checkpoint = (fs::path(s.workdir) / "detector.safetensors").string();
     strata::CheckpointInfo info;
-    info.ir = model->ir();
+    info.ir = g->to_string();
     info.metadata["onnx.source"] = s.model;
     strata::save_checkpoint(checkpoint, *model, &adam, info);
     fmt::print("saved the fine-tuned model to {}\n", checkpoint);
-    if (!s.emit_dir.empty()) emit_detector(model, input.shape, s.emit_dir);
+    if (!s.emit_dir.empty()) emit_detector(*g, input.shape, s.emit_dir);
     fmt::print("done in {:.1f} s\n", seconds_since(start));
     return 0;
 }

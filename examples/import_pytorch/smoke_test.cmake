@@ -1,7 +1,7 @@
 # ctest: the import_pytorch example cannot rot. The committed PyTorch export is imported,
 # fine-tuned for one epoch on a few synthetic windows, saved and emitted; the windows it wrote
 # (labels as PyTorch's int64) come back through --data; bad inputs are errors that name them.
-#   cmake -DPROGRAM=path/to/import_pytorch -DCC=cc -DWORKDIR=scratch/ -P smoke_test.cmake
+#   cmake -DPROGRAM=path/to/import_pytorch -DSTRATA=path/to/strata -DCC=cc -DWORKDIR=scratch/ -P smoke_test.cmake
 file(REMOVE_RECURSE ${WORKDIR})
 set(tiny --epochs 1 --examples 64 --batch 16 --threads 2)
 execute_process(COMMAND ${PROGRAM} --workdir ${WORKDIR} ${tiny} --metrics ${WORKDIR}/metrics.json
@@ -48,6 +48,18 @@ string(STRIP "${c_out}" c_out)
 message("in process: ${in_process}; emitted library: ${c_out}")
 if(NOT status EQUAL 0 OR NOT in_process OR NOT c_out STREQUAL in_process)
   message(FATAL_ERROR "the emitted library gives '${c_out}' (exit ${status}), the model in process '${in_process}'")
+endif()
+
+# The checkpoint holds the program: `strata emit --train` adds the on-board training step.
+execute_process(COMMAND ${STRATA} emit ${WORKDIR}/detector.safetensors --out ${WORKDIR}/trainable --name detector
+                        --batch 1 --train
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
+if(NOT status EQUAL 0 OR NOT EXISTS ${WORKDIR}/trainable/detector.h)
+  message(FATAL_ERROR "strata emit --train of the fine-tuned checkpoint: exit ${status}: ${out} ${log}")
+endif()
+file(READ ${WORKDIR}/trainable/detector.h header)
+if(NOT header MATCHES "detector_train_step")
+  message(FATAL_ERROR "strata emit --train wrote no detector_train_step")
 endif()
 
 # The user's-file path: the windows written above, labels stored as I64.
