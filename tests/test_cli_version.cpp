@@ -15,7 +15,7 @@ TEST_CASE("Every command line answers --version with its name and Strata's versi
     const std::string version = strata::version();
     REQUIRE(version == "0.1.0");  // CMakeLists.txt's project(VERSION), the single source
     for (const std::string program : {"strata", "strata-kernel-compiler", "fashion_mnist", "spot_the_seismogram",
-                                      "resnet20", "phasenet", "phase_picking"}) {
+                                      "resnet20", "phasenet", "phase_picking", "import_pytorch"}) {
         const auto r = run_command(bin + program + " --version");
         INFO(program << ": " << r.output);
         CHECK(r.status == 0);
