@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <iomanip>
 #include <string>
 
 using namespace strata;
@@ -88,7 +89,7 @@ void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, doubl
         REQUIRE((input && target && expected));
         const double theirs = expected->item();
         const double ours = step.step(*input, *target).loss;
-        INFO("Strata " << ours << " PyTorch " << theirs);
+        INFO(std::setprecision(17) << "Strata " << ours << " PyTorch " << theirs);
         CHECK(std::fabs(ours - theirs) <= tolerance * std::fabs(theirs));
     }
 }
