@@ -12,6 +12,9 @@
 
 #include <cmath>
 #include <iomanip>
+#include <limits>
+#include <memory>
+#include <vector>
 #include <string>
 
 using namespace strata;
@@ -62,6 +65,69 @@ struct Picker1dImpl : nn::Module {
 };
 STRATA_MODULE(Picker1d);
 
+/// BasicBlock of make_models.py: option-A shortcut (subsample, pad the channels with zeros).
+struct BasicBlockImpl : nn::Module {
+    BasicBlockImpl(int64_t planes_in, int64_t planes, int64_t stride)
+        : nn::Module("BasicBlock"), pad_channels(planes - planes_in), stride(stride) {
+        conv1 = register_module(
+            "conv1", nn::Conv2d(nn::Conv2dOptions(planes_in, planes, 3).stride(stride).padding(1).bias(false)));
+        bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+        conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(planes, planes, 3).padding(1).bias(false)));
+        bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        SymTensor out = bn2(conv2(relu(bn1(conv1(x)))));
+        SymTensor shortcut = x;
+        if (stride != 1 || pad_channels != 0) {
+            const int64_t end = std::numeric_limits<int64_t>::max();
+            shortcut = slice(slice(x, 2, 0, end, 2), 3, 0, end, 2);
+            shortcut = pad(shortcut, {0, 0, 0, 0, pad_channels / 2, pad_channels / 2});
+        }
+        return relu(out + shortcut);
+    }
+    int64_t pad_channels, stride;
+    nn::Conv2d conv1{nullptr}, conv2{nullptr};
+    nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+};
+
+/// PyTorch's nn.Sequential of three blocks: children named "0", "1", "2".
+struct ResNetLayerImpl : nn::Module {
+    ResNetLayerImpl(int64_t planes_in, int64_t planes, int64_t stride) : nn::Module("Sequential") {
+        for (int b = 0; b < 3; ++b) {
+            blocks.push_back(register_module(std::to_string(b), std::make_shared<BasicBlockImpl>(
+                                                                     b == 0 ? planes_in : planes, planes, b == 0 ? stride : 1)));
+        }
+    }
+    SymTensor forward(const SymTensor &x) override {
+        SymTensor h = x;
+        for (const auto &block : blocks) h = block->forward(h);
+        return h;
+    }
+    std::vector<std::shared_ptr<BasicBlockImpl>> blocks;
+};
+
+/// The CIFAR ResNet-20 of make_models.py.
+struct FixtureResNet20Impl : nn::Module {
+    FixtureResNet20Impl() : nn::Module("ResNet20") {
+        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, 16, 3).padding(1).bias(false)));
+        bn1 = register_module("bn1", nn::BatchNorm2d(16));
+        layer1 = register_module("layer1", std::make_shared<ResNetLayerImpl>(16, 16, 1));
+        layer2 = register_module("layer2", std::make_shared<ResNetLayerImpl>(16, 32, 2));
+        layer3 = register_module("layer3", std::make_shared<ResNetLayerImpl>(32, 64, 2));
+        linear = register_module("linear", nn::Linear(64, 10));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        SymTensor out = relu(bn1(conv1(x)));
+        out = layer3->forward(layer2->forward(layer1->forward(out)));
+        return linear(flatten(avg_pool2d(out, {8}), 1));
+    }
+    nn::Conv2d conv1{nullptr};
+    nn::BatchNorm2d bn1{nullptr};
+    std::shared_ptr<ResNetLayerImpl> layer1, layer2, layer3;
+    nn::Linear linear{nullptr};
+};
+STRATA_MODULE(FixtureResNet20);
+
 /// Loads NAME_state.safetensors strictly into `model`, converts it to f64 and runs the three
 /// recorded SGD steps; each step's loss must be PyTorch's to `tolerance` (relative).
 void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, double tolerance) {
@@ -106,4 +172,10 @@ TEST_CASE("Picker1d with BatchNorm: PyTorch's state_dict loads by name and SGD i
           "[nn][state_dict][pytorch_fixture]") {
     Picker1d net;
     check_sgd_follows_pytorch(*net, "picker1d", 1e-10);
+}
+
+TEST_CASE("ResNet-20: PyTorch's state_dict loads by name and SGD in f64 follows PyTorch's losses",
+          "[nn][state_dict][pytorch_fixture]") {
+    FixtureResNet20 net;
+    check_sgd_follows_pytorch(*net, "resnet20", 1e-9);
 }
