@@ -128,6 +128,27 @@ struct FixtureResNet20Impl : nn::Module {
 };
 STRATA_MODULE(FixtureResNet20);
 
+/// UNet1d of make_models.py: ConvTranspose1d, a crop to the skip's length, Concat; an mse_loss fixture.
+struct FixtureUNet1dImpl : nn::Module {
+    FixtureUNet1dImpl() : nn::Module("UNet1d") {
+        enc = register_module("enc", nn::Conv1d(nn::Conv1dOptions(2, 8, 5).padding(2)));
+        mid = register_module("mid", nn::Conv1d(nn::Conv1dOptions(8, 16, 3).padding(1)));
+        up = register_module("up", nn::ConvTranspose1d(nn::ConvTranspose1dOptions(16, 8, 4).stride(2)));
+        dec = register_module("dec", nn::Conv1d(nn::Conv1dOptions(16, 8, 3).padding(1)));
+        out = register_module("out", nn::Conv1d(8, 1, 1));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        SymTensor skip = tanh(enc(x));
+        SymTensor y = relu(mid(max_pool1d(skip, {2})));
+        y = slice(up(y), 2, 1, 1 + skip.shape()[2]);  // crop 46 samples to the skip's 45
+        y = elu(dec(concat({skip, y}, 1)));
+        return out(y);
+    }
+    nn::Conv1d enc{nullptr}, mid{nullptr}, dec{nullptr}, out{nullptr};
+    nn::ConvTranspose1d up{nullptr};
+};
+STRATA_MODULE(FixtureUNet1d);
+
 /// Loads NAME_state.safetensors strictly into `model`, converts it to f64 and runs the three
 /// recorded SGD steps; each step's loss must be PyTorch's to `tolerance` (relative).
 void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, double tolerance) {
@@ -178,4 +199,10 @@ TEST_CASE("ResNet-20: PyTorch's state_dict loads by name and SGD in f64 follows 
           "[nn][state_dict][pytorch_fixture]") {
     FixtureResNet20 net;
     check_sgd_follows_pytorch(*net, "resnet20", 1e-9);
+}
+
+TEST_CASE("UNet1d with mse_loss: PyTorch's state_dict loads by name and SGD in f64 follows PyTorch's losses",
+          "[nn][state_dict][pytorch_fixture]") {
+    FixtureUNet1d net;
+    check_sgd_follows_pytorch(*net, "unet1d", 1e-10);
 }
