@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/pytorch_lenet5.h"
+
 #include <cmath>
 #include <iomanip>
 #include <limits>
@@ -18,29 +20,11 @@
 #include <string>
 
 using namespace strata;
+using strata::testing::PyTorchLeNet5;
 
 namespace {
 
 const std::string fixtures = std::string(STRATA_SOURCE_DIR) + "/tests/fixtures/onnx/";
-
-/// LeNet-5 of tests/fixtures/pytorch/make_fixtures.py, with PyTorch's names.
-struct FixtureLeNet5Impl : nn::Module {
-    FixtureLeNet5Impl() : nn::Module("LeNet5") {
-        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)));
-        conv2 = register_module("conv2", nn::Conv2d(6, 16, 5));
-        fc1 = register_module("fc1", nn::Linear(16 * 5 * 5, 120));
-        fc2 = register_module("fc2", nn::Linear(120, 84));
-        fc3 = register_module("fc3", nn::Linear(84, 10));
-    }
-    SymTensor forward(const SymTensor &x) override {
-        SymTensor h = max_pool2d(relu(conv1(x)), {2});
-        h = flatten(max_pool2d(relu(conv2(h)), {2}), 1);
-        return fc3(relu(fc2(relu(fc1(h)))));
-    }
-    nn::Conv2d conv1{nullptr}, conv2{nullptr};
-    nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
-};
-STRATA_MODULE(FixtureLeNet5);
 
 /// Picker1d of make_models.py: per-sample P / S / noise logits from two joined branches.
 struct Picker1dImpl : nn::Module {
@@ -185,7 +169,7 @@ void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, doubl
 
 TEST_CASE("LeNet-5: PyTorch's state_dict loads by name and SGD in f64 follows PyTorch's losses",
           "[nn][state_dict][pytorch_fixture]") {
-    FixtureLeNet5 net;
+    PyTorchLeNet5 net;
     check_sgd_follows_pytorch(*net, "lenet5", 1e-10);
 }
 

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/pytorch_lenet5.h"
 #include "tests/support/run_command.h"
 #include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
@@ -22,30 +23,12 @@
 
 using namespace strata;
 using Catch::Matchers::Contains;
+using strata::testing::PyTorchLeNet5;
 using strata::testing::TempDir;
 
 namespace {
 
 const std::string fixtures = std::string(STRATA_SOURCE_DIR) + "/tests/fixtures/pytorch/";
-
-/// LeNet-5 as make_fixtures.py writes it in PyTorch.
-struct LeNet5Impl : nn::Module {
-    LeNet5Impl() : nn::Module("LeNet5") {
-        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)));
-        conv2 = register_module("conv2", nn::Conv2d(6, 16, 5));
-        fc1 = register_module("fc1", nn::Linear(16 * 5 * 5, 120));
-        fc2 = register_module("fc2", nn::Linear(120, 84));
-        fc3 = register_module("fc3", nn::Linear(84, 10));
-    }
-    SymTensor forward(const SymTensor &x) override {
-        SymTensor h = max_pool2d(relu(conv1(x)), {2});
-        h = flatten(max_pool2d(relu(conv2(h)), {2}), 1);
-        return fc3(relu(fc2(relu(fc1(h)))));
-    }
-    nn::Conv2d conv1{nullptr}, conv2{nullptr};
-    nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
-};
-STRATA_MODULE(LeNet5);
 
 /// The 1-D CNN with batch norm of make_fixtures.py.
 struct Cnn1dBnImpl : nn::Module {
@@ -150,7 +133,7 @@ std::string load_error(nn::Module &module, const std::string &path, nn::LoadStat
 }  // namespace
 
 TEST_CASE("A PyTorch LeNet-5 state_dict loads by name and gives PyTorch's output", "[nn][state_dict]") {
-    LeNet5 net;
+    PyTorchLeNet5 net;
     const nn::IncompatibleKeys keys = nn::load_state_dict(*net, fixtures + "lenet5.safetensors");
     CHECK(keys.empty());
     check_module_holds(*net, fixtures + "lenet5.safetensors");
@@ -160,7 +143,7 @@ TEST_CASE("A PyTorch LeNet-5 state_dict loads by name and gives PyTorch's output
     // f32 throughout, summed in different orders: PyTorch's own f32 noise.
     CHECK(max_relative_error(y, *io.find("output")) < 1e-5);
     // The check can fail: Strata's default weights give another output.
-    LeNet5 fresh;
+    PyTorchLeNet5 fresh;
     fresh->eval();
     CHECK(max_relative_error(run_module(*fresh, *io.find("input")), *io.find("output")) > 1e-2);
 }
