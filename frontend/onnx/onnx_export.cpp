@@ -148,27 +148,9 @@ private:
         fill_tensor(a->mutable_t(), value, out);
         return out;
     }
-    std::string ints_constant(const Ints &values) {
-        // int64 has no Strata dtype here: the raw little-endian bytes are written directly.
-        const std::string out = fresh(std::string(node_->name()) + "_ints");
-        ::onnx::NodeProto *n = add("Constant", {}, {out});
-        ::onnx::AttributeProto *a = n->add_attribute();
-        a->set_name("value");
-        a->set_type(::onnx::AttributeProto::TENSOR);
-        ::onnx::TensorProto *t = a->mutable_t();
-        t->set_name(out);
-        t->set_data_type(::onnx::TensorProto::INT64);
-        t->add_dims(static_cast<int64_t>(values.size()));
-        for (int64_t v : values) t->add_int64_data(v);
-        return out;
-    }
-    /// A tensor of plane offsets [N, C, 1, ...] * plane: ONNX's pooling indices count over the whole
-    /// tensor, Strata's within each (n, c) plane.
-    std::string plane_offsets(const Shape &shape, int64_t plane) {
-        const int64_t planes = shape.at(0) * shape.at(1);
-        Ints dims = {shape[0], shape[1]};
-        dims.resize(shape.size(), 1);
-        const std::string out = fresh(std::string(node_->name()) + "_offsets");
+    /// A Constant node of INT64 `values` with shape `dims`, named after the node plus `suffix`.
+    std::string int64_constant(const Ints &dims, const Ints &values, const std::string &suffix) {
+        const std::string out = fresh(std::string(node_->name()) + suffix);
         ::onnx::NodeProto *n = add("Constant", {}, {out});
         ::onnx::AttributeProto *a = n->add_attribute();
         a->set_name("value");
@@ -177,8 +159,20 @@ private:
         t->set_name(out);
         t->set_data_type(::onnx::TensorProto::INT64);
         for (int64_t d : dims) t->add_dims(d);
-        for (int64_t p = 0; p < planes; ++p) t->add_int64_data(p * plane);
+        for (int64_t v : values) t->add_int64_data(v);
         return out;
+    }
+    std::string ints_constant(const Ints &values) {
+        return int64_constant({static_cast<int64_t>(values.size())}, values, "_ints");
+    }
+    /// A tensor of plane offsets [N, C, 1, ...] * plane: ONNX's pooling indices count over the whole
+    /// tensor, Strata's within each (n, c) plane.
+    std::string plane_offsets(const Shape &shape, int64_t plane) {
+        Ints dims = {shape.at(0), shape.at(1)};
+        dims.resize(shape.size(), 1);
+        Ints offsets(static_cast<size_t>(shape[0] * shape[1]));
+        for (size_t p = 0; p < offsets.size(); ++p) offsets[p] = static_cast<int64_t>(p) * plane;
+        return int64_constant(dims, offsets, "_offsets");
     }
     std::string scalar(double value, DType dtype) { return constant(Tensor::full({}, value, dtype)); }
     std::string cast(const std::string &x, int32_t to) {
