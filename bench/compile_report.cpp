@@ -1,5 +1,7 @@
 #include "bench/compile_report.h"
 
+#include "bench/child_json.h"
+
 #include "bench/strata_case.h"
 #include "bench/workloads.h"
 #include "frontend/train/train_step.h"
@@ -11,7 +13,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <sys/resource.h>
@@ -81,28 +82,18 @@ std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> 
         if (!dir) fail("strata bench --compile-report: cannot make a temporary cache folder");
         const std::string command = fmt::format("STRATA_CACHE_DIR='{}' HL_NUM_THREADS={} '{}' bench --compile-one '{}'",
                                                 dir, threads, strata_program, model);
-        std::string out;
-        if (FILE *p = popen(command.c_str(), "r")) {
-            char buffer[4096];
-            while (fgets(buffer, sizeof buffer, p)) out += buffer;
-            if (pclose(p) != 0) row.error = "the compiling process failed";
-        } else {
-            row.error = "cannot start the compiling process";
+        try {
+            const nlohmann::json j = run_child_for_json(command);
+            row.cold_seconds = j.at("cold_seconds");
+            row.recompile_seconds = j.at("recompile_seconds");
+            row.peak_rss_gib = j.at("peak_rss_gib");
+            row.kernels = j.at("kernels");
+            row.nodes = j.at("nodes");
+        } catch (const std::exception &e) {
+            row.error = e.what();
         }
         std::error_code ignored;
         fs::remove_all(dir, ignored);
-        if (row.error.empty()) {
-            try {
-                const auto j = nlohmann::json::parse(out.substr(out.rfind('{')));
-                row.cold_seconds = j.at("cold_seconds");
-                row.recompile_seconds = j.at("recompile_seconds");
-                row.peak_rss_gib = j.at("peak_rss_gib");
-                row.kernels = j.at("kernels");
-                row.nodes = j.at("nodes");
-            } catch (const std::exception &e) {
-                row.error = fmt::format("unreadable result: {}", e.what());
-            }
-        }
         rows.push_back(row);
     }
     return rows;

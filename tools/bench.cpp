@@ -2,7 +2,9 @@
 
 #include "tools/commands.h"
 
+#include "bench/child_json.h"
 #include "bench/compile_report.h"
+#include "bench/memory_report.h"
 #include "bench/report.h"
 #include "bench/suite.h"
 #include "bench/workloads.h"
@@ -12,20 +14,24 @@
 
 #include <fmt/core.h>
 
-#include <filesystem>
 #include <optional>
 
 namespace strata::tools {
 
 int bench(const BenchCommand &command) {
     if (!command.compile_one.empty()) return strata::bench::compile_one(command.compile_one);
+    if (!command.memory_one.empty())
+        return strata::bench::memory_one(command.memory_one, command.memory_engine, command.threads);
     if (command.compile_report) {
-        std::error_code ec;
-        const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-        if (ec) fail("strata bench --compile-report: cannot find this program's path: {}", ec.message());
         fmt::print("{}", strata::bench::format_compile_report(strata::bench::run_compile_report(
                              command.workloads.empty() ? strata::bench::compile_report_models() : command.workloads,
-                             self, command.threads)));
+                             strata::bench::this_program("--compile-report"), command.threads)));
+        return 0;
+    }
+    if (command.memory_report) {
+        fmt::print("{}", strata::bench::format_memory_report(strata::bench::run_memory_report(
+                             command.workloads.empty() ? strata::bench::memory_report_workloads() : command.workloads,
+                             strata::bench::this_program("--memory-report"), command.threads)));
         return 0;
     }
     if (command.list) {

@@ -55,6 +55,9 @@ struct BenchCommand {
     /// Cold compile time, peak RSS and recompile time of each model's training step.
     bool compile_report = false;
     std::string compile_one;  ///< internal: the child process of --compile-report
+    /// Peak resident memory of each model's training step, Strata beside LibTorch.
+    bool memory_report = false;
+    std::string memory_one, memory_engine;  ///< internal: the child process of --memory-report
 };
 
 /// `strata bench [WORKLOAD...]`: times workloads (and LibTorch when built with it); a table and JSON.

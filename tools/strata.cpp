@@ -66,6 +66,11 @@ int run(int argc, char **argv) {
     bench_cmd->add_flag("--compile-report", bench.compile_report,
                         "Cold compile time, peak RSS and one-layer recompile time of each model's training step");
     bench_cmd->add_option("--compile-one", bench.compile_one)->group("");  // the report's child process
+    bench_cmd->add_flag("--memory-report", bench.memory_report,
+                        "Peak resident memory of each model's training step (or the workloads named), Strata beside LibTorch, "
+                        "each in a fresh process");
+    bench_cmd->add_option("--memory-one", bench.memory_one)->group("");  // the memory report's child process
+    bench_cmd->add_option("--memory-engine", bench.memory_engine)->group("");
 
     strata::tools::ScheduleCommand schedule;
     CLI::App *schedule_cmd = app.add_subcommand("schedule", "Show or check the schedule of a model");

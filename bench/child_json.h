@@ -1,0 +1,20 @@
+#pragma once
+/// \file
+/// The reports that need a fresh process per measurement (compile time and
+/// memory) run `strata bench` again as a child that prints one JSON line.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace strata::bench {
+
+/// Runs `command` through the shell and returns the last JSON object it printed
+/// on stdout. Throws strata::Error when it cannot start, exits non-zero, or
+/// prints no readable object.
+nlohmann::json run_child_for_json(const std::string &command);
+
+/// This program's own path (for the child's command line).
+std::string this_program(const char *report);
+
+}  // namespace strata::bench
