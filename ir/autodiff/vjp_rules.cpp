@@ -282,7 +282,9 @@ std::vector<N> pointwise_rules(Builder &b, const Node &node, N g) {
         N sign = b.where(b.gt(a, zero(a)), one(a), b.where(b.lt(a, zero(a)), b.scalar(-1.0, a), zero(a)));
         return {b.mul(g, sign)};
     }
-    case Op::relu: return {b.where(b.gt(a, zero(a)), g, zero(g))};
+    // From the result, as PyTorch does (threshold_backward on the output): the input
+    // (often a batch norm output) then need not stay alive until the backward pass.
+    case Op::relu: return {b.where(b.gt(y, zero(y)), g, zero(g))};
     case Op::leaky_relu:
         return {b.where(b.gt(a, zero(a)), g, b.mul(g, node.attrs.get_float("negative_slope")))};
     case Op::elu:
