@@ -17,6 +17,8 @@
 #include "runtime/data/loader.h"
 #include "runtime/data/raw_file_dataset.h"
 #include "runtime/data/tensor_dataset.h"
+#include "runtime/data/transforms/amplitude.h"
+#include "runtime/data/transforms/detrend.h"
 
 #include <CLI/CLI.hpp>
 
@@ -34,54 +36,13 @@ using namespace strata;
 
 namespace {
 
-// The transforms a seismic pipeline applies per example, written here as stand-ins of the
-// same cost as those of runtime/data/transforms/ (demean, random gain, noise at an SNR).
-
-class Demean : public data::Transform {
-public:
-    void apply(data::Example &example, Generator &) const override {
-        Tensor &x = example.at("x");
-        float *v = x.data<float>();
-        double sum = 0;
-        for (int64_t i = 0; i < x.numel(); ++i) sum += v[i];
-        const float mean = static_cast<float>(sum / static_cast<double>(x.numel()));
-        for (int64_t i = 0; i < x.numel(); ++i) v[i] -= mean;
-    }
-    std::string describe() const override { return "demean"; }
-};
-
-class RandomGain : public data::Transform {
-public:
-    void apply(data::Example &example, Generator &rng) const override {
-        Tensor &x = example.at("x");
-        const float gain = static_cast<float>(0.5 + 1.5 * rng.uniform());
-        float *v = x.data<float>();
-        for (int64_t i = 0; i < x.numel(); ++i) v[i] *= gain;
-    }
-    std::string describe() const override { return "random_gain(0.5, 2)"; }
-};
-
-class NoiseAtSnr : public data::Transform {
-public:
-    explicit NoiseAtSnr(double snr_db) : snr_db_(snr_db) {}
-    void apply(data::Example &example, Generator &rng) const override {
-        Tensor &x = example.at("x");
-        float *v = x.data<float>();
-        double power = 0;
-        for (int64_t i = 0; i < x.numel(); ++i) power += static_cast<double>(v[i]) * v[i];
-        const double sigma = std::sqrt(power / static_cast<double>(x.numel()) / std::pow(10.0, snr_db_ / 10.0));
-        for (int64_t i = 0; i < x.numel(); ++i) v[i] += static_cast<float>(sigma * rng.normal());
-    }
-    std::string describe() const override { return fmt::format("noise(snr {} dB)", snr_db_); }
-
-private:
-    double snr_db_;
-};
-
 /// A training step to feed: the model, its optimizer, one example's input shape, the batch.
+/// Examples are stored as one-channel rows [1, L] (what the waveform transforms take) and
+/// the batch is reshaped to the model's input.
 struct StepCase {
     std::string name;
     Shape example;
+    Shape stored() const { return {1, shape_numel(example)}; }
     int64_t classes = 0, batch = 0;
     std::shared_ptr<nn::Module> model;
     std::shared_ptr<optim::Optimizer> optimizer;
@@ -118,15 +79,15 @@ data::Example synthetic_examples(int64_t n, const Shape &shape, int64_t classes)
 /// Gives batches forever, wrapping over epochs.
 using BatchSource = std::function<std::pair<Tensor, Tensor>()>;
 
-BatchSource endless(std::shared_ptr<data::DataLoader> loader) {
+BatchSource endless(std::shared_ptr<data::DataLoader> loader, const Shape &input) {
     auto epoch = std::make_shared<int64_t>(0);
-    return [loader, epoch] {
+    return [loader, epoch, input] {
         auto batch = loader->next();
         if (!batch) {
             loader->set_epoch(++*epoch);
             batch = loader->next();
         }
-        return std::make_pair(batch->at("x"), batch->at("label"));
+        return std::make_pair(batch->at("x").reshape(input), batch->at("label"));
     };
 }
 
@@ -134,8 +95,10 @@ std::shared_ptr<data::DataLoader> make_loader(data::DatasetPtr ds, int64_t batch
     data::LoaderOptions o;
     o.batch_size = batch;
     o.num_workers = workers;
-    if (transforms)
-        o.transforms = {std::make_shared<Demean>(), std::make_shared<RandomGain>(), std::make_shared<NoiseAtSnr>(10)};
+    if (transforms)  // what a seismic pipeline applies per example, from runtime/data/transforms/
+        o.transforms = {std::make_shared<data::Demean>("x"),
+                        std::make_shared<data::AmplitudeScale>(data::AmplitudeScaleOptions{0.5, 2.0, false, "x"}),
+                        std::make_shared<data::GaussianNoise>(data::GaussianNoiseOptions{10.0, 10.0, "x"})};
     return std::make_shared<data::DataLoader>(std::move(ds), o);
 }
 
@@ -168,7 +131,7 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
     auto step = bench::cross_entropy_step(*c.model, *c.optimizer, input, {c.batch});
     fmt::print("step compiled in {:.1f} s\n", seconds_since(compile_start));
 
-    const data::Example stacked = synthetic_examples(examples, c.example, c.classes);
+    const data::Example stacked = synthetic_examples(examples, c.stored(), c.classes);
     auto memory = std::make_shared<data::TensorDataset>(stacked, "memory");
     const std::string file = (scratch / "feed.raw").string();
     data::write_raw_dataset(file, *memory);
@@ -178,13 +141,13 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
     auto old_loader = std::make_shared<strata::DataLoader>(strata::Dataset{stacked.at("x"), stacked.at("label")},
                                                             strata::DataLoaderOptions{c.batch, true, 0, true});
     auto old_position = std::make_shared<std::pair<int64_t, int64_t>>(0, 0);  // epoch, batch
-    const BatchSource trainer_memory = [old_loader, old_position] {
+    const BatchSource trainer_memory = [old_loader, old_position, input] {
         if (old_position->second == old_loader->num_batches()) {
             old_loader->set_epoch(++old_position->first);
             old_position->second = 0;
         }
         Batch b = old_loader->batch(old_position->second++);
-        return std::make_pair(b.inputs, b.targets);
+        return std::make_pair(b.inputs.reshape(input), b.targets);
     };
     const auto fixed = std::make_shared<std::pair<Tensor, Tensor>>(trainer_memory());
     struct Mode {
@@ -195,11 +158,11 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
     std::vector<Mode> modes = {
         {"memory: frontend DataLoader (baseline)", trainer_memory, {}},
         {"one fixed batch (the step alone)", [fixed] { return *fixed; }, {}},
-        {"memory: data::DataLoader, TensorDataset", endless(make_loader(memory, c.batch, 0, false)), {}},
-        {fmt::format("file, no transforms, {} workers", workers), endless(make_loader(on_disk, c.batch, workers, false)),
+        {"memory: data::DataLoader, TensorDataset", endless(make_loader(memory, c.batch, 0, false), input), {}},
+        {fmt::format("file, no transforms, {} workers", workers), endless(make_loader(on_disk, c.batch, workers, false), input),
          {}},
-        {"file + 3 transforms, 0 workers", endless(make_loader(on_disk, c.batch, 0, true)), {}},
-        {fmt::format("file + 3 transforms, {} workers", workers), endless(make_loader(on_disk, c.batch, workers, true)),
+        {"file + 3 transforms, 0 workers", endless(make_loader(on_disk, c.batch, 0, true), input), {}},
+        {fmt::format("file + 3 transforms, {} workers", workers), endless(make_loader(on_disk, c.batch, workers, true), input),
          {}},
     };
     for (Mode &m : modes)  // warm-up: caches, the workers' first batches
@@ -239,7 +202,7 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
     for (int64_t n : {examples, rss_examples}) {
         const std::string big = (scratch / fmt::format("rss{}.raw", n)).string();
         {
-            const data::Example one = synthetic_examples(1, c.example, c.classes);
+            const data::Example one = synthetic_examples(1, c.stored(), c.classes);
             data::RawFileWriter out(big, data::layout_of(data::TensorDataset(one).get(0)), n);
             const data::Example row = data::TensorDataset(one).get(0);
             for (int64_t i = 0; i < n; ++i) out.append(row);
@@ -248,7 +211,7 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
         auto loader = make_loader(std::make_shared<data::RawFileDataset>(big), c.batch, workers, true);
         const double before = (reset_peak_rss(), peak_rss_mib());
         const auto start = std::chrono::steady_clock::now();
-        while (auto batch = loader->next()) step->step(batch->at("x"), batch->at("label"));
+        while (auto batch = loader->next()) step->step(batch->at("x").reshape(input), batch->at("label"));
         fmt::print("one epoch from a {:.0f} MiB file ({} examples, {:.1f} s): peak RSS {:.1f} MiB, {:+.1f} MiB over "
                    "the start of the epoch\n",
                    static_cast<double>(std::filesystem::file_size(big)) / (1 << 20), n, seconds_since(start),
