@@ -14,6 +14,34 @@ uint64_t splitmix64(uint64_t &x) {
     return z ^ (z >> 31);
 }
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/// The ziggurat of the standard normal density f(x) = exp(-x^2/2): 128 layers of equal area
+/// kArea. Layer i (1..127) spans heights f(edge[i]) .. f(edge[i+1]) and x in [0, edge[i]];
+/// layer 0 is the base strip of width edge[0] = kArea / f(kTail) together with the tail
+/// beyond kTail = edge[1]. edge[128] = 0 (the top).
+constexpr int kLayers = 128;
+constexpr double kTail = 3.442619855899;
+constexpr double kArea = 9.91256303526217e-3;
+
+struct Ziggurat {
+    double edge[kLayers + 1];
+    double height[kLayers + 1];  ///< f(edge[i])
+};
+
+double density(double x) { return std::exp(-0.5 * x * x); }
+
+const Ziggurat &ziggurat() {
+    static const Ziggurat z = [] {
+        Ziggurat t{};
+        t.edge[0] = kArea / density(kTail);
+        t.edge[1] = kTail;
+        for (int i = 1; i < kLayers - 1; ++i) t.edge[i + 1] = std::sqrt(-2.0 * std::log(kArea / t.edge[i] + density(t.edge[i])));
+        t.edge[kLayers] = 0.0;
+        for (int i = 0; i <= kLayers; ++i) t.height[i] = density(t.edge[i]);
+        return t;
+    }();
+    return z;
+}
 }  // namespace
 
 void Generator::manual_seed(uint64_t seed) {
@@ -52,6 +80,30 @@ double Generator::normal() {
     state_.spare = radius * std::sin(angle);
     state_.has_spare = true;
     return radius * std::cos(angle);
+}
+
+double Generator::fast_normal() {
+    const Ziggurat &z = ziggurat();
+    for (;;) {
+        // One draw gives the layer (bits 0-6), the sign (bit 7) and the position (bits 11-63).
+        const uint64_t bits = next_u64();
+        const int layer = static_cast<int>(bits & (kLayers - 1));
+        const double sign = (bits >> 7) & 1 ? -1.0 : 1.0;
+        const double x = static_cast<double>(bits >> 11) * 0x1.0p-53 * z.edge[layer];
+        if (x < z.edge[layer + 1]) return sign * x;  // inside the part of the layer under the curve
+        if (layer == 0) {
+            // The tail beyond kTail (Marsaglia 1964): exponential proposals, accepted under the density.
+            double a, b;
+            do {
+                a = -std::log(1.0 - uniform()) / kTail;
+                b = -std::log(1.0 - uniform());
+            } while (b + b < a * a);
+            return sign * (kTail + a);
+        }
+        // The wedge between the layer's rectangle and the curve.
+        const double y = z.height[layer] + uniform() * (z.height[layer + 1] - z.height[layer]);
+        if (y < density(x)) return sign * x;
+    }
 }
 
 uint64_t Generator::below(uint64_t n) {

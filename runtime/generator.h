@@ -20,6 +20,9 @@ public:
     double uniform();
     /// Standard normal (Box-Muller; the spare value is cached in the state).
     double normal();
+    /// Standard normal by the ziggurat method (Marsaglia & Tsang 2000): about 2x faster than
+    /// `normal()`, for the per-sample draws of data transforms; a different stream from it.
+    double fast_normal();
     /// Uniform integer in [0, n); throws `strata::Error` when n is 0.
     uint64_t below(uint64_t n);
 

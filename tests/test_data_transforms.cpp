@@ -217,7 +217,7 @@ TEST_CASE("AmplitudeScale and GaussianNoise follow their documented draws", "[da
         double power = 0;
         for (int64_t t = 0; t < 100; ++t) power += w.at<double>({c, t}) * w.at<double>({c, t}) / 100.0;
         const double sigma = std::sqrt(power / std::pow(10.0, snr / 10.0));
-        for (int64_t t = 0; t < 100; ++t) want.push_back(w.at<double>({c, t}) + sigma * rng.normal());
+        for (int64_t t = 0; t < 100; ++t) want.push_back(w.at<double>({c, t}) + sigma * rng.fast_normal());
     }
     check_close(applied(noise, waveform_example(w), 5).at("waveform"), want, 1e-12);
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -105,4 +106,37 @@ TEST_CASE("state save and restore replays the stream", "[runtime][generator]") {
     std::vector<double> replayed;
     for (int i = 0; i < 20; ++i) replayed.push_back(i % 2 ? other.normal() : other.uniform());
     CHECK(replayed == expected);
+}
+
+TEST_CASE("fast_normal is a standard normal: moments, tail mass and Kolmogorov-Smirnov", "[runtime][generator]") {
+    Generator g(21);
+    const int n = 1000000;
+    std::vector<double> x(n);
+    double sum = 0, squares = 0, fourth = 0;
+    int beyond_two = 0, tail = 0;  // |x| > 2, and |x| > 3.4426 (the ziggurat's tail, sampled apart)
+    for (double &v : x) {
+        v = g.fast_normal();
+        REQUIRE(std::isfinite(v));
+        sum += v, squares += v * v, fourth += v * v * v * v;
+        beyond_two += std::fabs(v) > 2.0;
+        tail += std::fabs(v) > 3.442619855899;
+    }
+    // Five standard errors each.
+    CHECK(std::fabs(sum / n) < 5 * std::sqrt(1.0 / n));
+    CHECK(std::fabs(squares / n - 1.0) < 5 * std::sqrt(2.0 / n));
+    CHECK(std::fabs(fourth / n - 3.0) < 5 * std::sqrt(96.0 / n));
+    const double p2 = std::erfc(2.0 / std::sqrt(2.0)), p_tail = std::erfc(3.442619855899 / std::sqrt(2.0));
+    CHECK(std::fabs(beyond_two - n * p2) < 5 * std::sqrt(n * p2));
+    CHECK(std::fabs(tail - n * p_tail) < 5 * std::sqrt(n * p_tail));
+    // The empirical CDF against Phi: the 1% critical value of the KS statistic is 1.63 / sqrt(n).
+    std::sort(x.begin(), x.end());
+    double d = 0;
+    for (int i = 0; i < n; ++i) {
+        const double phi = 0.5 * std::erfc(-x[i] / std::sqrt(2.0));
+        d = std::max({d, std::fabs(phi - double(i) / n), std::fabs(phi - double(i + 1) / n)});
+    }
+    CHECK(d < 1.63 / std::sqrt(double(n)));
+    // Seeded like the rest: the same seed, the same values.
+    Generator a(3), b(3);
+    for (int i = 0; i < 1000; ++i) REQUIRE(a.fast_normal() == b.fast_normal());
 }

@@ -51,7 +51,7 @@ void GaussianNoise::apply(Example &example, Generator &rng) const {
         for (int64_t t = 0; t < waveform.length(); ++t) power += samples[t] * samples[t];
         power /= static_cast<double>(waveform.length());
         const double stddev = std::sqrt(power / power_ratio);
-        for (int64_t t = 0; t < waveform.length(); ++t) samples[t] += stddev * rng.normal();
+        for (int64_t t = 0; t < waveform.length(); ++t) samples[t] += stddev * rng.fast_normal();
     }
     waveform.store();
 }

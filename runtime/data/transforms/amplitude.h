@@ -34,7 +34,7 @@ struct GaussianNoiseOptions {
 
 /// Adds white Gaussian noise at a signal-to-noise ratio drawn once per example: for each channel
 /// c with signal power P_c = mean(x_c^2), noise of standard deviation sqrt(P_c / 10^(snr/10)).
-/// Draws: the SNR (one rng.uniform()), then rng.normal() for every sample in row-major order.
+/// Draws: the SNR (one rng.uniform()), then rng.fast_normal() for every sample in row-major order.
 /// A channel of zeros stays zero (its power is 0).
 class GaussianNoise : public Transform {
 public:
