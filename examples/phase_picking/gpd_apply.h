@@ -13,7 +13,7 @@ namespace picking {
 struct GpdApplySettings {
     std::string file, model = "gpd_run/gpd_model.safetensors", plot;
     int64_t stride = 0;  ///< 0: classify steps a whole window, pick 10 samples
-    double threshold = 0.5;
+    double threshold = 0.9;
     bool json = false;
     int64_t threads = 0;
 };

@@ -21,7 +21,7 @@ function(expect_at_least what value low)
   endif()
 endfunction()
 
-run_ok(--workdir ${WORKDIR} --traces 300 --epochs 2 --batch 32 --threads 2 --pick-traces 20)
+run_ok(--workdir ${WORKDIR} --traces 300 --epochs 2 --batch 32 --threads 2 --pick-traces 20 --threshold 0.5)
 if(NOT out MATCHES "wrote ${WORKDIR}/stead.hdf5 \\(200 earthquake and 100 noise traces")
   message(FATAL_ERROR "the synthetic STEAD-like file was not written as asked")
 endif()
@@ -75,7 +75,7 @@ endif()
 
 # `pick` on the synthetic record (100 Hz): each known arrival (P 10 s, S 14 s, P 36 s, S 42.5 s)
 # has a pick of its phase within 50 samples (0.5 s).
-run_ok(pick ${WORKDIR}/synthetic-event.mseed --model ${WORKDIR}/gpd_model.safetensors --json --threads 2
+run_ok(pick ${WORKDIR}/synthetic-event.mseed --model ${WORKDIR}/gpd_model.safetensors --json --threads 2 --threshold 0.5
        --plot ${WORKDIR}/pick.svg)
 string(JSON count LENGTH "${out}" picks)
 if(count EQUAL 0)

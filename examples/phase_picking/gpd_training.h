@@ -19,7 +19,7 @@ struct GpdTrainSettings {
     std::string model = "<workdir>/gpd_model.safetensors", checkpoint = "<workdir>/train-state.safetensors", resume;
     SteadOptions stead;
     int64_t epochs = 6, batch = 64, workers = 1, threads = 0, jitter = 20, pick_traces = 200, pick_stride = 10;
-    double lr = 1e-3, rate = 100.0, threshold = 0.5, tolerance = 50, channel_drop = 0.2;
+    double lr = 1e-3, rate = 100.0, threshold = 0.9, tolerance = 50, channel_drop = 0.2;
     uint64_t seed = 0;
 };
 
