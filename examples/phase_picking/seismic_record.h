@@ -18,8 +18,9 @@ struct SeismicRecord {
 /// Reads `path` (strata::read_miniseed) and takes the first instrument (network, station,
 /// location, band and instrument code) in it; its Z channel is required. Throws naming the
 /// file for channels of one instrument at different rates, a record longer than `max_samples`,
-/// or no Z channel.
-SeismicRecord read_seismic_record(const std::string &path, int64_t max_samples = int64_t(1) << 28);
+/// or no Z channel. The default limit (2^25 samples, 400 MB as three f32 rows) is about four days
+/// at 100 Hz.
+SeismicRecord read_seismic_record(const std::string &path, int64_t max_samples = int64_t(1) << 25);
 
 /// "2010-02-27T06:50:00.07Z" (centiseconds).
 std::string utc_time(double seconds);
