@@ -153,14 +153,26 @@ void check_idx(const uint8_t *data, size_t size) {
 
 void check_miniseed(const uint8_t *data, size_t size) {
     const std::string &path = input_as_file(data, size);
+    std::vector<Trace> traces;
     try {
-        for (const Trace &trace : read_miniseed(path)) {
-            // Every trace returned is usable: samples and a positive sampling rate.
-            if (trace.samples.empty() || !(trace.sampling_rate > 0))
-                finding("MiniSEED trace " + trace.id() + " has no samples or no positive rate");
-            (void)trace.duration_seconds();
-        }
+        traces = read_miniseed(path);
     } catch (const Error &) {
+        return;
+    }
+    for (const Trace &trace : traces) {
+        // Every trace returned is usable: samples and a positive sampling rate.
+        if (trace.samples.empty() || !(trace.sampling_rate > 0))
+            finding("MiniSEED trace " + trace.id() + " has no samples or no positive rate");
+        // Its record runs hold exactly its records: read through them, its span gives it back.
+        if (trace.record_runs.empty()) continue;
+        try {
+            const double start = trace.start_epoch_seconds, end = start + trace.duration_seconds();
+            const std::vector<Trace> again = read_miniseed(path, trace.id(), trace.record_runs, start, end);
+            if (again.size() != 1 || again[0].samples != trace.samples || again[0].start_epoch_seconds != start)
+                finding("MiniSEED trace " + trace.id() + " read through its record runs differs");
+        } catch (const Error &e) {
+            finding("MiniSEED trace " + trace.id() + " cannot be read through its record runs: " + e.what());
+        }
     }
 }
 

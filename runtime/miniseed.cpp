@@ -247,10 +247,10 @@ int sample_width(int encoding) {
     }
 }
 
-/// Checks the header `reader.header` and unpacks its samples into `reader.data`.
-MSRecord *unpack_record(const std::string &path, const std::string &where, RecordReader &reader,
-                        LogCapture &log) {
-    const MSRecord *header = reader.header;
+/// Checks the record header `header` and unpacks its samples into `*data` (from a copy of
+/// its bytes in `copy`).
+MSRecord *unpack_record(const std::string &path, const std::string &where, const MSRecord *header, MSRecord **data,
+                        std::vector<char> &copy, LogCapture &log) {
     const int reclen = header->reclen;
     if (reclen < MINRECLEN || reclen > MAXRECLEN || !header->fsdh)
         fail("{}: corrupt record {}: record length {} is outside {}..{}", path, where, reclen,
@@ -267,13 +267,13 @@ MSRecord *unpack_record(const std::string &path, const std::string &where, Recor
              path, where, header->samplecnt, width, ms_encodingstr(header->encoding),
              reclen - data_offset);
     // Unpacked from a copy: the reader's buffer holds only this record's bytes for now.
-    reader.copy.assign(header->record, header->record + reclen);
-    const int rc = log.run([&] { return msr_unpack(reader.copy.data(), reclen, &reader.data, /*dataflag=*/1, 0); });
+    copy.assign(header->record, header->record + reclen);
+    const int rc = log.run([&] { return msr_unpack(copy.data(), reclen, data, /*dataflag=*/1, 0); });
     log.throw_if_error(path, where);
     if (rc != MS_NOERROR)
         fail("{}: corrupt record {}: cannot decode {} data: {}", path, where,
              ms_encodingstr(header->encoding), ms_errorstr(rc));
-    MSRecord *msr = reader.data;
+    MSRecord *msr = *data;
     if (msr->numsamples != msr->samplecnt)
         fail("{}: corrupt record {}: the header promises {} samples, {} could be decoded", path, where,
              msr->samplecnt, msr->numsamples);
@@ -316,6 +316,63 @@ std::vector<Trace> collect_traces(const MSTraceList *list) {
 
 namespace {
 
+/// A trace with more record runs than this keeps none (a multiplexed file, one run per record):
+/// window reads of it scan the file's headers instead.
+constexpr size_t kMaxRecordRuns = 256;
+
+/// "XX.STA..BHZ" of a record, as Trace::id names its trace.
+std::string record_id(const MSRecord *msr) {
+    return fmt::format("{}.{}.{}.{}", msr->network, msr->station, msr->location, msr->channel);
+}
+
+/// The record runs of a whole-file read, gathered record by record (see MiniseedRecordRun).
+class RecordRuns {
+public:
+    /// A decoded data record at byte `offset`: it extends the last run when it is of the same
+    /// channel and length, follows it in the file and starts where it ended (half a period).
+    void add(const MSRecord *msr, uint64_t offset) {
+        const std::string id = record_id(msr);
+        const double period = 1.0 / msr->samprate, start = double(msr->starttime) / HPTMODULUS;
+        const double end = start + double(msr->numsamples) * period;
+        if (!runs_.empty()) {
+            Run &last = runs_.back();
+            if (last.id == id && last.run.record_length == msr->reclen &&
+                offset == last.run.offset + uint64_t(last.run.records) * uint64_t(msr->reclen) &&
+                std::fabs(start - last.end) <= 0.5 * period) {
+                ++last.run.records;
+                last.end = end;
+                last.samples += msr->numsamples;
+                return;
+            }
+        }
+        runs_.push_back({id, {offset, msr->reclen, 1}, start, end, msr->numsamples});
+    }
+    /// Gives each trace the runs inside its time span; none when they do not hold exactly its
+    /// samples (overlapping traces of one channel) or are too many.
+    void assign(std::vector<Trace> &traces) const {
+        for (Trace &t : traces) {
+            const std::string id = t.id();
+            const double half = 0.5 / t.sampling_rate, end = t.start_epoch_seconds + t.duration_seconds();
+            int64_t samples = 0;
+            for (const Run &r : runs_)
+                if (r.id == id && r.start >= t.start_epoch_seconds - half && r.end <= end + half) {
+                    t.record_runs.push_back(r.run);
+                    samples += r.samples;
+                }
+            if (samples != int64_t(t.samples.size()) || t.record_runs.size() > kMaxRecordRuns) t.record_runs.clear();
+        }
+    }
+
+private:
+    struct Run {
+        std::string id;
+        MiniseedRecordRun run;
+        double start, end;
+        int64_t samples;
+    };
+    std::vector<Run> runs_;
+};
+
 /// Reads the records of `path` into traces; with `window`, only the records whose samples
 /// overlap [window->first, window->second) are decoded (every header is still checked).
 std::vector<Trace> read_records(const std::string &path, const std::pair<double, double> *window) {
@@ -326,6 +383,7 @@ std::vector<Trace> read_records(const std::string &path, const std::pair<double,
     LogCapture log;
     RecordReader reader;
     TraceListOwner traces;
+    RecordRuns runs;
     if (!traces.list) fail("{}: out of memory for libmseed's trace list", path);
     uint64_t next = 0;  // where the next record should start
     int64_t records = 0;
@@ -358,7 +416,7 @@ std::vector<Trace> read_records(const std::string &path, const std::pair<double,
             const double end = first + static_cast<double>(reader.header->samplecnt) / reader.header->samprate;
             if (end <= window->first || first >= window->second) continue;  // not needed: not decoded
         }
-        MSRecord *msr = unpack_record(path, where, reader, log);
+        MSRecord *msr = unpack_record(path, where, reader.header, &reader.data, reader.copy, log);
         next = begin + static_cast<uint64_t>(msr->reclen);
         if (msr->sampletype == 'a' || msr->numsamples == 0) continue;  // log text or no data
         // A rate factor or multiplier of 0 means "no sampling", which only log records may say.
@@ -373,6 +431,7 @@ std::vector<Trace> read_records(const std::string &path, const std::pair<double,
             log.throw_if_error(path, where);
             fail("{}: cannot add the record {} to its trace", path, where);
         }
+        if (!window) runs.add(msr, begin);
     }
     log.throw_if_error(path, fmt::format("near byte {}", next));
     if (next < file_size && (records == 0 || !is_skippable(path, next, file_size)))
@@ -381,6 +440,7 @@ std::vector<Trace> read_records(const std::string &path, const std::pair<double,
     std::vector<Trace> result = collect_traces(traces.list);
     if (result.empty() && !window)
         fail("{}: no numeric samples: its {} record(s) hold only text or no data", path, records);
+    if (!window) runs.assign(result);
     return result;
 }
 
@@ -395,6 +455,83 @@ std::vector<Trace> read_miniseed(const std::string &path, double begin, double e
              path, begin, end);
     const std::pair<double, double> window{begin, end};
     return read_records(path, &window);
+}
+
+std::vector<Trace> read_miniseed(const std::string &path, const std::string &channel_id,
+                                 const std::vector<MiniseedRecordRun> &runs, double begin, double end) {
+    if (!std::isfinite(begin) || !std::isfinite(end) || !(begin < end))
+        fail("{}: the time window [{}, {}) is not a window; expected finite times (seconds since 1970) with begin < "
+             "end",
+             path, begin, end);
+    const uint64_t file_size = checked_file_size(path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
+    LogCapture log;
+    TraceListOwner traces;
+    if (!traces.list) fail("{}: out of memory for libmseed's trace list", path);
+    struct OwnedRecord {
+        MSRecord *msr = nullptr;
+        ~OwnedRecord() { msr_free(&msr); }
+    } header, data;
+    std::vector<char> bytes, copy;
+    const char *changed = "the file changed since its record runs were taken (build the index again)";
+    for (const MiniseedRecordRun &run : runs) {
+        const auto length = static_cast<uint64_t>(std::max(run.record_length, 0));
+        if (run.record_length < MINRECLEN || run.record_length > MAXRECLEN || run.records < 1 ||
+            run.offset > file_size || uint64_t(run.records) > (file_size - run.offset) / length)
+            fail("{}: truncated or changed: a run of {} records of {} bytes from byte {} does not fit in the {}-byte "
+                 "file; {}",
+                 path, run.records, run.record_length, run.offset, file_size, changed);
+        // Reads record k's header into `header`; returns the span of its samples in time.
+        auto read_header = [&](int64_t k) -> std::pair<double, double> {
+            const uint64_t at = run.offset + uint64_t(k) * length;
+            bytes.resize(size_t(length));
+            in.clear();
+            in.seekg(static_cast<std::streamoff>(at));
+            if (!in.read(bytes.data(), static_cast<std::streamsize>(length)))
+                fail("{}: cannot read the {} bytes at byte {}: {}", path, length, at, changed);
+            const int detected = ms_detect(bytes.data(), run.record_length);
+            if (detected != run.record_length)
+                fail("{}: byte {}: expected a {}-byte record of {}, found {}; {}", path, at, run.record_length,
+                     channel_id, detected > 0 ? fmt::format("a {}-byte record", detected) : "no record header", changed);
+            const int rc = log.run([&] { return msr_unpack(bytes.data(), run.record_length, &header.msr, 0, 0); });
+            log.throw_if_error(path, fmt::format("at byte {}", at));
+            if (rc != MS_NOERROR) fail("{}: corrupt record at byte {}: {}", path, at, ms_errorstr(rc));
+            const std::string id = record_id(header.msr);
+            if (id != channel_id) fail("{}: the record at byte {} is of {}, expected {}; {}", path, at, id, channel_id, changed);
+            if (header.msr->samplecnt <= 0 || !(header.msr->samprate > 0) || !std::isfinite(header.msr->samprate))
+                fail("{}: the record at byte {} has {} samples at {} Hz; a run holds data records; {}", path, at,
+                     header.msr->samplecnt, header.msr->samprate, changed);
+            const double start = double(header.msr->starttime) / HPTMODULUS;
+            return {start, start + double(header.msr->samplecnt) / header.msr->samprate};
+        };
+        // The first record ending after `begin` (records of a run follow each other in time).
+        int64_t lo = 0, hi = run.records;
+        while (lo < hi) {
+            const int64_t mid = lo + (hi - lo) / 2;
+            if (read_header(mid).second <= begin) lo = mid + 1;
+            else hi = mid;
+        }
+        double previous_end = -INFINITY;
+        for (int64_t k = lo; k < run.records; ++k) {
+            const auto [start, stop] = read_header(k);
+            if (start >= end) break;
+            const uint64_t at = run.offset + uint64_t(k) * length;
+            if (start < previous_end - 0.5 / header.msr->samprate)
+                fail("{}: the record at byte {} starts at {} before the one before it ends ({}); {}", path, at,
+                     iso_time(header.msr->starttime), iso_time(hptime_t(previous_end * HPTMODULUS)), changed);
+            previous_end = stop;
+            const std::string where = fmt::format("at byte {}", at);
+            MSRecord *msr = unpack_record(path, where, header.msr, &data.msr, copy, log);
+            if (msr->sampletype == 'a' || msr->numsamples == 0) continue;
+            convert_samples_to_double(path, msr, static_cast<off_t>(at));
+            if (!log.run([&] { return mstl_addmsr(traces.list, msr, /*dataquality=*/0, /*autoheal=*/1, -1.0, -1.0); })) {
+                log.throw_if_error(path, where);
+                fail("{}: cannot add the record {} to its trace", path, where);
+            }
+        }
+    }
+    return collect_traces(traces.list);
 }
 
 }  // namespace strata

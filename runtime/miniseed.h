@@ -16,10 +16,21 @@
 
 #include "runtime/tensor.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace strata {
+
+/// Records of one trace lying back to back in its file: `records` records of `record_length`
+/// bytes from byte `offset`, each starting where the one before ended in time. A window read
+/// finds its records in a run by bisection (reading a few headers at computed offsets) instead
+/// of reading every header of the file.
+struct MiniseedRecordRun {
+    uint64_t offset = 0;
+    int32_t record_length = 0;
+    int64_t records = 0;
+};
 
 /// One continuous run of samples of one channel.
 struct Trace {
@@ -35,6 +46,10 @@ struct Trace {
     double sampling_rate = 0.0;
     /// The samples converted to double; integer counts are exact.
     std::vector<double> samples;
+    /// Where its records lie in the file, in time order (filled by the whole-file
+    /// `read_miniseed`; empty when they are scattered over more than 256 runs, and from the
+    /// window reads). For `read_miniseed(path, channel_id, runs, begin, end)`.
+    std::vector<MiniseedRecordRun> record_runs;
 
     /// "IU.COLA.00.LHZ", the usual SEED way to name a channel.
     std::string id() const;
@@ -61,6 +76,17 @@ std::vector<Trace> read_miniseed(const std::string &path);
 /// window no record overlaps gives no traces. Throws as `read_miniseed(path)` for a malformed
 /// file, and for a window that is not finite with begin < end.
 std::vector<Trace> read_miniseed(const std::string &path, double begin, double end);
+
+/// The traces of channel `channel_id` ("XX.STA..BHZ") whose records overlap [begin, end),
+/// read from the record runs `runs` of `path` (Trace::record_runs of an earlier whole-file
+/// read): each run is bisected on its records' start times, then only the records that
+/// overlap are read and decoded; no other byte of the file is read. Every record read is
+/// checked as `read_miniseed` checks it, and a run that does not fit in the file, a record at a
+/// run's offset that is not one of `channel_id` of that length (the file changed since the
+/// runs were taken), or records going back in time are a strata::Error naming the file and
+/// the byte.
+std::vector<Trace> read_miniseed(const std::string &path, const std::string &channel_id,
+                                 const std::vector<MiniseedRecordRun> &runs, double begin, double end);
 
 /// How `write_miniseed` stores samples.
 enum class MiniseedEncoding {

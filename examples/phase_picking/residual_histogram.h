@@ -43,13 +43,20 @@ private:
     int64_t reach_;
 };
 
+/// P and S residual counts per bin as one SVG; bin k is centred at `first` + k * `width`
+/// samples (the end bins hold the rest).
+inline void write_residual_svg(const std::string &path, const std::string &title, double first, double width,
+                               const std::vector<double> &p_counts, const std::vector<double> &s_counts) {
+    std::vector<double> x;
+    for (size_t k = 0; k < p_counts.size(); ++k) x.push_back(first + double(k) * width);
+    strata::write_svg_plot(path, title, "residual (samples)", x,
+                           {{"P picks", p_counts, "#1f77b4"}, {"S picks", s_counts, "#d62728"}});
+}
+
 /// The P and S histograms as one SVG (x: residual in samples; the end bins hold the rest).
 inline void write_residual_svg(const std::string &path, const ResidualHistogram &p, const ResidualHistogram &s) {
-    std::vector<double> x;
-    for (int64_t r = -p.reach(); r <= p.reach(); ++r) x.push_back(double(r));
-    strata::write_svg_plot(path, "pick residuals on the validation windows (arg-max sample - picked sample)",
-                           "residual (samples)", x,
-                           {{"P picks", p.counts(), "#1f77b4"}, {"S picks", s.counts(), "#d62728"}});
+    write_residual_svg(path, "pick residuals on the validation windows (arg-max sample - picked sample)",
+                       -double(p.reach()), 1.0, p.counts(), s.counts());
 }
 
 }  // namespace picking

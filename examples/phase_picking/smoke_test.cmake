@@ -1,10 +1,10 @@
-# ctest: the phase-picking example cannot rot. A tiny synthetic archive (2 stations, 3
+# ctest: the phase-picking example's MiniSEED mode (phase_picking archive) cannot rot. A tiny synthetic archive (2 stations, 3
 # minutes), one epoch, then every output is checked: the metrics JSON has the loss and each
 # chosen metric for training and validation, the SVG is written, the C library is emitted; a
 # second run resumes from the checkpoint, reuses the saved window indexes and trains nothing.
 #   cmake -DPROGRAM=path/to/phase_picking -DWORKDIR=scratch/ -P smoke_test.cmake
 file(REMOVE_RECURSE ${WORKDIR})
-set(args --workdir ${WORKDIR} --stations 2 --minutes 3 --epochs 1 --batch 8 --threads 2
+set(args archive --workdir ${WORKDIR} --stations 2 --minutes 3 --epochs 1 --batch 8 --threads 2
          --metrics ${WORKDIR}/metrics.json --plot ${WORKDIR}/metrics.svg --residuals ${WORKDIR}/residuals.svg --checkpoint ${WORKDIR}/run.safetensors)
 execute_process(COMMAND ${PROGRAM} ${args} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
 message("${out}")
@@ -43,19 +43,19 @@ endif()
 
 # A malformed picks file is an error naming the file, the line and the field; nothing trains.
 file(WRITE ${WORKDIR}/bad-picks.csv "network,station,phase,time\nXX,S01,P,2024-03-01T00:00:10Z\nXX,S01,P,yesterday\n")
-execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --picks ${WORKDIR}/bad-picks.csv --workdir ${WORKDIR}
+execute_process(COMMAND ${PROGRAM} archive --data ${WORKDIR}/archive --picks ${WORKDIR}/bad-picks.csv --workdir ${WORKDIR}
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
 if(NOT status EQUAL 1 OR NOT log MATCHES "bad-picks.csv: line 3: time 'yesterday'; expected ISO 8601 UTC")
   message(FATAL_ERROR "a bad picks file: exit ${status}, '${log}'")
 endif()
-execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --workdir ${WORKDIR}
+execute_process(COMMAND ${PROGRAM} archive --data ${WORKDIR}/archive --workdir ${WORKDIR}
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
 if(NOT status EQUAL 1 OR NOT log MATCHES "needs --picks FILE.csv")
   message(FATAL_ERROR "--data without --picks: exit ${status}, '${log}'")
 endif()
 
 # The saved run is complete: resuming it trains no more epochs, and the indexes are reused.
-execute_process(COMMAND ${PROGRAM} --data ${WORKDIR}/archive --picks ${WORKDIR}/picks.csv --workdir ${WORKDIR}
+execute_process(COMMAND ${PROGRAM} archive --data ${WORKDIR}/archive --picks ${WORKDIR}/picks.csv --workdir ${WORKDIR}
                         --epochs 1 --batch 8 --threads 2 --emit "" --resume ${WORKDIR}/run.safetensors
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE log)
 message("${out}")

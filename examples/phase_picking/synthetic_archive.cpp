@@ -1,4 +1,5 @@
 #include "synthetic_archive.h"
+#include "synthetic_wavelet.h"
 
 #include <strata/strata.h>
 
@@ -31,13 +32,6 @@ struct Event {
     double amplitude;  // counts
     double frequency;  // of the P wave, Hz
 };
-
-/// A decaying sinusoid starting at `onset` (s), sampled at `t`.
-double wavelet(double t, double onset, double frequency, double decay) {
-    if (t < onset) return 0.0;
-    const double dt = t - onset;
-    return std::exp(-dt / decay) * std::sin(2 * M_PI * frequency * dt) * std::min(1.0, dt * frequency * 2);
-}
 
 }  // namespace
 

@@ -250,6 +250,28 @@ const Json &array_field(const Json &j, const char *key, const std::string &path,
     return j.at(key);
 }
 
+/// A segment's record runs from a saved index: each [offset, record length, records] must lie
+/// inside its file as the index stamped it (the stamp is checked before the index is used).
+std::vector<MiniseedRecordRun> record_runs(const Json &list, const MiniseedFileStamp &file, const std::string &path,
+                                           const std::string &what) {
+    std::vector<MiniseedRecordRun> runs;
+    for (const Json &r : list) {
+        const bool shaped = r.is_array() && r.size() == 3 && r[0].is_number_unsigned() && r[1].is_number_integer() &&
+                            r[2].is_number_integer();
+        MiniseedRecordRun run;
+        if (shaped) run = {r[0].get<uint64_t>(), int32_t(std::clamp<int64_t>(r[1].get<int64_t>(), 0, 1 << 30)),
+                           r[2].get<int64_t>()};
+        const auto size = static_cast<uint64_t>(std::max<int64_t>(file.size, 0));
+        if (!shaped || run.record_length < 128 || run.record_length > (1 << 20) || run.records < 1 ||
+            run.offset > size || uint64_t(run.records) > (size - run.offset) / uint64_t(run.record_length))
+            fail("{}: corrupt MiniSEED index: {} has the record run {}; expected [offset, record length 128 to 2^20, "
+                 "records >= 1] inside the {} bytes of {}",
+                 path, what, r.dump().substr(0, 80), file.size, file.path);
+        runs.push_back(run);
+    }
+    return runs;
+}
+
 }  // namespace
 
 MiniseedIndex MiniseedIndex::build(const std::string &root, const MiniseedWindowOptions &options) {
@@ -282,7 +304,7 @@ MiniseedIndex MiniseedIndex::build(const std::string &root, const MiniseedWindow
             }
             const std::string id = t.id();
             groups[id.substr(0, id.size() - 1)][t.channel[2]].push_back(
-                {int32_t(f), t.start_epoch_seconds, t.sampling_rate, int64_t(t.samples.size())});
+                {int32_t(f), t.start_epoch_seconds, t.sampling_rate, int64_t(t.samples.size()), t.record_runs});
         }
     }
     index.rate = options.sampling_rate > 0 ? options.sampling_rate : common_rate;
@@ -343,7 +365,11 @@ void MiniseedIndex::save(const std::string &path) const {
         Json segments = Json::array();
         for (const auto &component : s.segments) {
             Json list = Json::array();
-            for (const auto &g : component) list.push_back({g.file, g.start, g.rate, g.samples});
+            for (const auto &g : component) {
+                Json runs = Json::array();
+                for (const auto &r : g.runs) runs.push_back({r.offset, r.record_length, r.records});
+                list.push_back({g.file, g.start, g.rate, g.samples, std::move(runs)});
+            }
             segments.push_back(std::move(list));
         }
         j["stations"].push_back({{"id", s.id}, {"components", s.components}, {"segments", std::move(segments)}});
@@ -413,9 +439,12 @@ MiniseedIndex MiniseedIndex::load(const std::string &path) {
         for (size_t c = 0; c < 3; ++c) {
             if (!segments[c].is_array()) fail("{}: corrupt MiniSEED index: {}.segments[{}] is not a list", path, what, c);
             for (const Json &g : segments[c]) {
-                if (!g.is_array() || g.size() != 4 || !g[0].is_number_integer() || !g[1].is_number() ||
-                    !g[2].is_number() || !g[3].is_number_integer())
-                    fail("{}: corrupt MiniSEED index: {}.segments[{}] holds {}; expected [file, start, rate, samples]",
+                // [file, start, rate, samples, runs]; indexes saved before record runs have no runs.
+                if (!g.is_array() || (g.size() != 4 && g.size() != 5) || !g[0].is_number_integer() ||
+                    !g[1].is_number() || !g[2].is_number() || !g[3].is_number_integer() ||
+                    (g.size() == 5 && !g[4].is_array()))
+                    fail("{}: corrupt MiniSEED index: {}.segments[{}] holds {}; expected [file, start, rate, samples, "
+                         "runs]",
                          path, what, c, g.dump().substr(0, 80));
                 const auto file = g[0].get<int64_t>();
                 MiniseedSegment seg{int32_t(0), g[1].get<double>(), g[2].get<double>(), g[3].get<int64_t>()};
@@ -425,6 +454,7 @@ MiniseedIndex MiniseedIndex::load(const std::string &path) {
                          "a finite start, a positive rate and samples",
                          path, what, c, g.dump().substr(0, 80), index.files.size());
                 seg.file = int32_t(file);
+                if (g.size() == 5) seg.runs = record_runs(g[4], index.files[size_t(file)], path, what);
                 station.segments[c].push_back(seg);
             }
         }
@@ -485,22 +515,37 @@ Example MiniseedDataset::get(int64_t index) const {
         const bool resample = index_.options.sampling_rate > 0;
 
         // The files holding data near the window, and the time span each must give: the window
-        // and, around it, the samples the interpolation reaches (two samples without resampling).
-        std::map<int32_t, std::pair<double, double>> files;
-        for (const auto &component : s.segments)
-            for (const MiniseedSegment &g : component) {
+        // and, around it, the samples the interpolation reaches (two samples without resampling);
+        // with the record runs of each channel's segments there, when every segment has them.
+        struct FileRead {
+            std::pair<double, double> span;
+            std::map<std::string, std::vector<MiniseedRecordRun>> runs;  // by channel id
+            bool by_runs = true;
+        };
+        std::map<int32_t, FileRead> files;
+        for (size_t c = 0; c < 3; ++c)
+            for (const MiniseedSegment &g : s.segments[c]) {
                 const double margin = (resample ? kLanczosLobes * std::max(1.0, g.rate / rate) + 2 : 2) / g.rate;
                 if (g.start > end + margin || g.end() < w.start - margin) continue;
-                auto span = files.emplace(g.file, std::make_pair(w.start - margin, end + margin)).first;
-                span->second.first = std::min(span->second.first, w.start - margin);
-                span->second.second = std::max(span->second.second, end + margin);
+                FileRead &read = files.emplace(g.file, FileRead{{w.start - margin, end + margin}, {}, true}).first->second;
+                read.span.first = std::min(read.span.first, w.start - margin);
+                read.span.second = std::max(read.span.second, end + margin);
+                read.by_runs = read.by_runs && !g.runs.empty();
+                auto &runs = read.runs[s.id + s.components[c]];
+                runs.insert(runs.end(), g.runs.begin(), g.runs.end());
             }
-        // Only the records overlapping that span are decoded (runtime/miniseed.h).
+        // Only the records overlapping that span are decoded (runtime/miniseed.h); with runs,
+        // only they are read.
         std::vector<Trace> traces;
-        for (const auto &[f, span] : files) {
-            std::vector<Trace> more = read_miniseed((fs::path(index_.root) / index_.files[size_t(f)].path).string(),
-                                                    span.first, span.second);
-            std::move(more.begin(), more.end(), std::back_inserter(traces));
+        for (const auto &[f, read] : files) {
+            const std::string path = (fs::path(index_.root) / index_.files[size_t(f)].path).string();
+            std::vector<std::vector<Trace>> parts;
+            if (read.by_runs)
+                for (const auto &[channel, runs] : read.runs)
+                    parts.push_back(read_miniseed(path, channel, runs, read.span.first, read.span.second));
+            else
+                parts.push_back(read_miniseed(path, read.span.first, read.span.second));
+            for (auto &part : parts) std::move(part.begin(), part.end(), std::back_inserter(traces));
         }
 
         std::vector<double> waveform(size_t(3 * L), 0.0), mask(size_t(3 * L), 0.0);

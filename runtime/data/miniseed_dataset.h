@@ -22,9 +22,13 @@
 /// Records of one channel that continue across files (day files) join into one stretch;
 /// where two stretches of a channel overlap, the one that starts first gives the samples.
 ///
-/// Cost: `get` decodes only the records of each file that overlap the window (and the samples
-/// the resampling reaches around it); the other records' headers are read and checked, not
-/// their data. To train for many epochs, write the windows once to a raw file
+/// Cost: the index records where each segment's records lie in its file (runs of records of
+/// one length back to back, `MiniseedRecordRun`), so `get` seeks to the records that overlap
+/// the window (and the samples the resampling reaches around it) by bisecting those runs: a
+/// few headers read, the window's records read and decoded, nothing else of a day file. A
+/// segment without runs (an index saved before they existed, a file multiplexing many channels
+/// record by record) falls back to reading every header of its file and decoding the
+/// overlapping records. To train for many epochs, write the windows once to a raw file
 /// (`write_raw_dataset`) and train from that.
 ///
 /// Resampling: with `sampling_rate` 0 every channel must have the same rate (an error
@@ -45,6 +49,7 @@
 /// Every malformed input is a strata::Error naming the file, and in `get` the window too.
 
 #include "runtime/data/dataset.h"
+#include "runtime/miniseed.h"
 
 #include <array>
 #include <memory>
@@ -74,6 +79,9 @@ struct MiniseedSegment {
     double start = 0.0;      ///< first sample, seconds since 1970 UTC
     double rate = 0.0;       ///< samples per second
     int64_t samples = 0;
+    /// Where its records lie in the file (Trace::record_runs); empty: unknown, a window read
+    /// scans the file's headers.
+    std::vector<MiniseedRecordRun> runs{};
     /// One sample period past the last sample.
     double end() const { return start + static_cast<double>(samples) / rate; }
 };
