@@ -83,7 +83,7 @@ int train_gpd(GpdTrainSettings s) {
     s.model = in_workdir(s.model, s.workdir);
     s.checkpoint = in_workdir(s.checkpoint, s.workdir);
     auto out = [&](const char *name) { return (fs::path(s.workdir) / name).string(); };
-    const constexpr int64_t window = 400;  // 4 s at 100 Hz, GPD's window
+    constexpr int64_t window = 400;  // 4 s at 100 Hz, GPD's window
 
     if (s.hdf5.empty()) {
         s.stead.rate = s.rate;
