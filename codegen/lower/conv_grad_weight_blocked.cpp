@@ -7,11 +7,14 @@
 //   dWt(co, k..., ci)        = sum over (b, n) of blk
 //   dW[co, ci, k...]         = dWt
 //
-// A block is two output rows (2-d) or a run of positions (1-d). blk is
+// A block is a few output rows (2-d) or a run of positions (1-d). blk is
 // computed per (ci, block, image) as a register tile of channel vectors by
-// kernel taps; the block of dYt it reads stays in L1 while every input channel
+// kernel taps (2-d: by 4 neighbouring positions too, which share their input
+// broadcasts); the block of dYt it reads stays in L1 while every input channel
 // uses it. Output channels are vectorised, so the input is read as scalars
-// (broadcasts): strides cost nothing. The schedule is
+// (broadcasts): strides cost nothing. dYt is transposed from dY a vector of
+// positions by a vector of channels at a time (dy_runs), and a small padded
+// image is copied once per image. The schedule is
 // schedules/conv_grad_weight_blocked.cpp.
 
 #include "codegen/lower/context.h"
