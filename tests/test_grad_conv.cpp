@@ -143,7 +143,9 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
                                              {"w3", testing::randn64({8, 2, 3, 3}, gen, 0.5)},
                                              {"x3", testing::randn64({3, 2, 5, 6}, gen)},
                                              {"x4", testing::randn64({1, 2, 5, 6}, gen)},
-                                             {"x5", testing::randn64({1, 2, 9, 20}, gen)}};
+                                             {"x5", testing::randn64({1, 2, 9, 20}, gen)},
+                                             {"x6", testing::randn64({2, 3, 5, 16}, gen)},
+                                             {"w6", testing::randn64({16, 3, 3, 3}, gen, 0.5)}};
     CHECK_GRADIENTS(sources, [](Graph &, const Syms &in) -> Syms {
         ConvOptions strided;
         strided.stride = {3};
@@ -155,11 +157,14 @@ TEST_CASE("grad: weight gradients with a vector or more of output channels (the 
         // 9 output rows of 20 in blocks of 7: the last block runs past the end.
         // One block of 8 output channels, fewer than the threads (on 2 to 3 of them): they
         // share the images, 3 of them unevenly; one image: they share the input channels.
+        // Rows of 16 (whole f64 vectors): dY is transposed by blocks of rows x channels,
+        // for two vectors of output channels.
         ConvOptions padded;
         padded.padding = 1;
         return {conv1d(in[0], in[1], {}, {}), conv1d(in[0], in[1], {}, strided), conv2d(in[2], in[3], {}, strided2),
                 conv2d(in[2], in[3], {}, {}), conv2d(in[2], in[4], {}, padded), conv2d(in[5], in[4], {}, padded),
-                conv2d(in[6], in[4], {}, padded), conv2d(in[7], in[4], {}, padded)};
+                conv2d(in[6], in[4], {}, padded), conv2d(in[7], in[4], {}, padded),
+                conv2d(in[8], in[9], {}, padded)};
     });
 }
 

@@ -198,6 +198,38 @@ TEST_CASE("stride-1 conv2d and conv_transpose2d over rows laid end to end (the f
     }
 }
 
+TEST_CASE("short rows whose column-shifted copies outgrow L1 are flattened instead", "[ops][conv]") {
+    // Rows shorter than two vectors are laid end to end by column shift (one
+    // input copy per horizontal tap) unless those copies of an image pass
+    // 64 KiB and the flattened rows wrap at most 1/8 of their positions:
+    // 32 channels of 16x16 in f32 (110 KiB of copies, 2 of 18 positions
+    // wrapped; ResNet-20's middle stage) and 20 channels of 8x15 in f64 take
+    // the flattened rows; the 8x8 map (a fifth wrapped) stays shifted.
+    Generator gen(16);
+    struct Case {
+        DType dt;
+        Shape x;
+    };
+    for (const Case &c : {Case{DType::f32, {2, 32, 16, 16}}, Case{DType::f64, {2, 20, 8, 15}},
+                          Case{DType::f32, {2, 32, 8, 8}}}) {
+        INFO(dtype_name(c.dt) << " " << c.x[1] << "x" << c.x[2] << "x" << c.x[3]);
+        const int64_t channels = c.x[1];
+        const Tensor xv = testing::randn(c.x, c.dt, gen);
+        const Tensor w = testing::randn({channels, channels, 3, 3}, c.dt, gen), b = testing::randn({channels}, c.dt, gen);
+        Graph g;
+        auto x = g.input("x", c.x, c.dt);
+        auto pw = g.parameter("w", w), pb = g.parameter("b", b);
+        g.output("conv", conv2d(x, pw, pb, {.padding = {1, 1}}));
+        g.output("transposed", conv_transpose2d(x, pw, {}, {.padding = {1, 1}}));
+        auto out = g.compile().run({{"x", xv}});
+        CHECK_CLOSE(out.at("conv"), ref::conv2d(xv, w, b, ref::ConvArgs{{1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, "zeros"}),
+                    c.dt, tolerance(c.dt, 9 * channels));
+        CHECK_CLOSE(out.at("transposed"),
+                    ref::conv_transpose2d(xv, w, {}, ref::ConvTransposeArgs{{1, 1}, {1, 1}, {0, 0}, {1, 1}, 1}), c.dt,
+                    tolerance(c.dt, 9 * channels));
+    }
+}
+
 TEST_CASE("conv_transpose1d and conv_transpose2d: stride, padding, output_padding, dilation, groups",
           "[ops][conv]") {
     Generator gen(14);

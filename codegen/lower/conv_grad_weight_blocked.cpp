@@ -7,11 +7,14 @@
 //   dWt(co, k..., ci)        = sum over (b, n) of blk
 //   dW[co, ci, k...]         = dWt
 //
-// A block is two output rows (2-d) or a run of positions (1-d). blk is
+// A block is a few output rows (2-d) or a run of positions (1-d). blk is
 // computed per (ci, block, image) as a register tile of channel vectors by
-// kernel taps; the block of dYt it reads stays in L1 while every input channel
+// kernel taps (2-d: by 4 neighbouring positions too, which share their input
+// broadcasts); the block of dYt it reads stays in L1 while every input channel
 // uses it. Output channels are vectorised, so the input is read as scalars
-// (broadcasts): strides cost nothing. The schedule is
+// (broadcasts): strides cost nothing. dYt is transposed from dY a vector of
+// positions by a vector of channels at a time (dy_runs), and a small padded
+// image is copied once per image. The schedule is
 // schedules/conv_grad_weight_blocked.cpp.
 
 #include "codegen/lower/context.h"
@@ -30,6 +33,9 @@ constexpr int kBlock1d = 128;
 /// up to kPositions2d positions (ResNet's 16x16 and 8x8 images: 8 rows).
 constexpr int64_t kRows2d = 4;
 constexpr int64_t kPositions2d = 128;
+/// Largest zero-padded input image (all channels) copied once per image
+/// rather than per block: it stays in L2 while its blocks read it.
+constexpr int64_t kMaxPaddedImageBytes = 256 << 10;
 
 }  // namespace
 
@@ -53,24 +59,39 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     const Func x_bounded = constant_outside_spatial(ctx.func(in), xs, constant(t, 0));
     const Func g = constant_outside_spatial(ctx.func(gout), gs, constant(t, 0));
 
-    // The input shifted by the padding and copied per block (below), so the
-    // block's loops read it without bounds tests: read through the boundary
-    // condition, Halide left one loop of every block with a test per position.
+    // The input shifted by the padding and copied per block, or per image when
+    // a padded image fits in L2 (below), so the block's loops read it without
+    // bounds tests: read through the boundary condition, Halide left one loop
+    // of every block with a test per position. Per image it is zeroed and its
+    // interior copied row by row (whole vectors, no tests at the borders).
     std::vector<Var> pv = make_vars(xs.size(), "p");  // Halide order: spatial innermost first, then ci, n
     Func x(func_name(node, "_x"));
-    {
+    int64_t padded_image = xs[1] * static_cast<int64_t>(halide_type(node.dtype()).bytes());
+    for (size_t i = 0; i < s; ++i) padded_image *= xs[2 + i] + 2 * padding[i];
+    const bool input_per_image = s == 2 && padded_image <= kMaxPaddedImageBytes;
+    RDom interior;
+    if (input_per_image) {
+        x(pv) = constant(t, 0);
+        interior = RDom(0, static_cast<int>(xs[3]), 0, static_cast<int>(xs[2]), "interior");
+        x(interior.x + static_cast<int>(padding[1]), interior.y + static_cast<int>(padding[0]), pv[2], pv[3]) =
+            ctx.func(in)(interior.x, interior.y, pv[2], pv[3]);
+    } else {
         std::vector<Expr> from(pv.begin(), pv.end());
         for (size_t i = 0; i < s; ++i) from[i] = pv[i] - static_cast<int>(padding[s - 1 - i]);
         x(pv) = x_bounded(from);
     }
 
-    // dYt(n, o..., co): channels innermost.
+    // dYt(n, o..., co): channels innermost, transposed from runs of dY's rows
+    // (dy_runs, staged by the schedule so both sides of the transpose are vectors).
+    std::vector<Var> rv = make_vars(s + 2, "r");  // n, co, o...
+    Func dy_runs(func_name(node, "_dy_runs"));
+    define(dy_runs, rv, call(g, as_index(rv)));
     std::vector<Var> tv = make_vars(s + 2, "t");  // n, o..., co
     Func dyt(func_name(node, "_dyt"));
     {
         Index src = {tv[0], tv.back()};
         for (size_t i = 0; i < s; ++i) src.push_back(tv[1 + i]);
-        define(dyt, tv, call(g, src));
+        define(dyt, tv, call(dy_runs, src));
     }
 
     // Blocks: kRows2d rows of a 2-d output, or kBlock1d positions of a 1-d one
@@ -122,8 +143,8 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     Func f(func_name(node));
     define(f, wvars, dwt(from));
 
-    ConvGradWeightBlockedStages stages{f, dwt, blk, dyt, x, co, ci, b, n, k, pv, tv, rpos, rbn,
-                                      channels_out, xs[1], ws, node.dtype(), gs[0]};
+    ConvGradWeightBlockedStages stages{f, dwt, blk, dyt, dy_runs, x, co, ci, b, n, k, pv, tv, rv, rpos, rbn,
+                                      channels_out, xs[1], ws, node.dtype(), gs[0], block, interior, xs.back()};
     schedule_conv_grad_weight_blocked_cpu(stages, ctx);
     return f;
 }

@@ -32,17 +32,22 @@ struct ConvGradWeightBlockedStages {
     Halide::Func acc;  ///< dWt(co, k..., ci) = sum over (block, image) of blk: the steered stage
     Halide::Func blk;  ///< blk(co, k..., ci, b, n): one block's sum over its output positions
     Halide::Func dyt;  ///< grad_output with the channels innermost
+    Halide::Func dy_runs;  ///< grad_output as it is (the transpose's source, inlined or staged)
     Halide::Func x;    ///< the input shifted by the padding
     Halide::Var co, ci, b, n;
     std::vector<Halide::Var> taps;     ///< k, outermost first
     std::vector<Halide::Var> x_vars;   ///< x's args, Halide order
     std::vector<Halide::Var> dyt_vars; ///< dyt's args, IR order (n, o..., co)
+    std::vector<Halide::Var> dy_runs_vars; ///< dy_runs' args, IR order (n, co, o...)
     Halide::RDom positions;            ///< blk's reduction: the positions of a block
     Halide::RDom blocks;               ///< acc's reduction: (block, image)
     int64_t channels_out, channels_in;
     Shape weight_shape;
     DType dtype;
     int64_t images;
+    int64_t block;  ///< positions along the innermost dim of one block (a row in 2-d)
+    Halide::RDom interior;  ///< defined when x is zeroed and its interior copied per image (2-d)
+    int64_t input_row;      ///< the input's innermost extent
 };
 void schedule_conv_grad_weight_blocked_cpu(const ConvGradWeightBlockedStages &s, const LowerContext &ctx);
 
