@@ -85,38 +85,39 @@ struct Statistics {
 };
 
 /// The mean and biased variance per channel from planes (CPU default, see plane_sums.h), in one
-/// sweep over x: per (image, channel) plane its sum, then its square deviations from its own
-/// mean while the plane is in cache; the planes then combine exactly (Chan et al.):
+/// sweep over x: per plane its sum, then its square deviations from its own mean while the plane
+/// is in cache; the planes then combine exactly (Chan et al.; never E[x^2] - E[x]^2):
 ///   var = (sum of the planes' square deviations + P * sum of (plane mean - mean)^2) / M.
 std::pair<Func, Func> channel_moments_by_plane(const ir::Node &node, const Func &x, const Shape &xs,
                                                LowerContext &ctx) {
     const Type t = halide_type(node.dtype());
     const Func xb = constant_outside_spatial(x, xs, constant(t, 0));  // the last vector reaches past a row
-    const double plane = static_cast<double>(shape_numel(xs) / (xs[0] * xs[1]));
-    const double count = static_cast<double>(xs[0]) * plane;
     const PlaneSums total = plane_sums(func_name(node, "_plane_sum"), xs, node.dtype(), 1,
                                        [&](const Index &i, const Expr &) { return Expr(call(xb, i)); }, ctx);
+    const Expr plane = constant(t, static_cast<double>(total.images * xs[2]));
+    const double count = static_cast<double>(shape_numel(xs) / xs[1]);
     const PlaneSums deviation =
         plane_sums(func_name(node, "_plane_dev"), xs, node.dtype(), 1, [&](const Index &i, const Expr &) {
-            const Expr d = call(xb, i) - total.sums(0, i[1], i[0]) / constant(t, plane);
+            const Expr d = call(xb, i) - total.sums(0, i[1], i[0] / static_cast<int>(total.images)) / plane;
             return d * d;
         }, ctx);
-    const Var k("k"), c("c"), n("n");
-    Func moments(func_name(node, "_plane_moments"));  // (row, c, n): row 0 the plane's sum, 1 its deviations
-    moments(k, c, n) = select(k == 0, total.sums(0, c, n), deviation.sums(0, c, n));
-    const Var task = schedule_per_plane(moments, k, c, n, 2, xs, ctx);
+    const Var k("k"), c("c"), p("p");
+    Func moments(func_name(node, "_plane_moments"));  // (row, c, plane): row 0 the plane's sum, 1 its deviations
+    moments(k, c, p) = select(k == 0, total.sums(0, c, p), deviation.sums(0, c, p));
+    const Var task = schedule_per_plane(moments, k, c, p, 2, xs, ctx);
     compute_plane_sums_at(total, moments, task);
     compute_plane_sums_at(deviation, moments, task);
 
     const Var ch("c");
-    Func sum = cascade_sum(func_name(node, "_sum"), {ch}, Shape{xs[1]}, Shape{xs[0]}, node.dtype(),
+    const Shape planes = {total.planes};
+    Func sum = cascade_sum(func_name(node, "_sum"), {ch}, Shape{xs[1]}, planes, node.dtype(),
                            [&](const Index &i) { return Expr(moments(0, ch, i[0])); }, ctx);
     Func mean(func_name(node, "_mean"));
     mean(ch) = sum(ch) / constant(t, count);
     store_whole(mean, ctx);
-    Func sq = cascade_sum(func_name(node, "_sq"), {ch}, Shape{xs[1]}, Shape{xs[0]}, node.dtype(), [&](const Index &i) {
-        const Expr d = moments(0, ch, i[0]) / constant(t, plane) - mean(ch);
-        return moments(1, ch, i[0]) + constant(t, plane) * d * d;
+    Func sq = cascade_sum(func_name(node, "_sq"), {ch}, Shape{xs[1]}, planes, node.dtype(), [&](const Index &i) {
+        const Expr d = moments(0, ch, i[0]) / plane - mean(ch);
+        return moments(1, ch, i[0]) + plane * d * d;
     }, ctx);
     Func var(func_name(node, "_var"));
     var(ch) = sq(ch) / constant(t, count);
@@ -187,13 +188,13 @@ Func gradient_sums(const ir::Node &node, const Func &x, const Func &g, const Sta
                                                 const Expr gi = call(gb, i);
                                                 return select(row == 0, gi, gi * (call(xb, i) - s.mean(i[1])));
                                             }, ctx);
-        const Var k("k"), c("c"), n("n");
+        const Var k("k"), c("c"), p("p");
         Func per_plane(func_name(node, "_per_plane"));
-        per_plane(k, c, n) = planes.sums(k, c, n);
-        const Var task = schedule_per_plane(per_plane, k, c, n, 2, xs, ctx);
+        per_plane(k, c, p) = planes.sums(k, c, p);
+        const Var task = schedule_per_plane(per_plane, k, c, p, 2, xs, ctx);
         compute_plane_sums_at(planes, per_plane, task);
         const Var row("row"), ch("c");
-        Func total = cascade_sum(func_name(node, "_plane_total"), {row, ch}, Shape{2, xs[1]}, Shape{xs[0]},
+        Func total = cascade_sum(func_name(node, "_plane_total"), {row, ch}, Shape{2, xs[1]}, Shape{planes.planes},
                                  node.dtype(), [&](const Index &i) { return Expr(per_plane(row, ch, i[0])); }, ctx);
         Func sums(func_name(node, "_sums"));  // Halide order (c, row)
         sums(ch, row) = select(row == 0, total(ch, row), total(ch, row) * s.invstd(ch));
