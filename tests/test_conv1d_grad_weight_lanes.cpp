@@ -3,6 +3,7 @@
 // Checked against a naive double loop and the "simple" schedule, in f32 and f64, on shapes
 // that reach every part of the form: output channels not a whole number of register tiles,
 // a batch not a whole number of thread shares (and batch 1), positions not whole vectors,
+// 32 channels over a short output,
 // stride (the input read by phase), dilation, padding, taps that fill the register tile
 // alone, and an input long enough that each image is summed on its own.
 
@@ -48,6 +49,7 @@ TEST_CASE("conv1d weight gradients with few output channels match a naive sum", 
         {1, 2, 3, 20, 3, 1, 0, 1},     // batch 1: one share
         {2, 2, 5, 40, 24, 1, 0, 1},    // 24 taps: one channel per tile
         {4, 8, 8, 4500, 7, 1, 3, 1},   // each image summed on its own (its data staged in cache)
+        {3, 6, 32, 40, 5, 4, 2, 1},    // two vectors of channels over 10 output positions
     };
     Generator gen(1801);
     for (const Case &c : cases) {

@@ -34,6 +34,9 @@ constexpr int64_t kMaxChannelTile = 3;
 /// A share's input and dy bytes up to which one tile runs over all its images.
 constexpr int64_t kShareBytesInCache = 512 * 1024;
 
+/// Output positions (in vectors) up to which two vectors of channels take this form as well.
+constexpr int64_t kShortOutputVectors = 2;
+
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
@@ -44,7 +47,9 @@ bool conv1d_grad_weight_lanes_applies(const ir::Node &node, const LowerContext &
     const Shape &gs = node.input(1)->shape(), &ws = node.shape();
     if (gs.size() != 3 || ws[2] > kMaxAccumulators) return false;
     if (!node_rule(ctx, node).empty()) return false;  // user rules steer the plain form
-    return gs[1] < 2 * ctx.vector_width(node.dtype());
+    // Few channels, or two vectors of them over outputs too short for the blocked form's blocks.
+    const int64_t lanes = ctx.vector_width(node.dtype());
+    return gs[1] < 2 * lanes || (gs[1] <= 2 * lanes && gs[2] <= kShortOutputVectors * lanes);
 }
 
 Func lower_conv1d_grad_weight_lanes(const ir::Node &node, LowerContext &ctx) {
