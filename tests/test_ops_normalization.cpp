@@ -182,3 +182,31 @@ TEST_CASE("f32 batch-norm statistics add in a cascade, as accurate as a long-dou
         CHECK(y.get_flat(i) == Approx(static_cast<double>(want)).epsilon(2e-5));
     }
 }
+
+TEST_CASE("f32 batch-norm statistics over long planes stay as accurate as a long-double reference",
+          "[ops][normalization]") {
+    // The test above on a [N, 1, L] layout, summed plane by plane along the rows (the CPU default's
+    // one-sweep statistics): one 1 and small values of 3/4 of its half-ulp, which a plain
+    // running sum loses.
+    for (const Shape &shape : {Shape{1, 1, 4096}, Shape{2, 1, 3001}, Shape{3, 1, 600}}) {
+        INFO(shape_str(shape));
+        const int64_t n = shape_numel(shape);
+        std::vector<float> values(static_cast<size_t>(n), 0.75f * std::ldexp(1.0f, -24));
+        values[0] = 1.0f;
+        long double mean = 0, var = 0;
+        for (float v : values) mean += v;
+        mean /= n;
+        for (float v : values) var += (v - mean) * (v - mean);
+        var /= n;
+        const double eps = 1e-5;
+        Graph g;
+        auto x = g.input("x", shape);
+        g.output("y", batch_norm(x, {}, {}, {}, {}, true, 0.1, eps).output);
+        const Tensor y = g.compile().run({{"x", Tensor::from_vector(values, shape)}}).at("y");
+        for (int64_t i : {int64_t{0}, int64_t{1}, n - 1}) {
+            const long double want = (values[static_cast<size_t>(i)] - mean) / std::sqrt(var + eps);
+            INFO("element " << i);
+            CHECK(y.get_flat(i) == Approx(static_cast<double>(want)).epsilon(2e-5));
+        }
+    }
+}

@@ -5,6 +5,7 @@
 // position as a pure (vectorisable, contiguous) dim, then a short sum over it.
 
 #include "codegen/lower/context.h"
+#include "codegen/schedules/conv1d_forms.h"
 #include "codegen/schedules/schedule.h"
 
 namespace strata::codegen {
@@ -12,6 +13,7 @@ namespace strata::codegen {
 using namespace Halide;
 
 Func lower_conv_grad_weight(const ir::Node &node, LowerContext &ctx) {
+    if (conv1d_grad_weight_lanes_applies(node, ctx)) return lower_conv1d_grad_weight_lanes(node, ctx);
     if (blocked_conv_grad_weight_applies(node, ctx)) return lower_conv_grad_weight_blocked(node, ctx);
     const ir::Node *in = node.input(0), *gout = node.input(1);
     const Shape &xs = in->shape(), &gs = gout->shape(), &ws = node.shape();

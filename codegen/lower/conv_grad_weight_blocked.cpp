@@ -26,7 +26,7 @@ using namespace Halide;
 
 namespace {
 
-/// Positions per block of a 1-d conv (a multiple of any vector width).
+/// Positions per block of a 1-d conv at most.
 constexpr int kBlock1d = 128;
 /// Rows per block of a 2-d conv: each block ends in a store and an add of
 /// its tile, so longer blocks spend less on them. Short rows take more rows,
@@ -99,8 +99,14 @@ Func lower_conv_grad_weight_blocked(const ir::Node &node, LowerContext &ctx) {
     const int64_t row = gs.back();
     const int64_t rows =
         s == 1 ? 1 : std::min<int64_t>(std::max<int64_t>(kRows2d, (kPositions2d + row - 1) / row), gs[2]);
-    const int64_t block = s == 1 ? kBlock1d : row;
-    const int64_t blocks = s == 1 ? (row + kBlock1d - 1) / kBlock1d : (gs[2] + rows - 1) / rows;
+    // 1-d: the fewest blocks of at most kBlock1d positions, one block as long as the row, several
+    // of about equal length in whole vectors (GPD's 50 positions in one 128-position block
+    // computed 61% padding).
+    const int64_t blocks_1d = (row + kBlock1d - 1) / kBlock1d;
+    const int64_t lanes = ctx.vector_width(node.dtype());
+    const int64_t even_block = ((row + blocks_1d - 1) / blocks_1d + lanes - 1) / lanes * lanes;
+    const int64_t block = s == 1 ? (blocks_1d == 1 ? row : std::min<int64_t>(kBlock1d, even_block)) : row;
+    const int64_t blocks = s == 1 ? blocks_1d : (gs[2] + rows - 1) / rows;
     RDom rpos(0, static_cast<int>(block), 0, static_cast<int>(rows), "rpos");
     Var co("co"), ci("ci"), b("b"), n("n");
     std::vector<Var> k = make_vars(s, "k");  // taps, outermost first

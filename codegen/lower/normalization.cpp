@@ -7,6 +7,7 @@
 
 #include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
+#include "codegen/lower/plane_sums.h"
 #include "codegen/schedules/forms.h"
 
 namespace strata::codegen {
@@ -83,9 +84,50 @@ struct Statistics {
     double count;
 };
 
+/// The mean and biased variance per channel from planes (CPU default, see plane_sums.h), in one
+/// sweep over x: per plane its sum, then its square deviations from its own mean while the plane
+/// is in cache; the planes then combine exactly (Chan et al.; never E[x^2] - E[x]^2):
+///   var = (sum of the planes' square deviations + P * sum of (plane mean - mean)^2) / M.
+std::pair<Func, Func> channel_moments_by_plane(const ir::Node &node, const Func &x, const Shape &xs,
+                                               LowerContext &ctx) {
+    const Type t = halide_type(node.dtype());
+    const Func xb = constant_outside_spatial(x, xs, constant(t, 0));  // the last vector reaches past a row
+    const PlaneSums total = plane_sums(func_name(node, "_plane_sum"), xs, node.dtype(), 1,
+                                       [&](const Index &i, const Expr &) { return Expr(call(xb, i)); }, ctx);
+    const Expr plane = constant(t, static_cast<double>(total.images * xs[2]));
+    const double count = static_cast<double>(shape_numel(xs) / xs[1]);
+    const PlaneSums deviation =
+        plane_sums(func_name(node, "_plane_dev"), xs, node.dtype(), 1, [&](const Index &i, const Expr &) {
+            const Expr d = call(xb, i) - total.sums(0, i[1], i[0] / static_cast<int>(total.images)) / plane;
+            return d * d;
+        }, ctx);
+    const Var k("k"), c("c"), p("p");
+    Func moments(func_name(node, "_plane_moments"));  // (row, c, plane): row 0 the plane's sum, 1 its deviations
+    moments(k, c, p) = select(k == 0, total.sums(0, c, p), deviation.sums(0, c, p));
+    const Var task = schedule_per_plane(moments, k, c, p, 2, xs, ctx);
+    compute_plane_sums_at(total, moments, task);
+    compute_plane_sums_at(deviation, moments, task);
+
+    const Var ch("c");
+    const Shape planes = {total.planes};
+    Func sum = cascade_sum(func_name(node, "_sum"), {ch}, Shape{xs[1]}, planes, node.dtype(),
+                           [&](const Index &i) { return Expr(moments(0, ch, i[0])); }, ctx);
+    Func mean(func_name(node, "_mean"));
+    mean(ch) = sum(ch) / constant(t, count);
+    store_whole(mean, ctx);
+    Func sq = cascade_sum(func_name(node, "_sq"), {ch}, Shape{xs[1]}, planes, node.dtype(), [&](const Index &i) {
+        const Expr d = moments(0, ch, i[0]) / plane - mean(ch);
+        return moments(1, ch, i[0]) + plane * d * d;
+    }, ctx);
+    Func var(func_name(node, "_var"));
+    var(ch) = sq(ch) / constant(t, count);
+    return {mean, var};
+}
+
 /// The mean and biased variance of x per channel: the variance as the mean square deviation from
 /// the mean (two cascades, never E[x^2] - E[x]^2, which cancels in f32).
 std::pair<Func, Func> channel_moments(const ir::Node &node, const Func &x, const Shape &xs, LowerContext &ctx) {
+    if (plane_sums_apply(xs, node.dtype(), ctx)) return channel_moments_by_plane(node, x, xs, ctx);
     const Type t = halide_type(node.dtype());
     const ChannelSum channel_sum{xs, node.dtype(), ctx};
     const double count = static_cast<double>(shape_numel(xs) / xs[1]);
@@ -134,6 +176,30 @@ Func channel_pair(const ir::Node &node, const Func &first, const Func &second) {
 /// sum(g) and sum(g * x_hat) per channel, where x_hat = (x - mean) * invstd: a Func [2, C]
 /// (Halide order (c, row)) summed in one sweep over g and x.
 Func gradient_sums(const ir::Node &node, const Func &x, const Func &g, const Statistics &s, LowerContext &ctx) {
+    const Shape &xs = node.input(0)->shape();
+    if (plane_sums_apply(xs, node.dtype(), ctx)) {
+        // Per plane, both sums in one sweep over g and x: sum(g) and sum(g * (x - mean)), then the
+        // planes' sums added per channel and row 1 scaled by invstd.
+        const Type t = halide_type(node.dtype());
+        const Func xb = constant_outside_spatial(x, xs, constant(t, 0));
+        const Func gb = constant_outside_spatial(g, xs, constant(t, 0));
+        const PlaneSums planes = plane_sums(func_name(node, "_plane_sums"), xs, node.dtype(), 2,
+                                            [&](const Index &i, const Expr &row) {
+                                                const Expr gi = call(gb, i);
+                                                return select(row == 0, gi, gi * (call(xb, i) - s.mean(i[1])));
+                                            }, ctx);
+        const Var k("k"), c("c"), p("p");
+        Func per_plane(func_name(node, "_per_plane"));
+        per_plane(k, c, p) = planes.sums(k, c, p);
+        const Var task = schedule_per_plane(per_plane, k, c, p, 2, xs, ctx);
+        compute_plane_sums_at(planes, per_plane, task);
+        const Var row("row"), ch("c");
+        Func total = cascade_sum(func_name(node, "_plane_total"), {row, ch}, Shape{2, xs[1]}, Shape{planes.planes},
+                                 node.dtype(), [&](const Index &i) { return Expr(per_plane(row, ch, i[0])); }, ctx);
+        Func sums(func_name(node, "_sums"));  // Halide order (c, row)
+        sums(ch, row) = select(row == 0, total(ch, row), total(ch, row) * s.invstd(ch));
+        return sums;
+    }
     const ChannelSum channel_sum{node.input(0)->shape(), node.dtype(), ctx};
     return channel_sum.sums(func_name(node, "_sums"), 2, [&](const Index &i, const Expr &row) {
         const Expr gi = call(g, i);
