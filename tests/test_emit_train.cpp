@@ -326,10 +326,10 @@ TEST_CASE("emit --train errors name the problem and write nothing", "[emit][trai
     TempDir work, out;
     nn::Sequential net = make_net();
     save_checkpoint(work / "model.safetensors", *net, nullptr, with_ir(inference_ir(net)));
-    // A model whose output is the logits themselves: not a classifier the step knows how to train.
+    // A model whose output is not [N, classes] (logits or their softmax): not a classifier the step knows how to train.
     Graph g;
     net->eval();
-    g.output("logits", net->forward(g.input("images", {kBatch, 1, 8, 8})));
+    g.output("logits", reshape(net->forward(g.input("images", {kBatch, 1, 8, 8})), {kBatch, 3, 1}));
     save_checkpoint(work / "logits.safetensors", *net, nullptr, with_ir(g.to_string()));
 
     const std::string emit = strata_binary() + " emit ";

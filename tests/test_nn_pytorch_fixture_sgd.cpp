@@ -1,7 +1,8 @@
 /// Issue 21's "Done when" for training: the real-model fixtures' PyTorch state_dicts
 /// (tests/fixtures/onnx/make_models.py) load by name into the same architectures written with
 /// Strata's nn modules, and three SGD steps (lr 0.01, momentum 0.9, train mode) in f64 from
-/// those weights give PyTorch's f64 loss before each step.
+/// those weights give PyTorch's f64 loss before each step and PyTorch's weights after the last
+/// (every state_dict entry of at most 4096 elements, recorded as "after.KEY").
 
 #include "frontend/nn.h"
 #include "frontend/nn/state_dict.h"
@@ -12,6 +13,7 @@
 
 #include "tests/support/pytorch_lenet5.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <limits>
@@ -133,6 +135,65 @@ struct FixtureUNet1dImpl : nn::Module {
 };
 STRATA_MODULE(FixtureUNet1d);
 
+/// UNet2d of make_models.py: nearest (scale 2) and bilinear (scale 2; align_corners to a size)
+/// upsampling between Conv2d, MaxPool2d, AvgPool2d and skip Concats; an mse_loss fixture.
+struct FixtureUNet2dImpl : nn::Module {
+    FixtureUNet2dImpl() : nn::Module("UNet2d") {
+        enc1 = register_module("enc1", nn::Conv2d(nn::Conv2dOptions(2, 4, 3).padding(1)));
+        enc2 = register_module("enc2", nn::Conv2d(nn::Conv2dOptions(4, 8, 3).padding(1)));
+        bottom = register_module("bottom", nn::Conv2d(nn::Conv2dOptions(8, 8, 3).padding(1)));
+        dec2 = register_module("dec2", nn::Conv2d(nn::Conv2dOptions(16, 4, 3).padding(1)));
+        dec1 = register_module("dec1", nn::Conv2d(nn::Conv2dOptions(8, 4, 3).padding(1)));
+        out = register_module("out", nn::Conv2d(4, 1, 1));
+        upsample = register_module("upsample", nn::Upsample(nn::UpsampleOptions().scale_factor({2}).mode("nearest")));
+    }
+    SymTensor forward(const SymTensor &x) override {
+        const SymTensor s1 = relu(enc1(x));                                // 12 x 12
+        const SymTensor s2 = relu(enc2(max_pool2d(s1, {2})));              // 6 x 6
+        const SymTensor b = sigmoid(bottom(avg_pool2d(s2, {2})));          // 3 x 3
+        SymTensor y = relu(dec2(concat({s2, upsample(b)}, 1)));            // nearest, 6 x 6
+        InterpolateOptions twice;
+        twice.scale_factor = {2};
+        twice.mode = "bilinear";
+        twice.align_corners = false;
+        y = relu(dec1(concat({s1, interpolate(y, twice)}, 1)));            // 12 x 12
+        InterpolateOptions to_9x9;
+        to_9x9.size = {9, 9};
+        to_9x9.mode = "bilinear";
+        to_9x9.align_corners = true;
+        return out(interpolate(y, to_9x9));
+    }
+    nn::Conv2d enc1{nullptr}, enc2{nullptr}, bottom{nullptr}, dec2{nullptr}, dec1{nullptr}, out{nullptr};
+    nn::Upsample upsample{nullptr};
+};
+STRATA_MODULE(FixtureUNet2d);
+
+/// Every "after.KEY" of the record (PyTorch's state_dict entry KEY after the three steps) equals
+/// the model's KEY to `tolerance` of the tensor's largest magnitude (exactly for integers).
+void check_weights_follow_pytorch(const nn::Module &model, const SafetensorsFile &record, double tolerance) {
+    const NamedTensors ours = nn::state_dict(model);
+    int checked = 0;
+    for (const auto &[key, theirs] : record.tensors) {
+        if (key.rfind("after.", 0) != 0) continue;
+        const std::string name = key.substr(6);
+        INFO("state_dict entry " << name);
+        const auto it = std::find_if(ours.begin(), ours.end(), [&](const auto &entry) { return entry.first == name; });
+        REQUIRE(it != ours.end());
+        const Tensor &mine = it->second;
+        REQUIRE(mine.shape() == theirs.shape());
+        double diff = 0, scale = 0;
+        for (int64_t i = 0; i < mine.numel(); ++i) {
+            diff = std::max(diff, std::fabs(mine.get_flat(i) - theirs.get_flat(i)));
+            scale = std::max(scale, std::fabs(theirs.get_flat(i)));
+        }
+        INFO(std::setprecision(17) << "max difference " << diff << ", largest magnitude " << scale);
+        if (theirs.dtype() == DType::f64) CHECK(diff <= tolerance * std::max(scale, 1e-300));
+        else CHECK(diff == 0);
+        ++checked;
+    }
+    CHECK(checked > 0);
+}
+
 /// Loads NAME_state.safetensors strictly into `model`, converts it to f64 and runs the three
 /// recorded SGD steps; each step's loss must be PyTorch's to `tolerance` (relative).
 void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, double tolerance) {
@@ -163,6 +224,7 @@ void check_sgd_follows_pytorch(nn::Module &model, const std::string &name, doubl
         INFO(std::setprecision(17) << "Strata " << ours << " PyTorch " << theirs);
         CHECK(std::fabs(ours - theirs) <= tolerance * std::fabs(theirs));
     }
+    check_weights_follow_pytorch(model, record, tolerance);
 }
 
 }  // namespace
@@ -189,4 +251,11 @@ TEST_CASE("UNet1d with mse_loss: PyTorch's state_dict loads by name and SGD in f
           "[nn][state_dict][pytorch_fixture]") {
     FixtureUNet1d net;
     check_sgd_follows_pytorch(*net, "unet1d", 1e-10);
+}
+
+TEST_CASE("UNet2d with nearest and bilinear upsampling: PyTorch's state_dict loads by name and SGD in f64 follows "
+          "PyTorch's losses",
+          "[nn][state_dict][pytorch_fixture]") {
+    FixtureUNet2d net;
+    check_sgd_follows_pytorch(*net, "unet2d", 1e-10);
 }

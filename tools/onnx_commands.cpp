@@ -80,7 +80,7 @@ void run_run(const RunCommand &c) {
         const auto [name, file] = name_value(arg, "--input");
         if (!program.find_source(name) || program.find_source(name)->op != ir::Op::input)
             fail("--input {}: the model has no input '{}'", arg, name);
-        given[name] = read_tensor_file(file);
+        given[name] = read_tensor_file(file, name);
     }
     int64_t batch = 0;
     for (const ir::Node *in : program.inputs()) {
@@ -111,7 +111,7 @@ void run_run(const RunCommand &c) {
     for (size_t i = 0; i < names.size(); ++i) {
         auto f = files.find(names[i]);
         if (f != files.end()) {
-            write_tensor_file(f->second, results[i]);
+            write_tensor_file(f->second, results[i], names[i]);
             fmt::print("{}: {} {} -> {}\n", names[i], dtype_name(results[i].dtype()), shape_str(results[i].shape()), f->second);
         } else {
             fmt::print("{} = {}\n", names[i], results[i].to_string());
@@ -170,10 +170,10 @@ void add_import_command(CLI::App &app) {
 
 void add_run_command(CLI::App &app) {
     auto c = std::make_shared<RunCommand>();
-    CLI::App *cmd = app.add_subcommand("run", "Run a checkpoint's model on tensors from files (.npy or ONNX .pb)");
+    CLI::App *cmd = app.add_subcommand("run", "Run a checkpoint's model on tensors from files (.npy, ONNX .pb or .safetensors)");
     cmd->add_option("checkpoint", c->checkpoint, "Checkpoint saved with its IR (strata import, save_checkpoint)")->required();
-    cmd->add_option("--input", c->inputs, "NAME=FILE.npy|FILE.pb, for every input")->required();
-    cmd->add_option("--output", c->outputs, "[NAME=]FILE.npy|FILE.pb (default: print the outputs)");
+    cmd->add_option("--input", c->inputs, "NAME=FILE.npy|FILE.pb|FILE.safetensors (its tensor NAME, or its only one), for every input")->required();
+    cmd->add_option("--output", c->outputs, "[NAME=]FILE.npy|FILE.pb|FILE.safetensors (default: print the outputs)");
     cmd->callback([c] { run_run(*c); });
 }
 

@@ -3,10 +3,15 @@
 #include "frontend/onnx/onnx_host_tensor.h"
 #include "runtime/atomic_file.h"
 #include "runtime/input_file.h"
+#include "runtime/safetensors.h"
 
 #include <strata/error.h>
 
+#include <fmt/format.h>
+
 #include <cstring>
+#include <optional>
+#include <vector>
 #include <limits>
 #include <regex>
 
@@ -93,21 +98,48 @@ std::string npy_bytes(const Tensor &tensor) {
     return out;
 }
 
+/// The tensor `name` of a safetensors file, or its only tensor; only that one is converted.
+Tensor read_safetensors_tensor(const std::string &path, const std::string &name) {
+    const SafetensorsHeader header = read_safetensors_header(path);
+    std::string chosen;
+    std::vector<std::string> names;
+    for (const SafetensorsEntry &e : header.entries) {
+        names.push_back(e.name);
+        if (e.name == name) chosen = name;
+    }
+    if (chosen.empty()) {
+        if (names.size() != 1)
+            fail("{}: no tensor named '{}' (the file holds {} tensors{}{}); name the tensor after the input, or "
+                 "give a file of one tensor",
+                 path, name, names.size(), names.empty() ? "" : ": ", fmt::join(names, ", "));
+        chosen = names.front();
+    }
+    const SafetensorsFile file = read_safetensors(path, [&](const SafetensorsEntry &e) -> std::optional<DType> {
+        if (e.name != chosen) return std::nullopt;
+        return e.dtype == DType::i64 ? DType::i32 : e.dtype;  // narrowed, checked value by value
+    });
+    const Tensor *tensor = file.find(chosen);
+    STRATA_ASSERT(tensor, "{}: the tensor '{}' of the header was not read", path, chosen);
+    return *tensor;
+}
+
 }  // namespace
 
-Tensor read_tensor_file(const std::string &path) {
+Tensor read_tensor_file(const std::string &path, const std::string &name) {
+    if (ends_with(path, ".safetensors")) return read_safetensors_tensor(path, name);
     if (ends_with(path, ".npy")) return read_npy(path);
     if (ends_with(path, ".pb")) {
         const auto proto = onnx::read_tensor_proto(path);
         return onnx::to_tensor(narrowed(onnx::host_tensor(proto, path), path), path);
     }
-    fail("{}: unknown tensor file type (expected .npy or .pb)", path);
+    fail("{}: unknown tensor file type (expected .npy, .pb or .safetensors)", path);
 }
 
-void write_tensor_file(const std::string &path, const Tensor &tensor) {
+void write_tensor_file(const std::string &path, const Tensor &tensor, const std::string &name) {
     if (ends_with(path, ".npy")) return write_file_atomically(path, npy_bytes(tensor));
     if (ends_with(path, ".pb")) return write_file_atomically(path, onnx::to_proto(tensor, "").SerializeAsString());
-    fail("{}: unknown tensor file type (expected .npy or .pb)", path);
+    if (ends_with(path, ".safetensors")) return save_safetensors(path, {{name.empty() ? "output" : name, tensor}});
+    fail("{}: unknown tensor file type (expected .npy, .pb or .safetensors)", path);
 }
 
 }  // namespace strata::tools

@@ -17,8 +17,23 @@ bool ends_with(const std::string &s, const std::string &suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// The names in the checkpoint's "buffers" metadata (one a line): tensors the model holds but
+/// does not train, which `strata import` lists (BatchNormalization statistics, constants).
+bool listed_as_buffer(const std::string &name, const Checkpoint &checkpoint) {
+    const auto it = checkpoint.info.metadata.find("buffers");
+    if (it == checkpoint.info.metadata.end()) return false;
+    size_t start = 0;
+    for (;;) {
+        const size_t end = it->second.find('\n', start);
+        if (it->second.compare(start, end == std::string::npos ? std::string::npos : end - start, name) == 0) return true;
+        if (end == std::string::npos) return false;
+        start = end + 1;
+    }
+}
+
 /// Which parameters a fine-tune updates: those the saved optimizer kept state for, or,
-/// when it kept none, every float parameter but batch norm's running statistics.
+/// when it kept none, every float parameter but batch norm's running statistics and the
+/// buffers the checkpoint lists.
 bool is_trained(const std::string &name, DType dtype, const Checkpoint &checkpoint) {
     if (dtype != DType::f32) return false;
     if (checkpoint.optimizer) {
@@ -26,22 +41,26 @@ bool is_trained(const std::string &name, DType dtype, const Checkpoint &checkpoi
             if (key.rfind("optim." + name + ".", 0) == 0) return true;
         return false;
     }
-    return !ends_with(name, ".running_mean") && !ends_with(name, ".running_var");
+    return !ends_with(name, ".running_mean") && !ends_with(name, ".running_var") && !listed_as_buffer(name, checkpoint);
 }
 
-/// The logits under the model's output: softmax(logits, 1) or log_softmax(logits, 1) of [N, C].
+/// The logits of the model's output: softmax(logits, 1) or log_softmax(logits, 1) of [N, C], or
+/// the output itself when it is a float [N, C] computed by other ops (the logits, as a PyTorch
+/// classifier returns them and `strata import` keeps them).
 const ir::Node *classifier_logits(const ir::Program &inference) {
     if (inference.outputs().size() != 1 || inference.inputs().size() != 1)
         fail("emit --train: the model must have one input and one output, it has {} inputs and {} outputs",
              inference.inputs().size(), inference.outputs().size());
     const ir::Output &out = inference.outputs().front();
     const ir::Node *node = out.node;
-    if ((node->op != ir::Op::softmax && node->op != ir::Op::log_softmax) || node->shape().size() != 2 ||
-        node->attrs.get_int("dim") != 1)
+    const bool normalized = node->op == ir::Op::softmax || node->op == ir::Op::log_softmax;
+    const bool raw_logits = !normalized && node->dtype() == DType::f32 && node->op != ir::Op::input &&
+                            node->op != ir::Op::parameter;
+    if (node->shape().size() != 2 || (normalized && node->attrs.get_int("dim") != 1) || (!normalized && !raw_logits))
         fail("emit --train: the model's output '{}' is {} : {}; a training step needs a classifier whose output is "
-             "softmax(logits, 1) or log_softmax(logits, 1) of logits [N, classes]",
+             "its f32 logits [N, classes], or softmax(logits, 1) or log_softmax(logits, 1) of them",
              out.name, ir::op_name(node->op), ir::type_str(node->type));
-    return node->inputs.front();
+    return normalized ? node->inputs.front() : node;
 }
 
 }  // namespace

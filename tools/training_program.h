@@ -35,10 +35,11 @@ struct TrainingProgram {
     bool momentum_from_checkpoint = false;
 };
 
-/// `inference` must have one input and one output, softmax(logits, 1) or log_softmax(logits, 1)
-/// of 2-d logits [N, classes]. The parameters with optimizer state in the checkpoint are
-/// trained (all float parameters but batch-norm running statistics when it has none); the
-/// others stay fixed. Dropout and batch norm keep their inference form (frozen statistics).
+/// `inference` must have one input and one output: 2-d f32 logits [N, classes] (what `strata
+/// import` of a PyTorch classifier gives), or softmax(logits, 1) or log_softmax(logits, 1) of
+/// them. The parameters with optimizer state in the checkpoint are trained (when it has none, all
+/// float parameters but batch-norm running statistics and the names its "buffers" metadata
+/// lists, one a line); the others stay fixed. Dropout and batch norm keep their inference form (frozen statistics).
 TrainingProgram build_training_program(const ir::Program &inference, const Checkpoint &checkpoint,
                                        const TrainingProgramOptions &options);
 

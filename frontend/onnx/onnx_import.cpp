@@ -202,6 +202,11 @@ void import_to_checkpoint(const std::string &onnx_path, const std::string &out, 
     info.ir = model->ir();
     info.metadata["onnx.source"] = onnx_path;
     info.metadata["onnx.opset"] = std::to_string(model->opset());
+    // What `strata emit --train` must not train (tools/training_program.h): statistics and constants.
+    std::string buffers;
+    const auto named_buffers = model->named_buffers();  // items() refers into it
+    for (const auto &[name, tensor] : named_buffers.items()) buffers += (buffers.empty() ? "" : "\n") + name;
+    if (!buffers.empty()) info.metadata["buffers"] = buffers;
     save_checkpoint(out, *model, nullptr, info);
 }
 

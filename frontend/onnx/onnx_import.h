@@ -83,7 +83,9 @@ private:
 STRATA_MODULE(OnnxModel);
 
 /// `strata import`: reads `onnx_path` and writes a Strata checkpoint (weights + IR) to `out`,
-/// loadable by `strata emit`, `strata run` and load_checkpoint.
+/// loadable by `strata emit`, `strata run` and load_checkpoint. Its metadata "buffers" lists the
+/// tensors that are not trained (statistics, constants; one name a line), so that `strata emit
+/// --train` of an imported classifier (its outputs the logits) trains the parameters alone.
 void import_to_checkpoint(const std::string &onnx_path, const std::string &out, const ImportOptions &options = {});
 
 }  // namespace strata::onnx

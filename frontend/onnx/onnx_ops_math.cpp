@@ -3,6 +3,7 @@
 
 #include "frontend/functional.h"
 #include "frontend/onnx/onnx_converter.h"
+#include "frontend/onnx/onnx_patterns.h"
 
 #include <algorithm>
 #include <cmath>
@@ -85,9 +86,13 @@ void host_where(const NodeContext &ctx) {
 
 SymTensor scalar(const SymTensor &like, double value) { return like.graph().constant(value, {}, like.dtype()); }
 
+/// F of the inputs, unless the node completes a composition Strata's export writes for one of its
+/// ops (onnx_patterns.h): then that op.
 template <SymTensor (*F)(const SymTensor &, const SymTensor &)> void binary(const NodeContext &ctx) {
     ctx.check_attrs({});
-    ctx.set_output(0, F(ctx.tensor(0), ctx.tensor(1)));
+    const SymTensor a = ctx.tensor(0), b = ctx.tensor(1);
+    const SymTensor composed = exported_composition(ctx.node().op_type(), {a, b});
+    ctx.set_output(0, composed.defined() ? composed : F(a, b));
 }
 template <SymTensor (*F)(const SymTensor &)> void unary(const NodeContext &ctx) {
     ctx.check_attrs({});
@@ -102,7 +107,10 @@ SymTensor pow2(const SymTensor &a, const SymTensor &b) {
     return pow(a, b.dtype() == a.dtype() ? b : cast(b, a.dtype()));
 }
 SymTensor reciprocal(const SymTensor &x) { return scalar(x, 1.0) / x; }
-SymTensor logical_not1(const SymTensor &x) { return !x; }
+SymTensor logical_not1(const SymTensor &x) {
+    const SymTensor composed = exported_composition("Not", {x});
+    return composed.defined() ? composed : !x;
+}
 SymTensor and2(const SymTensor &a, const SymTensor &b) { return a && b; }
 SymTensor or2(const SymTensor &a, const SymTensor &b) { return a || b; }
 SymTensor softsign(const SymTensor &x) { return x / (abs(x) + 1.0); }
@@ -180,7 +188,9 @@ void graph_clip(const NodeContext &ctx) {
 
 void graph_where(const NodeContext &ctx) {
     ctx.check_attrs({});
-    ctx.set_output(0, where(ctx.tensor(0), ctx.tensor(1), ctx.tensor(2)));
+    const SymTensor c = ctx.tensor(0), x = ctx.tensor(1), y = ctx.tensor(2);
+    const SymTensor composed = exported_composition("Where", {c, x, y});
+    ctx.set_output(0, composed.defined() ? composed : where(c, x, y));
 }
 
 /// Sum, Max, Min, Mean over any number of inputs (broadcast).
@@ -202,7 +212,9 @@ template <int Kind> void graph_variadic(const NodeContext &ctx) {
 
 void graph_matmul(const NodeContext &ctx) {
     ctx.check_attrs({});
-    ctx.set_output(0, matmul(ctx.tensor(0), ctx.tensor(1)));
+    const SymTensor a = ctx.tensor(0), b = ctx.tensor(1);
+    const SymTensor composed = exported_composition("MatMul", {a, b});
+    ctx.set_output(0, composed.defined() ? composed : matmul(a, b));
 }
 
 void graph_gemm(const NodeContext &ctx) {
@@ -243,6 +255,32 @@ template <bool Log> void graph_softmax(const NodeContext &ctx) {
     if (axis == rank - 1) return ctx.set_output(0, Log ? log_softmax(x, axis) : softmax(x, axis));
     const SymTensor flat = reshape(x, {rows, cols});
     ctx.set_output(0, reshape(Log ? log_softmax(flat, 1) : softmax(flat, 1), x.shape()));
+}
+
+void graph_argmax(const NodeContext &ctx) {
+    ctx.check_attrs({"axis", "keepdims", "select_last_index"});
+    if (ctx.attr_int("select_last_index", 0) != 0)
+        ctx.unsupported("attribute 'select_last_index' = 1 is not supported (Strata returns the first maximum)");
+    const SymTensor x = ctx.tensor(0);
+    const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), x.dim());
+    if (x.size(axis) == 0) ctx.unsupported("the arg max over the empty axis {}", axis);
+    // Strata computes indices in i32 (ONNX's are INT64; an INT64 index of a tensor Strata holds fits).
+    ctx.set_output(0, argmax(x, axis, ctx.attr_int("keepdims", 1) != 0));
+}
+
+void graph_softmax_cross_entropy_loss(const NodeContext &ctx) {
+    ctx.check_attrs({"ignore_index", "reduction"});
+    ctx.refuse_output(1, "log_prob");
+    CrossEntropyOptions o;
+    o.reduction = ctx.attr_string("reduction", "mean");
+    if (o.reduction != "mean" && o.reduction != "sum" && o.reduction != "none")
+        ctx.error("attribute 'reduction' = '{}' is not one of mean, sum, none", o.reduction);
+    // Without ignore_index no class is ignored: a value no label (in [0, C)) can take.
+    o.ignore_index = ctx.attr_int("ignore_index", std::numeric_limits<int32_t>::min());
+    if (ctx.has_input(2)) o.weight = ctx.tensor(2);
+    const SymTensor scores = ctx.tensor(0), labels = ctx.tensor(1);
+    if (scores.dim() < 2) ctx.error("scores of shape {}: expected [N, C] or [N, C, d...]", shape_str(scores.shape()));
+    ctx.set_output(0, cross_entropy(scores, labels, o));
 }
 
 enum class Reduce { sum, mean, max, min, sum_square, l1, l2, log_sum, log_sum_exp };
@@ -349,6 +387,8 @@ void register_math_ops(OpTable &t) {
     t.graph["Gemm"] = graph_gemm;
     t.graph["Softmax"] = graph_softmax<false>;
     t.graph["LogSoftmax"] = graph_softmax<true>;
+    t.graph["ArgMax"] = graph_argmax;
+    t.graph["SoftmaxCrossEntropyLoss"] = graph_softmax_cross_entropy_loss;
     t.graph["ReduceSum"] = graph_reduce<Reduce::sum>;
     t.graph["ReduceMean"] = graph_reduce<Reduce::mean>;
     t.graph["ReduceMax"] = graph_reduce<Reduce::max>;

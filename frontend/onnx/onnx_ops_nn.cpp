@@ -237,6 +237,9 @@ void graph_global_average_pool(const NodeContext &ctx) {
     ctx.check_attrs({});
     const SymTensor x = ctx.tensor(0);
     if (x.dim() < 3) ctx.error("input of shape {} has no spatial dims", shape_str(x.shape()));
+    // PyTorch's adaptive_avg_pool to 1 (and Strata's export of it) write GlobalAveragePool.
+    if (x.dim() == 3) return ctx.set_output(0, adaptive_avg_pool1d(x, {1}));
+    if (x.dim() == 4) return ctx.set_output(0, adaptive_avg_pool2d(x, {1, 1}));
     ctx.set_output(0, mean(x, spatial(x), true));
 }
 
@@ -249,11 +252,17 @@ void graph_global_max_pool(const NodeContext &ctx) {
 
 void graph_batch_norm(const NodeContext &ctx) {
     ctx.check_attrs({"epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"});
-    if (ctx.attr_int("training_mode", 0)) ctx.unsupported("attribute 'training_mode' = 1 is not supported (inference graphs)");
     if (ctx.opset() < 9 && ctx.attr_int("spatial", 1) == 0) ctx.unsupported("attribute 'spatial' = 0 is not supported");
     if (ctx.opset() < 7 && ctx.has_attr("consumed_inputs")) ctx.unsupported("BatchNormalization-1 is not supported");
     for (int i = 1; i < 5; ++i) ctx.refuse_output(i, "training statistics");
     const SymTensor x = ctx.tensor(0);
+    if (ctx.attr_int("training_mode", 0)) {
+        // Normalised with the batch's statistics (biased variance); the running ones only feed the
+        // outputs refused above.
+        if (ctx.opset() < 14) ctx.unsupported("attribute 'training_mode' needs opset 14 or later");
+        const auto r = batch_norm(x, {}, {}, ctx.tensor(1), ctx.tensor(2), true, 0.1, ctx.attr_float("epsilon", 1e-5));
+        return ctx.set_output(0, r.output);
+    }
     const auto r = batch_norm(x, ctx.tensor(3), ctx.tensor(4), ctx.tensor(1), ctx.tensor(2), false,
                               ctx.attr_float("momentum", 0.9), ctx.attr_float("epsilon", 1e-5));
     ctx.set_output(0, r.output);
