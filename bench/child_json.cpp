@@ -23,6 +23,12 @@ nlohmann::json run_child_for_json(const std::string &command) {
     }
 }
 
+std::string shell_quoted(const std::string &text) {
+    std::string out = "'";
+    for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 std::string this_program(const char *report) {
     std::error_code ec;
     const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();

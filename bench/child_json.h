@@ -14,6 +14,10 @@ namespace strata::bench {
 /// prints no readable object.
 nlohmann::json run_child_for_json(const std::string &command);
 
+/// `text` as one shell word: in single quotes, each ' written '\'' (a path or name with
+/// quotes, spaces or $(...) reaches the child as it is, never as shell syntax).
+std::string shell_quoted(const std::string &text);
+
 /// This program's own path (for the child's command line).
 std::string this_program(const char *report);
 

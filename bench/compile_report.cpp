@@ -73,6 +73,11 @@ int compile_one(const std::string &model) {
 std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> &models,
                                                  const std::string &strata_program, int threads) {
     namespace fs = std::filesystem;
+    if (threads < 1) fail("strata bench: --threads must be at least 1, got {}", threads);
+    const auto &known = compile_report_models();
+    for (const std::string &model : models)  // unknown names fail before anything runs
+        if (std::find(known.begin(), known.end(), model) == known.end())
+            fail("strata bench --compile-report: unknown model '{}'; expected one of: {}", model, fmt::join(known, ", "));
     std::vector<CompileReportRow> rows;
     for (const std::string &model : models) {
         CompileReportRow row;
@@ -80,8 +85,9 @@ std::vector<CompileReportRow> run_compile_report(const std::vector<std::string> 
         char pattern[] = "/tmp/strata-compile-report-XXXXXX";
         const char *dir = mkdtemp(pattern);
         if (!dir) fail("strata bench --compile-report: cannot make a temporary cache folder");
-        const std::string command = fmt::format("STRATA_CACHE_DIR='{}' HL_NUM_THREADS={} '{}' bench --compile-one '{}'",
-                                                dir, threads, strata_program, model);
+        const std::string command = fmt::format("STRATA_CACHE_DIR={} HL_NUM_THREADS={} {} bench --compile-one {}",
+                                                shell_quoted(dir), threads, shell_quoted(strata_program),
+                                                shell_quoted(model));
         try {
             const nlohmann::json j = run_child_for_json(command);
             row.cold_seconds = j.at("cold_seconds");

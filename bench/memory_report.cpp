@@ -81,8 +81,8 @@ std::vector<MemoryReportRow> run_memory_report(const std::vector<std::string> &w
         row.workload = name;
         for (const char *engine : {"strata", "libtorch"}) {
             const std::string command =
-                fmt::format("HL_NUM_THREADS={} '{}' bench --threads {} --memory-one '{}' --memory-engine {}", threads,
-                            strata_program, threads, name, engine);
+                fmt::format("HL_NUM_THREADS={} {} bench --threads {} --memory-one {} --memory-engine {}", threads,
+                            shell_quoted(strata_program), threads, shell_quoted(name), engine);
             const bool is_strata = std::string(engine) == "strata";
             try {
                 const nlohmann::json j = run_child_for_json(command);

@@ -236,6 +236,36 @@ TEST_CASE("AmplitudeScale and GaussianNoise follow their documented draws", "[da
     check_close(silent.at("waveform"), std::vector<double>(20, 0.0), 0);
 }
 
+TEST_CASE("GaussianNoise: huge samples, non-finite samples and extreme SNRs", "[data][transforms]") {
+    // Squares of 1e200 overflow a double: the noise must still be finite and at the SNR.
+    Tensor huge = Tensor::empty({1, 20000}, DType::f64);
+    for (int64_t t = 0; t < 20000; ++t) huge.data<double>()[t] = 1e200 * (t % 2 ? 1.0 : -1.0);
+    const Example noisy = applied(GaussianNoise({.snr_db_low = 20.0, .snr_db_high = 20.0}), {{"waveform", huge}});
+    double residual = 0;
+    for (int64_t t = 0; t < 20000; ++t) {
+        const double e = (noisy.at("waveform").get_flat(t) - huge.get_flat(t)) / 1e200;
+        REQUIRE(std::isfinite(e));
+        residual += e * e / 20000.0;
+    }
+    CHECK(10.0 * std::log10(1.0 / residual) == Approx(20.0).margin(0.2));
+    // A silent channel stays silent even where 10^(snr/10) underflows to 0.
+    const Example silent = applied(GaussianNoise({.snr_db_low = -4000.0, .snr_db_high = -4000.0}),
+                                   {{"waveform", Tensor::zeros({2, 10}, DType::f64)}});
+    check_close(silent.at("waveform"), std::vector<double>(20, 0.0), 0);
+    // Noise too large for a double, and non-finite samples, are errors naming the channel.
+    Tensor ones = Tensor::ones({2, 10}, DType::f64);
+    CHECK_THROWS_WITH(applied(GaussianNoise({.snr_db_low = -8000.0, .snr_db_high = -8000.0}), {{"waveform", ones}}),
+                      Catch::Matchers::Contains("GaussianNoise: 'waveform' channel 0") &&
+                          Catch::Matchers::Contains("not a finite number"));
+    for (const double bad : {NAN, INFINITY}) {
+        Tensor w = Tensor::ones({2, 10}, DType::f64);
+        w.data<double>()[13] = bad;
+        CHECK_THROWS_WITH(applied(GaussianNoise(), {{"waveform", w}}),
+                          Catch::Matchers::Contains("GaussianNoise: 'waveform' channel 1 sample 3 is") &&
+                              Catch::Matchers::Contains("expected finite samples"));
+    }
+}
+
 TEST_CASE("Demean and Detrend against least squares, and a straight line detrends to zero", "[data][transforms]") {
     const Tensor w = test_waveform(3, 501);
     std::vector<double> demeaned;

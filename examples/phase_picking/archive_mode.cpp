@@ -79,14 +79,14 @@ CLI::App *add_archive_command(CLI::App &app, ArchiveSettings &s) {
     cmd->add_option("--minutes", s.archive.minutes, "Synthetic archive: minutes of data per station")
         ->check(strata::cli::whole_number(1, "a number of minutes"));
     cmd->add_option("--validation-station", s.validation_station, "NET.STA held out (default: the last one)");
-    cmd->add_option("--rate", s.rate, "Samples per second the windows are resampled to")->check(CLI::Range(1.0, 1e4));
-    cmd->add_option("--stride", s.stride_seconds, "Seconds between training windows")->check(CLI::Range(0.01, 1e6));
+    cmd->add_option("--rate", s.rate, "Samples per second the windows are resampled to")->check(strata::cli::number_in(1.0, 1e4, "a sampling rate in Hz"));
+    cmd->add_option("--stride", s.stride_seconds, "Seconds between training windows")->check(strata::cli::number_in(0.01, 1e6, "a stride in seconds"));
     cmd->add_option("--epochs", s.epochs)->check(strata::cli::whole_number(1, "a number of epochs"));
     cmd->add_option("--batch", s.batch)->check(strata::cli::whole_number(1, "a batch size"));
-    cmd->add_option("--lr", s.lr)->check(CLI::Range(1e-6, 1.0));
+    cmd->add_option("--lr", s.lr)->check(strata::cli::number_in(1e-6, 1.0, "a learning rate"));
     cmd->add_option("--workers", s.workers, "Threads reading and transforming windows ahead of the step")
         ->check(CLI::Range(int64_t{0}, int64_t{64}));
-    cmd->add_option("--tolerance", s.tolerance, "Samples within which a pick counts as right")->check(CLI::Range(0.0, 1e6));
+    cmd->add_option("--tolerance", s.tolerance, "Samples within which a pick counts as right")->check(strata::cli::number_in(0.0, 1e6, "a number of samples"));
     cmd->add_option("--seed", s.seed);
     cmd->add_option("--threads", s.threads, "Halide threads")->check(CLI::Range(int64_t{1}, int64_t{1024}));
     cmd->add_option("--metrics", s.metrics_path, "Write every epoch's values as JSON");

@@ -72,7 +72,7 @@ void add_gpd_apply_commands(CLI::App &app, GpdApplySettings &s, CLI::App **class
                         picking ? "Samples between windows (default 10)" : "Samples between windows (default 400)")
             ->check(strata::cli::whole_number(1, "a stride", 1'000'000));
         if (picking) {
-            cmd->add_option("--threshold", s.threshold, "Class probability for a pick")->check(CLI::Range(0.0, 1.0));
+            cmd->add_option("--threshold", s.threshold, "Class probability for a pick")->check(strata::cli::number_in(0.0, 1.0, "a probability"));
             cmd->add_option("--plot", s.plot, "Draw the Z component and the P and S probabilities as SVG");
         }
         cmd->add_flag("--json", s.json, "Print JSON instead of a table");

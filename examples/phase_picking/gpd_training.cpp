@@ -50,24 +50,24 @@ void add_gpd_train_options(CLI::App &app, GpdTrainSettings &s) {
     app.add_option("--csv", s.csv, "Its metadata CSV (trace_name, trace_category, p/s_arrival_sample[, split])");
     app.add_option("--traces", s.stead.traces, "Synthetic file: traces (a third of them noise)")
         ->check(whole_number(20, "a number of traces", 10'000'000));
-    app.add_option("--trace-seconds", s.stead.seconds, "Synthetic file: seconds per trace")->check(CLI::Range(4.0, 3600.0));
-    app.add_option("--rate", s.rate, "Samples per second of the traces (STEAD: 100)")->check(CLI::Range(1.0, 1e4));
+    app.add_option("--trace-seconds", s.stead.seconds, "Synthetic file: seconds per trace")->check(strata::cli::number_in(4.0, 3600.0, "a number of seconds"));
+    app.add_option("--rate", s.rate, "Samples per second of the traces (STEAD: 100)")->check(strata::cli::number_in(1.0, 1e4, "a sampling rate in Hz"));
     app.add_option("--epochs", s.epochs)->check(whole_number(1, "a number of epochs"));
     app.add_option("--batch", s.batch)->check(whole_number(1, "a batch size"));
-    app.add_option("--lr", s.lr)->check(CLI::Range(1e-6, 1.0));
+    app.add_option("--lr", s.lr)->check(strata::cli::number_in(1e-6, 1.0, "a learning rate"));
     app.add_option("--workers", s.workers, "Threads reading and transforming windows ahead of the step")
         ->check(CLI::Range(int64_t{0}, int64_t{64}));
     app.add_option("--jitter", s.jitter, "P/S windows are centred within this many samples of the arrival")
         ->check(whole_number(0, "a number of samples", 1000));
     app.add_option("--channel-drop", s.channel_drop, "Fraction of training windows with random channels zeroed")
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(strata::cli::number_in(0.0, 1.0, "a fraction"));
     app.add_option("--pick-traces", s.pick_traces, "Validation traces the picker slides along for pick residuals")
         ->check(whole_number(0, "a number of traces"));
     app.add_option("--pick-stride", s.pick_stride, "Samples between the sliding windows")
         ->check(whole_number(1, "a stride", 100000));
-    app.add_option("--threshold", s.threshold, "Class probability for a pick")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--threshold", s.threshold, "Class probability for a pick")->check(strata::cli::number_in(0.0, 1.0, "a probability"));
     app.add_option("--tolerance", s.tolerance, "Samples within which a pick matches an arrival")
-        ->check(CLI::Range(1.0, 1e6));
+        ->check(strata::cli::number_in(1.0, 1e6, "a number of samples"));
     app.add_option("--seed", s.seed);
     app.add_option("--threads", s.threads, "Halide threads")->check(CLI::Range(int64_t{1}, int64_t{1024}));
     app.add_option("--model", s.model, "Where the trained model is saved (for classify and pick)");

@@ -60,6 +60,22 @@ inline CLI::Validator finite_number(bool strictly_positive, const std::string &w
         "NUMBER " + range);
 }
 
+/// A number in [low, high]; unlike CLI::Range it refuses NaN (which compares false with both
+/// bounds, so CLI::Range lets it through); `what` names it ("a probability").
+inline CLI::Validator number_in(double low, double high, const std::string &what) {
+    const std::string range = fmt::format("from {} to {}", low, high);
+    return CLI::Validator(
+        [=](std::string &text) -> std::string {
+            double value = 0;
+            const char *end = text.data() + text.size();
+            const auto r = std::from_chars(text.data() + (text.size() > 1 && text[0] == '+'), end, value);
+            if (r.ec != std::errc() || r.ptr != end || !(value >= low && value <= high))
+                return fmt::format("'{}' is not {}: expected a number {}", text, what, range);
+            return "";
+        },
+        "NUMBER " + range);
+}
+
 /// A count of worker threads: 1 to kMaxThreads, or also 0 ("all cores") when `zero_is_default`.
 inline CLI::Validator thread_count(bool zero_is_default) {
     return whole_number(zero_is_default ? 0 : 1, zero_is_default ? "a thread count (0: all cores)" : "a thread count",

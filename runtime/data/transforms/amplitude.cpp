@@ -2,6 +2,7 @@
 
 #include "runtime/data/transforms/waveform.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace strata::data {
@@ -44,13 +45,29 @@ GaussianNoise::GaussianNoise(GaussianNoiseOptions options) : options_(std::move(
 void GaussianNoise::apply(Example &example, Generator &rng) const {
     Waveform waveform(example, options_.key, "GaussianNoise");
     const double snr_db = draw_uniform(rng, options_.snr_db_low, options_.snr_db_high);
-    const double power_ratio = std::pow(10.0, snr_db / 10.0);
+    // The noise amplitude relative to the signal's RMS, 10^(-snr/20): no 0/0 for a silent
+    // channel even where 10^(snr/10) underflows to 0.
+    const double relative = std::pow(10.0, -snr_db / 20.0);
     for (int64_t c = 0; c < waveform.channels(); ++c) {
         double *samples = waveform.channel(c);
-        double power = 0.0;
-        for (int64_t t = 0; t < waveform.length(); ++t) power += samples[t] * samples[t];
-        power /= static_cast<double>(waveform.length());
-        const double stddev = std::sqrt(power / power_ratio);
+        // The RMS of samples scaled by the largest |sample|, so squares of large samples
+        // (1e200) do not overflow to inf.
+        double peak = 0.0;
+        for (int64_t t = 0; t < waveform.length(); ++t) {
+            if (!std::isfinite(samples[t]))
+                fail("GaussianNoise: '{}' channel {} sample {} is {}; expected finite samples", options_.key, c, t,
+                     samples[t]);
+            peak = std::max(peak, std::fabs(samples[t]));
+        }
+        double scaled_power = 0.0;
+        if (peak > 0)
+            for (int64_t t = 0; t < waveform.length(); ++t) scaled_power += (samples[t] / peak) * (samples[t] / peak);
+        const double rms = peak * std::sqrt(scaled_power / static_cast<double>(waveform.length()));
+        const double stddev = peak > 0 ? rms * relative : 0.0;
+        if (!std::isfinite(stddev))
+            fail("GaussianNoise: '{}' channel {}: noise of RMS {} x 10^({}/20) is not a finite number; expected an SNR "
+                 "the samples can hold",
+                 options_.key, c, rms, -snr_db);
         for (int64_t t = 0; t < waveform.length(); ++t) samples[t] += stddev * rng.fast_normal();
     }
     waveform.store();
