@@ -36,9 +36,14 @@ int64_t count(const std::vector<GpdItem> &items, GpdClass label) {
 
 void print_phase(const char *name, const PhasePicks &p, double rate) {
     fmt::print("  {}: {} of {} arrivals picked within the tolerance (recall {:.3f}), {} picks, {} false (precision "
-               "{:.3f}, F1 {:.3f}); residual mean {:+.1f}, MAE {:.1f}, RMSE {:.1f} samples ({:.3f} s)\n",
-               name, p.found, p.arrivals, p.recall(), p.picks, p.false_picks, p.precision(), p.f1(), p.mean(), p.mae(),
-               p.rmse(), p.rmse() / rate);
+               "{:.3f}, F1 {:.3f}); ",
+               name, p.found, p.arrivals, p.recall(), p.picks, p.false_picks, p.precision(), p.f1());
+    if (p.found == 0) {  // no residuals to average
+        fmt::print("no residuals\n");
+        return;
+    }
+    fmt::print("residual mean {:+.1f}, MAE {:.1f}, RMSE {:.1f} samples ({:.3f} s)\n", p.mean(), p.mae(), p.rmse(),
+               p.rmse() / rate);
 }
 
 }  // namespace
