@@ -216,3 +216,68 @@ TEST_CASE("miniseed windows: the index keeps record runs, checks them, and reads
     dir.write("bad-index.json", bad.dump());
     CHECK_THAT(error_message([&] { data::MiniseedIndex::load(dir / "bad-index.json"); }), Contains("[file, start, rate, samples, runs]"));
 }
+
+TEST_CASE("miniseed windows: a saved index with overflowing, empty or overlapping runs is refused or read correctly") {
+    namespace data = strata::data;
+    TempDir dir;
+    std::filesystem::create_directories(dir / "tree");
+    for (const char *c : {"BHZ", "BHN", "BHE"})
+        write_miniseed(dir / (std::string("tree/XX.AAA.") + c), {trace(c, 20.0, 6000)}, {MiniseedEncoding::steim2, 512});
+    data::MiniseedWindowOptions options;
+    options.window_seconds = 30;
+    const std::string saved = dir / "index.json";
+    const auto good = data::MiniseedDataset::open(dir / "tree", options, saved);
+    const nlohmann::json original = nlohmann::json::parse(std::ifstream(saved));
+    const auto run = original["stations"][0]["segments"][0][0][4][0];
+    // Each tampered run: loading refuses it, or every window still reads what the good index reads.
+    const std::vector<nlohmann::json> tampered = {
+        {run[0], run[1], int64_t{1} << 62},                    // records x length overflows 64 bits
+        {run[0], run[1], 0},                                    // no records
+        {int64_t{1} << 62, run[1], 1},                          // offset far past the end
+        {run[0], int64_t{1} << 40, 1},                          // absurd record length
+        {run[0], run[1], -1},                                   // negative count
+    };
+    for (const nlohmann::json &bad_run : tampered) {
+        INFO("run " << bad_run.dump());
+        nlohmann::json bad = original;
+        bad["stations"][0]["segments"][0][0][4][0] = bad_run;
+        dir.write("bad-index.json", bad.dump());
+        try {
+            const data::MiniseedDataset tampered_set(data::MiniseedIndex::load(dir / "bad-index.json"));
+            REQUIRE(tampered_set.size() == good->size());
+            for (int64_t w = 0; w < good->size(); ++w) {
+                const Tensor a = good->get(w).at("waveform");
+                Tensor b;
+                try {
+                    b = tampered_set.get(w).at("waveform");
+                } catch (const Error &) {
+                    continue;  // refused when read: fine
+                }
+                REQUIRE(a.numel() == b.numel());
+                for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(a.get_flat(i) == b.get_flat(i));
+            }
+        } catch (const Error &e) {
+            CHECK_THAT(std::string(e.what()), Contains("bad-index.json"));
+        }
+    }
+    // Two overlapping runs of the same records.
+    nlohmann::json twice = original;
+    twice["stations"][0]["segments"][0][0][4].push_back(run);
+    dir.write("twice-index.json", twice.dump());
+    try {
+        const data::MiniseedDataset doubled(data::MiniseedIndex::load(dir / "twice-index.json"));
+        for (int64_t w = 0; w < good->size(); ++w) {
+            Tensor b;
+            try {
+                b = doubled.get(w).at("waveform");
+            } catch (const Error &) {
+                continue;
+            }
+            const Tensor a = good->get(w).at("waveform");
+            REQUIRE(a.numel() == b.numel());
+            for (int64_t i = 0; i < a.numel(); ++i) REQUIRE(a.get_flat(i) == b.get_flat(i));
+        }
+    } catch (const Error &e) {
+        CHECK_THAT(std::string(e.what()), Contains("twice-index.json"));
+    }
+}
