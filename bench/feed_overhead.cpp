@@ -20,6 +20,8 @@
 #include "runtime/data/transforms/amplitude.h"
 #include "runtime/data/transforms/detrend.h"
 
+#include <strata/stopwatch.h>
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -100,10 +102,6 @@ std::shared_ptr<data::DataLoader> make_loader(data::DatasetPtr ds, int64_t batch
                         std::make_shared<data::AmplitudeScale>(data::AmplitudeScaleOptions{0.5, 2.0, false, "x"}),
                         std::make_shared<data::GaussianNoise>(data::GaussianNoiseOptions{10.0, 10.0, "x"})};
     return std::make_shared<data::DataLoader>(std::move(ds), o);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 double median(std::vector<double> v) {

@@ -10,16 +10,13 @@
 #include "frontend/train/train_step.h"
 
 #include <strata/error.h>
+#include <strata/stopwatch.h>
 
 #include <chrono>
 #include <memory>
 
 namespace strata::bench {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// Appends the gradient of every parameter of the step just run (the first), read back
 /// from the optimizer's state: SGD's momentum buffer is the gradient after one step

@@ -13,6 +13,7 @@ set(STRATA_PUBLIC_HEADERS
   include/strata/error.h
   include/strata/dtype.h
   include/strata/shape.h
+  include/strata/stopwatch.h
 
   ir/program.h
   ir/node.h

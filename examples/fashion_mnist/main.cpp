@@ -13,6 +13,7 @@
 #include <strata/cli_flags.h>
 #include <strata/cli_version.h>
 #include <strata/main_guard.h>
+#include <strata/stopwatch.h>
 #include <strata/strata.h>
 
 #include <CLI/CLI.hpp>
@@ -28,9 +29,7 @@ namespace nn = strata::nn;
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using strata::seconds_since;
 
 nn::Sequential lenet5() {
     return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)), nn::ReLU(), nn::MaxPool2d(2),

@@ -20,6 +20,7 @@
 #include <strata/cli_flags.h>
 #include <strata/cli_version.h>
 #include <strata/main_guard.h>
+#include <strata/stopwatch.h>
 #include <strata/strata.h>
 
 #include <CLI/CLI.hpp>
@@ -41,9 +42,7 @@ struct Settings {
     uint64_t seed = 0;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using strata::seconds_since;
 
 /// The inference program at batch 1: class probabilities (softmax of the logits, the form a
 /// training step emitted by `strata emit --train` needs).

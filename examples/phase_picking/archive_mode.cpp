@@ -18,6 +18,7 @@
 #include "runtime/data/transforms.h"
 
 #include <strata/cli_flags.h>
+#include <strata/stopwatch.h>
 #include <strata/strata.h>
 
 #include <fmt/core.h>
@@ -34,9 +35,7 @@ namespace data = strata::data;
 namespace fs = std::filesystem;
 
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using strata::seconds_since;
 
 /// "XX.S04" for every station of the index, in order.
 std::vector<std::string> station_names(const data::MiniseedIndex &index) {

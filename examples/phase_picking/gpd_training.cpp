@@ -6,6 +6,7 @@
 #include "runtime/data/transforms.h"
 
 #include <strata/cli_flags.h>
+#include <strata/stopwatch.h>
 #include <strata/strata.h>
 
 #include <fmt/core.h>
@@ -21,9 +22,7 @@ namespace {
 namespace data = strata::data;
 namespace fs = std::filesystem;
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using strata::seconds_since;
 
 std::string in_workdir(const std::string &path, const std::string &workdir) {
     const std::string tag = "<workdir>/";

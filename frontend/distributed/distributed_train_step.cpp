@@ -2,6 +2,8 @@
 
 #include "frontend/functional.h"
 
+#include <strata/stopwatch.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -10,10 +12,6 @@
 namespace strata::distributed {
 
 namespace {
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 constexpr const char *kOutputPrefix = "output:", *kGradPrefix = "grad:";
 }  // namespace
 

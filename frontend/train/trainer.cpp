@@ -6,6 +6,8 @@
 #include "runtime/data/tensor_dataset.h"
 #include "runtime/progress.h"
 
+#include <strata/stopwatch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -73,10 +75,6 @@ void add_headline(std::vector<std::pair<std::string, double>> &shown, const metr
                   const std::string &prefix) {
     for (const auto &[key, value] : values)
         if (key.find('/') == std::string::npos) shown.push_back({prefix + key, value});
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
