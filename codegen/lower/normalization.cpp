@@ -7,8 +7,8 @@
 
 #include "codegen/lower/cascade_sum.h"
 #include "codegen/lower/context.h"
-#include "codegen/lower/plane_sums.h"
 #include "codegen/schedules/forms.h"
+#include "codegen/schedules/plane_sums.h"
 
 namespace strata::codegen {
 

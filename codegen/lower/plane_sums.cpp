@@ -1,5 +1,7 @@
 #include "codegen/lower/plane_sums.h"
 
+#include "codegen/schedules/plane_sums.h"
+
 #include <algorithm>
 
 namespace strata::codegen {
@@ -8,8 +10,6 @@ using namespace Halide;
 
 namespace {
 
-/// Elements below which a plane sum runs on one thread.
-constexpr int64_t kMinParallelElements = 16384;
 /// Vectors of a row summed in registers before their sum joins the lane's total: a float sum
 /// of a long row is then off by about (block + vectors / block) roundings, not vectors.
 constexpr int64_t kBlockVectors = 16;
@@ -46,8 +46,9 @@ PlaneSums plane_sums(const std::string &name, const Shape &shape, DType dtype, i
     region.push_back(Range(0, static_cast<int>(images)));
     RDom r(region, name + "_r");
     RDom rv(0, static_cast<int>(block), name + "_rv");
-    PlaneSums p{Func(name), Func(name + "_lanes"), Var("k"), Var("c"), Var("p"), images, shape[0] / images};
-    const Var l("l");
+    PlaneSums p{Func(name), Func(name + "_lanes"), Var("k"), Var("c"), Var("p"), images, shape[0] / images,
+                Func(name + "_block"), Var("l"), r, rv, rows};
+    const Var l = p.l;
 
     // block_sums(l, k, c, p, b, outer..., image): a block of vectors of one row, summed in registers.
     std::vector<Var> block_args = {l, p.k, p.c, p.p};
@@ -56,7 +57,7 @@ PlaneSums plane_sums(const std::string &name, const Shape &shape, DType dtype, i
     Index index = {p.p * static_cast<int>(images) + block_args.back(), p.c};
     for (int i = r.dimensions() - 1; i-- > 1;) index.push_back(block_args[4 + static_cast<size_t>(i)]);
     index.push_back(position);
-    Func block_sums(name + "_block");
+    Func block_sums = p.block;
     block_sums(block_args) = constant(t, 0);
     block_sums(block_args) += select(likely(position < static_cast<int>(width)), value(index, p.k), constant(t, 0));
 
@@ -68,31 +69,8 @@ PlaneSums plane_sums(const std::string &name, const Shape &shape, DType dtype, i
     p.sums(p.k, p.c, p.p) = constant(t, 0);
     p.sums(p.k, p.c, p.p) += p.lanes(rl, p.k, p.c, p.p);
 
-    // Every row's accumulator vector updated per position: one sweep over the plane.
-    std::vector<VarOrRVar> order = {l, p.k};
-    for (int i = 0; i < r.dimensions(); ++i) order.push_back(r[i]);
-    p.lanes.vectorize(l).unroll(p.k);
-    p.lanes.update().reorder(order).vectorize(l).unroll(p.k);
-    block_sums.compute_at(p.lanes, r.x).vectorize(l).unroll(p.k);
-    block_sums.update().reorder(l, p.k, rv).vectorize(l).unroll(p.k);
-    p.sums.bound(p.k, 0, rows);  // constant extents, so the rows unroll
+    schedule_plane_sums_cpu(p);
     return p;
-}
-
-Var schedule_per_plane(Func f, const Var &k, const Var &c, const Var &plane, int rows, const Shape &shape,
-                       const LowerContext &ctx) {
-    f.compute_root().bound(k, 0, rows);
-    Var task("plane");
-    f.fuse(c, plane, task).unroll(k);
-    // Threads pay for themselves on tensors of a few ten thousand elements and more.
-    if (ctx.parallelism() > 1 && shape_numel(shape) >= kMinParallelElements) f.parallel(task);
-    return task;
-}
-
-void compute_plane_sums_at(const PlaneSums &p, const Func &consumer, const Var &at) {
-    Func sums = p.sums, lanes = p.lanes;  // handles to the same Funcs
-    sums.compute_at(consumer, at);
-    lanes.compute_at(sums, p.c);
 }
 
 }  // namespace strata::codegen

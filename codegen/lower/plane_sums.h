@@ -19,6 +19,12 @@ struct PlaneSums {
     Halide::Var k, c, p;
     int64_t images;  ///< images per plane (a divisor of N)
     int64_t planes;  ///< planes per channel: N / images
+    // For the schedule (schedules/plane_sums.cpp): block(l, k, c, p, b, outer..., image) sums a
+    // block of vectors of one row over `vectors`; lanes adds the blocks up over `blocks`.
+    Halide::Func block;
+    Halide::Var l;
+    Halide::RDom blocks, vectors;
+    int rows;
 };
 
 /// Whether plane_sums applies: the CPU default schedule, a 1-d signal [N, C, L] with rows of
@@ -31,13 +37,5 @@ bool plane_sums_apply(const Shape &shape, DType dtype, const LowerContext &ctx);
 PlaneSums plane_sums(const std::string &name, const Shape &shape, DType dtype, int rows,
                      const std::function<Halide::Expr(const Index &, const Halide::Expr &)> &value,
                      const LowerContext &ctx);
-
-/// `f(k, c, p)` (Halide order, `rows` rows), a pure Func of per-plane values, computed at root
-/// with one task per plane (parallel when the tensor of `shape` is big enough). Returns the task loop.
-Halide::Var schedule_per_plane(Halide::Func f, const Halide::Var &k, const Halide::Var &c, const Halide::Var &p,
-                               int rows, const Shape &shape, const LowerContext &ctx);
-/// The plane sums computed per plane inside loop `at` of `consumer` (see schedule_per_plane):
-/// whatever else that task reads of the plane is then still in cache.
-void compute_plane_sums_at(const PlaneSums &p, const Halide::Func &consumer, const Halide::Var &at);
 
 }  // namespace strata::codegen
