@@ -8,6 +8,7 @@
 //
 //     strata_feed_bench --workers 2 --rounds 7 [--step-threads 1] [--rss 65536]
 #include "bench/lenet.h"
+#include "bench/process_memory.h"
 #include "bench/strata_case.h"
 #include "examples/spot_the_seismogram/model.h"
 #include "frontend/optim/adam.h"
@@ -109,17 +110,6 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-/// "VmHWM" of /proc/self/status, in MiB.
-double peak_rss_mib() {
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    return NAN;
-}
-
-/// Resets VmHWM to the current resident size (Linux: 5 > /proc/self/clear_refs).
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
 void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int64_t rounds, int64_t rss_examples,
               const std::filesystem::path &scratch) {
     fmt::print("\n{}: {} examples, {} steps per mode and round, {} rounds\n", c.name, examples, steps, rounds);
@@ -207,13 +197,13 @@ void run_case(StepCase c, int64_t examples, int64_t workers, int64_t steps, int6
             out.commit();
         }
         auto loader = make_loader(std::make_shared<data::RawFileDataset>(big), c.batch, workers, true);
-        const double before = (reset_peak_rss(), peak_rss_mib());
+        const double before = (bench::restart_peak_rss(), bench::process_status_mib("VmHWM"));
         const auto start = std::chrono::steady_clock::now();
         while (auto batch = loader->next()) step->step(batch->at("x").reshape(input), batch->at("label"));
         fmt::print("one epoch from a {:.0f} MiB file ({} examples, {:.1f} s): peak RSS {:.1f} MiB, {:+.1f} MiB over "
                    "the start of the epoch\n",
                    static_cast<double>(std::filesystem::file_size(big)) / (1 << 20), n, seconds_since(start),
-                   peak_rss_mib(), peak_rss_mib() - before);
+                   bench::process_status_mib("VmHWM"), bench::process_status_mib("VmHWM") - before);
         std::filesystem::remove(big);
     }
 }

@@ -2,6 +2,7 @@
 
 #include "bench/child_json.h"
 #include "bench/libtorch_peer.h"
+#include "bench/process_memory.h"
 #include "bench/strata_case.h"
 #include "bench/workloads.h"
 
@@ -10,35 +11,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <malloc.h>
-#include <sstream>
 
 namespace strata::bench {
-namespace {
-
-/// A field of /proc/self/status in MiB ("VmRSS", "VmHWM"), or -1.
-double status_mib(const std::string &field) {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind(field + ":", 0) != 0) continue;
-        std::istringstream values(line.substr(field.size() + 1));
-        double kib = -1;
-        values >> kib;
-        return kib < 0 ? -1 : kib / 1024.0;
-    }
-    return -1;
-}
-
-/// Returns freed heap to the system and starts the high-water mark afresh from the
-/// present resident set, so what was compiled or freed before does not count.
-void start_peak_here() {
-    malloc_trim(0);
-    std::ofstream("/proc/self/clear_refs") << "5";
-}
-
-}  // namespace
 
 const std::vector<std::string> &memory_report_workloads() {
     static const std::vector<std::string> workloads = {"lenet_train", "gpd_train", "resnet20_train", "phasenet_train"};
@@ -49,7 +24,7 @@ int memory_one(const std::string &workload, const std::string &engine, int threa
     const Workload &w = find_workload(workload);
     const WorkloadData data = make_data(w);
     malloc_trim(0);
-    const double process = status_mib("VmRSS");
+    const double process = process_status_mib("VmRSS");
     EngineCase engine_case;
     if (engine == "strata") {
         engine_case = make_strata_case(w, data, "default");
@@ -64,9 +39,10 @@ int memory_one(const std::string &workload, const std::string &engine, int threa
         fail("strata bench --memory-engine: unknown engine '{}' (strata, libtorch)", engine);
     }
     engine_case.first_results();
-    start_peak_here();
+    malloc_trim(0);  // freed heap back to the system: what compiling or warming up freed does not count
+    restart_peak_rss();
     for (int i = 0; i < calls; ++i) engine_case.run();
-    const nlohmann::json j = {{"status", ""}, {"process_mib", process}, {"peak_mib", status_mib("VmHWM")}};
+    const nlohmann::json j = {{"status", ""}, {"process_mib", process}, {"peak_mib", process_status_mib("VmHWM")}};
     fmt::print("{}\n", j.dump());
     return 0;
 }
